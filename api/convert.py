@@ -1,0 +1,99 @@
+"""Table rows to public shapes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session
+
+from api import schemas
+from broadcast.models import ApiToken, AuditEvent, Role, User
+from stations.areas import parent_code_of
+from stations.models import Area, AreaLevel, Receiver, Station, StationKind
+from stations.timeutil import as_utc
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return as_utc(value) if value is not None else None
+
+
+def area_public(session: Session, area: Area) -> schemas.AreaPublic:
+    """An area with its parent's code."""
+    return schemas.AreaPublic(
+        id=area.id or 0,
+        code=area.code,
+        name=area.name,
+        level=AreaLevel(area.level),
+        parent_code=parent_code_of(session=session, area=area),
+    )
+
+
+def station_public(station: Station, area: Area) -> schemas.StationPublic:
+    """A station with its area's code and name."""
+    return schemas.StationPublic(
+        id=station.id or 0,
+        area_code=area.code,
+        area_name=area.name,
+        name=station.name,
+        kind=StationKind(station.kind),
+        languages=list(station.languages),
+        active=station.active,
+        created_at=as_utc(station.created_at),
+    )
+
+
+def receiver_public(receiver: Receiver) -> schemas.ReceiverPublic:
+    """A receiver without secrets."""
+    return schemas.ReceiverPublic(
+        id=receiver.id,
+        station_id=receiver.station_id,
+        name=receiver.name,
+        location=receiver.location,
+        latitude=receiver.latitude,
+        longitude=receiver.longitude,
+        mqtt_username=receiver.id,
+        active=receiver.active,
+        online=receiver.online,
+        last_seen_at=_utc(receiver.last_seen_at),
+        created_at=as_utc(receiver.created_at),
+    )
+
+
+def user_public(session: Session, user: User) -> schemas.UserPublic:
+    """A user without the password hash."""
+    area = session.get(Area, user.area_id) if user.area_id is not None else None
+    return schemas.UserPublic(
+        id=user.id or 0,
+        username=user.username,
+        full_name=user.full_name,
+        role=Role(user.role),
+        area_code=area.code if area else None,
+        active=user.active,
+        created_at=as_utc(user.created_at),
+    )
+
+
+def api_token_public(row: ApiToken) -> schemas.ApiTokenPublic:
+    """An API token without its secret."""
+    return schemas.ApiTokenPublic(
+        id=row.id or 0,
+        name=row.name,
+        prefix=row.prefix,
+        created_at=as_utc(row.created_at),
+        last_used_at=_utc(row.last_used_at),
+        expires_at=_utc(row.expires_at),
+        revoked=row.revoked,
+    )
+
+
+def audit_public(event: AuditEvent) -> schemas.AuditEventPublic:
+    """An audit-log entry."""
+    return schemas.AuditEventPublic(
+        id=event.id or 0,
+        at=as_utc(event.at),
+        actor=event.actor,
+        action=event.action,
+        object_type=event.object_type,
+        object_id=event.object_id,
+        detail=dict(event.detail or {}),
+    )

@@ -1,0 +1,85 @@
+"""Dependencies shared by the routes: settings, database session, the signed-in caller."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from broadcast.models import Role
+from broadcast.settings import Settings
+from broadcast.users import Principal, resolve_bearer, user_area
+from stations.errors import PermissionDeniedError
+
+oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def get_settings(request: Request) -> Settings:
+    """The settings the app was built with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_engine(request: Request) -> Engine:
+    """The database engine the app was built with."""
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def get_db(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
+    """One session, one transaction per request: committed on success, rolled back on error."""
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[Session, Depends(get_db)]
+
+
+def get_principal(
+    session: SessionDep,
+    settings: SettingsDep,
+    token: Annotated[str | None, Depends(oauth2)],
+) -> Principal:
+    """The caller behind the bearer token, or 401."""
+    user = (
+        resolve_bearer(session=session, token=token, secret_key=settings.secret_key)
+        if token
+        else None
+    )
+    if user is None:
+        raise HTTPException(
+            status_code=status.HTTP_401_UNAUTHORIZED,
+            detail="Not signed in: send 'Authorization: Bearer <token>' "
+            "(POST /api/v1/auth/token gives one)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return Principal(user=user, area=user_area(session=session, user=user))
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def require_roles(*roles: Role) -> object:
+    """A dependency that lets through admins and the given roles."""
+
+    def _check(principal: PrincipalDep) -> Principal:
+        try:
+            principal.require(*roles)
+        except PermissionDeniedError as exc:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
+        return principal
+
+    return Depends(_check)
+
+
+AdminDep = Annotated[Principal, require_roles()]

@@ -1,0 +1,98 @@
+"""One error body everywhere: {"detail": message, "code": short_code, "errors": [...]}."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from stations.errors import (
+    ConflictError,
+    InvalidInputError,
+    LoaError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+
+log = logging.getLogger(__name__)
+
+# Domain errors of the data packages and the HTTP answer each one becomes.
+DOMAIN_STATUS: list[tuple[type[Exception], int, str]] = [
+    (NotFoundError, 404, "not_found"),
+    (ConflictError, 409, "conflict"),
+    (InvalidInputError, 422, "invalid"),
+    (PermissionDeniedError, 403, "forbidden"),
+]
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    416: "range_not_satisfiable",
+    422: "invalid",
+    429: "too_many_requests",
+    503: "unavailable",
+}
+
+
+def error_body(
+    message: str, code: str, errors: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The JSON body of every error answer."""
+    return {"detail": message, "code": code, "errors": errors or []}
+
+
+def register_domain_error(exc_type: type[Exception], status: int, code: str) -> None:
+    """Let another package map its own domain error to an HTTP status."""
+    DOMAIN_STATUS.insert(0, (exc_type, status, code))
+
+
+def _domain_response(exc: Exception) -> JSONResponse:
+    for exc_type, status, code in DOMAIN_STATUS:
+        if isinstance(exc, exc_type):
+            return JSONResponse(error_body(str(exc), code), status_code=status)
+    log.exception("Unmapped domain error", exc_info=exc)
+    return JSONResponse(error_body("Internal error", "internal"), status_code=500)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that give every error the same shape."""
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = exc.detail if isinstance(exc.detail, str) else "Request failed"
+        return JSONResponse(
+            error_body(message, HTTP_CODES.get(exc.status_code, "error")),
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {
+                "loc": [str(part) for part in err.get("loc", ())],
+                "message": err.get("msg", ""),
+                "type": err.get("type", ""),
+            }
+            for err in exc.errors()
+        ]
+        summary = "; ".join(
+            f"{'.'.join(e['loc'][1:] or e['loc'])}: {e['message']}" for e in errors[:5]
+        )
+        return JSONResponse(
+            error_body(f"Invalid request: {summary}", "invalid", errors), status_code=422
+        )
+
+    @app.exception_handler(LoaError)
+    async def _domain(_: Request, exc: LoaError) -> JSONResponse:
+        return _domain_response(exc)

@@ -1,0 +1,47 @@
+"""The FastAPI application: REST v1 under /api/v1, probes at the root."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import Engine
+
+from api import errors
+from api.routes import areas, audit, auth, health, languages, receivers, stations, users
+from broadcast.db import make_engine
+from broadcast.settings import Settings
+
+API_PREFIX = "/api/v1"
+
+DESCRIPTION = """
+Loa schedules bulletins for grassroots loudspeaker radio, reads them aloud in
+Vietnamese and minority languages, and sends each commune's programme to its
+receivers over MQTT.
+
+Every route except `/auth/token`, `/healthz` and `/readyz` needs a bearer token,
+and every answer is limited to the caller's area and its subtree. Errors always
+have the shape `{"detail": "...", "code": "...", "errors": [...]}`.
+"""
+
+
+def api_router() -> APIRouter:
+    """All REST v1 routers."""
+    router = APIRouter(prefix=API_PREFIX)
+    for module in (auth, areas, languages, stations, receivers, users, audit):
+        router.include_router(module.router)
+    return router
+
+
+def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
+    """Build the application around `settings` (and an engine, for tests that share one)."""
+    app = FastAPI(
+        title="Loa",
+        summary="Grassroots loudspeaker broadcast scheduling and text-to-speech",
+        description=DESCRIPTION,
+        version="0.1.0",
+    )
+    app.state.settings = settings
+    app.state.engine = engine or make_engine(settings.database_url)
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(api_router())
+    return app

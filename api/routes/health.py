@@ -1,0 +1,53 @@
+"""Liveness and readiness probes (no authentication, no data)."""
+
+import socket
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from broadcast.db import ping
+from broadcast.settings import Settings
+
+router = APIRouter(tags=["health"])
+
+# Short on purpose: a probe must answer quickly even when the broker is gone.
+BROKER_PROBE_TIMEOUT = 2.0
+
+
+def broker_address(settings: Settings) -> tuple[str, int]:
+    """Host and port of the MQTT broker the service uses."""
+    if settings.mqtt_url:
+        parts = urlsplit(settings.mqtt_url)
+        return parts.hostname or "127.0.0.1", parts.port or 1883
+    return "127.0.0.1", settings.mqtt_embedded_port
+
+
+@router.get("/healthz", summary="Liveness")
+def healthz() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="Readiness: database and broker reachable")
+def readyz(request: Request) -> JSONResponse:
+    """200 when the database answers and the MQTT broker accepts connections, else 503."""
+    settings: Settings = request.app.state.settings
+    checks: dict[str, Any] = {}
+    try:
+        ping(request.app.state.engine)
+        checks["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001 - any failure means not ready
+        checks["database"] = f"error: {type(exc).__name__}"
+    host, port = broker_address(settings)
+    try:
+        with socket.create_connection((host, port), timeout=BROKER_PROBE_TIMEOUT):
+            checks["broker"] = "ok"
+    except OSError as exc:
+        checks["broker"] = f"error: {exc.strerror or type(exc).__name__}"
+    ready = all(v == "ok" for v in checks.values())
+    return JSONResponse(
+        {"status": "ok" if ready else "unavailable", "checks": checks},
+        status_code=200 if ready else 503,
+    )

@@ -1,0 +1,174 @@
+"""Commune radio stations and their receivers."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from api import schemas
+from api.convert import receiver_public, station_public
+from api.deps import AdminDep, PrincipalDep, SessionDep
+from broadcast import audit
+from stations import registry
+from stations.models import StationKind
+
+router = APIRouter(prefix="/stations", tags=["stations"])
+
+
+@router.get("", response_model=schemas.Page[schemas.StationPublic], summary="List stations")
+def list_stations(
+    session: SessionDep,
+    principal: PrincipalDep,
+    page: Annotated[schemas.PageParams, Depends(schemas.page_params)],
+    area_code: Annotated[str | None, Query(description="Only stations inside this area")] = None,
+    kind: StationKind | None = None,
+    active: bool | None = None,
+    language: Annotated[str | None, Query(description="Only stations airing this language")] = None,
+) -> schemas.Page[schemas.StationPublic]:
+    """Stations in the caller's subtree."""
+    rows, total = registry.list_stations(
+        session=session,
+        scope=principal.scope,
+        area_code=area_code,
+        kind=kind,
+        active=active,
+        language=language,
+        limit=page.limit,
+        offset=page.offset,
+    )
+    return schemas.Page(
+        items=[station_public(s, a) for s, a in rows],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+@router.post(
+    "", response_model=schemas.StationPublic, status_code=201, summary="Register a station"
+)
+def create_station(
+    body: schemas.StationCreate, session: SessionDep, principal: AdminDep
+) -> schemas.StationPublic:
+    """A commune's radio station, with the languages it airs in airing order."""
+    station = registry.create_station(
+        session=session,
+        area_code=body.area_code,
+        name=body.name,
+        kind=body.kind,
+        languages=body.languages,
+        scope=principal.scope,
+    )
+    audit.record(
+        session=session,
+        actor=principal.user,
+        action="station.create",
+        object_type="station",
+        object_id=station.id or 0,
+        area_id=station.area_id,
+        detail=body.model_dump(mode="json"),
+    )
+    station, area = registry.get_station(
+        session=session, station_id=station.id or 0, scope=principal.scope
+    )
+    return station_public(station, area)
+
+
+@router.get("/{station_id}", response_model=schemas.StationPublic, summary="Show a station")
+def get_station(
+    station_id: int, session: SessionDep, principal: PrincipalDep
+) -> schemas.StationPublic:
+    """One station of the caller's subtree."""
+    station, area = registry.get_station(
+        session=session, station_id=station_id, scope=principal.scope
+    )
+    return station_public(station, area)
+
+
+@router.patch("/{station_id}", response_model=schemas.StationPublic, summary="Change a station")
+def update_station(
+    station_id: int, body: schemas.StationUpdate, session: SessionDep, principal: AdminDep
+) -> schemas.StationPublic:
+    """Rename, change kind or languages, or (de)activate a station."""
+    station, area = registry.get_station(
+        session=session, station_id=station_id, scope=principal.scope
+    )
+    registry.update_station(
+        session=session,
+        station=station,
+        name=body.name,
+        kind=body.kind,
+        languages=body.languages,
+        active=body.active,
+    )
+    audit.record(
+        session=session,
+        actor=principal.user,
+        action="station.update",
+        object_type="station",
+        object_id=station_id,
+        area_id=station.area_id,
+        detail=body.model_dump(mode="json", exclude_unset=True),
+    )
+    return station_public(station, area)
+
+
+@router.get(
+    "/{station_id}/receivers",
+    response_model=schemas.Page[schemas.ReceiverPublic],
+    summary="List a station's receivers",
+)
+def list_station_receivers(
+    station_id: int,
+    session: SessionDep,
+    principal: PrincipalDep,
+    page: Annotated[schemas.PageParams, Depends(schemas.page_params)],
+    online: bool | None = None,
+) -> schemas.Page[schemas.ReceiverPublic]:
+    """The receivers of one station."""
+    registry.get_station(session=session, station_id=station_id, scope=principal.scope)
+    rows, total = registry.list_receivers(
+        session=session,
+        scope=principal.scope,
+        station_id=station_id,
+        online=online,
+        limit=page.limit,
+        offset=page.offset,
+    )
+    return schemas.Page(
+        items=[receiver_public(r) for r in rows], total=total, limit=page.limit, offset=page.offset
+    )
+
+
+@router.post(
+    "/{station_id}/receivers",
+    response_model=schemas.ReceiverCreated,
+    status_code=201,
+    summary="Register a receiver",
+)
+def create_receiver(
+    station_id: int, body: schemas.ReceiverCreate, session: SessionDep, principal: AdminDep
+) -> schemas.ReceiverCreated:
+    """A loudspeaker-cluster receiver; its MQTT password is in this answer only."""
+    station, _area = registry.get_station(
+        session=session, station_id=station_id, scope=principal.scope
+    )
+    created = registry.create_receiver(
+        session=session,
+        station=station,
+        name=body.name,
+        location=body.location,
+        latitude=body.latitude,
+        longitude=body.longitude,
+    )
+    audit.record(
+        session=session,
+        actor=principal.user,
+        action="receiver.create",
+        object_type="receiver",
+        object_id=created.receiver.id,
+        area_id=station.area_id,
+        detail={"name": body.name, "station_id": station_id},
+    )
+    return schemas.ReceiverCreated(
+        **receiver_public(created.receiver).model_dump(), mqtt_password=created.password
+    )

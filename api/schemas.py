@@ -1,0 +1,280 @@
+"""Request and response shapes of REST v1 for areas, stations, receivers, languages, users."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Generic, TypeVar
+
+from fastapi import Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from broadcast.models import Role
+from stations.models import AreaLevel, StationKind
+
+T = TypeVar("T")
+
+Code = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9._-]+$")]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+LanguageCode = Annotated[
+    str, Field(min_length=2, max_length=16, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)*$")
+]
+
+
+class Strict(BaseModel):
+    """Request bodies refuse unknown fields, so typos are reported instead of ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list: the items, the total matching, and the window asked for."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+class PageParams(BaseModel):
+    """Pagination query parameters."""
+
+    limit: int = 50
+    offset: int = 0
+
+
+def page_params(
+    limit: Annotated[int, Query(ge=1, le=500, description="Items per page")] = 50,
+    offset: Annotated[int, Query(ge=0, description="Items to skip")] = 0,
+) -> PageParams:
+    """Read limit/offset from the query string."""
+    return PageParams(limit=limit, offset=offset)
+
+
+# --- auth ------------------------------------------------------------------
+
+
+class Token(BaseModel):
+    """A bearer token."""
+
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int | None = Field(None, description="Seconds until it expires")
+
+
+class ApiTokenCreate(Strict):
+    """A long-lived token for an integration."""
+
+    name: Name
+    days: int | None = Field(None, ge=1, le=3650, description="Lifetime; omit for no expiry")
+
+
+class ApiTokenPublic(BaseModel):
+    """An API token as listed (never its secret)."""
+
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime | None
+    revoked: bool
+
+
+class ApiTokenCreated(ApiTokenPublic):
+    """A token just created: `token` is shown this once."""
+
+    token: str
+
+
+# --- areas -----------------------------------------------------------------
+
+
+class AreaBase(BaseModel):
+    """Fields shared by area shapes."""
+
+    code: Code = Field(description="Official administrative code")
+    name: Name
+    level: AreaLevel
+
+
+class AreaCreate(AreaBase, Strict):
+    """A new area; `parent_code` is omitted only for a province (top level)."""
+
+    parent_code: Code | None = None
+
+
+class AreaUpdate(Strict):
+    """Changes to an area; set `parent_code` to move it (cycles are refused)."""
+
+    name: Name | None = None
+    level: AreaLevel | None = None
+    parent_code: Code | None = None
+
+
+class AreaPublic(AreaBase):
+    """An area as shown."""
+
+    id: int
+    parent_code: str | None
+
+
+# --- languages -------------------------------------------------------------
+
+
+class LanguageCreate(Strict):
+    """A new language (ISO 639 code where one exists)."""
+
+    code: LanguageCode
+    name: Name
+
+
+class LanguageUpdate(Strict):
+    """Changes to a language."""
+
+    name: Name | None = None
+    active: bool | None = None
+
+
+class LanguagePublic(BaseModel):
+    """A language as shown."""
+
+    code: str
+    name: str
+    active: bool
+
+
+# --- stations --------------------------------------------------------------
+
+
+class StationCreate(Strict):
+    """A commune radio station and the languages it airs, in order."""
+
+    area_code: Code
+    name: Name
+    kind: StationKind = StationKind.ip
+    languages: list[LanguageCode] = Field(
+        default_factory=lambda: ["vi"], min_length=1, max_length=10
+    )
+
+
+class StationUpdate(Strict):
+    """Changes to a station."""
+
+    name: Name | None = None
+    kind: StationKind | None = None
+    languages: list[LanguageCode] | None = Field(None, min_length=1, max_length=10)
+    active: bool | None = None
+
+
+class StationPublic(BaseModel):
+    """A station as shown."""
+
+    id: int
+    area_code: str
+    area_name: str
+    name: str
+    kind: StationKind
+    languages: list[str]
+    active: bool
+    created_at: datetime
+
+
+# --- receivers -------------------------------------------------------------
+
+
+class ReceiverCreate(Strict):
+    """A loudspeaker-cluster receiver of a station."""
+
+    name: Name
+    location: str | None = Field(None, max_length=300)
+    latitude: float | None = Field(None, ge=-90, le=90)
+    longitude: float | None = Field(None, ge=-180, le=180)
+
+
+class ReceiverUpdate(Strict):
+    """Changes to a receiver."""
+
+    name: Name | None = None
+    location: str | None = Field(None, max_length=300)
+    latitude: float | None = Field(None, ge=-90, le=90)
+    longitude: float | None = Field(None, ge=-180, le=180)
+    active: bool | None = None
+
+
+class ReceiverPublic(BaseModel):
+    """A receiver as shown."""
+
+    id: str
+    station_id: int
+    name: str
+    location: str | None
+    latitude: float | None
+    longitude: float | None
+    mqtt_username: str
+    active: bool
+    online: bool
+    last_seen_at: datetime | None
+    created_at: datetime
+
+
+class ReceiverCreated(ReceiverPublic):
+    """A receiver just created: `mqtt_password` is shown this once, only a hash is kept."""
+
+    mqtt_password: str
+
+
+class ReceiverCredentials(BaseModel):
+    """New MQTT credentials after a reset (shown once)."""
+
+    mqtt_username: str
+    mqtt_password: str
+
+
+# --- users -----------------------------------------------------------------
+
+
+class UserCreate(Strict):
+    """A new user; `area_code` is their home area (omitted only for a global admin)."""
+
+    username: Annotated[str, Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
+    password: Annotated[str, Field(min_length=8, max_length=128)]
+    role: Role
+    area_code: Code | None = None
+    full_name: Name | None = None
+
+
+class UserUpdate(Strict):
+    """Changes to a user."""
+
+    password: Annotated[str, Field(min_length=8, max_length=128)] | None = None
+    role: Role | None = None
+    area_code: Code | None = None
+    full_name: Name | None = None
+    active: bool | None = None
+
+
+class UserPublic(BaseModel):
+    """A user as shown (never the password hash)."""
+
+    id: int
+    username: str
+    full_name: str | None
+    role: Role
+    area_code: str | None
+    active: bool
+    created_at: datetime
+
+
+# --- audit -----------------------------------------------------------------
+
+
+class AuditEventPublic(BaseModel):
+    """One audit-log entry."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    detail: dict[str, object]

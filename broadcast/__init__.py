@@ -1,0 +1,1 @@
+"""The application core: settings, database, users, bulletins, scheduling and dispatch."""

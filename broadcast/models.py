@@ -1,0 +1,64 @@
+"""Table models of the application core: users, API tokens and the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, String
+from sqlmodel import Field, SQLModel
+
+from stations.models import UTCDateTime
+from stations.timeutil import utcnow
+
+
+class Role(StrEnum):
+    """What a user may do inside their home area's subtree."""
+
+    admin = "admin"  # everything
+    editor = "editor"  # write and schedule bulletins
+    approver = "approver"  # approve or reject bulletins
+    operator = "operator"  # see their commune, confirm playback
+
+
+class User(SQLModel, table=True):
+    """A person (or integration owner) who signs in."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True, index=True)
+    full_name: str | None = Field(default=None, max_length=200)
+    password_hash: str = Field(max_length=255)
+    role: Role = Field(sa_type=String(16))
+    area_id: int | None = Field(default=None, foreign_key="area.id", index=True)
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_column=UTCDateTime())
+
+
+class ApiToken(SQLModel, table=True):
+    """A long-lived bearer token for an integration, acting as its owner."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    name: str = Field(max_length=100)
+    # sha256 of a 256-bit random secret: unguessable, so a fast hash is safe and lookups are O(1).
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    prefix: str = Field(max_length=16)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=UTCDateTime())
+    last_used_at: datetime | None = Field(default=None, sa_column=UTCDateTime())
+    expires_at: datetime | None = Field(default=None, sa_column=UTCDateTime())
+    revoked: bool = False
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what to which object, and when. Rows are only ever inserted."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, sa_column=UTCDateTime())
+    actor_id: int | None = Field(default=None, foreign_key="user.id", index=True)
+    actor: str = Field(max_length=64)  # username kept as text, readable after a user is gone
+    action: str = Field(max_length=64, index=True)
+    object_type: str = Field(max_length=32, index=True)
+    object_id: str = Field(max_length=64, index=True)
+    area_id: int | None = Field(default=None, foreign_key="area.id", index=True)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))

@@ -1,0 +1,132 @@
+"""One settings object for the whole service (environment prefix `LOA_`)."""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+# Only accepted while LOA_ENV=development; any other environment refuses to start with it.
+DEVELOPMENT_SECRET = "loa-development-secret-do-not-use-in-production"
+
+
+class Environment(StrEnum):
+    """Where the service runs; only `development` tolerates default secrets."""
+
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class Settings(BaseSettings):
+    """Loa's settings, read from `LOA_*` variables and an optional TOML file (`LOA_CONFIG`)."""
+
+    model_config = SettingsConfigDict(env_prefix="LOA_", extra="ignore", validate_default=True)
+
+    env: Environment = Field(Environment.development, description="development, test or production")
+    secret_key: str = Field(DEVELOPMENT_SECRET, description="Signs access tokens and sessions")
+    database_url: str = Field(
+        "sqlite:///./var/loa.db", description="SQLAlchemy URL: sqlite:/// or postgresql+psycopg://"
+    )
+    mqtt_url: str | None = Field(
+        None, description="mqtt://user:pass@host:port of an external broker; unset = embedded"
+    )
+    mqtt_embedded_port: int = Field(1883, ge=0, le=65535, description="Embedded broker port")
+    mqtt_topic_prefix: str = Field("loa/v1", description="Prefix of every receiver topic")
+    mqtt_username: str = Field("loa-server", description="The service's own MQTT username")
+    mqtt_password: str | None = Field(None, description="The service's own MQTT password")
+    media_dir: Path = Field(Path("./var/media"), description="Where audio files are stored")
+    public_base_url: str = Field(
+        "http://127.0.0.1:8000", description="Base URL receivers use to download media"
+    )
+    timezone: str = Field("Asia/Ho_Chi_Minh", description="Zone for schedules and display")
+    access_token_minutes: int = Field(720, ge=1, description="Lifetime of a login token")
+    demo_credentials_file: Path = Field(
+        Path("./var/demo-admin.txt"), description="Where `loa demo` keeps the demo admin login"
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then environment, then the TOML file named by LOA_CONFIG."""
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get("LOA_CONFIG")
+        if config_file:
+            if not Path(config_file).is_file():
+                raise ValueError(f"LOA_CONFIG names {config_file}, which is not a readable file")
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+        return tuple(sources)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone '{value}' (expected e.g. Asia/Ho_Chi_Minh)"
+            ) from None
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgresql+psycopg://", "postgresql://")):
+            raise ValueError("LOA_DATABASE_URL must start with sqlite:// or postgresql+psycopg://")
+        if value.startswith("postgresql://"):
+            value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        return value
+
+    @field_validator("mqtt_topic_prefix")
+    @classmethod
+    def _clean_prefix(cls, value: str) -> str:
+        value = value.strip("/")
+        if not value or any(ch in value for ch in "#+"):
+            raise ValueError("LOA_MQTT_TOPIC_PREFIX must be a plain topic such as loa/v1")
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> Settings:
+        weak = self.secret_key == DEVELOPMENT_SECRET or len(self.secret_key) < 32
+        if self.env != Environment.development and weak:
+            raise ValueError(
+                f"LOA_SECRET_KEY must be set to a random value of 32+ characters when "
+                f"LOA_ENV={self.env.value}; the development default is refused"
+            )
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The configured time zone."""
+        return ZoneInfo(self.timezone)
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True when the database is SQLite."""
+        return self.database_url.startswith("sqlite")
+
+    def public_settings(self) -> dict[str, Any]:
+        """Settings safe to show (no secrets)."""
+        hidden = {"secret_key", "mqtt_password"}
+        return {k: v for k, v in self.model_dump(mode="json").items() if k not in hidden}
+
+
+def get_settings(**overrides: Any) -> Settings:
+    """Build and validate the settings (entry points call this once)."""
+    return Settings(**overrides)

@@ -1,0 +1,10 @@
+"""Imports every table model so that SQLModel's metadata knows them all (used by migrations)."""
+
+from sqlmodel import SQLModel
+
+import broadcast.models
+import stations.models
+
+__all__ = ["SQLModel", "broadcast", "stations"]
+
+metadata = SQLModel.metadata

@@ -1,0 +1,1 @@
+"""Areas, commune radio stations, their receivers and the MQTT receiver protocol."""

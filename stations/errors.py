@@ -1,0 +1,21 @@
+"""Domain errors shared by the data packages; `api/` turns them into HTTP answers."""
+
+
+class LoaError(Exception):
+    """Base of every domain error raised by Loa's data packages."""
+
+
+class NotFoundError(LoaError):
+    """The object does not exist, or lies outside the caller's area."""
+
+
+class ConflictError(LoaError):
+    """The change clashes with what is stored (duplicate code, object in use)."""
+
+
+class InvalidInputError(LoaError):
+    """The request is well-formed but its content cannot be accepted."""
+
+
+class PermissionDeniedError(LoaError):
+    """The caller's role does not allow this action."""

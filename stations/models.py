@@ -1,0 +1,90 @@
+"""Table models for areas, languages, stations and receivers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, Column, DateTime, String
+from sqlmodel import Field, SQLModel
+
+from stations.timeutil import utcnow
+
+
+class AreaLevel(StrEnum):
+    """Administrative level of an area; districts are optional (abolished in 2025)."""
+
+    province = "province"
+    district = "district"
+    commune = "commune"
+    village = "village"
+
+
+# A child must sit strictly below its parent in this order.
+LEVEL_RANK = {
+    AreaLevel.province: 0,
+    AreaLevel.district: 1,
+    AreaLevel.commune: 2,
+    AreaLevel.village: 3,
+}
+
+
+class StationKind(StrEnum):
+    """How a station proves that it aired a programme."""
+
+    ip = "ip"  # smart-radio receivers acknowledge over MQTT
+    legacy = "legacy"  # wired/FM: the commune operator confirms by hand
+
+
+def UTCDateTime() -> Column[datetime]:  # noqa: N802 - reads like a type in models
+    """A timezone-aware timestamp column (stored as UTC)."""
+    return Column(DateTime(timezone=True))
+
+
+class Area(SQLModel, table=True):
+    """A node of the administrative tree: province, district, commune or village."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True, index=True)
+    name: str = Field(max_length=200)
+    level: AreaLevel = Field(sa_type=String(16))
+    parent_id: int | None = Field(default=None, foreign_key="area.id", index=True)
+    # Materialised path of ids, "/1/7/42/": subtree scoping is one prefix match.
+    path: str = Field(default="/", max_length=512, index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=UTCDateTime())
+
+
+class Language(SQLModel, table=True):
+    """A language a bulletin version can be in (ISO 639 code where one exists)."""
+
+    code: str = Field(primary_key=True, max_length=16)
+    name: str = Field(max_length=100)  # Vietnamese name, shown on screen
+    active: bool = True
+
+
+class Station(SQLModel, table=True):
+    """A commune radio station and the languages it airs, in airing order."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    area_id: int = Field(foreign_key="area.id", index=True)
+    name: str = Field(max_length=200)
+    kind: StationKind = Field(default=StationKind.ip, sa_type=String(16))
+    languages: list[str] = Field(default_factory=lambda: ["vi"], sa_column=Column(JSON))
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_column=UTCDateTime())
+
+
+class Receiver(SQLModel, table=True):
+    """A loudspeaker-cluster device; its id is also its MQTT username."""
+
+    id: str = Field(primary_key=True, max_length=64)
+    station_id: int = Field(foreign_key="station.id", index=True)
+    name: str = Field(max_length=200)
+    location: str | None = Field(default=None, max_length=300)
+    latitude: float | None = None
+    longitude: float | None = None
+    secret_hash: str = Field(max_length=255)
+    active: bool = True
+    online: bool = False
+    last_seen_at: datetime | None = Field(default=None, sa_column=UTCDateTime())
+    created_at: datetime = Field(default_factory=utcnow, sa_column=UTCDateTime())
