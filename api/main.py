@@ -6,7 +6,19 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine
 
 from api import errors
-from api.routes import areas, audit, auth, health, languages, receivers, stations, users
+from api.routes import (
+    areas,
+    audit,
+    auth,
+    bulletins,
+    health,
+    languages,
+    lexicon,
+    media,
+    receivers,
+    stations,
+    users,
+)
 from broadcast.db import make_engine
 from broadcast.settings import Settings
 
@@ -26,7 +38,7 @@ have the shape `{"detail": "...", "code": "...", "errors": [...]}`.
 def api_router() -> APIRouter:
     """All REST v1 routers."""
     router = APIRouter(prefix=API_PREFIX)
-    for module in (auth, areas, languages, stations, receivers, users, audit):
+    for module in (auth, areas, languages, stations, receivers, users, audit, bulletins, lexicon):
         router.include_router(module.router)
     return router
 
@@ -44,4 +56,5 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(health.router)
     app.include_router(api_router())
+    app.include_router(media.router)
     return app

@@ -50,10 +50,57 @@ class Settings(BaseSettings):
         "http://127.0.0.1:8000", description="Base URL receivers use to download media"
     )
     timezone: str = Field("Asia/Ho_Chi_Minh", description="Zone for schedules and display")
+    lookahead_minutes: int = Field(
+        30, ge=0, le=24 * 60, description="Programmes are sent this long before air time"
+    )
+    programme_expiry_minutes: int = Field(
+        15, ge=1, description="A programme not received this long after air time expires"
+    )
+    missed_grace_seconds: int = Field(
+        300, ge=0, description="Not completed by air time + duration + this: missed"
+    )
+    ingest_batch_size: int = Field(
+        1000, ge=1, le=100_000, description="Acknowledgements stored per database transaction"
+    )
+    ingest_flush_ms: int = Field(
+        50, ge=1, le=60_000, description="Longest wait before a partial batch is stored"
+    )
+    scheduler_interval_seconds: float = Field(
+        2.0, gt=0, le=300, description="How often the worker looks for airings to send"
+    )
     access_token_minutes: int = Field(720, ge=1, description="Lifetime of a login token")
     demo_credentials_file: Path = Field(
         Path("./var/demo-admin.txt"), description="Where `loa demo` keeps the demo admin login"
     )
+    # --- bulletin audio and commune programmes (issue 4) ---
+    tts_online: bool = Field(
+        True, description="Allow online TTS engines (gTTS); false = offline engines only"
+    )
+    tts_engine_policy: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description='Engines per language in order of preference, e.g. {"vi": ["espeak"]}; '
+        "empty = the tts package's default",
+    )
+    tts_loudness_lufs: float = Field(-16.0, le=0, description="Loudness target of bulletin audio")
+    tts_bitrate: str = Field("48k", description="MP3 bitrate of bulletin and programme audio")
+    tts_sample_rate: int = Field(24_000, ge=8_000, le=48_000, description="Audio sample rate")
+    tts_gtts_timeout: float = Field(10.0, gt=0, description="Seconds before gTTS gives up")
+    max_recording_seconds: float = Field(
+        1800.0, gt=0, description="Longest human recording accepted for one bulletin version"
+    )
+    max_upload_mb: int = Field(100, ge=1, description="Largest recording upload, in MB")
+    render_poll_seconds: float = Field(
+        2.0, gt=0, description="How often the render worker looks for pending audio"
+    )
+    programme_gap_ms: int = Field(1000, ge=0, le=60_000, description="Silence between items")
+    programme_max_minutes: float | None = Field(
+        45.0, gt=0, description="Longest programme per slot; later items move to the next slot"
+    )
+    programme_require_all_languages: bool = Field(
+        False, description="Block a programme when a version the station airs is missing"
+    )
+    programme_intro_file: Path | None = Field(None, description="Station ident played first")
+    programme_outro_file: Path | None = Field(None, description="Station ident played last")
 
     @classmethod
     def settings_customise_sources(

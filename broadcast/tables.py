@@ -2,6 +2,8 @@
 
 from sqlmodel import SQLModel
 
+import broadcast.broadcast_models
+import broadcast.bulletin_models
 import broadcast.models
 import stations.models
 

@@ -84,6 +84,8 @@ class Receiver(SQLModel, table=True):
     latitude: float | None = None
     longitude: float | None = None
     secret_hash: str = Field(max_length=255)
+    # The same secret in mosquitto's PBKDF2-SHA512 ($7$) format, for `loa mqtt sync`.
+    mqtt_hash: str | None = Field(default=None, max_length=255)
     active: bool = True
     online: bool = False
     last_seen_at: datetime | None = Field(default=None, sa_column=UTCDateTime())

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from stations.areas import Scope, get_area
 from stations.errors import ConflictError, InvalidInputError, NotFoundError
 from stations.models import LEVEL_RANK, Area, AreaLevel, Language, Receiver, Station, StationKind
-from stations.security import hash_secret, new_secret
+from stations.security import hash_secret, mosquitto_hash, new_secret
 
 # Seeded on the first migration and by `loa demo`: Vietnamese and the languages
 # of Lào Cai's peoples (QĐ 52/2016 Điều 6), plus Chinese for the border markets.
@@ -225,6 +225,7 @@ def create_receiver(
         latitude=latitude,
         longitude=longitude,
         secret_hash=hash_secret(secret),
+        mqtt_hash=mosquitto_hash(secret),
     )
     session.add(receiver)
     session.flush()
@@ -235,6 +236,7 @@ def reset_receiver_password(*, session: Session, receiver: Receiver) -> str:
     """Mint a new MQTT password for a receiver; the old one stops working."""
     secret = new_secret()
     receiver.secret_hash = hash_secret(secret)
+    receiver.mqtt_hash = mosquitto_hash(secret)
     session.add(receiver)
     session.flush()
     return secret

@@ -36,7 +36,7 @@ class TTSConfig:
     gtts_retries: int = 2
     gtts_backoff: float = 0.5  # seconds, doubled at each retry; tests set 0
     gtts_workers: int = 4
-    gtts_tld: str = "com.vn"
+    gtts_tld: str = "com"
     # eSpeak NG (offline).
     espeak_voice: EspeakVariant = "north"
     espeak_backend: Literal["auto", "binary", "library"] = "auto"

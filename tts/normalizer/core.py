@@ -18,8 +18,11 @@ def _words_pattern(keys: Sequence[str]) -> re.Pattern[str] | None:
     if not keys:
         return None
     ordered = sorted(set(keys), key=lambda k: (-len(k), k))
-    alternation = "|".join(re.escape(k) for k in ordered)
-    return re.compile(rf"(?<![\w])(?:{alternation})(?![\w])")
+    # A key ending with a dot (KT., TP.) may be glued to the next word: "KT.GIÁM ĐỐC".
+    alternation = "|".join(
+        re.escape(k) if k.endswith(".") else rf"{re.escape(k)}(?![\w])" for k in ordered
+    )
+    return re.compile(rf"(?<![\w])(?:{alternation})")
 
 
 @dataclass(frozen=True, eq=False)  # hashed by identity, for lru_cache
@@ -61,7 +64,9 @@ class Tables:
 
     def issuer_of(self, code: str) -> str | None:
         """How an issuer code in a document number is read, if known."""
-        return self.lexicon.get(code) or self.legal_issuers.get(code) or self.abbreviations.get(code)
+        return (
+            self.lexicon.get(code) or self.legal_issuers.get(code) or self.abbreviations.get(code)
+        )
 
 
 @lru_cache(maxsize=128)
@@ -98,4 +103,3 @@ class Normalizer:
         for rule in self.rules:
             text = rule(text, tables)
         return text
-

@@ -130,7 +130,7 @@ def legal_document_numbers(text: str, tables: Tables) -> str:
         issuers = codes[1:] if kind else codes
         before = _preceding(text, m.start())
         parts: list[str] = []
-        said_kind = bool(kind) and kind not in before
+        said_kind = kind is not None and kind not in before
         if said_kind and kind:
             parts.append(kind)
         if num:
@@ -157,15 +157,23 @@ def expand_abbreviations(text: str, tables: Tables) -> str:
     pattern = tables.abbreviation_re
     if pattern is None:
         return text
-    return pattern.sub(lambda m: tables.reading_of(m.group(0)) or m.group(0), text)
+
+    def replace(m: re.Match[str]) -> str:
+        key = m.group(0)
+        reading = tables.reading_of(key) or key
+        return f"{reading} " if key.endswith(".") else reading
+
+    return pattern.sub(replace, text)
 
 
 # --- dates and times ---------------------------------------------------------------------------
 
 _DATE_RE = re.compile(r"(?<![\d/.\-])(\d{1,2})([/.\-])(\d{1,2})\2(\d{4})(?!\d|[/.\-]\d)")
-_DAY_MONTH_RE = re.compile(r"(?<![\d/.\-])(\d{1,2})[/\-](\d{1,2})(?!\d|[/.\-]\d)")
-_MONTH_YEAR_RE = re.compile(r"(?<![\d/.\-])(\d{1,4})[/\-]((?:19|20)\d{2})(?!\d|[/.\-]\d)")
-_MONTH_WORD_RE = re.compile(r"(?<![\w])([Tt]háng|[Nn]gày|[Mm]ùng|[Mm]ồng)\s+0?(\d{1,2})(?![\d/.\-\w])")
+_DAY_MONTH_RE = re.compile(r"(?<![\d/.\-])(\d{1,2})/(\d{1,2})(?!\d|[/.\-]\d)")
+_MONTH_YEAR_RE = re.compile(r"(?<![\d/.\-])(\d{1,4})([/\-])((?:19|20)\d{2})(?!\d|[/.\-]\d)")
+_MONTH_WORD_RE = re.compile(
+    r"(?<![\w])([Tt]háng|[Nn]gày|[Mm]ùng|[Mm]ồng)\s+0?(\d{1,2})(?![\d/.\-\w])"
+)
 _DAY_CONTEXT_RE = re.compile(r"(?:ngày|mùng|mồng|hôm|sáng|trưa|chiều|tối|đêm|từ|đến)\s*$")
 _LEGAL_CONTEXT_RE = re.compile(
     r"(?:nghị định|nghị quyết|quyết định|thông tư|chỉ thị|luật|pháp lệnh|công văn|kế hoạch|số)\s*$"
@@ -189,7 +197,9 @@ def dates(text: str, tables: Tables) -> str:
     text = _DATE_RE.sub(full_date, text)
 
     def month_year(m: re.Match[str]) -> str:
-        first, year = int(m.group(1)), int(m.group(2))
+        first, year = int(m.group(1)), int(m.group(3))
+        if m.group(2) == "-" and len(m.group(1)) > 2:
+            return m.group(0)  # a range of years, read by the ranges rule
         before = _preceding(text, m.start())
         year_words = f"năm {read_number(year, zero_tens=zt)}"
         if before.rstrip().endswith("tháng") and 1 <= first <= 12:
@@ -417,8 +427,11 @@ def sentence_ends(text: str, tables: Tables) -> str:
             line = line[:-1]
         if line and line[-1] not in ".!?;:":
             line += "."
-        lines.append(line[0].upper() + line[1:])
+        lines.append(_SENTENCE_START_RE.sub(lambda m: m.group(0).upper(), line))
     return "\n".join(lines)
+
+
+_SENTENCE_START_RE = re.compile(r"^\w|(?<=[.!?] )\w")
 
 
 DEFAULT_RULES: tuple[Rule, ...] = (

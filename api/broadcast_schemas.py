@@ -1,0 +1,141 @@
+"""Request and response shapes of REST v1 for broadcasts, their status and confirmations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+from api.schemas import Code, Strict
+from broadcast.broadcast_models import BroadcastStatus, DeliveryState, OccurrenceState
+from stations.protocol import Priority
+
+
+class BroadcastCreate(Strict):
+    """Approved bulletins for areas, at `starts_at` and optionally on a recurrence."""
+
+    bulletin_ids: list[int] = Field(min_length=1, max_length=100, description="In airing order")
+    area_codes: list[Code] = Field(
+        min_length=1, max_length=500, description="Target areas; stations resolved at dispatch"
+    )
+    starts_at: AwareDatetime | None = Field(
+        default=None,
+        description="First airing, RFC 3339 with offset (optional for an emergency: airs now)",
+    )
+    rrule: str | None = Field(
+        default=None,
+        max_length=500,
+        description="RFC 5545 RRULE computed in LOA_TIMEZONE, with UNTIL or COUNT, e.g. "
+        "FREQ=DAILY;BYHOUR=6,17;BYMINUTE=0;UNTIL=20261231T235959Z",
+    )
+    priority: Priority = Priority.normal
+    title: str | None = Field(default=None, max_length=300)
+
+
+class OccurrencePublic(BaseModel):
+    """One airing."""
+
+    seq: int
+    ref: str = Field(description="The `broadcast_id` receivers see for this airing")
+    air_at: datetime
+    dispatch_at: datetime
+    expires_at: datetime
+    state: OccurrenceState
+    dispatched_at: datetime | None
+    settled: bool
+
+
+class BroadcastPublic(BaseModel):
+    """A broadcast as shown."""
+
+    id: int
+    title: str | None
+    bulletin_ids: list[int]
+    area_codes: list[str]
+    starts_at: datetime
+    rrule: str | None
+    timezone: str
+    priority: Priority
+    status: BroadcastStatus
+    created_at: datetime
+    cancelled_at: datetime | None
+    occurrence_count: int
+    next_air_at: datetime | None
+
+
+class BroadcastDetail(BroadcastPublic):
+    """A broadcast with its airings."""
+
+    occurrences: list[OccurrencePublic]
+
+
+class CancelResult(BaseModel):
+    """What a cancel did."""
+
+    broadcast: BroadcastPublic
+    cancelled_deliveries: int
+
+
+class RollupPublic(BaseModel):
+    """Deliveries of one station or area, counted by state."""
+
+    key: str = Field(description="Station id, or area code")
+    name: str
+    total: int
+    aired: int
+    counts: dict[str, int]
+
+
+class DeliveryPublic(BaseModel):
+    """One receiver's (or legacy station's) delivery of one airing, with every time."""
+
+    occurrence: int
+    ref: str
+    air_at: datetime
+    station_id: int
+    station_name: str
+    area_code: str
+    receiver_id: str | None
+    state: DeliveryState
+    version: str | None
+    detail: str | None
+    sent_at: datetime | None
+    received_at: datetime | None
+    downloaded_at: datetime | None
+    started_at: datetime | None
+    completed_at: datetime | None
+    finished_at: datetime | None
+
+
+class BroadcastStatusPublic(BaseModel):
+    """Who aired what and who did not."""
+
+    broadcast_id: int
+    total: int
+    aired: int
+    counts: dict[str, int]
+    stations: list[RollupPublic]
+    areas: list[RollupPublic]
+    deliveries: list[DeliveryPublic]
+
+
+class ConfirmationCreate(Strict):
+    """An operator's confirmation that a legacy station aired the broadcast."""
+
+    station_id: int
+    aired_at: AwareDatetime
+    note: str | None = Field(default=None, max_length=500)
+
+
+class StationProgrammePublic(BaseModel):
+    """What a station airs in the slot around a time."""
+
+    station_id: int
+    at: datetime
+    air_at: datetime | None
+    broadcast_ids: list[int]
+    version: str | None
+    total_duration_ms: int
+    items: list[dict[str, Any]]
+    warnings: list[dict[str, Any]]

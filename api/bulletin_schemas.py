@@ -1,0 +1,135 @@
+"""Request and response shapes of REST v1 for bulletins, their versions and the lexicon."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, Field
+
+from api.schemas import Code, LanguageCode, Strict
+from broadcast.bulletin_models import (
+    AudioState,
+    BulletinStatus,
+    Priority,
+    ReviewState,
+    SourceKind,
+)
+
+Title = Annotated[str, Field(min_length=1, max_length=300)]
+Text = Annotated[str, Field(min_length=1, max_length=20_000)]
+
+
+class TranslationCreate(Strict):
+    """A language version given with a new bulletin."""
+
+    language: LanguageCode
+    text: Text
+
+
+class TranslationUpdate(Strict):
+    """New text for a language version (its audio is rendered again)."""
+
+    text: Text
+
+
+class BulletinCreate(Strict):
+    """A new draft bulletin; `area_code` defaults to the author's home area."""
+
+    title: Title
+    priority: Priority = Priority.normal
+    campaign: str | None = Field(None, max_length=200)
+    category: str | None = Field(None, max_length=100)
+    area_code: Code | None = None
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    translations: list[TranslationCreate] = Field(default_factory=list, max_length=20)
+
+
+class BulletinUpdate(Strict):
+    """Changes to a bulletin; a new title or priority needs approval again."""
+
+    title: Title | None = None
+    priority: Priority | None = None
+    campaign: str | None = Field(None, max_length=200)
+    category: str | None = Field(None, max_length=100)
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+
+
+class RejectBody(Strict):
+    """Why a bulletin is sent back to its author."""
+
+    reason: Annotated[str, Field(min_length=1, max_length=1000)]
+
+
+class TranslationPublic(BaseModel):
+    """A language version as shown, with the state of its audio."""
+
+    language: str
+    text: str | None
+    source: SourceKind
+    translator: str | None
+    review_state: ReviewState
+    audio_state: AudioState
+    audio_error: str | None
+    audio_sha256: str | None
+    audio_bytes: int | None
+    audio_duration_ms: int | None
+    audio_engine: str | None
+    audio_url: str | None = Field(None, description="Preview: GET this with your token")
+    content_hash: str
+    updated_at: datetime
+
+
+class BulletinPublic(BaseModel):
+    """A bulletin with its versions."""
+
+    id: int
+    title: str
+    campaign: str | None
+    category: str | None
+    priority: Priority
+    status: BulletinStatus
+    area_code: str
+    area_name: str
+    author: str
+    reviewer: str | None
+    reviewed_at: datetime | None
+    rejection_reason: str | None
+    approval_hash: str | None
+    valid_from: datetime | None
+    valid_until: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    translations: list[TranslationPublic]
+    missing_languages: list[str] = Field(
+        description="Languages aired by stations of the area that have no version yet"
+    )
+
+
+class NormalizedText(BaseModel):
+    """A version's text exactly as the speech engine will read it."""
+
+    language: str
+    text: str
+    normalized: str
+    lexicon: dict[str, str] = Field(description="Area entries applied (nearest area wins)")
+
+
+class LexiconEntryCreate(Strict):
+    """How an area reads a term; `area_code` defaults to the caller's home area."""
+
+    term: Annotated[str, Field(min_length=1, max_length=100)]
+    reading: Annotated[str, Field(min_length=1, max_length=300)]
+    area_code: Code | None = None
+
+
+class LexiconEntryPublic(BaseModel):
+    """A lexicon entry as shown."""
+
+    id: int
+    area_code: str
+    term: str
+    reading: str
+    created_at: datetime

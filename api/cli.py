@@ -1,0 +1,267 @@
+"""The `loa` command: one entry point for every part of the system."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from broadcast.db import make_engine, transaction, upgrade
+from broadcast.models import Role
+from broadcast.settings import Environment, Settings, get_settings
+from stations.errors import LoaError
+from tts.cli import app as tts_app
+
+app = typer.Typer(
+    name="loa",
+    help="Loa: grassroots loudspeaker broadcast scheduling and text-to-speech.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
+user_app = typer.Typer(help="Users and sign-ins.", no_args_is_help=True)
+areas_app = typer.Typer(help="The administrative area tree.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+app.add_typer(areas_app, name="areas")
+app.add_typer(tts_app, name="tts", help="Text to broadcast-ready speech.")
+
+out = Console()
+err = Console(stderr=True)
+log = logging.getLogger("loa")
+
+
+def fail(message: str) -> NoReturn:
+    """Print one clear error line and exit 1."""
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(1)
+
+
+def load_settings() -> Settings:
+    """Settings from the environment, or a clear error line."""
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"LOA_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()
+        )
+        fail(f"invalid settings: {problems}")
+    except ValueError as exc:
+        fail(f"invalid settings: {exc}")
+
+
+def setup_logging(level: str) -> None:
+    """Log to stderr in one plain format."""
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+LogLevel = Annotated[str, typer.Option("--log-level", help="debug, info, warning or error")]
+
+
+# --- db ------------------------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision")] = "head",
+) -> None:
+    """Apply migrations to LOA_DATABASE_URL (safe to run again)."""
+    settings = load_settings()
+    upgrade(settings.database_url, revision)
+    out.print(f"database at {revision}: {_safe_url(settings.database_url)}", highlight=False)
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+# --- users ---------------------------------------------------------------------------
+
+
+@user_app.command("create")
+def user_create(
+    username: Annotated[str, typer.Option(help="Sign-in name (3-64 letters, digits, . _ -)")],
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, help="8+ chars")
+    ],
+    role: Annotated[Role, typer.Option(help="admin, editor, approver or operator")],
+    area: Annotated[
+        str | None, typer.Option("--area", help="Home area code (omit for a global admin)")
+    ] = None,
+    full_name: Annotated[str | None, typer.Option(help="Name shown on screen")] = None,
+) -> None:
+    """Create a user; the first global admin is bootstrapped this way."""
+    from broadcast import audit
+    from broadcast.users import create_user
+    from stations.areas import Scope
+
+    settings = load_settings()
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with transaction(engine) as session:
+            user = create_user(
+                session=session,
+                username=username,
+                password=password,
+                role=role,
+                area_code=area,
+                full_name=full_name,
+                scope=Scope.everything(),
+            )
+            audit.record(
+                session=session,
+                actor=None,
+                action="user.create",
+                object_type="user",
+                object_id=user.id or 0,
+                area_id=user.area_id,
+                detail={"username": username, "role": role.value, "via": "cli"},
+            )
+    except LoaError as exc:
+        fail(str(exc))
+    out.print(f"created {role.value} '{username}'" + (f" in area {area}" if area else ""))
+
+
+# --- areas ---------------------------------------------------------------------------
+
+
+@areas_app.command("import")
+def areas_import(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, help="CSV with header code,name,level,parent_code"
+        ),
+    ],
+) -> None:
+    """Create or update areas from a CSV of official codes; all or nothing."""
+    from stations.areas import import_areas, read_areas_csv
+
+    settings = load_settings()
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        rows = read_areas_csv(file)
+        with transaction(engine) as session:
+            report = import_areas(session=session, rows=rows)
+    except LoaError as exc:
+        fail(f"{file}: {exc} (nothing was imported)")
+    except UnicodeDecodeError:
+        fail(f"{file} is not UTF-8 text (nothing was imported)")
+    out.print(
+        f"{report.created} created, {report.updated} updated, {report.unchanged} unchanged",
+        highlight=False,
+    )
+
+
+# --- demo and serve ------------------------------------------------------------------
+
+
+def ensure_demo(settings: Settings) -> tuple[str, str]:
+    """Seed the demo province once; returns the demo admin's username and password."""
+    from broadcast.demo import seed_demo
+
+    cred_file = settings.demo_credentials_file
+    if cred_file.is_file():
+        saved = json.loads(cred_file.read_text(encoding="utf-8"))
+        username, password = saved["username"], saved["password"]
+    else:
+        username, password = "admin", secrets.token_urlsafe(9)
+    engine = make_engine(settings.database_url)
+    with transaction(engine) as session:
+        result = seed_demo(session=session, admin_username=username, admin_password=password)
+    engine.dispose()
+    receivers_file = cred_file.with_name("demo-receivers.json")
+    if result.receivers:
+        known = {}
+        if receivers_file.is_file():
+            known = json.loads(receivers_file.read_text(encoding="utf-8"))
+        known.update(result.receivers)
+        _write_private(receivers_file, json.dumps(known, indent=2))
+    if not cred_file.is_file():
+        _write_private(cred_file, json.dumps({"username": username, "password": password}))
+    return username, password
+
+
+def _write_private(path: Path, content: str) -> None:
+    """Write a file only its owner can read, atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(content, encoding="utf-8")
+    tmp.chmod(0o600)
+    tmp.replace(path)
+
+
+@app.command()
+def demo() -> None:
+    """Create the demo border province (areas, stations, receivers, users) if missing."""
+    settings = load_settings()
+    if settings.env == Environment.production:
+        fail("demo data is refused when LOA_ENV=production")
+    upgrade(settings.database_url)
+    username, password = ensure_demo(settings)
+    out.print(f"demo admin: {username} / {password}", highlight=False)
+    out.print(
+        f"demo users (same password): {', '.join(u for u, *_ in _demo_users())}", highlight=False
+    )
+
+
+def _demo_users() -> tuple[tuple[str, Role, str | None], ...]:
+    from broadcast.demo import DEMO_USERS
+
+    return DEMO_USERS
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="HTTP port")] = 8000,
+    with_demo: Annotated[
+        bool, typer.Option("--demo", help="Seed the demo province and print its admin login")
+    ] = False,
+    log_level: LogLevel = "info",
+) -> None:
+    """Run the whole service: migrations, REST API, web console and background work."""
+    import uvicorn
+
+    from api.main import create_app
+
+    setup_logging(log_level)
+    settings = load_settings()
+    upgrade(settings.database_url)
+    settings.media_dir.mkdir(parents=True, exist_ok=True)
+    if with_demo:
+        if settings.env == Environment.production:
+            fail("--demo is refused when LOA_ENV=production")
+        username, password = ensure_demo(settings)
+        out.print(
+            f"[bold]Loa[/] demo admin login: [bold]{username}[/] / [bold]{password}[/]",
+            highlight=False,
+        )
+    engine = make_engine(settings.database_url)
+    application = create_app(settings, engine=engine)
+    out.print(f"Loa listening on http://{host}:{port} (API docs at /docs)", highlight=False)
+    uvicorn.run(application, host=host, port=port, log_level=log_level.lower())
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,390 @@
+"""Bulletins, their language versions, recordings, review and approval."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, UploadFile
+from fastapi.responses import Response
+from sqlmodel import Session
+
+from api import bulletin_schemas as bs
+from api import schemas
+from api.deps import PrincipalDep, SessionDep, SettingsDep
+from api.routes.media import file_response
+from broadcast import bulletins, media, rendering
+from broadcast.bulletin_models import (
+    AudioState,
+    Bulletin,
+    BulletinStatus,
+    Priority,
+    ReviewState,
+    SourceKind,
+)
+from broadcast.lexicon import merged_lexicon
+from broadcast.models import Role, User
+from broadcast.settings import Settings
+from stations.errors import ConflictError, InvalidInputError, NotFoundError
+from stations.models import Area
+from stations.timeutil import as_utc
+from tts import InvalidRecording, Synthesizer, TTSError
+
+router = APIRouter(prefix="/bulletins", tags=["bulletins"])
+
+UPLOAD_CHUNK = 1024 * 1024
+_synths: dict[int, Synthesizer] = {}
+
+
+def _synth(settings: Settings) -> Synthesizer:
+    if id(settings) not in _synths:
+        _synths[id(settings)] = media.synthesizer(settings)
+    return _synths[id(settings)]
+
+
+def _username(session: Session, user_id: int | None) -> str | None:
+    user = session.get(User, user_id) if user_id is not None else None
+    return user.username if user else None
+
+
+def _public(session: Session, bulletin: Bulletin, area: Area) -> bs.BulletinPublic:
+    versions = bulletins.translations_of(session=session, bulletin_id=bulletin.id or 0)
+    aired = bulletins.aired_languages(session=session, area=area)
+    have = {t.language for t in versions}
+    return bs.BulletinPublic(
+        id=bulletin.id or 0,
+        title=bulletin.title,
+        campaign=bulletin.campaign,
+        category=bulletin.category,
+        priority=Priority(bulletin.priority),
+        status=BulletinStatus(bulletin.status),
+        area_code=area.code,
+        area_name=area.name,
+        author=_username(session, bulletin.author_id) or "",
+        reviewer=_username(session, bulletin.reviewer_id),
+        reviewed_at=as_utc(bulletin.reviewed_at) if bulletin.reviewed_at else None,
+        rejection_reason=bulletin.rejection_reason,
+        approval_hash=bulletin.approval_hash,
+        valid_from=as_utc(bulletin.valid_from) if bulletin.valid_from else None,
+        valid_until=as_utc(bulletin.valid_until) if bulletin.valid_until else None,
+        created_at=as_utc(bulletin.created_at),
+        updated_at=as_utc(bulletin.updated_at),
+        translations=[
+            bs.TranslationPublic(
+                language=t.language,
+                text=t.text,
+                source=SourceKind(t.source),
+                translator=_username(session, t.translator_id),
+                review_state=ReviewState(t.review_state),
+                audio_state=AudioState(t.audio_state),
+                audio_error=t.audio_error,
+                audio_sha256=t.audio_sha256,
+                audio_bytes=t.audio_bytes,
+                audio_duration_ms=t.audio_duration_ms,
+                audio_engine=t.audio_engine,
+                audio_url=(
+                    f"/api/v1/bulletins/{bulletin.id}/audio/{t.language}"
+                    if t.audio_state == AudioState.ready
+                    else None
+                ),
+                content_hash=t.content_hash,
+                updated_at=as_utc(t.updated_at),
+            )
+            for t in versions
+        ],
+        missing_languages=sorted(aired - have),
+    )
+
+
+def _get(session: Session, principal: PrincipalDep, bulletin_id: int) -> tuple[Bulletin, Area]:
+    return bulletins.get_bulletin(session=session, bulletin_id=bulletin_id, scope=principal.scope)
+
+
+@router.get("", response_model=schemas.Page[bs.BulletinPublic], summary="List bulletins")
+def list_bulletins(
+    session: SessionDep,
+    principal: PrincipalDep,
+    page: Annotated[schemas.PageParams, Depends(schemas.page_params)],
+    status: BulletinStatus | None = None,
+    campaign: Annotated[str | None, Query(description="Only this campaign")] = None,
+    priority: Priority | None = None,
+    language_missing: Annotated[
+        str | None, Query(description="Only bulletins without a version in this language")
+    ] = None,
+    area_code: Annotated[str | None, Query(description="Only bulletins inside this area")] = None,
+) -> schemas.Page[bs.BulletinPublic]:
+    """Bulletins of the caller's subtree, newest first."""
+    rows, total = bulletins.list_bulletins(
+        session=session,
+        scope=principal.scope,
+        status=status,
+        campaign=campaign,
+        priority=priority,
+        missing_language=language_missing,
+        area_code=area_code,
+        limit=page.limit,
+        offset=page.offset,
+    )
+    return schemas.Page(
+        items=[_public(session, b, a) for b, a in rows],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+@router.post("", response_model=bs.BulletinPublic, status_code=201, summary="Write a bulletin")
+def create_bulletin(
+    body: bs.BulletinCreate,
+    session: SessionDep,
+    principal: PrincipalDep,
+    background: BackgroundTasks,
+) -> bs.BulletinPublic:
+    """A draft bulletin with its first versions; their audio is rendered in the background."""
+    bulletin = bulletins.create_bulletin(
+        session=session,
+        principal=principal,
+        title=body.title,
+        priority=body.priority,
+        campaign=body.campaign,
+        category=body.category,
+        area_code=body.area_code,
+        valid_from=body.valid_from,
+        valid_until=body.valid_until,
+        translations=[
+            bulletins.NewTranslation(language=t.language, text=t.text) for t in body.translations
+        ],
+    )
+    background.add_task(rendering.notify_pending)
+    bulletin, area = _get(session, principal, bulletin.id or 0)
+    return _public(session, bulletin, area)
+
+
+@router.get("/{bulletin_id}", response_model=bs.BulletinPublic, summary="Show a bulletin")
+def get_bulletin(
+    bulletin_id: int, session: SessionDep, principal: PrincipalDep
+) -> bs.BulletinPublic:
+    """One bulletin with its versions and the state of their audio."""
+    bulletin, area = _get(session, principal, bulletin_id)
+    return _public(session, bulletin, area)
+
+
+@router.patch("/{bulletin_id}", response_model=bs.BulletinPublic, summary="Change a bulletin")
+def update_bulletin(
+    bulletin_id: int, body: bs.BulletinUpdate, session: SessionDep, principal: PrincipalDep
+) -> bs.BulletinPublic:
+    """Change details; a new title or priority withdraws any approval."""
+    bulletin, area = _get(session, principal, bulletin_id)
+    bulletins.update_bulletin(
+        session=session,
+        principal=principal,
+        bulletin=bulletin,
+        **body.model_dump(exclude_unset=True),
+    )
+    return _public(session, bulletin, area)
+
+
+@router.put(
+    "/{bulletin_id}/translations/{language}",
+    response_model=bs.BulletinPublic,
+    summary="Write a language version",
+)
+def put_translation(
+    bulletin_id: int,
+    language: str,
+    body: bs.TranslationUpdate,
+    session: SessionDep,
+    principal: PrincipalDep,
+    background: BackgroundTasks,
+) -> bs.BulletinPublic:
+    """Create or replace the text of a version; old audio and any approval are withdrawn."""
+    bulletin, area = _get(session, principal, bulletin_id)
+    bulletins.set_translation_text(
+        session=session,
+        principal=principal,
+        bulletin=bulletin,
+        area=area,
+        language=language,
+        text=body.text,
+    )
+    background.add_task(rendering.notify_pending)
+    return _public(session, bulletin, area)
+
+
+def _save_upload(upload: UploadFile, folder: Path, max_bytes: int) -> tuple[Path, str]:
+    """Copy an upload to a temporary file in chunks, refusing more than max_bytes."""
+    folder.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    size = 0
+    fd, name = tempfile.mkstemp(dir=folder, prefix="upload-")
+    path = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            while chunk := upload.file.read(UPLOAD_CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise InvalidInputError(
+                        f"The recording is larger than {max_bytes // 1_000_000} MB. "
+                        "Probable cause: it is far too long or not compressed; send an mp3"
+                    )
+                digest.update(chunk)
+                handle.write(chunk)
+        if size == 0:
+            raise InvalidInputError("The recording is empty. Probable cause: the upload failed")
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path, digest.hexdigest()
+
+
+@router.post(
+    "/{bulletin_id}/translations/{language}/recording",
+    response_model=bs.BulletinPublic,
+    summary="Upload a human recording",
+)
+def upload_recording(
+    bulletin_id: int,
+    language: str,
+    file: UploadFile,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+) -> bs.BulletinPublic:
+    """A recording (mp3, m4a, wav, ogg...) read by a person; checked and levelled at once.
+
+    A corrupt, silent or too long file is refused with 422 and nothing is stored.
+    """
+    bulletin, area = _get(session, principal, bulletin_id)
+    # Cheap checks before the audio work.
+    principal.require(Role.editor)
+    if bulletin.status == BulletinStatus.archived:
+        raise ConflictError(f"Bulletin {bulletin_id} is archived and can no longer change")
+    bulletins.check_language(session=session, area=area, language=language)
+    tmp, upload_sha = _save_upload(
+        file, settings.media_dir / "uploads", settings.max_upload_mb * 1_000_000
+    )
+    try:
+        try:
+            result = _synth(settings).from_recording(tmp, language)
+        except InvalidRecording as exc:
+            raise InvalidInputError(str(exc)) from exc
+        except TTSError as exc:
+            raise InvalidInputError(f"The recording could not be processed: {exc}") from exc
+        media.publish(settings, result.path, result.sha256)
+        suffix = Path(file.filename or "").suffix.lower()[:8] or ".audio"
+        keep = settings.media_dir / "recordings" / f"{upload_sha}{suffix}"
+        keep.parent.mkdir(parents=True, exist_ok=True)
+        if not keep.exists():
+            tmp.replace(keep)
+    finally:
+        tmp.unlink(missing_ok=True)
+    bulletins.set_translation_recording(
+        session=session,
+        principal=principal,
+        bulletin=bulletin,
+        area=area,
+        language=language,
+        upload_sha256=upload_sha,
+        audio_sha256=result.sha256,
+        audio_bytes=result.bytes,
+        duration_ms=result.duration_ms,
+    )
+    return _public(session, bulletin, area)
+
+
+@router.get(
+    "/{bulletin_id}/translations/{language}/normalized",
+    response_model=bs.NormalizedText,
+    summary="Show the text as it will be read",
+)
+def normalized_text(
+    bulletin_id: int,
+    language: str,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+) -> bs.NormalizedText:
+    """The version's text after the normaliser and the area's lexicon."""
+    bulletin, area = _get(session, principal, bulletin_id)
+    version = bulletins.get_translation(session=session, bulletin=bulletin, language=language)
+    if not version.text:
+        raise NotFoundError(f"The '{language}' version is a recording without text")
+    lexicon = merged_lexicon(session=session, area=area)
+    try:
+        prepared = _synth(settings).prepare_text(version.text, language, lexicon=lexicon)
+    except TTSError as exc:
+        raise InvalidInputError(str(exc)) from exc
+    used = {k: v for k, v in lexicon.items() if k in version.text}
+    return bs.NormalizedText(
+        language=language, text=version.text, normalized=prepared, lexicon=used
+    )
+
+
+@router.get(
+    "/{bulletin_id}/audio/{language}",
+    summary="Listen to a version",
+    response_class=Response,
+    responses={200: {"content": {"audio/mpeg": {}}}},
+)
+def preview_audio(
+    bulletin_id: int,
+    language: str,
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+) -> Response:
+    """The rendered audio of one version (mp3; Range supported)."""
+    bulletin, _area = _get(session, principal, bulletin_id)
+    version = bulletins.get_translation(session=session, bulletin=bulletin, language=language)
+    if version.audio_state != AudioState.ready or not version.audio_sha256:
+        detail = f" ({version.audio_error})" if version.audio_error else ""
+        raise NotFoundError(
+            f"The '{language}' audio of bulletin {bulletin_id} is {version.audio_state}{detail}"
+        )
+    path = media.media_path(settings, version.audio_sha256)
+    if not path.is_file():
+        raise NotFoundError(f"The '{language}' audio file is missing from the media folder")
+    return file_response(
+        path,
+        etag=version.audio_sha256,
+        range_header=request.headers.get("range"),
+        if_none_match=request.headers.get("if-none-match"),
+    )
+
+
+@router.post("/{bulletin_id}/submit", response_model=bs.BulletinPublic, summary="Submit")
+def submit(bulletin_id: int, session: SessionDep, principal: PrincipalDep) -> bs.BulletinPublic:
+    """Send a draft or rejected bulletin to the area's approvers."""
+    bulletin, area = _get(session, principal, bulletin_id)
+    bulletins.submit(session=session, principal=principal, bulletin=bulletin)
+    return _public(session, bulletin, area)
+
+
+@router.post("/{bulletin_id}/approve", response_model=bs.BulletinPublic, summary="Approve")
+def approve(bulletin_id: int, session: SessionDep, principal: PrincipalDep) -> bs.BulletinPublic:
+    """Approve the exact text and audio of every version (never your own bulletin)."""
+    bulletin, area = _get(session, principal, bulletin_id)
+    bulletins.approve(session=session, principal=principal, bulletin=bulletin)
+    return _public(session, bulletin, area)
+
+
+@router.post("/{bulletin_id}/reject", response_model=bs.BulletinPublic, summary="Reject")
+def reject(
+    bulletin_id: int, body: bs.RejectBody, session: SessionDep, principal: PrincipalDep
+) -> bs.BulletinPublic:
+    """Send a submitted bulletin back to its author with a reason."""
+    bulletin, area = _get(session, principal, bulletin_id)
+    bulletins.reject(session=session, principal=principal, bulletin=bulletin, reason=body.reason)
+    return _public(session, bulletin, area)
+
+
+@router.post("/{bulletin_id}/archive", response_model=bs.BulletinPublic, summary="Archive")
+def archive(bulletin_id: int, session: SessionDep, principal: PrincipalDep) -> bs.BulletinPublic:
+    """Retire a bulletin: it no longer airs and can no longer change."""
+    bulletin, area = _get(session, principal, bulletin_id)
+    bulletins.archive(session=session, principal=principal, bulletin=bulletin)
+    return _public(session, bulletin, area)

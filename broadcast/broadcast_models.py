@@ -1,0 +1,191 @@
+"""Table models of scheduling and delivery: broadcasts, their airings, per-receiver deliveries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, String, UniqueConstraint, insert
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Field, Session, SQLModel
+
+from stations.models import UTCDateTime
+from stations.timeutil import utcnow
+
+
+class BroadcastStatus(StrEnum):
+    """Life of a broadcast as a whole."""
+
+    scheduled = "scheduled"
+    cancelled = "cancelled"
+
+
+class OccurrenceState(StrEnum):
+    """Life of one airing: waiting, sent to receivers, or cancelled."""
+
+    pending = "pending"
+    dispatched = "dispatched"
+    cancelled = "cancelled"
+
+
+class DeliveryState(StrEnum):
+    """Where one receiver (or legacy station) stands with one airing."""
+
+    queued = "queued"  # rows created, command not yet handed to the broker
+    sent = "sent"  # handed to the broker (QoS 1)
+    received = "received"
+    downloaded = "downloaded"
+    started = "started"
+    completed = "completed"
+    failed = "failed"
+    rejected = "rejected"
+    cancelled = "cancelled"
+    expired = "expired"  # never received before expires_at
+    missed = "missed"  # no `completed` by air time + duration + grace
+    confirmed = "confirmed"  # legacy station: the operator confirmed by hand
+
+
+# Precedence of device reports: a state applies only over a lower rank, so duplicates
+# and out-of-order acknowledgements (completed before started) end right. Server
+# verdicts (cancelled, expired, missed) sit below `started`: a receiver that did air
+# the programme after all is believed, with the time it says.
+STATE_RANK: dict[DeliveryState, int] = {
+    DeliveryState.queued: 0,
+    DeliveryState.sent: 1,
+    DeliveryState.received: 2,
+    DeliveryState.downloaded: 3,
+    DeliveryState.cancelled: 4,
+    DeliveryState.expired: 4,
+    DeliveryState.missed: 4,
+    DeliveryState.started: 5,
+    DeliveryState.rejected: 6,
+    DeliveryState.failed: 6,
+    DeliveryState.completed: 7,
+    DeliveryState.confirmed: 8,
+}
+
+# States that are never left by the server's own deadlines.
+AIRED_STATES = frozenset({DeliveryState.completed, DeliveryState.confirmed})
+FINAL_STATES = frozenset(
+    {
+        DeliveryState.completed,
+        DeliveryState.confirmed,
+        DeliveryState.failed,
+        DeliveryState.rejected,
+        DeliveryState.cancelled,
+        DeliveryState.expired,
+        DeliveryState.missed,
+    }
+)
+
+
+class Broadcast(SQLModel, table=True):
+    """Bulletins scheduled for areas, once or on an RFC 5545 recurrence."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str | None = Field(default=None, max_length=300)
+    bulletin_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON))
+    area_codes: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    starts_at: datetime = Field(sa_column=UTCDateTime())
+    rrule: str | None = Field(default=None, max_length=500)
+    timezone: str = Field(max_length=64)
+    priority: str = Field(default="normal", sa_type=String(16))
+    status: BroadcastStatus = Field(default=BroadcastStatus.scheduled, sa_type=String(16))
+    created_by_id: int | None = Field(default=None, foreign_key="user.id")
+    # Lowest area covering every target: the broadcast's home for scoping and the audit log.
+    area_id: int = Field(foreign_key="area.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=UTCDateTime())
+    cancelled_at: datetime | None = Field(default=None, sa_column=UTCDateTime())
+
+
+class BroadcastTarget(SQLModel, table=True):
+    """One target area of a broadcast (stations are resolved at dispatch time)."""
+
+    __tablename__ = "broadcast_target"
+
+    broadcast_id: int = Field(foreign_key="broadcast.id", primary_key=True)
+    area_id: int = Field(foreign_key="area.id", primary_key=True, index=True)
+
+
+class Occurrence(SQLModel, table=True):
+    """One airing of a broadcast, at a UTC time computed in the broadcast's zone."""
+
+    __table_args__ = (UniqueConstraint("broadcast_id", "seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    broadcast_id: int = Field(foreign_key="broadcast.id", index=True)
+    seq: int  # 1, 2, ... in time order; the protocol's broadcast_id is "<broadcast>.<seq>"
+    air_at: datetime = Field(sa_column=UTCDateTime())
+    dispatch_at: datetime = Field(sa_column=UTCDateTime())
+    expires_at: datetime = Field(sa_column=UTCDateTime())
+    state: OccurrenceState = Field(default=OccurrenceState.pending, sa_type=String(16))
+    dispatched_at: datetime | None = Field(default=None, sa_column=UTCDateTime())
+    # Latest moment by which every delivery of it has completed (air + longest + grace).
+    deadline_at: datetime | None = Field(default=None, sa_column=UTCDateTime())
+    settled: bool = Field(default=False, index=True)
+    # Set once the cancel commands of a cancelled airing are handed to the broker.
+    cancel_sent_at: datetime | None = Field(default=None, sa_column=UTCDateTime())
+
+
+class Delivery(SQLModel, table=True):
+    """Where one receiver (or one legacy station) stands with one airing."""
+
+    __table_args__ = (UniqueConstraint("occurrence_id", "target"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    occurrence_id: int = Field(foreign_key="occurrence.id", index=True)
+    broadcast_id: int = Field(foreign_key="broadcast.id", index=True)
+    station_id: int = Field(foreign_key="station.id", index=True)
+    receiver_id: str | None = Field(
+        default=None, foreign_key="receiver.id", index=True, max_length=64
+    )
+    target: str = Field(max_length=80)  # the receiver id, or "station:<id>" for legacy
+    state: DeliveryState = Field(default=DeliveryState.queued, sa_type=String(16), index=True)
+    version: str | None = Field(default=None, max_length=64)
+    duration_ms: int = 0
+    payload: str | None = Field(default=None, max_length=65536)  # the command, for resends
+    detail: str | None = Field(default=None, max_length=500)
+    sent_at: datetime | None = Field(default=None, sa_column=UTCDateTime())
+    received_at: datetime | None = Field(default=None, sa_column=UTCDateTime())
+    downloaded_at: datetime | None = Field(default=None, sa_column=UTCDateTime())
+    started_at: datetime | None = Field(default=None, sa_column=UTCDateTime())
+    completed_at: datetime | None = Field(default=None, sa_column=UTCDateTime())
+    finished_at: datetime | None = Field(default=None, sa_column=UTCDateTime())  # other ends
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=UTCDateTime())
+
+
+class DeliveryEvent(SQLModel, table=True):
+    """Every state a delivery went through, with its time: the as-run log."""
+
+    __tablename__ = "delivery_event"
+    __table_args__ = (UniqueConstraint("delivery_id", "state"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: int = Field(foreign_key="delivery.id", index=True)
+    state: str = Field(sa_type=String(16))
+    at: datetime = Field(sa_column=UTCDateTime())  # when it happened (device clock for acks)
+    recorded_at: datetime = Field(default_factory=utcnow, sa_column=UTCDateTime())
+    source: str = Field(default="server", sa_type=String(16))  # server, receiver, operator
+    actor_id: int | None = Field(default=None, foreign_key="user.id")
+    detail: str | None = Field(default=None, max_length=500)
+
+
+def record_events(session: Session, events: list[dict[str, Any]]) -> None:
+    """Insert as-run events, ignoring any (delivery, state) already recorded."""
+    if not events:
+        return
+    table = SQLModel.metadata.tables["delivery_event"]
+    dialect = session.get_bind().dialect.name
+    stmt: Any
+    if dialect == "postgresql":
+        stmt = postgresql.insert(table).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(table).on_conflict_do_nothing()
+    else:
+        stmt = insert(table).prefix_with("IGNORE")
+    rows = [
+        {"recorded_at": utcnow(), "source": "server", "actor_id": None, "detail": None} | e
+        for e in events
+    ]
+    session.connection().execute(stmt, rows)

@@ -1,0 +1,317 @@
+"""Dispatch: turn due airings into per-receiver deliveries and hand their commands to MQTT.
+
+Crash safety: deliveries are written (state `queued`, command stored) and the airing
+marked dispatched in one transaction; commands are published afterwards and the rows
+moved to `sent` once the broker took them. A restart republishes whatever is still
+`queued`: a receiver may see a command twice (it keys on broadcast_id and version),
+but no airing is sent twice by the scheduler nor skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import Engine, update
+from sqlmodel import Session, SQLModel, col, select
+
+from broadcast.broadcast_models import (
+    Broadcast,
+    BroadcastStatus,
+    BroadcastTarget,
+    Delivery,
+    DeliveryEvent,
+    DeliveryState,
+    Occurrence,
+    OccurrenceState,
+    record_events,
+)
+from broadcast.db import transaction
+from broadcast.scheduling import occurrence_ref
+from broadcast.settings import Settings
+from stations.models import Area, Receiver, Station, StationKind
+from stations.protocol import CancelCommand, MediaItem, Priority, ProgrammeCommand, Topics, encode
+from stations.timeutil import as_utc
+
+log = logging.getLogger(__name__)
+
+# How long publish() waits for the broker to take a batch before trying again later.
+PUBLISH_CONFIRM_SECONDS = 10.0
+PUBLISH_BATCH = 5000
+
+
+class StationProgramme(Protocol):
+    """What dispatch needs of a playlists.Programme."""
+
+    @property
+    def version(self) -> str: ...  # noqa: D102
+
+    @property
+    def total_duration_ms(self) -> int: ...  # noqa: D102
+
+    def manifest(self, media_url: Callable[[str], str]) -> dict[str, Any]: ...  # noqa: D102
+
+
+ProgrammeBuilder = Callable[[Session, Station, Sequence[int], Settings], StationProgramme]
+
+
+def default_programme_builder(
+    session: Session, station: Station, bulletin_ids: Sequence[int], settings: Settings
+) -> StationProgramme:
+    """The station's programme from issue-4's `broadcast.programmes.programme_for_station`."""
+    from broadcast.programmes import programme_for_station
+
+    programme: StationProgramme = programme_for_station(
+        session=session, station=station, bulletin_ids=list(bulletin_ids), settings=settings
+    )
+    return programme
+
+
+def media_url_for(settings: Settings) -> Callable[[str], str]:
+    """The URL receivers download a file from, by sha256."""
+    from broadcast.media import media_url
+
+    return lambda sha256: media_url(settings, sha256)
+
+
+class Publisher(Protocol):
+    """The part of stations.mqtt.MqttClient dispatch uses."""
+
+    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> Any: ...  # noqa: D102
+
+
+def stations_for(session: Session, broadcast_id: int) -> list[tuple[Station, Area]]:
+    """Active stations inside any target area of a broadcast, resolved now."""
+    targets = session.exec(
+        select(Area)
+        .join(BroadcastTarget, col(BroadcastTarget.area_id) == col(Area.id))
+        .where(BroadcastTarget.broadcast_id == broadcast_id)
+    ).all()
+    found: dict[int, tuple[Station, Area]] = {}
+    for target in targets:
+        rows = session.exec(
+            select(Station, Area)
+            .join(Area, col(Station.area_id) == col(Area.id))
+            .where(col(Area.path).startswith(target.path, autoescape=True))
+            .where(col(Station.active).is_(True))
+        ).all()
+        for station, area in rows:
+            found[station.id or 0] = (station, area)
+    return [found[k] for k in sorted(found)]
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchReport:
+    """What one dispatch pass did."""
+
+    occurrences: int = 0
+    deliveries: int = 0
+    published: int = 0
+    cancels: int = 0
+
+
+def materialise(
+    *,
+    session: Session,
+    occurrence: Occurrence,
+    broadcast: Broadcast,
+    settings: Settings,
+    builder: ProgrammeBuilder,
+    now: datetime,
+) -> int:
+    """Create the deliveries of one due airing and mark it dispatched; returns how many."""
+    media_url = media_url_for(settings)
+    ref = occurrence_ref(broadcast.id or 0, occurrence.seq)
+    air_at, expires_at = as_utc(occurrence.air_at), as_utc(occurrence.expires_at)
+    late = now >= expires_at  # the service was down past the airing: record, do not send
+    priority = Priority(broadcast.priority)
+    longest = 0
+    rows: list[Delivery] = []
+    for station, _area in stations_for(session, broadcast.id or 0):
+        programme = builder(session, station, broadcast.bulletin_ids, settings)
+        duration = programme.total_duration_ms
+        longest = max(longest, duration)
+        manifest = programme.manifest(media_url)
+        if station.kind == StationKind.legacy:
+            rows.append(
+                Delivery(
+                    occurrence_id=occurrence.id or 0,
+                    broadcast_id=broadcast.id or 0,
+                    station_id=station.id or 0,
+                    target=f"station:{station.id}",
+                    state=DeliveryState.expired if late else DeliveryState.sent,
+                    version=programme.version,
+                    duration_ms=duration,
+                    sent_at=None if late else now,
+                    updated_at=now,
+                )
+            )
+            continue
+        command = ProgrammeCommand(
+            broadcast_id=ref,
+            air_at=air_at,
+            expires_at=expires_at,
+            priority=priority,
+            version=programme.version,
+            items=[MediaItem.model_validate(item) for item in manifest["items"]],
+        )
+        payload = encode(command).decode()
+        receivers = session.exec(
+            select(Receiver)
+            .where(Receiver.station_id == station.id, col(Receiver.active).is_(True))
+            .order_by(col(Receiver.id))
+        ).all()
+        for receiver in receivers:
+            rows.append(
+                Delivery(
+                    occurrence_id=occurrence.id or 0,
+                    broadcast_id=broadcast.id or 0,
+                    station_id=station.id or 0,
+                    receiver_id=receiver.id,
+                    target=receiver.id,
+                    state=DeliveryState.expired if late else DeliveryState.queued,
+                    version=programme.version,
+                    duration_ms=duration,
+                    payload=None if late else payload,
+                    updated_at=now,
+                )
+            )
+    session.add_all(rows)
+    occurrence.state = OccurrenceState.dispatched
+    occurrence.dispatched_at = now
+    grace = timedelta(seconds=settings.missed_grace_seconds)
+    occurrence.deadline_at = max(air_at + timedelta(milliseconds=longest) + grace, expires_at)
+    session.add(occurrence)
+    session.flush()
+    events = [
+        DeliveryEvent(delivery_id=d.id or 0, state=d.state, at=now)
+        for d in rows
+        if d.state in (DeliveryState.sent, DeliveryState.expired)
+    ]
+    session.add_all(events)
+    if late:
+        log.warning("Airing %s was due before the service came back: recorded as expired", ref)
+    return len(rows)
+
+
+def dispatch_due(
+    *, engine: Engine, settings: Settings, builder: ProgrammeBuilder, now: datetime
+) -> tuple[int, int]:
+    """Materialise every airing whose dispatch time has come; one transaction per airing."""
+    with Session(engine) as session:
+        due = session.exec(
+            select(Occurrence.id)
+            .join(Broadcast, col(Occurrence.broadcast_id) == col(Broadcast.id))
+            .where(
+                Occurrence.state == OccurrenceState.pending,
+                col(Occurrence.dispatch_at) <= now,
+                Broadcast.status == BroadcastStatus.scheduled,
+            )
+            .order_by(col(Occurrence.dispatch_at))
+        ).all()
+    occurrences = deliveries = 0
+    for occ_id in due:
+        try:
+            with transaction(engine) as session:
+                occ = session.get(Occurrence, occ_id)
+                if occ is None or occ.state != OccurrenceState.pending:
+                    continue  # another worker took it
+                broadcast = session.get(Broadcast, occ.broadcast_id)
+                if broadcast is None:
+                    continue
+                deliveries += materialise(
+                    session=session,
+                    occurrence=occ,
+                    broadcast=broadcast,
+                    settings=settings,
+                    builder=builder,
+                    now=now,
+                )
+                occurrences += 1
+        except Exception:
+            log.exception("Could not dispatch airing %s; will retry", occ_id)
+    return occurrences, deliveries
+
+
+def publish_queued(*, engine: Engine, publisher: Publisher, topics: Topics, now: datetime) -> int:
+    """Publish every `queued` command and move the ones the broker took to `sent`."""
+    total = 0
+    while True:
+        with Session(engine) as session:
+            rows = session.exec(
+                select(Delivery.id, Delivery.receiver_id, Delivery.payload)
+                .where(Delivery.state == DeliveryState.queued)
+                .order_by(col(Delivery.id))
+                .limit(PUBLISH_BATCH)
+            ).all()
+        if not rows:
+            return total
+        infos = []
+        for delivery_id, receiver_id, payload in rows:
+            if receiver_id is None or payload is None:
+                continue
+            info = publisher.publish(topics.cmd(receiver_id), payload.encode(), qos=1)
+            infos.append((delivery_id, info))
+        taken: list[int] = []
+        for delivery_id, info in infos:
+            wait = getattr(info, "wait_for_publish", None)
+            try:
+                if wait is not None:
+                    wait(PUBLISH_CONFIRM_SECONDS)
+                if getattr(info, "is_published", lambda: True)() and delivery_id is not None:
+                    taken.append(delivery_id)
+            except (RuntimeError, ValueError):
+                # Not connected: paho keeps it queued and sends on reconnect; the row stays
+                # `queued` and is published again next pass (receivers deduplicate).
+                continue
+        if taken:
+            with transaction(engine) as session:
+                table = SQLModel.metadata.tables["delivery"]
+                session.connection().execute(
+                    update(table)
+                    .where(table.c.id.in_(taken), table.c.state == DeliveryState.queued.value)
+                    .values(state=DeliveryState.sent.value, sent_at=now, updated_at=now)
+                )
+                record_events(
+                    session,
+                    [
+                        {"delivery_id": i, "state": DeliveryState.sent.value, "at": now}
+                        for i in taken
+                    ],
+                )
+        total += len(taken)
+        if len(taken) < len(infos) or len(rows) < PUBLISH_BATCH:
+            return total
+
+
+def publish_cancels(*, engine: Engine, publisher: Publisher, topics: Topics, now: datetime) -> int:
+    """Send `cancel` for cancelled airings to the receivers that had not aired them."""
+    sent = 0
+    with transaction(engine) as session:
+        occs = session.exec(
+            select(Occurrence).where(
+                Occurrence.state == OccurrenceState.cancelled,
+                col(Occurrence.cancel_sent_at).is_(None),
+            )
+        ).all()
+        for occ in occs:
+            ref = occurrence_ref(occ.broadcast_id, occ.seq)
+            payload = encode(CancelCommand(broadcast_id=ref))
+            targets = session.exec(
+                select(Delivery.receiver_id).where(
+                    Delivery.occurrence_id == occ.id,
+                    Delivery.state == DeliveryState.cancelled,
+                    col(Delivery.receiver_id).is_not(None),
+                )
+            ).all()
+            for receiver_id in targets:
+                if receiver_id is not None:
+                    publisher.publish(topics.cmd(receiver_id), payload, qos=1)
+                    sent += 1
+            occ.cancel_sent_at = now
+            occ.settled = True
+            session.add(occ)
+    return sent

@@ -1,0 +1,303 @@
+"""Scheduling: broadcasts of approved bulletins to areas, once or on an RFC 5545 recurrence."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from dateutil.rrule import rrule, rrulestr
+from sqlalchemy import func, literal, or_
+from sqlmodel import Session, col, select
+
+from broadcast.broadcast_models import (
+    Broadcast,
+    BroadcastStatus,
+    BroadcastTarget,
+    Delivery,
+    DeliveryEvent,
+    DeliveryState,
+    Occurrence,
+    OccurrenceState,
+)
+from broadcast.bulletin_models import Bulletin, BulletinStatus
+from broadcast.models import User
+from broadcast.settings import Settings
+from stations.areas import Scope, get_area
+from stations.errors import ConflictError, InvalidInputError, NotFoundError
+from stations.models import Area
+from stations.protocol import Priority
+from stations.timeutil import as_utc, utcnow
+
+# A recurrence must end (UNTIL or COUNT) and may not produce more airings than this.
+MAX_OCCURRENCES = 2000
+
+# States a cancel can still stop: the receiver has not started airing.
+CANCELLABLE = (
+    DeliveryState.queued,
+    DeliveryState.sent,
+    DeliveryState.received,
+    DeliveryState.downloaded,
+)
+
+
+def occurrence_ref(broadcast_id: int, seq: int) -> str:
+    """The protocol's `broadcast_id` of one airing: "<broadcast>.<seq>"."""
+    return f"{broadcast_id}.{seq}"
+
+
+def parse_occurrence_ref(ref: str) -> tuple[int, int] | None:
+    """(broadcast id, seq) from a protocol `broadcast_id`, or None when it is not one."""
+    head, sep, tail = ref.partition(".")
+    if not sep or not head.isdigit() or not tail.isdigit():
+        return None
+    return int(head), int(tail)
+
+
+def air_times(
+    *, starts_at: datetime, rule: str | None, zone: ZoneInfo, limit: int = MAX_OCCURRENCES
+) -> list[datetime]:
+    """UTC air times: `starts_at`, then the recurrence computed on the wall clock of `zone`."""
+    if starts_at.tzinfo is None:
+        raise InvalidInputError(
+            "starts_at needs an offset (RFC 3339, e.g. 2026-12-01T06:00:00+07:00)"
+        )
+    local_start = starts_at.astimezone(zone)
+    if not rule:
+        return [as_utc(starts_at)]
+    text = rule.strip()
+    if text.upper().startswith("RRULE:"):
+        text = text[6:]
+    if "DTSTART" in text.upper():
+        raise InvalidInputError("Give the start as starts_at, not as DTSTART inside the rule")
+    upper = text.upper()
+    if "UNTIL=" not in upper and "COUNT=" not in upper:
+        raise InvalidInputError(
+            "The recurrence never ends. Probable cause: add UNTIL=... or COUNT=... to the RRULE"
+        )
+    try:
+        parsed = rrulestr(text, dtstart=local_start)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInputError(f"Invalid RRULE '{rule}': {exc}") from None
+    if not isinstance(parsed, rrule):
+        raise InvalidInputError("Give one RRULE (RRULE sets are not supported)")
+    times: list[datetime] = []
+    for moment in parsed:
+        if len(times) >= limit:
+            raise InvalidInputError(
+                f"The recurrence gives more than {limit} airings. Probable cause: an UNTIL "
+                "too far away; split the campaign"
+            )
+        times.append(as_utc(moment))
+    if not times:
+        raise InvalidInputError("The recurrence gives no airing at all")
+    return times
+
+
+def _common_ancestor(areas: Sequence[Area], session: Session) -> Area:
+    paths = [a.path.strip("/").split("/") for a in areas]
+    common: list[str] = []
+    for parts in zip(*paths, strict=False):
+        if len(set(parts)) != 1:
+            break
+        common.append(parts[0])
+    if not common:
+        return areas[0]
+    found = session.get(Area, int(common[-1]))
+    return found or areas[0]
+
+
+def _check_bulletins(session: Session, bulletin_ids: Sequence[int]) -> list[Bulletin]:
+    if not bulletin_ids:
+        raise InvalidInputError("A broadcast airs at least one bulletin")
+    if len(set(bulletin_ids)) != len(bulletin_ids):
+        raise InvalidInputError("A bulletin is listed twice")
+    rows = {
+        b.id: b
+        for b in session.exec(select(Bulletin).where(col(Bulletin.id).in_(list(bulletin_ids))))
+    }
+    missing = [i for i in bulletin_ids if i not in rows]
+    if missing:
+        raise InvalidInputError(f"Unknown bulletin(s): {', '.join(map(str, missing))}")
+    unapproved = [i for i in bulletin_ids if rows[i].status != BulletinStatus.approved]
+    if unapproved:
+        raise InvalidInputError(
+            f"Bulletin(s) {', '.join(map(str, unapproved))} are not approved. "
+            "Probable cause: only approved bulletins can be scheduled"
+        )
+    return [rows[i] for i in bulletin_ids]
+
+
+def create_broadcast(
+    *,
+    session: Session,
+    settings: Settings,
+    actor: User | None,
+    scope: Scope,
+    bulletin_ids: Sequence[int],
+    area_codes: Sequence[str],
+    starts_at: datetime | None,
+    rule: str | None = None,
+    priority: Priority = Priority.normal,
+    title: str | None = None,
+    now: datetime | None = None,
+) -> Broadcast:
+    """Schedule bulletins for areas in the caller's scope and compute every airing (UTC)."""
+    now = now or utcnow()
+    if not area_codes:
+        raise InvalidInputError("A broadcast targets at least one area")
+    if len(set(area_codes)) != len(area_codes):
+        raise InvalidInputError("An area is listed twice")
+    areas = [get_area(session=session, code=code, scope=scope) for code in area_codes]
+    _check_bulletins(session, bulletin_ids)
+    zone = settings.zone
+    if priority is Priority.emergency:
+        if rule:
+            raise InvalidInputError("An emergency airs at once; it cannot recur")
+        starts_at = now  # sent at once and aired at once, whatever time was given
+    if starts_at is None:
+        raise InvalidInputError("starts_at is required (RFC 3339 with an offset)")
+    times = air_times(starts_at=starts_at, rule=rule, zone=zone)
+    if priority is not Priority.emergency and times[-1] < now - timedelta(minutes=1):
+        raise InvalidInputError("Every airing of this broadcast lies in the past")
+    home = _common_ancestor(areas, session)
+    broadcast = Broadcast(
+        title=title,
+        bulletin_ids=list(bulletin_ids),
+        area_codes=list(area_codes),
+        starts_at=as_utc(starts_at),
+        rrule=rule,
+        timezone=settings.timezone,
+        priority=priority.value,
+        created_by_id=actor.id if actor else None,
+        area_id=home.id or 0,
+    )
+    session.add(broadcast)
+    session.flush()
+    bid = broadcast.id or 0
+    for area in areas:
+        session.add(BroadcastTarget(broadcast_id=bid, area_id=area.id or 0))
+    lookahead = timedelta(minutes=settings.lookahead_minutes)
+    expiry = timedelta(minutes=settings.programme_expiry_minutes)
+    seq = 0
+    for air_at in times:
+        if air_at < now - timedelta(minutes=1) and priority is not Priority.emergency:
+            continue  # a recurrence that began in the past starts with its next airing
+        seq += 1
+        urgent = priority is Priority.emergency
+        session.add(
+            Occurrence(
+                broadcast_id=bid,
+                seq=seq,
+                air_at=air_at,
+                dispatch_at=air_at if urgent else air_at - lookahead,
+                expires_at=air_at + expiry,
+            )
+        )
+    session.flush()
+    return broadcast
+
+
+def _visible(scope: Scope):  # type: ignore[no-untyped-def]
+    """Broadcasts with a target inside the scope, or a target that contains the caller's area."""
+    if scope.path is None:
+        return None
+    return (
+        select(BroadcastTarget.broadcast_id)
+        .join(Area, col(BroadcastTarget.area_id) == col(Area.id))
+        .where(
+            or_(
+                col(Area.path).startswith(scope.path, autoescape=True),
+                literal(scope.path).startswith(col(Area.path)),
+            )
+        )
+    )
+
+
+def get_broadcast(*, session: Session, broadcast_id: int, scope: Scope) -> Broadcast:
+    """The broadcast, or NotFoundError when absent or outside the caller's scope."""
+    stmt = select(Broadcast).where(Broadcast.id == broadcast_id)
+    visible = _visible(scope)
+    if visible is not None:
+        stmt = stmt.where(col(Broadcast.id).in_(visible))
+    broadcast = session.exec(stmt).first()
+    if broadcast is None:
+        raise NotFoundError(f"Broadcast {broadcast_id} not found")
+    return broadcast
+
+
+def list_broadcasts(
+    *,
+    session: Session,
+    scope: Scope,
+    status: BroadcastStatus | None = None,
+    bulletin_id: int | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[Sequence[Broadcast], int]:
+    """Broadcasts the caller may see, newest first."""
+    stmt = select(Broadcast)
+    visible = _visible(scope)
+    if visible is not None:
+        stmt = stmt.where(col(Broadcast.id).in_(visible))
+    if status is not None:
+        stmt = stmt.where(Broadcast.status == status)
+    rows: Sequence[Broadcast]
+    if bulletin_id is not None:
+        rows = [
+            b
+            for b in session.exec(stmt.order_by(col(Broadcast.id).desc())).all()
+            if bulletin_id in b.bulletin_ids
+        ]
+        return rows[offset : offset + limit], len(rows)
+    total = session.exec(select(func.count()).select_from(stmt.subquery())).one()
+    rows = session.exec(stmt.order_by(col(Broadcast.id).desc()).offset(offset).limit(limit)).all()
+    return rows, total
+
+
+def occurrences_of(*, session: Session, broadcast_id: int) -> Sequence[Occurrence]:
+    """The airings of a broadcast in time order."""
+    return session.exec(
+        select(Occurrence)
+        .where(Occurrence.broadcast_id == broadcast_id)
+        .order_by(col(Occurrence.seq))
+    ).all()
+
+
+def cancel_broadcast(*, session: Session, broadcast: Broadcast, now: datetime | None = None) -> int:
+    """Cancel every airing not yet aired; the worker then sends `cancel` to the receivers.
+
+    Returns how many deliveries were cancelled.
+    """
+    now = now or utcnow()
+    if broadcast.status == BroadcastStatus.cancelled:
+        raise ConflictError(f"Broadcast {broadcast.id} is already cancelled")
+    broadcast.status = BroadcastStatus.cancelled
+    broadcast.cancelled_at = now
+    session.add(broadcast)
+    cancelled = 0
+    for occ in occurrences_of(session=session, broadcast_id=broadcast.id or 0):
+        if occ.state == OccurrenceState.cancelled or occ.settled:
+            continue
+        was_dispatched = occ.state == OccurrenceState.dispatched
+        occ.state = OccurrenceState.cancelled
+        if not was_dispatched:
+            occ.cancel_sent_at = now  # nothing was sent, nothing to take back
+            occ.settled = True
+        session.add(occ)
+        deliveries = session.exec(
+            select(Delivery).where(
+                Delivery.occurrence_id == occ.id, col(Delivery.state).in_(list(CANCELLABLE))
+            )
+        ).all()
+        for delivery in deliveries:
+            delivery.state = DeliveryState.cancelled
+            delivery.finished_at = now
+            delivery.updated_at = now
+            session.add(delivery)
+            session.add(
+                DeliveryEvent(delivery_id=delivery.id or 0, state=DeliveryState.cancelled, at=now)
+            )
+            cancelled += 1
+    session.flush()
+    return cancelled

@@ -1,0 +1,254 @@
+"""What happened to a broadcast: counts by state, station and area roll-ups, the as-run list."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from broadcast.broadcast_models import (
+    STATE_RANK,
+    Broadcast,
+    BroadcastTarget,
+    Delivery,
+    DeliveryEvent,
+    DeliveryState,
+    Occurrence,
+    OccurrenceState,
+)
+from broadcast.models import User
+from broadcast.scheduling import occurrence_ref
+from stations.areas import Scope
+from stations.errors import InvalidInputError, NotFoundError
+from stations.models import Area, Station, StationKind
+from stations.timeutil import as_utc, utcnow
+
+
+@dataclass
+class Rollup:
+    """Deliveries of one station or area, counted by state."""
+
+    key: str
+    name: str
+    counts: dict[str, int] = field(default_factory=dict)
+    total: int = 0
+    aired: int = 0
+
+
+@dataclass
+class DeliveryRow:
+    """One receiver's (or legacy station's) delivery with its times."""
+
+    delivery: Delivery
+    station: Station
+    area: Area
+    occurrence: Occurrence
+
+
+@dataclass
+class StatusReport:
+    """The status of a broadcast (one airing or all)."""
+
+    broadcast: Broadcast
+    occurrences: list[Occurrence]
+    counts: dict[str, int]
+    total: int
+    stations: list[Rollup]
+    areas: list[Rollup]
+    rows: list[DeliveryRow]
+
+
+def broadcast_status(
+    *, session: Session, broadcast: Broadcast, scope: Scope, seq: int | None = None
+) -> StatusReport:
+    """Counts, roll-ups and rows for the caller's part of a broadcast."""
+    occs = session.exec(
+        select(Occurrence)
+        .where(Occurrence.broadcast_id == broadcast.id)
+        .order_by(col(Occurrence.seq))
+    ).all()
+    if seq is not None:
+        occs = [o for o in occs if o.seq == seq]
+        if not occs:
+            raise NotFoundError(f"Broadcast {broadcast.id} has no airing {seq}")
+    by_id = {o.id: o for o in occs}
+    stmt = (
+        select(Delivery, Station, Area)
+        .join(Station, col(Delivery.station_id) == col(Station.id))
+        .join(Area, col(Station.area_id) == col(Area.id))
+        .where(Delivery.broadcast_id == broadcast.id, scope.clause())
+        .order_by(col(Delivery.occurrence_id), col(Station.id), col(Delivery.target))
+    )
+    rows = [
+        DeliveryRow(d, s, a, by_id[d.occurrence_id])
+        for d, s, a in session.exec(stmt).all()
+        if d.occurrence_id in by_id
+    ]
+    counts: Counter[str] = Counter(r.delivery.state for r in rows)
+    stations: dict[int, Rollup] = {}
+    areas: dict[int, Rollup] = {}
+    for row in rows:
+        for table, key, name in (
+            (stations, row.station.id or 0, row.station.name),
+            (areas, row.area.id or 0, row.area.name),
+        ):
+            roll = table.setdefault(
+                key, Rollup(key=str(key) if table is stations else row.area.code, name=name)
+            )
+            roll.counts[row.delivery.state] = roll.counts.get(row.delivery.state, 0) + 1
+            roll.total += 1
+            if row.delivery.state in (DeliveryState.completed, DeliveryState.confirmed):
+                roll.aired += 1
+    return StatusReport(
+        broadcast=broadcast,
+        occurrences=list(occs),
+        counts=dict(counts),
+        total=len(rows),
+        stations=list(stations.values()),
+        areas=list(areas.values()),
+        rows=rows,
+    )
+
+
+def confirm_airing(
+    *,
+    session: Session,
+    actor: User,
+    scope: Scope,
+    broadcast: Broadcast,
+    station_id: int,
+    aired_at: datetime,
+    note: str | None = None,
+) -> Delivery:
+    """An operator confirms that a legacy station aired the broadcast (nearest airing)."""
+    row = session.exec(
+        select(Station, Area)
+        .join(Area, col(Station.area_id) == col(Area.id))
+        .where(Station.id == station_id, scope.clause())
+    ).first()
+    if row is None:
+        raise NotFoundError(f"Station {station_id} not found")
+    station, _area = row
+    if station.kind != StationKind.legacy:
+        raise InvalidInputError(
+            f"Station {station_id} is an IP station. Probable cause: its receivers "
+            "acknowledge by themselves; only legacy stations are confirmed by hand"
+        )
+    if aired_at.tzinfo is None:
+        raise InvalidInputError("aired_at needs an offset (RFC 3339)")
+    candidates = session.exec(
+        select(Delivery, Occurrence)
+        .join(Occurrence, col(Delivery.occurrence_id) == col(Occurrence.id))
+        .where(Delivery.broadcast_id == broadcast.id, Delivery.station_id == station_id)
+    ).all()
+    if not candidates:
+        raise InvalidInputError(
+            f"Station {station_id} has no delivery of broadcast {broadcast.id}. Probable "
+            "cause: the airing has not been dispatched yet, or the station is not targeted"
+        )
+    delivery, _occ = min(
+        candidates, key=lambda pair: abs((as_utc(pair[1].air_at) - aired_at).total_seconds())
+    )
+    if STATE_RANK[DeliveryState(delivery.state)] < STATE_RANK[DeliveryState.confirmed]:
+        delivery.state = DeliveryState.confirmed
+    delivery.completed_at = aired_at
+    delivery.detail = note
+    delivery.updated_at = utcnow()
+    session.add(delivery)
+    session.flush()
+    existing = session.exec(
+        select(DeliveryEvent).where(
+            DeliveryEvent.delivery_id == delivery.id, DeliveryEvent.state == "confirmed"
+        )
+    ).first()
+    event = existing or DeliveryEvent(delivery_id=delivery.id or 0, state="confirmed", at=aired_at)
+    event.at, event.source, event.actor_id, event.detail = aired_at, "operator", actor.id, note
+    event.recorded_at = utcnow()
+    session.add(event)
+    session.flush()
+    return delivery
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiverProgramme:
+    """The programme a receiver holds: the latest airing it received."""
+
+    broadcast_id: str
+    version: str | None
+    state: str
+    air_at: datetime
+
+
+def receiver_programme(*, session: Session, receiver_id: str) -> ReceiverProgramme | None:
+    """The latest airing this receiver received (or aired), if any."""
+    held = [
+        DeliveryState.received,
+        DeliveryState.downloaded,
+        DeliveryState.started,
+        DeliveryState.completed,
+    ]
+    row = session.exec(
+        select(Delivery, Occurrence)
+        .join(Occurrence, col(Delivery.occurrence_id) == col(Occurrence.id))
+        .where(Delivery.receiver_id == receiver_id, col(Delivery.state).in_(held))
+        .order_by(col(Occurrence.air_at).desc())
+    ).first()
+    if row is None:
+        return None
+    delivery, occ = row
+    return ReceiverProgramme(
+        broadcast_id=occurrence_ref(occ.broadcast_id, occ.seq),
+        version=delivery.version,
+        state=delivery.state,
+        air_at=as_utc(occ.air_at),
+    )
+
+
+# The slot around a time: airings within this distance of it, merged when simultaneous.
+SLOT_WINDOW = timedelta(hours=3)
+
+
+@dataclass
+class StationSlot:
+    """The airings a station has around a time and the bulletins they air, in order."""
+
+    air_at: datetime | None
+    broadcasts: list[Broadcast]
+    bulletin_ids: list[int]
+
+
+def station_slot(*, session: Session, station: Station, at: datetime) -> StationSlot:
+    """The scheduled airing nearest `at` (within SLOT_WINDOW) for the station's area."""
+    area = session.get(Area, station.area_id)
+    if area is None:
+        return StationSlot(None, [], [])
+    ids = [int(p) for p in area.path.strip("/").split("/") if p]
+    rows: Sequence[tuple[Occurrence, Broadcast]] = session.exec(
+        select(Occurrence, Broadcast)
+        .join(Broadcast, col(Occurrence.broadcast_id) == col(Broadcast.id))
+        .join(BroadcastTarget, col(BroadcastTarget.broadcast_id) == col(Broadcast.id))
+        .where(
+            col(BroadcastTarget.area_id).in_(ids),
+            col(Occurrence.state) != OccurrenceState.cancelled,
+            col(Occurrence.air_at) >= at - SLOT_WINDOW,
+            col(Occurrence.air_at) <= at + SLOT_WINDOW,
+        )
+    ).all()
+    if not rows:
+        return StationSlot(None, [], [])
+    nearest = min(
+        (as_utc(o.air_at) for o, _b in rows), key=lambda t: abs((t - at).total_seconds())
+    )
+    chosen: dict[int, Broadcast] = {}
+    for occ, broadcast in rows:
+        if as_utc(occ.air_at) == nearest:
+            chosen.setdefault(broadcast.id or 0, broadcast)
+    bulletin_ids: list[int] = []
+    for broadcast in sorted(chosen.values(), key=lambda b: b.id or 0):
+        for bid in broadcast.bulletin_ids:
+            if bid not in bulletin_ids:
+                bulletin_ids.append(bid)
+    return StationSlot(nearest, list(chosen.values()), bulletin_ids)

@@ -1,0 +1,152 @@
+"""The background worker: scheduler/dispatcher, cancel sender, deadlines and the ingestor."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+from broadcast.deadlines import apply_deadlines
+from broadcast.dispatch import (
+    ProgrammeBuilder,
+    default_programme_builder,
+    dispatch_due,
+    publish_cancels,
+    publish_queued,
+)
+from broadcast.ingest import INGESTOR_CLIENT_ID, AckIngestor
+from broadcast.settings import Settings
+from stations.mqtt import BrokerAddress, MqttClient
+from stations.protocol import Topics
+from stations.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+DISPATCHER_CLIENT_ID = "loa-dispatcher"
+
+
+def broker_address(settings: Settings, *, service_password: str | None = None) -> BrokerAddress:
+    """Where the service connects: LOA_MQTT_URL, or the embedded broker, as LOA_MQTT_USERNAME."""
+    password = service_password or settings.mqtt_password
+    if settings.mqtt_url:
+        address = BrokerAddress.from_url(settings.mqtt_url)
+        if address.username is None:
+            address = address.with_login(settings.mqtt_username, password)
+        return address
+    return BrokerAddress("127.0.0.1", settings.mqtt_embedded_port, settings.mqtt_username, password)
+
+
+@dataclass
+class TickReport:
+    """What one scheduler pass did."""
+
+    occurrences: int = 0
+    deliveries: int = 0
+    published: int = 0
+    cancels: int = 0
+    deadlines: dict[str, int] = field(default_factory=dict)
+
+
+class Worker:
+    """Runs the scheduler loop and the ingestor; `tick()` is one pass, for tests."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        *,
+        address: BrokerAddress | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        builder: ProgrammeBuilder | None = None,
+        ingest: bool = True,
+        client_suffix: str = "",
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.address = address or broker_address(settings)
+        self.clock = clock
+        self.builder = builder or default_programme_builder
+        self.topics = Topics(settings.mqtt_topic_prefix)
+        self.publisher = MqttClient(
+            self.address, client_id=DISPATCHER_CLIENT_ID + client_suffix, clean_session=True
+        )
+        self.ingestor: AckIngestor | None = None
+        self.ingest_client: MqttClient | None = None
+        if ingest:
+            self.ingestor = AckIngestor(
+                engine,
+                self.topics,
+                batch_size=settings.ingest_batch_size,
+                flush_ms=settings.ingest_flush_ms,
+                clock=clock,
+            )
+            self.ingest_client = MqttClient(
+                self.address,
+                client_id=INGESTOR_CLIENT_ID + client_suffix,
+                clean_session=False,
+                manual_ack=True,
+            )
+            self.ingestor.attach(self.ingest_client)
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._tick_lock = threading.Lock()
+
+    def start(self, *, loop: bool = True) -> None:
+        """Connect to the broker; start the ingestor and (unless `loop=False`) the scheduler."""
+        if self.ingestor is not None and self.ingest_client is not None:
+            self.ingestor.start()
+            self.ingest_client.start()
+        self.publisher.start()
+        if loop:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="loa-scheduler", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the loops and disconnect."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(30)
+            self._thread = None
+        if self.ingest_client is not None:
+            self.ingest_client.stop()
+        if self.ingestor is not None:
+            self.ingestor.stop()
+        self.publisher.stop()
+
+    def wake(self) -> None:
+        """Run the next pass now (after a broadcast was scheduled or cancelled)."""
+        self._wake.set()
+
+    def tick(self, now: datetime | None = None) -> TickReport:
+        """One pass: dispatch due airings, publish commands and cancels, apply deadlines."""
+        now = now or self.clock()
+        report = TickReport()
+        with self._tick_lock:
+            report.occurrences, report.deliveries = dispatch_due(
+                engine=self.engine, settings=self.settings, builder=self.builder, now=now
+            )
+            if self.publisher.connected:
+                report.published = publish_queued(
+                    engine=self.engine, publisher=self.publisher, topics=self.topics, now=now
+                )
+                report.cancels = publish_cancels(
+                    engine=self.engine, publisher=self.publisher, topics=self.topics, now=now
+                )
+            report.deadlines = apply_deadlines(engine=self.engine, settings=self.settings, now=now)
+        return report
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except Exception:
+                log.exception("Scheduler pass failed; retrying")
+            self._wake.wait(self.settings.scheduler_interval_seconds)
+            self._wake.clear()

@@ -1,0 +1,527 @@
+"""The receiver agent: takes programmes over MQTT, downloads and verifies media, airs at air time.
+
+Every step is acknowledged on the receiver's `ack` topic; its state (retained, and its
+Will with `online: false`) on its `state` topic. The agent's logic does not own a
+network loop: `run_receiver` gives it one paho client, `stations.simulate` many.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import itertools
+import logging
+import shlex
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+import httpx
+
+from stations.mqtt import BrokerAddress, Message, MqttClient, Will
+from stations.protocol import (
+    QOS_ACK,
+    QOS_STATE,
+    Ack,
+    AckState,
+    CancelCommand,
+    Priority,
+    ProgrammeCommand,
+    ProtocolError,
+    ReceiverStatus,
+    Topics,
+    decode_command,
+    encode,
+)
+from stations.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+HTTP_TIMEOUT_SECONDS = 30.0
+DOWNLOAD_ATTEMPTS = 3
+DOWNLOAD_CHUNK = 64 * 1024
+# How many commands a receiver remembers, to answer duplicates without replaying them.
+REMEMBERED_COMMANDS = 200
+
+Publish = Callable[[str, bytes, int, bool], None]
+
+
+class DownloadError(Exception):
+    """A media file could not be fetched or did not match its digest."""
+
+
+# --- timers ----------------------------------------------------------------------------
+
+
+class TimerService:
+    """One thread that runs callbacks at monotonic times (shared by many agents)."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, Callable[[], None]]] = []
+        self._cancelled: set[int] = set()
+        self._counter = itertools.count()
+        self._cond = threading.Condition()
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name="loa-timers", daemon=True)
+        self._thread.start()
+
+    def call_later(self, delay: float, func: Callable[[], None]) -> Callable[[], None]:
+        """Run `func` after `delay` seconds; returns a cancel function."""
+        key = next(self._counter)
+        with self._cond:
+            heapq.heappush(self._heap, (time.monotonic() + max(delay, 0.0), key, func))
+            self._cond.notify()
+
+        def cancel() -> None:
+            with self._cond:
+                self._cancelled.add(key)
+
+        return cancel
+
+    def stop(self) -> None:
+        """Stop the thread; pending callbacks are dropped."""
+        with self._cond:
+            self._stopped = True
+            self._cond.notify()
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._stopped and (not self._heap or self._heap[0][0] > time.monotonic()):
+                    timeout = self._heap[0][0] - time.monotonic() if self._heap else None
+                    self._cond.wait(timeout)
+                if self._stopped:
+                    return
+                _, key, func = heapq.heappop(self._heap)
+                if key in self._cancelled:
+                    self._cancelled.discard(key)
+                    continue
+            try:
+                func()
+            except Exception:
+                log.exception("Timer callback failed")
+
+
+# --- media -----------------------------------------------------------------------------
+
+
+class MediaCache:
+    """Files by sha256 in one folder (shareable by many agents): a file is fetched once."""
+
+    def __init__(self, root: Path, *, http: httpx.Client | None = None) -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.http = http or httpx.Client(timeout=HTTP_TIMEOUT_SECONDS, follow_redirects=True)
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+        self.downloads = 0  # files actually fetched over HTTP (tests check the cache works)
+
+    def path(self, sha256: str) -> Path:
+        """Where the verified file with this digest lives."""
+        return self.root / sha256
+
+    def fetch(self, url: str, sha256: str, size: int, auth: tuple[str, str] | None) -> Path:
+        """The verified file: from the cache, or downloaded with Range resume and checked."""
+        target = self.path(sha256)
+        if target.exists():
+            return target
+        with self._guard:
+            lock = self._locks.setdefault(sha256, threading.Lock())
+        with lock:
+            if target.exists():
+                return target
+            part = target.with_suffix(".part")
+            last: Exception | None = None
+            for _attempt in range(DOWNLOAD_ATTEMPTS):
+                try:
+                    self._download(url, part, auth)
+                    break
+                except (httpx.HTTPError, OSError) as exc:
+                    last = exc
+            else:
+                raise DownloadError(f"{url}: {last}")
+            digest = _sha256_file(part)
+            if digest != sha256:
+                part.unlink(missing_ok=True)
+                raise DownloadError(f"{url}: sha256 {digest} does not match {sha256}")
+            if size and part.stat().st_size != size:
+                part.unlink(missing_ok=True)
+                raise DownloadError(f"{url}: {part.stat().st_size} bytes, expected {size}")
+            part.replace(target)
+            self.downloads += 1
+            return target
+
+    def _download(self, url: str, part: Path, auth: tuple[str, str] | None) -> None:
+        have = part.stat().st_size if part.exists() else 0
+        headers = {"Range": f"bytes={have}-"} if have else {}
+        with self.http.stream("GET", url, headers=headers, auth=auth) as response:
+            if response.status_code == 416:  # already complete
+                return
+            response.raise_for_status()
+            mode = "ab" if have and response.status_code == 206 else "wb"
+            with part.open(mode) as handle:
+                for chunk in response.iter_bytes(DOWNLOAD_CHUNK):
+                    handle.write(chunk)
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# --- players ---------------------------------------------------------------------------
+
+
+class Playback(Protocol):
+    """A programme being played."""
+
+    def stop(self) -> None:
+        """Interrupt it (the done callback then reports an interruption)."""
+
+
+class Player(Protocol):
+    """Plays files in order and calls `done(ok, detail)` at the end."""
+
+    def play(
+        self,
+        files: Sequence[Path],
+        durations_ms: Sequence[int],
+        done: Callable[[bool, str | None], None],
+    ) -> Playback:
+        """Start playing; must not block."""
+        ...
+
+
+@dataclass
+class _SimulatedPlayback:
+    cancel_timer: Callable[[], None]
+    done: Callable[[bool, str | None], None]
+    finished: threading.Event = field(default_factory=threading.Event)
+
+    def stop(self) -> None:
+        if not self.finished.is_set():
+            self.finished.set()
+            self.cancel_timer()
+            self.done(False, "interrupted")
+
+
+class SimulatedPlayer:
+    """Takes the audio's duration times `time_scale` (0 = instant) and plays nothing."""
+
+    def __init__(self, timers: TimerService, time_scale: float = 1.0) -> None:
+        self.timers = timers
+        self.time_scale = time_scale
+
+    def play(
+        self,
+        files: Sequence[Path],
+        durations_ms: Sequence[int],
+        done: Callable[[bool, str | None], None],
+    ) -> Playback:
+        """Schedule the end of playback."""
+        seconds = sum(durations_ms) / 1000 * self.time_scale
+        holder: list[_SimulatedPlayback] = []
+
+        def finish() -> None:
+            playback = holder[0]
+            if not playback.finished.is_set():
+                playback.finished.set()
+                done(True, None)
+
+        playback = _SimulatedPlayback(cancel_timer=lambda: None, done=done)
+        holder.append(playback)
+        playback.cancel_timer = self.timers.call_later(seconds, finish)
+        return playback
+
+
+class CommandPlayer:
+    """Plays each file with an external command, e.g. `ffplay -nodisp -autoexit -loglevel quiet`."""
+
+    def __init__(self, command: str) -> None:
+        self.argv = shlex.split(command)
+
+    def play(
+        self,
+        files: Sequence[Path],
+        durations_ms: Sequence[int],
+        done: Callable[[bool, str | None], None],
+    ) -> Playback:
+        """Play in a thread; `stop()` kills the current process."""
+        state: dict[str, subprocess.Popen[bytes] | bool | None] = {"proc": None, "stopped": False}
+
+        def run() -> None:
+            for path in files:
+                if state["stopped"]:
+                    done(False, "interrupted")
+                    return
+                proc = subprocess.Popen([*self.argv, str(path)])  # noqa: S603 - operator's command
+                state["proc"] = proc
+                if proc.wait() != 0 and not state["stopped"]:
+                    done(False, f"player exited with {proc.returncode}")
+                    return
+            done(not state["stopped"], "interrupted" if state["stopped"] else None)
+
+        class _Handle:
+            def stop(self) -> None:
+                state["stopped"] = True
+                proc = state["proc"]
+                if isinstance(proc, subprocess.Popen):
+                    proc.terminate()
+
+        threading.Thread(target=run, daemon=True).start()
+        return _Handle()
+
+
+# --- the agent -------------------------------------------------------------------------
+
+
+@dataclass
+class _Job:
+    command: ProgrammeCommand
+    state: AckState = AckState.received
+    cancel_timer: Callable[[], None] | None = None
+    playback: Playback | None = None
+    cancelled: bool = False
+
+
+class ReceiverAgent:
+    """The protocol logic of one receiver; transport, timers and cache are given to it."""
+
+    def __init__(
+        self,
+        receiver_id: str,
+        *,
+        password: str | None,
+        topics: Topics,
+        publish: Publish,
+        cache: MediaCache,
+        player: Player,
+        timers: TimerService,
+        executor: Executor,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.receiver_id = receiver_id
+        self.password = password
+        self.topics = topics
+        self._publish = publish
+        self.cache = cache
+        self.player = player
+        self.timers = timers
+        self.executor = executor
+        self.clock = clock
+        self._jobs: dict[str, _Job] = {}
+        self._order: list[str] = []
+        self._playing: str | None = None
+        self._lock = threading.RLock()
+        self.version: str | None = None
+        self.acks: list[tuple[str, AckState]] = []  # what it reported (tests read this)
+
+    # --- outgoing --------------------------------------------------------------
+
+    def ack(self, broadcast_id: str, state: AckState, detail: str | None = None) -> None:
+        """Publish one step of a delivery."""
+        payload = encode(
+            Ack(broadcast_id=broadcast_id, state=state, at=self.clock(), detail=detail)
+        )
+        self.acks.append((broadcast_id, state))
+        self._publish(self.topics.ack(self.receiver_id), payload, QOS_ACK, False)
+
+    def state_payload(self, online: bool) -> bytes:
+        """The retained state (also the Will with online=False)."""
+        return encode(
+            ReceiverStatus(
+                online=online, at=self.clock(), version=self.version, broadcast_id=self._playing
+            )
+        )
+
+    def publish_state(self, online: bool = True) -> None:
+        """Publish the retained state."""
+        self._publish(
+            self.topics.state(self.receiver_id), self.state_payload(online), QOS_STATE, True
+        )
+
+    # --- incoming --------------------------------------------------------------
+
+    def on_message(self, message: Message) -> None:
+        """Handle one message on the `cmd` topic."""
+        try:
+            command = decode_command(message.payload)
+        except ProtocolError as exc:
+            log.warning("Receiver %s got a malformed command: %s", self.receiver_id, exc)
+            return
+        if isinstance(command, CancelCommand):
+            self._cancel(command.broadcast_id)
+        else:
+            self._programme(command)
+
+    def _remember(self, ref: str, job: _Job) -> None:
+        self._jobs[ref] = job
+        self._order.append(ref)
+        while len(self._order) > REMEMBERED_COMMANDS:
+            self._jobs.pop(self._order.pop(0), None)
+
+    def _programme(self, command: ProgrammeCommand) -> None:
+        ref = command.broadcast_id
+        with self._lock:
+            known = self._jobs.get(ref)
+            if known is not None and known.command.version == command.version:
+                # A duplicate (QoS 1 redelivery or a resend): repeat where it stands.
+                self.ack(ref, AckState.rejected if known.cancelled else known.state)
+                return
+            if known is not None:
+                self._stop_job(known)
+            if self.clock() >= command.expires_at:
+                self._remember(ref, _Job(command, state=AckState.rejected, cancelled=True))
+                self.ack(ref, AckState.rejected, "expired before it was received")
+                return
+            job = _Job(command)
+            self._remember(ref, job)
+        self.ack(ref, AckState.received)
+        self.executor.submit(self._download, ref, job)
+
+    def _download(self, ref: str, job: _Job) -> None:
+        auth = (self.receiver_id, self.password) if self.password else None
+        try:
+            files = [
+                self.cache.fetch(item.url, item.sha256, item.bytes, auth)
+                for item in job.command.items
+            ]
+        except DownloadError as exc:
+            with self._lock:
+                job.state = AckState.failed
+            self.ack(ref, AckState.failed, str(exc)[:500])
+            return
+        with self._lock:
+            if job.cancelled:
+                return
+            job.state = AckState.downloaded
+        self.ack(ref, AckState.downloaded)
+        urgent = job.command.priority is Priority.emergency
+        delay = 0.0 if urgent else (job.command.air_at - self.clock()).total_seconds()
+        with self._lock:
+            if not job.cancelled:
+                job.cancel_timer = self.timers.call_later(delay, lambda: self._air(ref, job, files))
+
+    def _air(self, ref: str, job: _Job, files: list[Path]) -> None:
+        with self._lock:
+            if job.cancelled:
+                return
+            if self.clock() >= job.command.expires_at:
+                job.state = AckState.rejected
+                self.ack(ref, AckState.rejected, "expired before air time")
+                return
+            current = self._jobs.get(self._playing) if self._playing else None
+            if current is not None and current.playback is not None:
+                if job.command.priority is not Priority.emergency:
+                    # Busy: air right after the current programme ends.
+                    job.cancel_timer = self.timers.call_later(
+                        1.0, lambda: self._air(ref, job, files)
+                    )
+                    return
+                self._stop_job(current)  # an emergency interrupts what is playing
+            job.state = AckState.started
+            self._playing = ref
+            self.version = job.command.version
+        self.ack(ref, AckState.started)
+        durations = [item.duration_ms for item in job.command.items]
+        job.playback = self.player.play(
+            files, durations, lambda ok, d: self._ended(ref, job, ok, d)
+        )
+
+    def _ended(self, ref: str, job: _Job, ok: bool, detail: str | None) -> None:
+        with self._lock:
+            job.playback = None
+            if self._playing == ref:
+                self._playing = None
+            job.state = AckState.completed if ok else AckState.failed
+        self.ack(ref, job.state, detail)
+
+    def _stop_job(self, job: _Job) -> None:
+        job.cancelled = True
+        if job.cancel_timer is not None:
+            job.cancel_timer()
+        if job.playback is not None:
+            job.playback.stop()
+
+    def _cancel(self, ref: str) -> None:
+        with self._lock:
+            job = self._jobs.get(ref)
+            if job is None:
+                return
+            if job.state in (AckState.completed, AckState.failed, AckState.rejected):
+                return
+            self._stop_job(job)
+            if job.state is not AckState.started:
+                job.state = AckState.rejected
+        if job.state is AckState.rejected:
+            self.ack(ref, AckState.rejected, "cancelled")
+
+
+# --- one real receiver -----------------------------------------------------------------
+
+
+def run_receiver(
+    *,
+    receiver_id: str,
+    password: str,
+    address: BrokerAddress,
+    cache_dir: Path,
+    prefix: str = "loa/v1",
+    time_scale: float = 1.0,
+    player_command: str | None = None,
+    stop: threading.Event | None = None,
+) -> None:
+    """Run one receiver until `stop` is set (or forever): the body of `loa receiver`."""
+    topics = Topics(prefix)
+    timers = TimerService()
+    executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix=f"rx-{receiver_id}")
+    holder: list[ReceiverAgent] = []
+
+    def publish(topic: str, payload: bytes, qos: int, retain: bool) -> None:
+        client.publish(topic, payload, qos=qos, retain=retain)
+
+    player: Player = (
+        CommandPlayer(player_command) if player_command else SimulatedPlayer(timers, time_scale)
+    )
+    agent = ReceiverAgent(
+        receiver_id,
+        password=password,
+        topics=topics,
+        publish=publish,
+        cache=MediaCache(cache_dir),
+        player=player,
+        timers=timers,
+        executor=executor,
+    )
+    holder.append(agent)
+    client = MqttClient(
+        address.with_login(receiver_id, password),
+        client_id=receiver_id,
+        clean_session=False,
+        will=Will(topics.state(receiver_id), agent.state_payload(False), QOS_STATE, True),
+        on_connected=lambda _present: holder[0].publish_state(True),
+    )
+    client.subscribe(topics.cmd(receiver_id), agent.on_message, qos=1)
+    client.start(wait=False)
+    stop = stop or threading.Event()
+    try:
+        while not stop.wait(1.0):
+            pass
+    finally:
+        if client.connected:
+            client.publish(
+                topics.state(receiver_id), agent.state_payload(False), qos=1, retain=True
+            )
+        client.stop()
+        timers.stop()
+        executor.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,263 @@
+"""One wrapper class that owns a paho MQTT client (MQTT 3.1.1, persistent sessions)."""
+
+from __future__ import annotations
+
+import logging
+import random
+import ssl
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import unquote, urlsplit
+
+import paho.mqtt.client as pahoc
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.reasoncodes import ReasonCode
+
+log = logging.getLogger(__name__)
+
+# Reconnect backoff: starts near RECONNECT_MIN_SECONDS (jittered per client, so a
+# fleet that lost the broker together does not come back together) and doubles
+# up to RECONNECT_MAX_SECONDS. Tests lower both.
+RECONNECT_MIN_SECONDS = 1.0
+RECONNECT_MAX_SECONDS = 60.0
+# Keepalive: the broker publishes a receiver's Will after 1.5x this without traffic.
+KEEPALIVE_SECONDS = 30
+CONNECT_TIMEOUT_SECONDS = 10.0
+
+# Exceptions raised by user callbacks, kept so tests can fail on any of them.
+handler_errors: list[BaseException] = []
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerAddress:
+    """Where a broker listens, and with which identity to log in."""
+
+    host: str = "127.0.0.1"
+    port: int = 1883
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False
+
+    @classmethod
+    def from_url(cls, url: str) -> BrokerAddress:
+        """Read `mqtt://user:pass@host:port` (or `mqtts://` for TLS)."""
+        parts = urlsplit(url if "://" in url else f"mqtt://{url}")
+        if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
+            raise ValueError(f"unsupported broker URL scheme '{parts.scheme}' (use mqtt://)")
+        tls = parts.scheme in ("mqtts", "ssl")
+        return cls(
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or (8883 if tls else 1883),
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            tls=tls,
+        )
+
+    def with_login(self, username: str | None, password: str | None) -> BrokerAddress:
+        """The same broker with another identity."""
+        return BrokerAddress(self.host, self.port, username, password, self.tls)
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A message received from the broker."""
+
+    topic: str
+    payload: bytes
+    qos: int
+    retain: bool
+    mid: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Will:
+    """A Last Will the broker publishes when the client vanishes."""
+
+    topic: str
+    payload: bytes
+    qos: int = 1
+    retain: bool = True
+
+
+MessageCallback = Callable[[Message], None]
+
+
+@dataclass
+class _Subscription:
+    topic: str
+    qos: int
+    callback: MessageCallback
+    active: bool = field(default=True)
+
+
+def topic_matches(filter_: str, topic: str) -> bool:
+    """True when `topic` matches the subscription filter `filter_`."""
+    return bool(pahoc.topic_matches_sub(filter_, topic))
+
+
+class MqttClient:
+    """A paho client with persistent sessions, safe callbacks and resubscription."""
+
+    def __init__(
+        self,
+        address: BrokerAddress,
+        *,
+        client_id: str,
+        clean_session: bool = False,
+        will: Will | None = None,
+        manual_ack: bool = False,
+        on_connected: Callable[[bool], None] | None = None,
+    ) -> None:
+        self.address = address
+        self.client_id = client_id
+        self._subs: list[_Subscription] = []
+        self._lock = threading.Lock()
+        self._connected = threading.Event()
+        self._on_connected = on_connected
+        self._manual_ack = manual_ack
+        self.last_error: str | None = None
+        self._client = pahoc.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            clean_session=clean_session,
+            protocol=pahoc.MQTTv311,
+            manual_ack=manual_ack,
+        )
+        if address.username is not None:
+            self._client.username_pw_set(address.username, address.password)
+        if address.tls:
+            self._client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
+        if will is not None:
+            self._client.will_set(will.topic, will.payload, will.qos, will.retain)
+        low = RECONNECT_MIN_SECONDS * random.uniform(0.5, 1.5)
+        self._client.reconnect_delay_set(
+            max(1, round(low)), max(1, round(max(low, RECONNECT_MAX_SECONDS)))
+        )
+        # Queue without limit while offline; inflight bounded by the broker's window.
+        self._client.max_queued_messages_set(0)
+        self._client.max_inflight_messages_set(1000)
+        self._client.on_connect = self._handle_connect
+        self._client.on_disconnect = self._handle_disconnect
+        self._client.on_message = self._handle_message
+
+    @property
+    def paho(self) -> pahoc.Client:
+        """The underlying paho client (for event loops that drive many clients)."""
+        return self._client
+
+    @property
+    def connected(self) -> bool:
+        """True while the broker has accepted the connection."""
+        return self._connected.is_set()
+
+    # --- lifecycle -----------------------------------------------------------
+
+    def start(self, *, wait: bool = True, timeout: float = CONNECT_TIMEOUT_SECONDS) -> None:
+        """Connect and run the network loop in a thread; reconnects on its own."""
+        self._client.connect_async(self.address.host, self.address.port, KEEPALIVE_SECONDS)
+        self._client.loop_start()
+        if wait and not self._connected.wait(timeout):
+            self.stop()
+            raise ConnectionError(
+                f"MQTT broker {self.address.host}:{self.address.port} did not accept "
+                f"'{self.client_id}' within {timeout:.0f}s ({self.last_error or 'no answer'})"
+            )
+
+    def stop(self) -> None:
+        """Disconnect cleanly (no Will) and stop the network loop."""
+        self._client.disconnect()
+        self._client.loop_stop()
+        self._connected.clear()
+
+    def wait_connected(self, timeout: float) -> bool:
+        """Block until connected (True) or `timeout` passes (False)."""
+        return self._connected.wait(timeout)
+
+    # --- messages ------------------------------------------------------------
+
+    def publish(
+        self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False
+    ) -> pahoc.MQTTMessageInfo:
+        """Queue a message; with QoS 1 it survives a reconnect of this client."""
+        return self._client.publish(topic, payload, qos=qos, retain=retain)
+
+    def subscribe(
+        self, topic: str, callback: MessageCallback, *, qos: int = 1
+    ) -> Callable[[], None]:
+        """Call `callback` for each message on `topic`; returns the unsubscribe function."""
+        sub = _Subscription(topic, qos, callback)
+        with self._lock:
+            self._subs.append(sub)
+        if self._connected.is_set():
+            self._client.subscribe(topic, qos)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if not sub.active:
+                    return
+                sub.active = False
+                self._subs.remove(sub)
+                still = any(s.topic == topic for s in self._subs)
+            if not still:
+                self._client.unsubscribe(topic)
+
+        return unsubscribe
+
+    def ack(self, mid: int, qos: int = 1) -> None:
+        """Acknowledge a message received with `manual_ack=True` (after it is stored)."""
+        if self._manual_ack and qos > 0:
+            self._client.ack(mid, qos)
+
+    # --- paho callbacks --------------------------------------------------------
+
+    def _handle_connect(
+        self,
+        client: pahoc.Client,
+        _userdata: object,
+        flags: pahoc.ConnectFlags,
+        reason: ReasonCode,
+        _props: object,
+    ) -> None:
+        if reason.is_failure:
+            self.last_error = str(reason)
+            log.warning("MQTT connect of %s refused: %s", self.client_id, reason)
+            return
+        with self._lock:
+            topics = {s.topic: s.qos for s in self._subs}
+        for topic, qos in topics.items():
+            client.subscribe(topic, qos)
+        self._connected.set()
+        if self._on_connected is not None:
+            _safely(self._on_connected, bool(flags.session_present))
+
+    def _handle_disconnect(
+        self,
+        _client: pahoc.Client,
+        _userdata: object,
+        _flags: object,
+        reason: ReasonCode,
+        _props: object,
+    ) -> None:
+        self._connected.clear()
+        if reason.is_failure:
+            self.last_error = str(reason)
+            log.info("MQTT client %s disconnected: %s", self.client_id, reason)
+
+    def _handle_message(
+        self, _client: pahoc.Client, _userdata: object, msg: pahoc.MQTTMessage
+    ) -> None:
+        message = Message(msg.topic, bytes(msg.payload), msg.qos, bool(msg.retain), msg.mid)
+        with self._lock:
+            targets = [s.callback for s in self._subs if topic_matches(s.topic, msg.topic)]
+        for callback in targets:
+            _safely(callback, message)
+
+
+def _safely(func: Callable[..., None], *args: object) -> None:
+    """Run a user callback; one bad handler must not kill the network loop."""
+    try:
+        func(*args)
+    except Exception as exc:  # noqa: BLE001 - logged and kept for tests
+        handler_errors.append(exc)
+        log.exception("MQTT callback %r failed", func)

@@ -1,0 +1,272 @@
+"""The receiver protocol over MQTT: topics, payloads, size limits and access rules.
+
+Topics (the prefix, `loa/v1` by default, is configurable):
+
+- `{prefix}/receivers/{receiver_id}/cmd`   server -> receiver, QoS 1: programme or cancel
+- `{prefix}/receivers/{receiver_id}/ack`   receiver -> server, QoS 1: one step of a delivery
+- `{prefix}/receivers/{receiver_id}/state` receiver -> server, QoS 1, retained; also the Will
+
+docs/protocol.md is written from this module (`json_schemas()`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+
+QOS_CMD = 1
+QOS_ACK = 1
+QOS_STATE = 1
+
+# Payload limits: a programme has at most MAX_ITEMS items; anything larger is refused unread.
+MAX_CMD_BYTES = 64 * 1024
+MAX_ACK_BYTES = 4 * 1024
+MAX_STATE_BYTES = 4 * 1024
+MAX_ITEMS = 100
+MAX_DETAIL_CHARS = 500
+
+ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
+BroadcastRef = Annotated[str, Field(pattern=ID_PATTERN, description="One airing of a broadcast")]
+
+
+class ProtocolError(ValueError):
+    """A payload or topic that does not follow the receiver protocol."""
+
+
+class AckState(StrEnum):
+    """The steps a receiver reports for a programme."""
+
+    received = "received"
+    downloaded = "downloaded"
+    started = "started"
+    completed = "completed"
+    failed = "failed"
+    rejected = "rejected"
+
+
+class Priority(StrEnum):
+    """Bulletin priorities of Thông tư 39/2020/TT-BTTTT."""
+
+    normal = "normal"
+    priority = "priority"
+    emergency = "emergency"  # airs at once, interrupting what is playing
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MediaItem(_Payload):
+    """One audio file of a programme, downloaded over HTTP and checked against its digest."""
+
+    url: str = Field(max_length=2000)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    bytes: int = Field(ge=0, le=2**31)
+    duration_ms: int = Field(ge=0, le=24 * 3600 * 1000)
+    language: str = Field(max_length=16)
+    title: str = Field(max_length=300)
+
+
+class ProgrammeCommand(_Payload):
+    """Air these items at `air_at`; ignore it once `expires_at` has passed."""
+
+    type: Literal["programme"] = "programme"
+    broadcast_id: BroadcastRef
+    air_at: datetime
+    expires_at: datetime
+    priority: Priority = Priority.normal
+    version: str = Field(max_length=64)
+    items: list[MediaItem] = Field(max_length=MAX_ITEMS)
+
+    @field_validator("air_at", "expires_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("times carry an offset (RFC 3339)")
+        return value
+
+    @property
+    def duration_ms(self) -> int:
+        """Total length of the programme."""
+        return sum(item.duration_ms for item in self.items)
+
+
+class CancelCommand(_Payload):
+    """Do not air this broadcast (or stop it when it is playing)."""
+
+    type: Literal["cancel"] = "cancel"
+    broadcast_id: BroadcastRef
+
+
+Command = Annotated[ProgrammeCommand | CancelCommand, Field(discriminator="type")]
+_command_adapter: TypeAdapter[ProgrammeCommand | CancelCommand] = TypeAdapter(Command)
+
+
+class Ack(_Payload):
+    """One step of a delivery as the receiver saw it (`at` is the receiver's clock)."""
+
+    broadcast_id: BroadcastRef
+    state: AckState
+    at: datetime
+    detail: str | None = Field(default=None, max_length=MAX_DETAIL_CHARS)
+    receiver_id: str | None = Field(
+        default=None, max_length=64, description="Optional; when given it must match the topic"
+    )
+
+    @field_validator("at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("times carry an offset (RFC 3339)")
+        return value
+
+
+class ReceiverStatus(BaseModel):
+    """What a receiver says about itself (retained); extra fields such as volume are kept."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    online: bool
+    at: datetime | None = None
+    version: str | None = Field(
+        default=None, max_length=64, description="Programme version it holds"
+    )
+    broadcast_id: str | None = Field(default=None, max_length=64, description="What it is playing")
+
+
+# --- topics ------------------------------------------------------------------
+
+
+class TopicKind(StrEnum):
+    """The last level of a receiver topic."""
+
+    cmd = "cmd"
+    ack = "ack"
+    state = "state"
+
+
+_RECEIVER_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+
+
+def valid_receiver_id(receiver_id: str) -> bool:
+    """True when the id can be a topic level and an MQTT username."""
+    return 0 < len(receiver_id) <= 64 and set(receiver_id) <= _RECEIVER_ID_CHARS
+
+
+@dataclass(frozen=True, slots=True)
+class Topics:
+    """Builds and parses the receiver topics under one prefix."""
+
+    prefix: str = "loa/v1"
+
+    def cmd(self, receiver_id: str) -> str:
+        """Where the server sends a receiver its commands."""
+        return f"{self.prefix}/receivers/{receiver_id}/cmd"
+
+    def ack(self, receiver_id: str) -> str:
+        """Where a receiver reports the steps of a delivery."""
+        return f"{self.prefix}/receivers/{receiver_id}/ack"
+
+    def state(self, receiver_id: str) -> str:
+        """Where a receiver keeps its retained state (and its Will)."""
+        return f"{self.prefix}/receivers/{receiver_id}/state"
+
+    @property
+    def all_acks(self) -> str:
+        """Subscription filter for every receiver's acknowledgements."""
+        return f"{self.prefix}/receivers/+/ack"
+
+    @property
+    def all_states(self) -> str:
+        """Subscription filter for every receiver's state."""
+        return f"{self.prefix}/receivers/+/state"
+
+    def parse(self, topic: str) -> tuple[str, TopicKind] | None:
+        """(receiver_id, kind) of a receiver topic, or None for anything else."""
+        head = f"{self.prefix}/receivers/"
+        if not topic.startswith(head):
+            return None
+        parts = topic[len(head) :].split("/")
+        if len(parts) != 2 or not valid_receiver_id(parts[0]):
+            return None
+        try:
+            return parts[0], TopicKind(parts[1])
+        except ValueError:
+            return None
+
+    def receiver_may(self, username: str, topic: str, action: str) -> bool:
+        """The ACL of a receiver: read its own `cmd`, write its own `ack` and `state`.
+
+        `action` is "read" (subscribe / receive) or "write" (publish).
+        """
+        if not valid_receiver_id(username):
+            return False
+        if action == "read":
+            return topic == self.cmd(username)
+        if action == "write":
+            return topic in (self.ack(username), self.state(username))
+        return False
+
+
+# --- payloads ----------------------------------------------------------------
+
+
+def _load(payload: bytes, limit: int) -> Any:
+    if len(payload) > limit:
+        raise ProtocolError(f"payload of {len(payload)} bytes exceeds the limit of {limit}")
+    try:
+        return json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ProtocolError(f"payload is not JSON: {exc}") from None
+
+
+def _explain(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first.get("loc", ())) or "payload"
+    return f"{where}: {first.get('msg', 'invalid')}"
+
+
+def decode_command(payload: bytes) -> ProgrammeCommand | CancelCommand:
+    """Parse a `cmd` payload; ProtocolError when it is malformed or too large."""
+    data = _load(payload, MAX_CMD_BYTES)
+    try:
+        return _command_adapter.validate_python(data)
+    except ValidationError as exc:
+        raise ProtocolError(_explain(exc)) from None
+
+
+def decode_ack(payload: bytes) -> Ack:
+    """Parse an `ack` payload; ProtocolError when it is malformed or too large."""
+    data = _load(payload, MAX_ACK_BYTES)
+    try:
+        return Ack.model_validate(data)
+    except ValidationError as exc:
+        raise ProtocolError(_explain(exc)) from None
+
+
+def decode_state(payload: bytes) -> ReceiverStatus:
+    """Parse a `state` payload; ProtocolError when it is malformed or too large."""
+    data = _load(payload, MAX_STATE_BYTES)
+    try:
+        return ReceiverStatus.model_validate(data)
+    except ValidationError as exc:
+        raise ProtocolError(_explain(exc)) from None
+
+
+def encode(message: BaseModel) -> bytes:
+    """The JSON bytes of a payload (compact, UTF-8, no nulls for unset optional fields)."""
+    return message.model_dump_json(exclude_none=True).encode()
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """JSON Schemas of every payload, for docs/protocol.md."""
+    return {
+        "cmd": _command_adapter.json_schema(),
+        "ack": Ack.model_json_schema(),
+        "state": ReceiverStatus.model_json_schema(),
+    }

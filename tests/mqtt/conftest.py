@@ -1,0 +1,331 @@
+"""Fixtures for the MQTT side: brokers (embedded, mosquitto), media, workers, receivers."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+import stations.mqtt
+from broadcast.bulletin_models import Bulletin, BulletinStatus
+from broadcast.db import transaction
+from broadcast.demo import seed_demo
+from broadcast.mosquitto import mosquitto_conf, sync_files
+from broadcast.mqtt_auth import DatabaseAuthority
+from broadcast.settings import Settings
+from broadcast.worker import Worker
+from stations.broker import EmbeddedBroker
+from stations.models import Area, Station
+from stations.mqtt import BrokerAddress
+from stations.simulate import MediaServer, SimReceiver, Simulation
+from tests.utils import TEST_PASSWORD
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+SERVICE_USER = "loa-server"
+SERVICE_PASSWORD = "service-password-for-tests"
+MOSQUITTO = Path("/usr/sbin/mosquitto")
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, step: float = 0.02) -> Any:
+    """Poll until `predicate()` is truthy; fail the test after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError(f"condition not met within {timeout}s: {predicate}")
+
+
+@pytest.fixture(autouse=True)
+def _no_swallowed_handler_errors() -> Iterator[None]:
+    """Fail a test when an MQTT callback raised (they are logged, not propagated)."""
+    stations.mqtt.handler_errors.clear()
+    yield
+    errors = list(stations.mqtt.handler_errors)
+    stations.mqtt.handler_errors.clear()
+    assert not errors, f"MQTT callbacks raised: {errors!r}"
+
+
+@pytest.fixture
+def mqtt_settings(settings: Settings) -> Settings:
+    """Settings with short timings so deadlines need no long sleeps."""
+    return settings.model_copy(
+        update={
+            "mqtt_username": SERVICE_USER,
+            "mqtt_password": SERVICE_PASSWORD,
+            "lookahead_minutes": 30,
+            "programme_expiry_minutes": 15,
+            "missed_grace_seconds": 60,
+            "ingest_flush_ms": 10,
+            "scheduler_interval_seconds": 0.2,
+        }
+    )
+
+
+@dataclass
+class World:
+    """The demo province, its receivers' passwords and one approved bulletin."""
+
+    receivers: dict[str, str]
+    bulletin_id: int
+    stations: dict[str, int]  # area code -> station id
+
+    def receivers_of(self, engine: Engine, area_code: str) -> list[str]:
+        """Receiver ids of the station in `area_code`."""
+        from stations.models import Receiver
+
+        with Session(engine) as ses:
+            return sorted(
+                r.id
+                for r in ses.exec(
+                    select(Receiver).where(Receiver.station_id == self.stations[area_code])
+                ).all()
+            )
+
+
+@pytest.fixture
+def world(engine: Engine) -> World:
+    """Seed the demo province and an approved bulletin for the whole province."""
+    from broadcast.models import User
+
+    with transaction(engine) as ses:
+        result = seed_demo(session=ses, admin_username="admin", admin_password=TEST_PASSWORD)
+        admin = ses.exec(select(User).where(User.username == "admin")).one()
+        province = ses.exec(select(Area).where(Area.code == "10")).one()
+        bulletin = Bulletin(
+            title="Phòng chống cháy rừng",
+            status=BulletinStatus.approved,
+            author_id=admin.id or 0,
+            area_id=province.id or 0,
+        )
+        ses.add(bulletin)
+        ses.flush()
+        stations = {
+            area.code: station.id or 0
+            for station, area in ses.exec(select(Station, Area).join(Area)).all()
+        }
+        return World(result.receivers, bulletin.id or 0, stations)
+
+
+@dataclass
+class Media:
+    """One audio file served over HTTP."""
+
+    server: MediaServer
+    sha256: str
+    size: int
+    root: Path
+
+    def url(self, sha256: str | None = None) -> str:
+        """Its URL."""
+        return f"{self.server.base_url}/media/{sha256 or self.sha256}.mp3"
+
+
+@pytest.fixture
+def media(tmp_path: Path) -> Iterator[Media]:
+    """A media server with one 'audio' file."""
+    root = tmp_path / "served"
+    root.mkdir()
+    data = os.urandom(4096)
+    sha = hashlib.sha256(data).hexdigest()
+    (root / sha).write_bytes(data)
+    server = MediaServer(root).start()
+    yield Media(server, sha, len(data), root)
+    server.stop()
+
+
+@dataclass
+class FakeProgramme:
+    """A programme of one item, standing in for playlists.Programme in MQTT tests."""
+
+    media: Media
+    duration_ms: int = 2000
+
+    @property
+    def version(self) -> str:
+        return "v-" + self.media.sha256[:16]
+
+    @property
+    def total_duration_ms(self) -> int:
+        return self.duration_ms
+
+    def manifest(self, _media_url: Callable[[str], str]) -> dict[str, Any]:
+        return {
+            "items": [
+                {
+                    "url": self.media.url(),
+                    "sha256": self.media.sha256,
+                    "bytes": self.media.size,
+                    "duration_ms": self.duration_ms,
+                    "language": "vi",
+                    "title": "Bản tin",
+                }
+            ]
+        }
+
+
+@pytest.fixture
+def builder(media: Media) -> Callable[..., FakeProgramme]:
+    """A programme builder that does not need rendered audio."""
+
+    def _build(
+        _session: Session, _station: Station, _ids: Sequence[int], _settings: Settings
+    ) -> FakeProgramme:
+        return FakeProgramme(media)
+
+    return _build
+
+
+@pytest.fixture
+def embedded_broker(engine: Engine, mqtt_settings: Settings) -> Iterator[BrokerAddress]:
+    """amqtt on a free port, authenticating against the test database."""
+    authority = DatabaseAuthority(
+        engine,
+        service_username=SERVICE_USER,
+        service_password=SERVICE_PASSWORD,
+        prefix=mqtt_settings.mqtt_topic_prefix,
+    )
+    port = free_port()
+    broker = EmbeddedBroker("127.0.0.1", port, authority)
+    broker.start()
+    yield BrokerAddress("127.0.0.1", port, SERVICE_USER, SERVICE_PASSWORD)
+    broker.stop()
+
+
+@dataclass
+class Mosquitto:
+    """A mosquitto process started for one test."""
+
+    address: BrokerAddress
+    directory: Path
+    process: subprocess.Popen[bytes]
+    conf: Path
+
+    def restart(self) -> None:
+        """Stop it (persistence saved) and start it again on the same port."""
+        self.process.terminate()
+        self.process.wait(10)
+        self.process = _spawn_mosquitto(self.conf, self.address.port)
+
+
+def _spawn_mosquitto(conf: Path, port: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [str(MOSQUITTO), "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    import socket
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return process
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"mosquitto exited: {process.stderr.read() if process.stderr else ''}"
+            )
+        time.sleep(0.05)
+    raise RuntimeError("mosquitto did not start")
+
+
+@pytest.fixture
+def mosquitto(
+    engine: Engine, mqtt_settings: Settings, tmp_path_factory: pytest.TempPathFactory, world: World
+) -> Iterator[Mosquitto]:
+    """mosquitto on a free port with files written by `loa mqtt sync` (skipped if absent)."""
+    if not MOSQUITTO.exists() or shutil.which(str(MOSQUITTO)) is None:
+        pytest.skip("mosquitto is not installed")
+    directory = Path("/tmp") / f"loa-mosq-{os.getpid()}-{free_port()}"
+    directory.mkdir(mode=0o755)
+    if os.geteuid() == 0:
+        shutil.chown(directory, "mosquitto")
+    sync_files(engine=engine, settings=mqtt_settings, directory=directory)
+    port = free_port()
+    conf = directory / "mosquitto.conf"
+    conf.write_text(mosquitto_conf(directory=directory, port=port))
+    conf.chmod(0o644)
+    process = _spawn_mosquitto(conf, port)
+    handle = Mosquitto(
+        BrokerAddress("127.0.0.1", port, SERVICE_USER, SERVICE_PASSWORD), directory, process, conf
+    )
+    yield handle
+    handle.process.terminate()
+    handle.process.wait(10)
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(params=["embedded", "mosquitto"])
+def broker(request: pytest.FixtureRequest, world: World) -> BrokerAddress:
+    """Each end-to-end test runs on the embedded broker and on mosquitto."""
+    if request.param == "embedded":
+        address: BrokerAddress = request.getfixturevalue("embedded_broker")
+        return address
+    handle: Mosquitto = request.getfixturevalue("mosquitto")
+    return handle.address
+
+
+WorkerFactory = Callable[..., Worker]
+
+
+@pytest.fixture
+def make_worker(
+    engine: Engine, mqtt_settings: Settings, builder: Callable[..., FakeProgramme]
+) -> Iterator[WorkerFactory]:
+    """Start Workers (ingestor running, scheduler ticked by hand); all stopped at the end."""
+    started: list[Worker] = []
+
+    def _make(address: BrokerAddress, **kwargs: Any) -> Worker:
+        worker = Worker(engine, mqtt_settings, address=address, builder=builder, **kwargs)
+        worker.start(loop=False)
+        started.append(worker)
+        return worker
+
+    yield _make
+    for worker in started:
+        worker.stop()
+
+
+SimFactory = Callable[..., Simulation]
+
+
+@pytest.fixture
+def make_simulation(tmp_path: Path, world: World, mqtt_settings: Settings) -> Iterator[SimFactory]:
+    """Start simulated receivers (real MQTT sessions) by id; all stopped at the end."""
+    started: list[Simulation] = []
+
+    def _make(
+        address: BrokerAddress, receiver_ids: Sequence[str], time_scale: float = 0.0
+    ) -> Simulation:
+        sim = Simulation(
+            [SimReceiver(rid, world.receivers[rid]) for rid in receiver_ids],
+            address.with_login(None, None),
+            cache_dir=tmp_path / f"cache-{len(started)}",
+            prefix=mqtt_settings.mqtt_topic_prefix,
+            time_scale=time_scale,
+        )
+        sim.start(wait=20)
+        started.append(sim)
+        return sim
+
+    yield _make
+    for sim in started:
+        sim.stop()

@@ -1,0 +1,221 @@
+"""A broadcast reaches real receiver agents over a real broker and the acks land in the database."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import paho.mqtt.client as pahoc
+from paho.mqtt.enums import CallbackAPIVersion
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from broadcast.broadcast_models import Delivery, DeliveryEvent, DeliveryState
+from broadcast.db import transaction
+from broadcast.scheduling import create_broadcast
+from broadcast.settings import Settings
+from stations.areas import Scope
+from stations.models import Receiver
+from stations.mqtt import BrokerAddress, MqttClient
+from stations.protocol import Priority, Topics
+from stations.timeutil import utcnow
+from tests.mqtt.conftest import SimFactory, WorkerFactory, World, wait_for
+
+
+def schedule(
+    engine: Engine,
+    settings: Settings,
+    world: World,
+    areas: list[str],
+    *,
+    in_seconds: float = 1.0,
+    priority: Priority = Priority.normal,
+) -> int:
+    with transaction(engine) as ses:
+        broadcast = create_broadcast(
+            session=ses,
+            settings=settings,
+            actor=None,
+            scope=Scope.everything(),
+            bulletin_ids=[world.bulletin_id],
+            area_codes=areas,
+            starts_at=utcnow() + timedelta(seconds=in_seconds),
+            priority=priority,
+        )
+        return broadcast.id or 0
+
+
+def states(engine: Engine, broadcast_id: int) -> dict[str, str]:
+    with Session(engine) as ses:
+        rows = ses.exec(select(Delivery).where(Delivery.broadcast_id == broadcast_id)).all()
+        return {r.target: r.state for r in rows}
+
+
+def all_in(engine: Engine, broadcast_id: int, wanted: set[str]) -> bool:
+    found = states(engine, broadcast_id)
+    return bool(found) and set(found.values()) <= wanted
+
+
+def test_programme_reaches_receivers_and_acks_are_stored(
+    engine: Engine,
+    mqtt_settings: Settings,
+    world: World,
+    broker: BrokerAddress,
+    make_worker: WorkerFactory,
+    make_simulation: SimFactory,
+) -> None:
+    yty = world.receivers_of(engine, "02680")
+    sim = make_simulation(broker, yty)
+    worker = make_worker(broker)
+    bid = schedule(engine, mqtt_settings, world, ["02680"])
+    report = worker.tick()
+    assert report.occurrences == 1 and report.deliveries == 3 and report.published == 3
+    wait_for(lambda: all_in(engine, bid, {"completed"}), timeout=15)
+    with Session(engine) as ses:
+        delivery = ses.exec(select(Delivery).where(Delivery.broadcast_id == bid)).first()
+        assert delivery is not None
+        assert delivery.received_at and delivery.downloaded_at and delivery.completed_at
+        events = {
+            e.state
+            for e in ses.exec(
+                select(DeliveryEvent).where(DeliveryEvent.delivery_id == delivery.id)
+            ).all()
+        }
+        assert {"sent", "received", "downloaded", "started", "completed"} <= events
+        receiver = ses.get(Receiver, yty[0])
+        assert receiver is not None and receiver.online and receiver.last_seen_at
+    # The shared cache fetched the file once for three receivers.
+    assert sim.cache.downloads == 1
+
+
+def test_receiver_online_only_after_dispatch_still_gets_it(
+    engine: Engine,
+    mqtt_settings: Settings,
+    world: World,
+    broker: BrokerAddress,
+    make_worker: WorkerFactory,
+    make_simulation: SimFactory,
+) -> None:
+    rid = world.receivers_of(engine, "02800")[0]
+    # Connect once so the broker knows its persistent session, then go away.
+    first = make_simulation(broker, [rid])
+    first.stop()
+    worker = make_worker(broker)
+    bid = schedule(engine, mqtt_settings, world, ["02800"])
+    worker.tick()
+    assert states(engine, bid) == {rid: "sent"}
+    make_simulation(broker, [rid])
+    wait_for(lambda: states(engine, bid) == {rid: "completed"}, timeout=15)
+
+
+def test_ingestor_restarted_while_receivers_ack(
+    engine: Engine,
+    mqtt_settings: Settings,
+    world: World,
+    broker: BrokerAddress,
+    make_worker: WorkerFactory,
+    make_simulation: SimFactory,
+) -> None:
+    receivers = world.receivers_of(engine, "02680") + world.receivers_of(engine, "02659")
+    dispatcher = make_worker(broker, ingest=False, client_suffix="-a")
+    ingest = make_worker(broker)  # subscribe once: the persistent session now exists
+    ingest.stop()
+    make_simulation(broker, receivers)
+    bid = schedule(engine, mqtt_settings, world, ["02680", "02659"])
+    dispatcher.tick()
+    # Acks are published while nobody ingests; the broker keeps them for the session.
+    wait_for(lambda: states(engine, bid) and set(states(engine, bid).values()) == {"sent"})
+    import time
+
+    time.sleep(0.5)
+    assert set(states(engine, bid).values()) == {"sent"}
+    make_worker(broker)
+    wait_for(lambda: all_in(engine, bid, {"completed"}), timeout=15)
+
+
+def test_spoofed_ack_on_another_receivers_topic_changes_nothing(
+    engine: Engine,
+    mqtt_settings: Settings,
+    world: World,
+    broker: BrokerAddress,
+    make_worker: WorkerFactory,
+) -> None:
+    victim, attacker = world.receivers_of(engine, "02680")[:2]
+    worker = make_worker(broker)
+    bid = schedule(engine, mqtt_settings, world, ["02680"])
+    worker.tick()
+    topics = Topics(mqtt_settings.mqtt_topic_prefix)
+    spy = MqttClient(
+        broker.with_login(attacker, world.receivers[attacker]), client_id=attacker + "-x"
+    )
+    spy.start()
+    payload = json.dumps(
+        {"broadcast_id": f"{bid}.1", "state": "completed", "at": utcnow().isoformat()}
+    ).encode()
+    spy.publish(topics.ack(victim), payload).wait_for_publish(5)
+    # Its own topic, naming the victim in the payload: rejected by the ingestor.
+    spoof = json.dumps(
+        {
+            "broadcast_id": f"{bid}.1",
+            "state": "completed",
+            "at": utcnow().isoformat(),
+            "receiver_id": victim,
+        }
+    ).encode()
+    spy.publish(topics.ack(attacker), spoof).wait_for_publish(5)
+    spy.publish(topics.ack(attacker), b"{not json").wait_for_publish(5)
+    assert worker.ingestor is not None
+    wait_for(lambda: worker.ingestor and worker.ingestor.stats.mismatched == 1)
+    wait_for(lambda: worker.ingestor and worker.ingestor.stats.malformed == 1)
+    spy.stop()
+    assert states(engine, bid)[victim] == "sent"
+    assert states(engine, bid)[attacker] == "sent"
+
+
+def test_wrong_password_and_foreign_subscription_are_refused(
+    engine: Engine, world: World, broker: BrokerAddress
+) -> None:
+    victim, attacker = world.receivers_of(engine, "02680")[:2]
+    bad = MqttClient(broker.with_login(victim, "not-the-password"), client_id=victim)
+    try:
+        bad.start(timeout=2)
+        raise AssertionError("a wrong password was accepted")
+    except ConnectionError:
+        pass
+    # A receiver that subscribes to another receiver's cmd never gets its messages.
+    got: list[bytes] = []
+    spy = pahoc.Client(CallbackAPIVersion.VERSION2, client_id=attacker)
+    spy.username_pw_set(attacker, world.receivers[attacker])
+    spy.on_message = lambda _c, _u, msg: got.append(msg.payload)
+    spy.connect(broker.host, broker.port)
+    spy.loop_start()
+    spy.subscribe("loa/v1/receivers/+/cmd", 1)
+    spy.subscribe(f"loa/v1/receivers/{victim}/cmd", 1)
+    server = MqttClient(broker, client_id="svc-test")
+    server.start()
+    server.publish(f"loa/v1/receivers/{victim}/cmd", b'{"type":"cancel","broadcast_id":"1.1"}')
+    import time
+
+    time.sleep(0.5)
+    server.stop()
+    spy.loop_stop()
+    spy.disconnect()
+    assert got == []
+
+
+def test_emergency_is_sent_at_once(
+    engine: Engine,
+    mqtt_settings: Settings,
+    world: World,
+    embedded_broker: BrokerAddress,
+    make_worker: WorkerFactory,
+    make_simulation: SimFactory,
+) -> None:
+    rid = world.receivers_of(engine, "02800")[0]
+    make_simulation(embedded_broker, [rid])
+    worker = make_worker(embedded_broker)
+    bid = schedule(
+        engine, mqtt_settings, world, ["02800"], in_seconds=3600, priority=Priority.emergency
+    )
+    assert worker.tick().published == 1
+    wait_for(lambda: states(engine, bid) == {rid: "completed"})
