@@ -33,8 +33,8 @@ app.add_typer(user_app, name="user")
 app.add_typer(areas_app, name="areas")
 app.add_typer(tts_app, name="tts", help="Text to broadcast-ready speech.")
 
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 log = logging.getLogger("loa")
 
 
@@ -256,6 +256,15 @@ def serve(
     application = create_app(settings, engine=engine)
     out.print(f"Loa listening on http://{host}:{port} (API docs at /docs)", highlight=False)
     uvicorn.run(application, host=host, port=port, log_level=log_level.lower())
+
+
+def _register_broadcast_commands() -> None:
+    from api.cli_broadcast import register
+
+    register(app)
+
+
+_register_broadcast_commands()
 
 
 def main() -> None:

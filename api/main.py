@@ -10,6 +10,7 @@ from api.routes import (
     areas,
     audit,
     auth,
+    broadcasts,
     bulletins,
     health,
     languages,
@@ -40,6 +41,8 @@ def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
     for module in (auth, areas, languages, stations, receivers, users, audit, bulletins, lexicon):
         router.include_router(module.router)
+    router.include_router(broadcasts.router)
+    router.include_router(broadcasts.station_router)
     return router
 
 

@@ -215,6 +215,12 @@ class ReceiverPublic(BaseModel):
     online: bool
     last_seen_at: datetime | None
     created_at: datetime
+    programme_version: str | None = Field(
+        default=None, description="Version of the latest programme it received (detail view)"
+    )
+    programme_broadcast_id: str | None = Field(
+        default=None, description="The airing that programme belongs to (detail view)"
+    )
 
 
 class ReceiverCreated(ReceiverPublic):

@@ -239,9 +239,7 @@ def station_slot(*, session: Session, station: Station, at: datetime) -> Station
     ).all()
     if not rows:
         return StationSlot(None, [], [])
-    nearest = min(
-        (as_utc(o.air_at) for o, _b in rows), key=lambda t: abs((t - at).total_seconds())
-    )
+    nearest = min((as_utc(o.air_at) for o, _b in rows), key=lambda t: abs((t - at).total_seconds()))
     chosen: dict[int, Broadcast] = {}
     for occ, broadcast in rows:
         if as_utc(occ.air_at) == nearest:

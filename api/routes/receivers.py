@@ -8,6 +8,7 @@ from api import schemas
 from api.convert import receiver_public
 from api.deps import AdminDep, PrincipalDep, SessionDep
 from broadcast import audit
+from broadcast.status import receiver_programme
 from stations import registry
 
 router = APIRouter(prefix="/receivers", tags=["receivers"])
@@ -41,11 +42,17 @@ def list_receivers(
 def get_receiver(
     receiver_id: str, session: SessionDep, principal: PrincipalDep
 ) -> schemas.ReceiverPublic:
-    """One receiver: online state and when it was last seen."""
+    """One receiver: online state, when it was last seen, the programme it holds."""
     receiver, _station, _area = registry.get_receiver(
         session=session, receiver_id=receiver_id, scope=principal.scope
     )
-    return receiver_public(receiver)
+    held = receiver_programme(session=session, receiver_id=receiver_id)
+    return receiver_public(receiver).model_copy(
+        update={
+            "programme_version": held.version if held else None,
+            "programme_broadcast_id": held.broadcast_id if held else None,
+        }
+    )
 
 
 @router.patch("/{receiver_id}", response_model=schemas.ReceiverPublic, summary="Change a receiver")

@@ -18,15 +18,23 @@ from tests.utils import UserFactory
 from tts.audio import probe_duration_ms
 
 
-def _approved(client: TestClient, editor: dict, approver: dict, area: str, body: dict,
-              recordings: dict[str, Path], render: Callable[[], int]) -> int:
+def _approved(
+    client: TestClient,
+    editor: dict,
+    approver: dict,
+    area: str,
+    body: dict,
+    recordings: dict[str, Path],
+    render: Callable[[], int],
+) -> int:
     answer = client.post("/api/v1/bulletins", json={"area_code": area, **body}, headers=editor)
     bid = answer.json()["id"]
     for language, path in recordings.items():
         with path.open("rb") as handle:
             up = client.post(
                 f"/api/v1/bulletins/{bid}/translations/{language}/recording",
-                files={"file": (path.name, handle, "audio/mpeg")}, headers=editor,
+                files={"file": (path.name, handle, "audio/mpeg")},
+                headers=editor,
             )
             assert up.status_code == 200, up.text
     render()
@@ -37,42 +45,82 @@ def _approved(client: TestClient, editor: dict, approver: dict, area: str, body:
 
 
 def test_programmes_per_station_language_and_render(
-    client: TestClient, demo: dict[str, str], make_user: UserFactory, session: Session,
-    settings: Settings, render: Callable[[], int], tone: Callable[..., Path], tmp_path: Path,
+    client: TestClient,
+    demo: dict[str, str],
+    make_user: UserFactory,
+    session: Session,
+    settings: Settings,
+    render: Callable[[], int],
+    tone: Callable[..., Path],
+    tmp_path: Path,
 ) -> None:
     editor, approver = make_user(Role.editor, "082"), make_user(Role.approver, "082")
     hmn = tone(1.2, name="hmn.mp3", freq=500)
     ium = tone(0.8, name="ium.mp3", freq=700)
-    normal = _approved(client, editor, approver, "082", {
-        "title": "Tuyên truyền luật biên giới", "priority": "normal",
-        "translations": [{"language": "vi", "text": "Luật Biên giới quốc gia năm 2003."}],
-    }, {"hmn": hmn, "ium": ium}, render)
-    urgent = _approved(client, editor, approver, "02680", {
-        "title": "Cảnh báo lũ quét", "priority": "emergency",
-        "translations": [{"language": "vi", "text": "Cảnh báo lũ quét tại thôn Lao Chải."}],
-    }, {"hmn": hmn}, render)
-    draft = client.post("/api/v1/bulletins", json={
-        "area_code": "082", "title": "Chưa duyệt",
-        "translations": [{"language": "vi", "text": "Bản nháp."}]}, headers=editor).json()["id"]
+    normal = _approved(
+        client,
+        editor,
+        approver,
+        "082",
+        {
+            "title": "Tuyên truyền luật biên giới",
+            "priority": "normal",
+            "translations": [{"language": "vi", "text": "Luật Biên giới quốc gia năm 2003."}],
+        },
+        {"hmn": hmn, "ium": ium},
+        render,
+    )
+    urgent = _approved(
+        client,
+        editor,
+        approver,
+        "02680",
+        {
+            "title": "Cảnh báo lũ quét",
+            "priority": "emergency",
+            "translations": [{"language": "vi", "text": "Cảnh báo lũ quét tại thôn Lao Chải."}],
+        },
+        {"hmn": hmn},
+        render,
+    )
+    draft = client.post(
+        "/api/v1/bulletins",
+        json={
+            "area_code": "082",
+            "title": "Chưa duyệt",
+            "translations": [{"language": "vi", "text": "Bản nháp."}],
+        },
+        headers=editor,
+    ).json()["id"]
 
     stations = {s.name: s for s in session.exec(select(Station)).all()}
     y_ty = stations["Đài truyền thanh xã Y Tý"]  # vi, hmn
     a_mu_sung = stations["Đài truyền thanh xã A Mú Sung"]  # vi, hmn, ium
-    prog = programme_for_station(session=session, station=y_ty, bulletin_ids=None, settings=settings)
+    prog = programme_for_station(
+        session=session, station=y_ty, bulletin_ids=None, settings=settings
+    )
     assert [(i.bulletin_id, i.language) for i in prog.items] == [
-        (urgent, "vi"), (urgent, "hmn"), (normal, "vi"), (normal, "hmn"),
+        (urgent, "vi"),
+        (urgent, "hmn"),
+        (normal, "vi"),
+        (normal, "hmn"),
     ]
     assert not prog.warnings
     other = programme_for_station(
         session=session, station=a_mu_sung, bulletin_ids=[normal, draft, urgent], settings=settings
     )
     assert [(i.bulletin_id, i.language) for i in other.items] == [
-        (normal, "vi"), (normal, "hmn"), (normal, "ium"),
+        (normal, "vi"),
+        (normal, "hmn"),
+        (normal, "ium"),
     ]
     codes = {(w.code, w.bulletin_id) for w in other.warnings}
     assert ("not_approved", draft) in codes and ("not_for_station", urgent) in codes
     manifest = prog.manifest(lambda sha: media_url(settings, sha))
-    assert manifest["items"][0]["url"] == f"http://127.0.0.1:8000/media/{prog.items[0].media.sha256}.mp3"
+    assert (
+        manifest["items"][0]["url"]
+        == f"http://127.0.0.1:8000/media/{prog.items[0].media.sha256}.mp3"
+    )
 
     result = render_programme(prog, tmp_path / "yty.mp3")
     measured = probe_duration_ms(result.path)
@@ -82,7 +130,9 @@ def test_programmes_per_station_language_and_render(
     # An edit after approval takes the bulletin off the air at once.
     client.put(f"/api/v1/bulletins/{normal}/translations/vi", json={"text": "Sửa."}, headers=editor)
     session.expire_all()
-    after = programme_for_station(session=session, station=y_ty, bulletin_ids=None, settings=settings)
+    after = programme_for_station(
+        session=session, station=y_ty, bulletin_ids=None, settings=settings
+    )
     assert after.bulletin_ids == (urgent,) and after.version != prog.version
 
     # Media: strangers 401, receivers with HTTP Basic, users with a bearer token, Range.
@@ -91,7 +141,9 @@ def test_programmes_per_station_language_and_render(
     receiver_id, password = next(iter(demo.items()))
     bad = base64.b64encode(f"{receiver_id}:wrong".encode()).decode()
     assert client.get(url, headers={"Authorization": f"Basic {bad}"}).status_code == 401
-    basic = {"Authorization": "Basic " + base64.b64encode(f"{receiver_id}:{password}".encode()).decode()}
+    basic = {
+        "Authorization": "Basic " + base64.b64encode(f"{receiver_id}:{password}".encode()).decode()
+    }
     full = client.get(url, headers=basic)
     assert full.status_code == 200 and full.headers["etag"]
     size = len(full.content)

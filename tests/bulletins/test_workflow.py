@@ -50,7 +50,9 @@ def test_full_workflow_and_audit(
     assert b["translations"][0]["audio_state"] == "pending"
     assert b["missing_languages"] == ["hmn"]
     put = client.put(
-        f"/api/v1/bulletins/{bid}/translations/hmn", json={"text": TEXT_HMN}, headers=people["editor"]
+        f"/api/v1/bulletins/{bid}/translations/hmn",
+        json={"text": TEXT_HMN},
+        headers=people["editor"],
     )
     assert put.status_code == 200, put.text
     assert render() == 2
@@ -60,25 +62,33 @@ def test_full_workflow_and_audit(
         "hmn": "failed",  # no engine speaks H'Mông: a recording is needed
     }
     assert "recording" in b["translations"][1]["audio_error"]
-    assert client.post(f"/api/v1/bulletins/{bid}/submit", headers=people["editor"]).status_code == 200
+    assert (
+        client.post(f"/api/v1/bulletins/{bid}/submit", headers=people["editor"]).status_code == 200
+    )
     refused = client.post(f"/api/v1/bulletins/{bid}/approve", headers=people["approver"])
     assert refused.status_code == 422
     assert "hmn" in refused.json()["detail"]
     # Reject, fix with a human recording, resubmit, approve.
     rejected = client.post(
-        f"/api/v1/bulletins/{bid}/reject", json={"reason": "Thiếu bản ghi tiếng Mông"},
+        f"/api/v1/bulletins/{bid}/reject",
+        json={"reason": "Thiếu bản ghi tiếng Mông"},
         headers=people["approver"],
     )
     assert rejected.json()["status"] == "rejected"
     assert rejected.json()["rejection_reason"] == "Thiếu bản ghi tiếng Mông"
-    assert client.post(f"/api/v1/bulletins/{bid}/submit", headers=people["editor"]).status_code == 200
+    assert (
+        client.post(f"/api/v1/bulletins/{bid}/submit", headers=people["editor"]).status_code == 200
+    )
     assert client.delete(f"/api/v1/bulletins/{bid}", headers=people["editor"]).status_code == 405
     approved = client.post(f"/api/v1/bulletins/{bid}/approve", headers=people["approver"])
     assert approved.status_code == 422  # hmn still failed
 
 
 def test_approve_covers_audio_and_edits_reopen(
-    client: TestClient, people: dict[str, Headers], render: Callable[[], int], tone: Callable[..., Path]
+    client: TestClient,
+    people: dict[str, Headers],
+    render: Callable[[], int],
+    tone: Callable[..., Path],
 ) -> None:
     bid = create(client, people["editor"], area_code="02680")["id"]
     with tone(1.5).open("rb") as handle:
@@ -93,30 +103,53 @@ def test_approve_covers_audio_and_edits_reopen(
     assert abs(hmn["audio_duration_ms"] - 1500) < 150
     # Pending audio cannot be approved yet.
     client.post(f"/api/v1/bulletins/{bid}/submit", headers=people["editor"])
-    assert client.post(f"/api/v1/bulletins/{bid}/approve", headers=people["approver"]).status_code == 409
+    assert (
+        client.post(f"/api/v1/bulletins/{bid}/approve", headers=people["approver"]).status_code
+        == 409
+    )
     render()
     # Roles: an editor or an operator cannot approve; an approver outside the area cannot see it.
-    assert client.post(f"/api/v1/bulletins/{bid}/approve", headers=people["editor"]).status_code == 403
-    assert client.post(f"/api/v1/bulletins/{bid}/approve", headers=people["operator"]).status_code == 403
-    assert client.post(f"/api/v1/bulletins/{bid}/approve", headers=people["outsider"]).status_code == 404
+    assert (
+        client.post(f"/api/v1/bulletins/{bid}/approve", headers=people["editor"]).status_code == 403
+    )
+    assert (
+        client.post(f"/api/v1/bulletins/{bid}/approve", headers=people["operator"]).status_code
+        == 403
+    )
+    assert (
+        client.post(f"/api/v1/bulletins/{bid}/approve", headers=people["outsider"]).status_code
+        == 404
+    )
     ok = client.post(f"/api/v1/bulletins/{bid}/approve", headers=people["approver"])
     assert ok.status_code == 200, ok.text
     assert ok.json()["status"] == "approved" and ok.json()["approval_hash"]
     assert {t["review_state"] for t in ok.json()["translations"]} == {"approved"}
     # Approving twice is a conflict; changing a text withdraws the approval.
-    assert client.post(f"/api/v1/bulletins/{bid}/approve", headers=people["approver"]).status_code == 409
+    assert (
+        client.post(f"/api/v1/bulletins/{bid}/approve", headers=people["approver"]).status_code
+        == 409
+    )
     edited = client.put(
-        f"/api/v1/bulletins/{bid}/translations/vi", json={"text": TEXT_VI + " Mời bà con."},
+        f"/api/v1/bulletins/{bid}/translations/vi",
+        json={"text": TEXT_VI + " Mời bà con."},
         headers=people["editor"],
     )
     assert edited.json()["status"] == "draft" and edited.json()["approval_hash"] is None
     audit = client.get(
-        "/api/v1/audit", params={"object_type": "bulletin", "object_id": str(bid)},
+        "/api/v1/audit",
+        params={"object_type": "bulletin", "object_id": str(bid)},
         headers=people["admin"],
     ).json()["items"]
     actions = [e["action"] for e in audit]
-    for action in ("bulletin.create", "translation.recording", "bulletin.submit",
-                   "bulletin.approve", "translation.text", "bulletin.reopen", "translation.rendered"):
+    for action in (
+        "bulletin.create",
+        "translation.recording",
+        "bulletin.submit",
+        "bulletin.approve",
+        "translation.text",
+        "bulletin.reopen",
+        "translation.rendered",
+    ):
         assert action in actions
     archived = client.post(f"/api/v1/bulletins/{bid}/archive", headers=people["approver"])
     assert archived.json()["status"] == "archived"
@@ -135,20 +168,34 @@ def test_author_cannot_approve_own_bulletin(
     own = client.post(f"/api/v1/bulletins/{bid}/approve", headers=people["admin"])
     assert own.status_code == 403
     assert "another approver" in own.json()["detail"]
-    assert client.post(f"/api/v1/bulletins/{bid}/approve", headers=people["approver2"]).status_code == 200
+    assert (
+        client.post(f"/api/v1/bulletins/{bid}/approve", headers=people["approver2"]).status_code
+        == 200
+    )
 
 
-def test_wrong_transitions_are_conflicts(
-    client: TestClient, people: dict[str, Headers]
-) -> None:
+def test_wrong_transitions_are_conflicts(client: TestClient, people: dict[str, Headers]) -> None:
     bid = create(client, people["editor"])["id"]
-    assert client.post(f"/api/v1/bulletins/{bid}/approve", headers=people["approver"]).status_code == 409
-    assert client.post(
-        f"/api/v1/bulletins/{bid}/reject", json={"reason": "x"}, headers=people["approver"]
-    ).status_code == 409
-    assert client.post(f"/api/v1/bulletins/{bid}/submit", headers=people["approver"]).status_code == 403
-    assert client.post(f"/api/v1/bulletins/{bid}/submit", headers=people["editor"]).status_code == 200
-    assert client.post(f"/api/v1/bulletins/{bid}/submit", headers=people["editor"]).status_code == 409
+    assert (
+        client.post(f"/api/v1/bulletins/{bid}/approve", headers=people["approver"]).status_code
+        == 409
+    )
+    assert (
+        client.post(
+            f"/api/v1/bulletins/{bid}/reject", json={"reason": "x"}, headers=people["approver"]
+        ).status_code
+        == 409
+    )
+    assert (
+        client.post(f"/api/v1/bulletins/{bid}/submit", headers=people["approver"]).status_code
+        == 403
+    )
+    assert (
+        client.post(f"/api/v1/bulletins/{bid}/submit", headers=people["editor"]).status_code == 200
+    )
+    assert (
+        client.post(f"/api/v1/bulletins/{bid}/submit", headers=people["editor"]).status_code == 409
+    )
     no_reason = client.post(
         f"/api/v1/bulletins/{bid}/reject", json={"reason": ""}, headers=people["approver"]
     )
@@ -202,9 +249,12 @@ def test_bad_recordings_are_refused_and_nothing_is_kept(
     assert message in answer.json()["detail"]
     b = client.get(f"/api/v1/bulletins/{bid}", headers=people["editor"]).json()
     assert [t["language"] for t in b["translations"]] == ["vi"]
-    assert client.get(
-        "/api/v1/bulletins", params={"language_missing": "hmn"}, headers=people["editor"]
-    ).json()["total"] == 1
+    assert (
+        client.get(
+            "/api/v1/bulletins", params={"language_missing": "hmn"}, headers=people["editor"]
+        ).json()["total"]
+        == 1
+    )
 
 
 def test_listing_filters_and_scope(
@@ -216,9 +266,12 @@ def test_listing_filters_and_scope(
         "/api/v1/bulletins", params={"campaign": "Biên giới 2023"}, headers=people["editor"]
     ).json()
     assert listed["total"] == 1
-    assert client.get(
-        "/api/v1/bulletins", params={"status": "draft"}, headers=people["editor"]
-    ).json()["total"] == 2
+    assert (
+        client.get(
+            "/api/v1/bulletins", params={"status": "draft"}, headers=people["editor"]
+        ).json()["total"]
+        == 2
+    )
     commune_editor = make_user(Role.editor, "02743")
     assert client.get("/api/v1/bulletins", headers=commune_editor).json()["total"] == 0
     first = listed["items"][0]["id"]
@@ -229,11 +282,14 @@ def test_preview_audio_and_normalized_text_with_lexicon(
     client: TestClient, people: dict[str, Headers], render: Callable[[], int]
 ) -> None:
     bid = create(
-        client, people["editor"], area_code="02680",
+        client,
+        people["editor"],
+        area_code="02680",
         translations=[{"language": "vi", "text": "Đồn BP Y Tý thông báo."}],
     )["id"]
     entry = client.post(
-        "/api/v1/lexicon", json={"term": "BP", "reading": "biên phòng", "area_code": "082"},
+        "/api/v1/lexicon",
+        json={"term": "BP", "reading": "biên phòng", "area_code": "082"},
         headers=people["editor"],
     )
     assert entry.status_code == 201, entry.text
@@ -243,7 +299,8 @@ def test_preview_audio_and_normalized_text_with_lexicon(
     assert "biên phòng" in norm["normalized"] and norm["lexicon"] == {"BP": "biên phòng"}
     # A nearer area overrides.
     client.post(
-        "/api/v1/lexicon", json={"term": "BP", "reading": "bộ đội biên phòng", "area_code": "02680"},
+        "/api/v1/lexicon",
+        json={"term": "BP", "reading": "bộ đội biên phòng", "area_code": "02680"},
         headers=people["editor"],
     )
     norm = client.get(
@@ -251,7 +308,9 @@ def test_preview_audio_and_normalized_text_with_lexicon(
     ).json()
     assert "bộ đội biên phòng" in norm["normalized"]
     assert client.get("/api/v1/lexicon", headers=people["editor"]).json()["total"] == 2
-    assert client.get(f"/api/v1/bulletins/{bid}/audio/vi", headers=people["editor"]).status_code == 404
+    assert (
+        client.get(f"/api/v1/bulletins/{bid}/audio/vi", headers=people["editor"]).status_code == 404
+    )
     render()
     audio = client.get(f"/api/v1/bulletins/{bid}/audio/vi", headers=people["editor"])
     assert audio.status_code == 200 and audio.headers["content-type"] == "audio/mpeg"

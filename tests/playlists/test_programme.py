@@ -78,9 +78,18 @@ def test_manifest_fields_and_version_hash() -> None:
     prog = assemble([entry(1, "normal", 0, vi=1000, hmn=900)], ["vi", "hmn"], SlotRules(gap_ms=0))
     manifest = prog.manifest(lambda sha: f"https://loa.example/media/{sha}.mp3")
     assert manifest["total_duration_ms"] == 1900 and manifest["version"] == prog.version
-    assert set(manifest["items"][0]) == {"url", "sha256", "bytes", "duration_ms", "language", "title"}
+    assert set(manifest["items"][0]) == {
+        "url",
+        "sha256",
+        "bytes",
+        "duration_ms",
+        "language",
+        "title",
+    }
     assert manifest["items"][1]["language"] == "hmn"
-    changed = assemble([entry(1, "normal", 0, vi=1001, hmn=900)], ["vi", "hmn"], SlotRules(gap_ms=0))
+    changed = assemble(
+        [entry(1, "normal", 0, vi=1001, hmn=900)], ["vi", "hmn"], SlotRules(gap_ms=0)
+    )
     regap = assemble([entry(1, "normal", 0, vi=1000, hmn=900)], ["vi", "hmn"], SlotRules(gap_ms=1))
     assert len({prog.version, changed.version, regap.version}) == 3
 
@@ -98,7 +107,9 @@ def real_assets(tmp_path: Path) -> list[MediaAsset]:
     return out
 
 
-def test_rendered_programme_lasts_items_plus_gaps(tmp_path: Path, real_assets: list[MediaAsset]) -> None:
+def test_rendered_programme_lasts_items_plus_gaps(
+    tmp_path: Path, real_assets: list[MediaAsset]
+) -> None:
     a, b, c, d = real_assets
     entries = [
         ProgrammeEntry(1, "Một", "normal", 0, {"vi": a, "hmn": b}),

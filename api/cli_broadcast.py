@@ -1,0 +1,231 @@
+"""`loa worker`, `loa receiver`, `loa simulate` and `loa mqtt sync` (registered by api/cli.py)."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+LogLevel = Annotated[str, typer.Option("--log-level", help="debug, info, warning or error")]
+
+mqtt_app = typer.Typer(help="The MQTT broker: mosquitto files for receivers.", no_args_is_help=True)
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_a: stop.set())
+    while not stop.wait(1.0):
+        pass
+
+
+def register(app: typer.Typer) -> None:
+    """Add the broadcast commands to the `loa` app."""
+    from api import cli
+
+    app.add_typer(mqtt_app, name="mqtt")
+
+    @app.command()
+    def worker(log_level: LogLevel = "info") -> None:
+        """Run the scheduler, dispatcher, ingestor and deadlines without the web API.
+
+        Starts the embedded MQTT broker too when LOA_MQTT_URL is unset (then do not run
+        `loa serve` at the same time: both would listen on LOA_MQTT_EMBEDDED_PORT).
+        """
+        from broadcast.db import make_engine, upgrade
+        from broadcast.service import start_background
+
+        cli.setup_logging(log_level)
+        settings = cli.load_settings()
+        upgrade(settings.database_url)
+        try:
+            handle = start_background(settings, make_engine(settings.database_url))
+        except (ValueError, ConnectionError, RuntimeError) as exc:
+            cli.fail(str(exc))
+        cli.out.print("Loa worker running (Ctrl-C to stop)", highlight=False)
+        try:
+            _wait_for_signal()
+        finally:
+            handle.stop()
+
+    @app.command()
+    def receiver(
+        receiver_id: Annotated[str, typer.Option("--id", help="Receiver id (its MQTT username)")],
+        password: Annotated[str, typer.Option(help="The MQTT password shown at its creation")],
+        broker: Annotated[str, typer.Option(help="Broker URL, e.g. mqtt://127.0.0.1:1883")],
+        media_cache: Annotated[
+            Path, typer.Option("--media-cache", help="Folder of downloaded audio, by sha256")
+        ] = Path("./var/receiver-cache"),
+        time_scale: Annotated[
+            float, typer.Option("--time-scale", help="Simulated playback speed: 0.01 = 100x faster")
+        ] = 1.0,
+        player: Annotated[
+            str | None,
+            typer.Option(help="Play for real with this command, e.g. 'ffplay -nodisp -autoexit'"),
+        ] = None,
+        prefix: Annotated[
+            str, typer.Option(help="Topic prefix (LOA_MQTT_TOPIC_PREFIX)")
+        ] = "loa/v1",
+        log_level: LogLevel = "info",
+    ) -> None:
+        """Run one receiver agent: take programmes, download, verify, air, acknowledge."""
+        from stations.agent import run_receiver
+        from stations.mqtt import BrokerAddress
+
+        cli.setup_logging(log_level)
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_a: stop.set())
+        try:
+            address = BrokerAddress.from_url(broker)
+        except ValueError as exc:
+            cli.fail(str(exc))
+        cli.out.print(f"Receiver {receiver_id} -> {address.host}:{address.port}", highlight=False)
+        run_receiver(
+            receiver_id=receiver_id,
+            password=password,
+            address=address,
+            cache_dir=media_cache,
+            prefix=prefix,
+            time_scale=time_scale,
+            player_command=player,
+            stop=stop,
+        )
+
+    @app.command()
+    def simulate(
+        receivers: Annotated[int, typer.Option(help="How many receivers to simulate", min=1)],
+        station_id: Annotated[
+            int | None,
+            typer.Option("--station-id", help="Station they belong to (default: first IP station)"),
+        ] = None,
+        broker: Annotated[
+            str | None, typer.Option(help="Broker URL (default: LOA_MQTT_URL or the embedded one)")
+        ] = None,
+        media_cache: Annotated[
+            Path, typer.Option("--media-cache", help="One cache shared by every receiver")
+        ] = Path("./var/sim-cache"),
+        time_scale: Annotated[
+            float, typer.Option("--time-scale", help="Playback speed factor")
+        ] = 0.01,
+        log_level: LogLevel = "warning",
+    ) -> None:
+        """Run N simulated receivers (real MQTT sessions) registered as sim-<station>-<n>.
+
+        Their passwords are reset on every run, so they are for demos and tests only.
+        """
+        from sqlmodel import col, select
+
+        from broadcast.db import make_engine, transaction, upgrade
+        from broadcast.worker import broker_address
+        from stations import registry
+        from stations.models import Receiver, Station, StationKind
+        from stations.mqtt import BrokerAddress
+        from stations.simulate import SimReceiver, Simulation
+
+        cli.setup_logging(log_level)
+        settings = cli.load_settings()
+        upgrade(settings.database_url)
+        specs: list[SimReceiver] = []
+        with transaction(make_engine(settings.database_url)) as ses:
+            stmt = select(Station).where(Station.kind == StationKind.ip, Station.active == True)  # noqa: E712
+            if station_id is not None:
+                stmt = stmt.where(Station.id == station_id)
+            station = ses.exec(stmt.order_by(col(Station.id))).first()
+            if station is None:
+                cli.fail("no active IP station found (run `loa demo`, or pass --station-id)")
+            for n in range(1, receivers + 1):
+                rid = f"sim-{station.id}-{n:05d}"
+                row = ses.get(Receiver, rid)
+                if row is None:
+                    created = registry.create_receiver(
+                        session=ses, station=station, name=f"Mô phỏng {n}", receiver_id=rid
+                    )
+                    specs.append(SimReceiver(rid, created.password))
+                else:
+                    specs.append(
+                        SimReceiver(
+                            rid, registry.reset_receiver_password(session=ses, receiver=row)
+                        )
+                    )
+        address = BrokerAddress.from_url(broker) if broker else broker_address(settings)
+        sim = Simulation(
+            specs,
+            address.with_login(None, None),
+            cache_dir=media_cache,
+            prefix=settings.mqtt_topic_prefix,
+            time_scale=time_scale,
+        )
+        started = time.monotonic()
+        try:
+            sim.start()
+        except ConnectionError as exc:
+            sim.stop()
+            cli.fail(f"{exc}. Probable cause: the broker has not reloaded (run `loa mqtt sync`)")
+        cli.out.print(
+            f"{receivers} receivers of station {station.id} online in "
+            f"{time.monotonic() - started:.1f}s (Ctrl-C to stop)",
+            highlight=False,
+        )
+        try:
+            _wait_for_signal()
+        finally:
+            sim.stop()
+
+    @mqtt_app.command("sync")
+    def mqtt_sync(
+        directory: Annotated[
+            Path, typer.Option("--dir", help="Where mosquitto reads `passwords` and `acl`")
+        ] = Path("/etc/mosquitto/loa"),
+        pid_file: Annotated[
+            Path | None, typer.Option("--pid-file", help="Send SIGHUP to this mosquitto pid")
+        ] = None,
+        reload_command: Annotated[
+            str | None,
+            typer.Option(
+                "--reload-command", help="Run this to reload, e.g. 'systemctl reload mosquitto'"
+            ),
+        ] = None,
+        owner: Annotated[
+            str, typer.Option(help="Group-readable for this user's group")
+        ] = "mosquitto",
+        print_conf: Annotated[
+            int | None,
+            typer.Option("--print-conf", help="Also print a mosquitto.conf for this port"),
+        ] = None,
+    ) -> None:
+        """Write mosquitto's password file and ACL from the receivers, then reload it."""
+        from broadcast.db import make_engine, upgrade
+        from broadcast.mosquitto import mosquitto_conf, sync_files
+
+        settings = cli.load_settings()
+        upgrade(settings.database_url)
+        try:
+            report = sync_files(
+                engine=make_engine(settings.database_url),
+                settings=settings,
+                directory=directory,
+                owner=owner,
+                pid_file=pid_file,
+                reload_command=reload_command,
+            )
+        except (ValueError, OSError) as exc:
+            cli.fail(str(exc))
+        cli.out.print(
+            f"{report.receivers} receivers written to {report.password_file} and {report.acl_file}"
+            + ("; mosquitto reloaded" if report.reloaded else "; reload mosquitto yourself"),
+            highlight=False,
+        )
+        if report.without_hash:
+            cli.err.print(
+                f"{len(report.without_hash)} receivers have no mosquitto hash (created before "
+                "0003_broadcasts): reset their passwords. First: "
+                + ", ".join(report.without_hash[:5]),
+                highlight=False,
+            )
+        if print_conf:
+            cli.out.print(mosquitto_conf(directory=directory, port=print_conf), highlight=False)

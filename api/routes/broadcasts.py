@@ -1,0 +1,343 @@
+"""Broadcasts: scheduling, cancelling, status per receiver, and operators' confirmations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from sqlmodel import Session
+
+from api import broadcast_schemas as bs
+from api import schemas
+from api.deps import PrincipalDep, SessionDep, SettingsDep
+from broadcast import audit, scheduling, status
+from broadcast.broadcast_models import Broadcast, BroadcastStatus, DeliveryState, Occurrence
+from broadcast.models import Role
+from stations.protocol import Priority
+from stations.timeutil import as_utc, utcnow
+
+router = APIRouter(prefix="/broadcasts", tags=["broadcasts"])
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return as_utc(value) if value is not None else None
+
+
+def occurrence_public(occ: Occurrence) -> bs.OccurrencePublic:
+    """An airing as shown."""
+    return bs.OccurrencePublic(
+        seq=occ.seq,
+        ref=scheduling.occurrence_ref(occ.broadcast_id, occ.seq),
+        air_at=as_utc(occ.air_at),
+        dispatch_at=as_utc(occ.dispatch_at),
+        expires_at=as_utc(occ.expires_at),
+        state=occ.state,
+        dispatched_at=_utc(occ.dispatched_at),
+        settled=occ.settled,
+    )
+
+
+def broadcast_public(session: Session, broadcast: Broadcast) -> bs.BroadcastPublic:
+    """A broadcast with its airing count and next air time."""
+    occs = scheduling.occurrences_of(session=session, broadcast_id=broadcast.id or 0)
+    now = utcnow()
+    upcoming = [as_utc(o.air_at) for o in occs if as_utc(o.air_at) >= now]
+    return bs.BroadcastPublic(
+        id=broadcast.id or 0,
+        title=broadcast.title,
+        bulletin_ids=list(broadcast.bulletin_ids),
+        area_codes=list(broadcast.area_codes),
+        starts_at=as_utc(broadcast.starts_at),
+        rrule=broadcast.rrule,
+        timezone=broadcast.timezone,
+        priority=Priority(broadcast.priority),
+        status=broadcast.status,
+        created_at=as_utc(broadcast.created_at),
+        cancelled_at=_utc(broadcast.cancelled_at),
+        occurrence_count=len(occs),
+        next_air_at=min(upcoming) if upcoming else None,
+    )
+
+
+def _wake_worker(request: Request) -> None:
+    """Let a running worker dispatch at once (an emergency must not wait for the next pass)."""
+    handle = getattr(request.app.state, "background", None)
+    worker = getattr(handle, "worker", None)
+    if worker is not None:
+        worker.wake()
+
+
+@router.post("", response_model=bs.BroadcastDetail, status_code=201, summary="Schedule a broadcast")
+def create_broadcast(
+    body: bs.BroadcastCreate,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+) -> bs.BroadcastDetail:
+    """Schedule approved bulletins for areas; an `emergency` is sent and aired at once."""
+    principal.require(Role.editor)
+    broadcast = scheduling.create_broadcast(
+        session=session,
+        settings=settings,
+        actor=principal.user,
+        scope=principal.scope,
+        bulletin_ids=body.bulletin_ids,
+        area_codes=body.area_codes,
+        starts_at=body.starts_at,
+        rule=body.rrule,
+        priority=body.priority,
+        title=body.title,
+    )
+    audit.record(
+        session=session,
+        actor=principal.user,
+        action="broadcast.create",
+        object_type="broadcast",
+        object_id=broadcast.id or 0,
+        area_id=broadcast.area_id,
+        detail=body.model_dump(mode="json"),
+    )
+    session.commit()  # visible to the worker before it is woken
+    _wake_worker(request)
+    return _detail(session, broadcast)
+
+
+def _detail(session: Session, broadcast: Broadcast) -> bs.BroadcastDetail:
+    occs = scheduling.occurrences_of(session=session, broadcast_id=broadcast.id or 0)
+    return bs.BroadcastDetail(
+        **broadcast_public(session, broadcast).model_dump(),
+        occurrences=[occurrence_public(o) for o in occs],
+    )
+
+
+@router.get("", response_model=schemas.Page[bs.BroadcastPublic], summary="List broadcasts")
+def list_broadcasts(
+    session: SessionDep,
+    principal: PrincipalDep,
+    page: Annotated[schemas.PageParams, Depends(schemas.page_params)],
+    status_: Annotated[BroadcastStatus | None, Query(alias="status")] = None,
+    bulletin_id: int | None = None,
+) -> schemas.Page[bs.BroadcastPublic]:
+    """Broadcasts touching the caller's subtree, newest first."""
+    rows, total = scheduling.list_broadcasts(
+        session=session,
+        scope=principal.scope,
+        status=status_,
+        bulletin_id=bulletin_id,
+        limit=page.limit,
+        offset=page.offset,
+    )
+    return schemas.Page(
+        items=[broadcast_public(session, b) for b in rows],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+@router.get("/{broadcast_id}", response_model=bs.BroadcastDetail, summary="Show a broadcast")
+def get_broadcast(
+    broadcast_id: int, session: SessionDep, principal: PrincipalDep
+) -> bs.BroadcastDetail:
+    """One broadcast with every airing."""
+    broadcast = scheduling.get_broadcast(
+        session=session, broadcast_id=broadcast_id, scope=principal.scope
+    )
+    return _detail(session, broadcast)
+
+
+@router.post("/{broadcast_id}/cancel", response_model=bs.CancelResult, summary="Cancel a broadcast")
+def cancel_broadcast(
+    broadcast_id: int, request: Request, session: SessionDep, principal: PrincipalDep
+) -> bs.CancelResult:
+    """Cancel every airing not yet aired; receivers that have not aired it get a `cancel`."""
+    principal.require(Role.editor)
+    broadcast = scheduling.get_broadcast(
+        session=session, broadcast_id=broadcast_id, scope=principal.scope
+    )
+    count = scheduling.cancel_broadcast(session=session, broadcast=broadcast)
+    audit.record(
+        session=session,
+        actor=principal.user,
+        action="broadcast.cancel",
+        object_type="broadcast",
+        object_id=broadcast_id,
+        area_id=broadcast.area_id,
+        detail={"cancelled_deliveries": count},
+    )
+    session.commit()
+    _wake_worker(request)
+    return bs.CancelResult(
+        broadcast=broadcast_public(session, broadcast), cancelled_deliveries=count
+    )
+
+
+@router.get(
+    "/{broadcast_id}/status",
+    response_model=bs.BroadcastStatusPublic,
+    summary="Who aired it and who did not",
+)
+def broadcast_status(
+    broadcast_id: int,
+    session: SessionDep,
+    principal: PrincipalDep,
+    occurrence: Annotated[int | None, Query(ge=1, description="Only this airing (seq)")] = None,
+    state: Annotated[DeliveryState | None, Query(description="Only deliveries in it")] = None,
+) -> bs.BroadcastStatusPublic:
+    """Counts by state, per station and per area roll-ups, and every delivery with its times."""
+    broadcast = scheduling.get_broadcast(
+        session=session, broadcast_id=broadcast_id, scope=principal.scope
+    )
+    report = status.broadcast_status(
+        session=session, broadcast=broadcast, scope=principal.scope, seq=occurrence
+    )
+    rows = [r for r in report.rows if state is None or r.delivery.state == state]
+    aired = sum(report.counts.get(s, 0) for s in (DeliveryState.completed, DeliveryState.confirmed))
+    return bs.BroadcastStatusPublic(
+        broadcast_id=broadcast_id,
+        total=report.total,
+        aired=aired,
+        counts=report.counts,
+        stations=[bs.RollupPublic(**vars(r)) for r in report.stations],
+        areas=[bs.RollupPublic(**vars(r)) for r in report.areas],
+        deliveries=[
+            bs.DeliveryPublic(
+                occurrence=r.occurrence.seq,
+                ref=scheduling.occurrence_ref(broadcast_id, r.occurrence.seq),
+                air_at=as_utc(r.occurrence.air_at),
+                station_id=r.station.id or 0,
+                station_name=r.station.name,
+                area_code=r.area.code,
+                receiver_id=r.delivery.receiver_id,
+                state=r.delivery.state,
+                version=r.delivery.version,
+                detail=r.delivery.detail,
+                sent_at=_utc(r.delivery.sent_at),
+                received_at=_utc(r.delivery.received_at),
+                downloaded_at=_utc(r.delivery.downloaded_at),
+                started_at=_utc(r.delivery.started_at),
+                completed_at=_utc(r.delivery.completed_at),
+                finished_at=_utc(r.delivery.finished_at),
+            )
+            for r in rows
+        ],
+    )
+
+
+@router.post(
+    "/{broadcast_id}/confirmations",
+    response_model=bs.DeliveryPublic,
+    status_code=201,
+    summary="Confirm a legacy station aired it",
+)
+def confirm(
+    broadcast_id: int,
+    body: bs.ConfirmationCreate,
+    session: SessionDep,
+    principal: PrincipalDep,
+) -> bs.DeliveryPublic:
+    """An operator of the commune confirms by hand that its legacy station aired the broadcast."""
+    principal.require(Role.operator, Role.editor)
+    broadcast = scheduling.get_broadcast(
+        session=session, broadcast_id=broadcast_id, scope=principal.scope
+    )
+    delivery = status.confirm_airing(
+        session=session,
+        actor=principal.user,
+        scope=principal.scope,
+        broadcast=broadcast,
+        station_id=body.station_id,
+        aired_at=body.aired_at,
+        note=body.note,
+    )
+    report = status.broadcast_status(session=session, broadcast=broadcast, scope=principal.scope)
+    row = next(r for r in report.rows if r.delivery.id == delivery.id)
+    audit.record(
+        session=session,
+        actor=principal.user,
+        action="broadcast.confirm",
+        object_type="broadcast",
+        object_id=broadcast_id,
+        area_id=row.station.area_id,
+        detail=body.model_dump(mode="json"),
+    )
+    return bs.DeliveryPublic(
+        occurrence=row.occurrence.seq,
+        ref=scheduling.occurrence_ref(broadcast_id, row.occurrence.seq),
+        air_at=as_utc(row.occurrence.air_at),
+        station_id=row.station.id or 0,
+        station_name=row.station.name,
+        area_code=row.area.code,
+        receiver_id=None,
+        state=delivery.state,
+        version=delivery.version,
+        detail=delivery.detail,
+        sent_at=_utc(delivery.sent_at),
+        received_at=_utc(delivery.received_at),
+        downloaded_at=_utc(delivery.downloaded_at),
+        started_at=_utc(delivery.started_at),
+        completed_at=_utc(delivery.completed_at),
+        finished_at=_utc(delivery.finished_at),
+    )
+
+
+station_router = APIRouter(prefix="/stations", tags=["stations"])
+
+
+@station_router.get(
+    "/{station_id}/programme",
+    response_model=bs.StationProgrammePublic,
+    summary="What a station airs around a time",
+)
+def station_programme(
+    station_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+    at: Annotated[
+        datetime | None, Query(description="RFC 3339 time (default now); nearest airing within 3 h")
+    ] = None,
+) -> bs.StationProgrammePublic:
+    """The programme of the scheduled airing nearest `at`, with its warnings."""
+    from broadcast.media import media_url
+    from broadcast.programmes import programme_for_station
+    from stations import registry
+
+    station, _area = registry.get_station(
+        session=session, station_id=station_id, scope=principal.scope
+    )
+    when = as_utc(at) if at is not None else utcnow()
+    slot = status.station_slot(session=session, station=station, at=when)
+    if slot.air_at is None:
+        return bs.StationProgrammePublic(
+            station_id=station_id,
+            at=when,
+            air_at=None,
+            broadcast_ids=[],
+            version=None,
+            total_duration_ms=0,
+            items=[],
+            warnings=[
+                {"code": "empty", "message": "Nothing scheduled within 3 hours of this time"}
+            ],
+        )
+    programme = programme_for_station(
+        session=session,
+        station=station,
+        bulletin_ids=slot.bulletin_ids,
+        settings=settings,
+        at=slot.air_at,
+    )
+    manifest = programme.manifest(lambda sha: media_url(settings, sha))
+    return bs.StationProgrammePublic(
+        station_id=station_id,
+        at=when,
+        air_at=slot.air_at,
+        broadcast_ids=[b.id or 0 for b in slot.broadcasts],
+        version=programme.version,
+        total_duration_ms=programme.total_duration_ms,
+        items=manifest["items"],
+        warnings=manifest["warnings"],
+    )

@@ -1,0 +1,353 @@
+"""Dispatch one programme to N simulated receivers and time the full acknowledgement cycle.
+
+    .venv/bin/python bench/bench_dispatch.py [--receivers 1000 5000] [--broker mosquitto|embedded]
+
+For each N: a fresh SQLite database with N receivers on one station, a broker (mosquitto
+when installed, started here on a free port with files from `loa mqtt sync`), a Worker
+(dispatcher + batched ingestor) and N simulated receivers, each its own MQTT client with
+its own id, password, persistent session and topics (one selector thread drives all the
+sockets; they share one media cache, so the file is fetched once). Every receiver
+answers received, downloaded, started and completed.
+
+Printed per N: time from dispatch to the last acknowledgement stored, acknowledgements
+stored per second, lost acknowledgements; and, in the same run, a raw paho baseline:
+the same N clients, one publish to each cmd topic and 4 replies each on their ack
+topics, received by one plain subscriber (no database, no validation).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import paho.mqtt.client as pahoc  # noqa: E402
+from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
+from sqlalchemy import insert  # noqa: E402
+from sqlmodel import Session, SQLModel, func, select  # noqa: E402
+
+from broadcast.broadcast_models import Delivery, DeliveryState  # noqa: E402
+from broadcast.bulletin_models import Bulletin, BulletinStatus  # noqa: E402
+from broadcast.db import make_engine, transaction, upgrade  # noqa: E402
+from broadcast.models import Role, User  # noqa: E402
+from broadcast.mosquitto import mosquitto_conf, sync_files  # noqa: E402
+from broadcast.scheduling import create_broadcast  # noqa: E402
+from broadcast.settings import Settings  # noqa: E402
+from broadcast.worker import Worker  # noqa: E402
+from stations.areas import Scope, create_area  # noqa: E402
+from stations.broker import EmbeddedBroker, StaticAuthority  # noqa: E402
+from stations.models import AreaLevel, StationKind  # noqa: E402
+from stations.mqtt import BrokerAddress  # noqa: E402
+from stations.protocol import Priority, Topics  # noqa: E402
+from stations.registry import create_station, ensure_default_languages  # noqa: E402
+from stations.security import mosquitto_hash  # noqa: E402
+from stations.simulate import ClientPool, MediaServer, SimReceiver, Simulation  # noqa: E402
+from stations.timeutil import utcnow  # noqa: E402
+
+SERVICE_USER, SERVICE_PASSWORD = "loa-server", "bench-service-password"
+ACKS_PER_RECEIVER = 4  # received, downloaded, started, completed
+MOSQUITTO = Path("/usr/sbin/mosquitto")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Programme:
+    """One 3-minute item: the bench measures transport and storage, not TTS."""
+
+    def __init__(self, url: str, sha: str, size: int) -> None:
+        self.url, self.sha, self.size = url, sha, size
+        self.version = "bench-" + sha[:16]
+        self.total_duration_ms = 180_000
+
+    def manifest(self, _media_url: Callable[[str], str]) -> dict[str, Any]:
+        item = {
+            "url": self.url,
+            "sha256": self.sha,
+            "bytes": self.size,
+            "duration_ms": 180_000,
+            "language": "vi",
+            "title": "Bản tin thử",
+        }
+        return {"items": [item]}
+
+
+def setup_database(url: str, n: int) -> tuple[list[SimReceiver], int]:
+    upgrade(url)
+    engine = make_engine(url)
+    with transaction(engine) as ses:
+        ensure_default_languages(session=ses)
+        everything = Scope.everything()
+        province = create_area(
+            session=ses,
+            code="10",
+            name="Tỉnh",
+            level=AreaLevel.province,
+            parent_code=None,
+            scope=everything,
+        )
+        create_area(
+            session=ses,
+            code="c1",
+            name="Xã",
+            level=AreaLevel.commune,
+            parent_code="10",
+            scope=everything,
+        )
+        station = create_station(
+            session=ses,
+            area_code="c1",
+            name="Đài",
+            kind=StationKind.ip,
+            languages=["vi"],
+            scope=everything,
+        )
+        user = User(username="bench", password_hash="x", role=Role.admin)
+        ses.add(user)
+        ses.flush()
+        bulletin = Bulletin(
+            title="Bench",
+            status=BulletinStatus.approved,
+            author_id=user.id or 0,
+            area_id=province.id or 0,
+        )
+        ses.add(bulletin)
+        ses.flush()
+        specs = [SimReceiver(f"rx-{i:05d}", f"pw-{i:05d}-{os.urandom(4).hex()}") for i in range(n)]
+        # argon2 for 5,000 receivers would take minutes: the bench uses mosquitto's hash
+        # (what mosquitto checks) and a placeholder argon2 column.
+        rows = [
+            {
+                "id": s.receiver_id,
+                "station_id": station.id,
+                "name": s.receiver_id,
+                "secret_hash": "bench",
+                "mqtt_hash": mosquitto_hash(s.password),
+                "active": True,
+                "online": False,
+                "created_at": utcnow(),
+            }
+            for s in specs
+        ]
+        ses.connection().execute(insert(SQLModel.metadata.tables["receiver"]), rows)
+        return specs, bulletin.id or 0
+
+
+def start_broker(kind: str, settings: Settings, url: str, specs: Sequence[SimReceiver], work: Path):
+    if kind == "mosquitto":
+        directory = work / "mosquitto"
+        directory.mkdir(mode=0o755)
+        if os.geteuid() == 0:
+            shutil.chown(directory, "mosquitto")
+        sync_files(engine=make_engine(url), settings=settings, directory=directory)
+        port = free_port()
+        conf = directory / "mosquitto.conf"
+        conf.write_text(
+            mosquitto_conf(directory=directory, port=port).replace(
+                "persistence true", "persistence false"
+            )
+        )
+        conf.chmod(0o644)
+        proc = subprocess.Popen([str(MOSQUITTO), "-c", str(conf)], stderr=subprocess.DEVNULL)
+        import socket
+
+        for _ in range(200):
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        return port, lambda: (proc.terminate(), proc.wait(10))
+    port = free_port()
+    authority = StaticAuthority(
+        service_username=SERVICE_USER,
+        service_password=SERVICE_PASSWORD,
+        receivers={s.receiver_id: s.password for s in specs},
+    )
+    broker = EmbeddedBroker("127.0.0.1", port, authority)
+    broker.start()
+    return port, broker.stop
+
+
+def raw_round_trip(port: int, specs: Sequence[SimReceiver], topics: Topics) -> float:
+    """Plain paho: one cmd to each client, 4 replies each, one subscriber counts them."""
+    payload = b'{"type":"programme"}' + b" " * 600
+    reply = b'{"broadcast_id":"1.1","state":"completed","at":"2026-01-01T00:00:00+00:00"}'
+    expected = len(specs) * ACKS_PER_RECEIVER
+    done = threading.Event()
+    count = [0]
+
+    def on_reply(*_a: Any) -> None:
+        count[0] += 1
+        if count[0] >= expected:
+            done.set()
+
+    sink = pahoc.Client(CallbackAPIVersion.VERSION2, client_id="raw-sink", clean_session=True)
+    sink.username_pw_set(SERVICE_USER, SERVICE_PASSWORD)
+    sink.on_message = on_reply
+    sink.max_inflight_messages_set(0)
+    sink.connect("127.0.0.1", port)
+    sink.subscribe(topics.all_acks, 1)
+    sink.loop_start()
+    pool = ClientPool()
+    clients = []
+    ready = threading.Semaphore(0)
+    for spec in specs:
+        client = pahoc.Client(CallbackAPIVersion.VERSION2, client_id="raw-" + spec.receiver_id)
+        client.username_pw_set(spec.receiver_id, spec.password)
+
+        def on_connect(c: pahoc.Client, *_a: Any, rid: str = spec.receiver_id) -> None:
+            c.subscribe(topics.cmd(rid), 1)
+
+        def on_subscribe(*_a: Any) -> None:
+            ready.release()
+
+        def on_message(c: pahoc.Client, _u: Any, msg: Any, rid: str = spec.receiver_id) -> None:
+            for _ in range(ACKS_PER_RECEIVER):
+                c.publish(topics.ack(rid), reply, qos=1)
+
+        client.on_connect, client.on_subscribe, client.on_message = (
+            on_connect,
+            on_subscribe,
+            on_message,
+        )
+        client.max_inflight_messages_set(100)
+        pool.add(client, "127.0.0.1", port)
+        clients.append(client)
+    for _ in specs:
+        ready.acquire(timeout=60)
+    time.sleep(0.5)
+    pub = pahoc.Client(CallbackAPIVersion.VERSION2, client_id="raw-pub")
+    pub.username_pw_set(SERVICE_USER, SERVICE_PASSWORD)
+    pub.max_inflight_messages_set(0)
+    pub.connect("127.0.0.1", port)
+    pub.loop_start()
+    started = time.perf_counter()
+    for spec in specs:
+        pub.publish(topics.cmd(spec.receiver_id), payload, qos=1)
+    done.wait(300)
+    elapsed = time.perf_counter() - started
+    if count[0] < expected:
+        print(f"  raw: only {count[0]} of {expected} replies arrived")
+    pub.loop_stop()
+    pub.disconnect()
+    pool.stop()
+    sink.loop_stop()
+    sink.disconnect()
+    return elapsed
+
+
+def run(n: int, broker_kind: str) -> None:
+    work = Path(tempfile.mkdtemp(prefix="loa-bench-"))
+    work.chmod(0o755)  # mosquitto drops to its own user and must reach its files
+    url = f"sqlite:///{work}/bench.db"
+    specs, bulletin_id = setup_database(url, n)
+    settings = Settings(
+        env="test",
+        secret_key="bench-secret-key-that-is-long-enough-012345",
+        database_url=url,
+        media_dir=work / "media",
+        mqtt_username=SERVICE_USER,
+        mqtt_password=SERVICE_PASSWORD,
+        ingest_batch_size=2000,
+        ingest_flush_ms=20,
+    )
+    served = work / "served"
+    served.mkdir()
+    data = os.urandom(256 * 1024)
+    sha = hashlib.sha256(data).hexdigest()
+    (served / sha).write_bytes(data)
+    media = MediaServer(served).start()
+    programme = Programme(f"{media.base_url}/media/{sha}.mp3", sha, len(data))
+    port, stop_broker = start_broker(broker_kind, settings, url, specs, work)
+    address = BrokerAddress("127.0.0.1", port, SERVICE_USER, SERVICE_PASSWORD)
+    topics = Topics(settings.mqtt_topic_prefix)
+    engine = make_engine(url)
+    try:
+        raw = raw_round_trip(port, specs, topics)
+        worker = Worker(engine, settings, address=address, builder=lambda *_a: programme)
+        worker.start(loop=False)
+        sim = Simulation(
+            specs, address.with_login(None, None), cache_dir=work / "cache", time_scale=0.0
+        )
+        t_connect = time.perf_counter()
+        sim.start(wait=120)
+        connect_s = time.perf_counter() - t_connect
+        with transaction(engine) as ses:
+            create_broadcast(
+                session=ses,
+                settings=settings,
+                actor=None,
+                scope=Scope.everything(),
+                bulletin_ids=[bulletin_id],
+                area_codes=["c1"],
+                starts_at=utcnow() + timedelta(seconds=0.5),
+                priority=Priority.normal,
+            )
+        assert worker.ingestor is not None
+        expected = n * ACKS_PER_RECEIVER
+        started = time.monotonic()
+        report = worker.tick()
+        dispatch_s = time.monotonic() - started
+        deadline = time.monotonic() + 300
+        while worker.ingestor.stats.acks_stored < expected and time.monotonic() < deadline:
+            time.sleep(0.01)
+        cycle = worker.ingestor.stats.last_commit_at - started
+        with Session(engine) as ses:
+            completed = ses.exec(
+                select(func.count())
+                .select_from(Delivery)
+                .where(Delivery.state == DeliveryState.completed)
+            ).one()
+        stored = worker.ingestor.stats.acks_stored
+        print(
+            f"N={n:>5} broker={broker_kind:<9} connect={connect_s:6.2f}s  "
+            f"dispatch(publish {report.published})={dispatch_s:6.2f}s  "
+            f"full cycle={cycle:6.2f}s  acks stored={stored}/{expected} "
+            f"({stored / cycle:,.0f}/s)  completed={completed}/{n}  "
+            f"batches={worker.ingestor.stats.batches}  "
+            f"raw paho round trip={raw:6.2f}s  ratio={cycle / raw:4.2f}x  "
+            f"lost={expected - stored}  downloads={sim.cache.downloads}"
+        )
+        sim.stop()
+        worker.stop()
+    finally:
+        stop_broker()
+        media.stop()
+        engine.dispose()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--receivers", type=int, nargs="+", default=[1000, 5000])
+    parser.add_argument(
+        "--broker",
+        choices=["mosquitto", "embedded"],
+        default="mosquitto" if MOSQUITTO.exists() else "embedded",
+    )
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    for n in args.receivers:
+        run(n, args.broker)
+
+
+if __name__ == "__main__":
+    main()

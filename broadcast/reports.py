@@ -1,0 +1,509 @@
+"""Reports: what aired, what was missed, coverage and receivers' availability, for a period.
+
+The unit of the as-run report is one station's airing of one occurrence
+("station airing"): it is *aired* when any of its deliveries completed (IP
+receivers) or was confirmed (legacy stations), *missed* when every delivery
+ended without airing, *cancelled* when the airing was cancelled, and *pending*
+otherwise (not yet due, or still under way). Coverage is the receiver-level
+share: deliveries that completed or were confirmed over deliveries not cancelled.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+
+from broadcast.broadcast_models import (
+    AIRED_STATES,
+    FINAL_STATES,
+    Broadcast,
+    BroadcastStatus,
+    Delivery,
+    DeliveryState,
+    Occurrence,
+    OccurrenceState,
+)
+from broadcast.bulletin_models import Bulletin, Translation
+from broadcast.dispatch import stations_for
+from broadcast.scheduling import list_broadcasts
+from stations.areas import Scope, get_area
+from stations.errors import InvalidInputError
+from stations.models import Area, AreaLevel, Receiver, Station
+from stations.timeutil import as_utc
+
+# Longest period one report may span: a year of daily airings stays quick to compute.
+MAX_REPORT_DAYS = 400
+# Scheduled airings looked at when listing; a province has far fewer in a report period.
+MAX_BROADCASTS = 10_000
+
+NOT_AIRED_END = frozenset(FINAL_STATES - AIRED_STATES - {DeliveryState.cancelled})
+
+
+# --- airings ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Airing:
+    """One scheduled airing of a broadcast."""
+
+    occurrence: Occurrence
+    broadcast: Broadcast
+
+
+def _within(session: Session, broadcast: Broadcast, root: Area) -> bool:
+    """True when a target of the broadcast lies inside `root` or contains it."""
+    for code in broadcast.area_codes:
+        area = session.exec(select(Area).where(Area.code == code)).first()
+        if area is not None and (
+            area.path.startswith(root.path) or root.path.startswith(area.path)
+        ):
+            return True
+    return False
+
+
+def airings(
+    *,
+    session: Session,
+    scope: Scope,
+    start: datetime,
+    end: datetime,
+    area_code: str | None = None,
+    include_cancelled: bool = False,
+) -> list[Airing]:
+    """Airings in [start, end) of the broadcasts the caller may see, in time order."""
+    visible, _total = list_broadcasts(session=session, scope=scope, limit=MAX_BROADCASTS)
+    by_id = {b.id: b for b in visible}
+    if area_code is not None:
+        root = get_area(session=session, code=area_code, scope=scope)
+        by_id = {k: b for k, b in by_id.items() if _within(session, b, root)}
+    if not by_id:
+        return []
+    stmt = select(Occurrence).where(
+        col(Occurrence.broadcast_id).in_(list(by_id)),
+        col(Occurrence.air_at) >= start,
+        col(Occurrence.air_at) < end,
+    )
+    if not include_cancelled:
+        stmt = stmt.where(col(Occurrence.state) != OccurrenceState.cancelled)
+    rows = session.exec(stmt.order_by(col(Occurrence.air_at), col(Occurrence.id))).all()
+    return [Airing(o, by_id[o.broadcast_id]) for o in rows]
+
+
+def bulletin_titles(*, session: Session, ids: Sequence[int]) -> dict[int, str]:
+    """Titles of bulletins by id."""
+    if not ids:
+        return {}
+    rows = session.exec(select(Bulletin).where(col(Bulletin.id).in_(list(ids)))).all()
+    return {b.id or 0: b.title for b in rows}
+
+
+def coverage_share(counts: dict[str, int]) -> float | None:
+    """Share of deliveries that aired (completed or confirmed), cancelled ones left out."""
+    total = sum(n for state, n in counts.items() if state != DeliveryState.cancelled)
+    if not total:
+        return None
+    aired = sum(counts.get(s, 0) for s in AIRED_STATES)
+    return aired / total
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A delivery that ended without airing."""
+
+    delivery: Delivery
+    occurrence: Occurrence
+    station: Station
+    area: Area
+
+
+def recent_problems(
+    *, session: Session, scope: Scope, since: datetime, limit: int = 50
+) -> list[Problem]:
+    """Deliveries in scope that were missed, expired, failed or rejected since `since`."""
+    rows = session.exec(
+        select(Delivery, Occurrence, Station, Area)
+        .join(Occurrence, col(Delivery.occurrence_id) == col(Occurrence.id))
+        .join(Station, col(Delivery.station_id) == col(Station.id))
+        .join(Area, col(Station.area_id) == col(Area.id))
+        .where(
+            scope.clause(),
+            col(Delivery.state).in_([s.value for s in NOT_AIRED_END]),
+            col(Occurrence.air_at) >= since,
+        )
+        .order_by(col(Occurrence.air_at).desc())
+        .limit(limit)
+    ).all()
+    return [Problem(d, o, s, a) for d, o, s, a in rows]
+
+
+# --- the coverage and as-run report ----------------------------------------------------
+
+
+@dataclass
+class Tally:
+    """Planned, aired, missed and pending station airings, with minutes and deliveries."""
+
+    planned: int = 0
+    aired: int = 0
+    missed: int = 0
+    pending: int = 0
+    cancelled: int = 0
+    minutes_aired: float = 0.0
+    deliveries: int = 0
+    deliveries_aired: int = 0
+
+    @property
+    def coverage(self) -> float | None:
+        """Share of deliveries that aired."""
+        return self.deliveries_aired / self.deliveries if self.deliveries else None
+
+    def add(self, outcome: str, minutes: float, deliveries: int, aired_deliveries: int) -> None:
+        """Count one station airing."""
+        if outcome == "cancelled":
+            self.cancelled += 1
+            return
+        self.planned += 1
+        setattr(self, outcome, getattr(self, outcome) + 1)
+        if outcome == "aired":
+            self.minutes_aired += minutes
+        self.deliveries += deliveries
+        self.deliveries_aired += aired_deliveries
+
+
+@dataclass
+class Availability:
+    """Receivers of one commune: how many, online now, and how many deliveries reached them."""
+
+    receivers: int = 0
+    online: int = 0
+    deliveries: int = 0
+    reached: int = 0  # got at least `received`
+
+    @property
+    def online_share(self) -> float | None:
+        """Share of receivers online now."""
+        return self.online / self.receivers if self.receivers else None
+
+    @property
+    def reach(self) -> float | None:
+        """Share of deliveries that reached their receiver."""
+        return self.reached / self.deliveries if self.deliveries else None
+
+
+@dataclass
+class CoverageReport:
+    """Planned vs aired vs missed per commune and per language, minutes, availability."""
+
+    start: datetime
+    end: datetime
+    area_code: str | None
+    area_name: str
+    timezone: str
+    total: Tally = field(default_factory=Tally)
+    communes: dict[str, Tally] = field(default_factory=dict)  # commune code -> tally
+    commune_names: dict[str, str] = field(default_factory=dict)
+    languages: dict[str, Tally] = field(default_factory=dict)  # language -> tally
+    commune_languages: dict[tuple[str, str], Tally] = field(default_factory=dict)
+    availability: dict[str, Availability] = field(default_factory=dict)
+
+
+REACHED = frozenset(
+    {
+        DeliveryState.received,
+        DeliveryState.downloaded,
+        DeliveryState.started,
+        DeliveryState.completed,
+        DeliveryState.failed,
+        DeliveryState.rejected,
+        DeliveryState.confirmed,
+    }
+)
+
+
+def _commune_of(area: Area, areas: dict[int, Area]) -> Area:
+    """The commune an area belongs to (itself, or the nearest commune above a village)."""
+    ids = [int(p) for p in area.path.strip("/").split("/") if p]
+    for aid in reversed(ids):
+        node = areas.get(aid)
+        if node is not None and node.level == AreaLevel.commune:
+            return node
+    return area
+
+
+def _language_minutes(
+    delivery_rows: Sequence[Delivery],
+    station: Station,
+    broadcast: Broadcast,
+    versions: dict[int, dict[str, int]],
+) -> dict[str, float]:
+    """Minutes per language of what a station aired: from the command sent, else the versions."""
+    for d in delivery_rows:
+        if d.payload:
+            try:
+                items = json.loads(d.payload).get("items", [])
+            except (ValueError, AttributeError):
+                continue
+            minutes: dict[str, float] = defaultdict(float)
+            for item in items:
+                minutes[str(item.get("language", "?"))] += int(item.get("duration_ms", 0)) / 60000
+            return dict(minutes)
+    # Legacy stations get no command: their programme holds the station's languages.
+    minutes = defaultdict(float)
+    for bid in broadcast.bulletin_ids:
+        for lang, ms in versions.get(bid, {}).items():
+            if lang in (station.languages or []):
+                minutes[lang] += ms / 60000
+    return dict(minutes)
+
+
+def coverage_report(
+    *,
+    session: Session,
+    scope: Scope,
+    start: datetime,
+    end: datetime,
+    zone: ZoneInfo,
+    area_code: str | None = None,
+) -> CoverageReport:
+    """The coverage and as-run report of airings in [start, end) inside the caller's scope."""
+    if start.tzinfo is None or end.tzinfo is None:
+        raise InvalidInputError("The report period needs times with an offset")
+    if end <= start:
+        raise InvalidInputError("The end of the period must come after its start")
+    if end - start > timedelta(days=MAX_REPORT_DAYS):
+        raise InvalidInputError(f"A report covers at most {MAX_REPORT_DAYS} days")
+    root = get_area(session=session, code=area_code, scope=scope) if area_code else None
+    report = CoverageReport(
+        start=as_utc(start),
+        end=as_utc(end),
+        area_code=area_code,
+        area_name=root.name if root else "Toàn bộ địa bàn",
+        timezone=str(zone),
+    )
+    limit = Scope.of(root) if root else scope
+    areas = {a.id or 0: a for a in session.exec(select(Area).where(limit.clause())).all()}
+    found = airings(
+        session=session,
+        scope=scope,
+        start=start,
+        end=end,
+        area_code=area_code,
+        include_cancelled=True,
+    )
+    bulletin_ids = {bid for a in found for bid in a.broadcast.bulletin_ids}
+    versions: dict[int, dict[str, int]] = defaultdict(dict)
+    if bulletin_ids:
+        for t in session.exec(
+            select(Translation).where(col(Translation.bulletin_id).in_(list(bulletin_ids)))
+        ).all():
+            versions[t.bulletin_id][t.language] = t.audio_duration_ms or 0
+    stations_of: dict[int, list[Station]] = {}
+    for airing in found:
+        occ, broadcast = airing.occurrence, airing.broadcast
+        deliveries = session.exec(select(Delivery).where(Delivery.occurrence_id == occ.id)).all()
+        by_station: dict[int, list[Delivery]] = defaultdict(list)
+        for d in deliveries:
+            by_station[d.station_id].append(d)
+        if occ.state == OccurrenceState.pending or (
+            occ.state == OccurrenceState.cancelled and not deliveries
+        ):
+            if broadcast.id not in stations_of:
+                stations_of[broadcast.id or 0] = [s for s, _a in stations_for(session, broadcast.id or 0)]
+            targets = stations_of[broadcast.id or 0]
+        else:
+            targets = list(
+                session.exec(select(Station).where(col(Station.id).in_(list(by_station)))).all()
+            )
+        for station in targets:
+            area = areas.get(station.area_id)
+            if area is None:
+                continue  # outside the report's area or the caller's scope
+            rows = by_station.get(station.id or 0, [])
+            states = [DeliveryState(d.state) for d in rows]
+            aired_rows = sum(1 for s in states if s in AIRED_STATES)
+            counted = [s for s in states if s is not DeliveryState.cancelled]
+            if occ.state == OccurrenceState.cancelled or broadcast.status == BroadcastStatus.cancelled and not aired_rows:
+                outcome = "cancelled"
+            elif aired_rows:
+                outcome = "aired"
+            elif counted and all(s in FINAL_STATES for s in counted):
+                outcome = "missed"
+            else:
+                outcome = "pending"
+            per_lang = _language_minutes(rows, station, broadcast, versions)
+            minutes = sum(per_lang.values())
+            commune = _commune_of(area, areas)
+            report.commune_names[commune.code] = commune.name
+            for tally in (report.total, report.communes.setdefault(commune.code, Tally())):
+                tally.add(outcome, minutes, len(counted), aired_rows)
+            for lang in station.languages or []:
+                lang_minutes = per_lang.get(lang, 0.0)
+                for tally in (
+                    report.languages.setdefault(lang, Tally()),
+                    report.commune_languages.setdefault((commune.code, lang), Tally()),
+                ):
+                    tally.add(outcome, lang_minutes, len(counted), aired_rows)
+            avail = report.availability.setdefault(commune.code, Availability())
+            avail.deliveries += len([d for d in rows if d.receiver_id is not None])
+            avail.reached += len(
+                [d for d in rows if d.receiver_id is not None and d.state in REACHED]
+            )
+    # Receivers per commune, whether or not anything aired there.
+    for receiver, station in session.exec(
+        select(Receiver, Station)
+        .join(Station, col(Receiver.station_id) == col(Station.id))
+        .where(col(Station.area_id).in_(list(areas)), col(Receiver.active).is_(True))
+    ).all():
+        commune = _commune_of(areas[station.area_id], areas)
+        report.commune_names.setdefault(commune.code, commune.name)
+        avail = report.availability.setdefault(commune.code, Availability())
+        avail.receivers += 1
+        avail.online += 1 if receiver.online else 0
+    return report
+
+
+# --- exports ---------------------------------------------------------------------------
+
+COMMUNE_HEADER = [
+    "Mã xã",
+    "Tên xã",
+    "Ngôn ngữ",
+    "Kế hoạch",
+    "Đã phát",
+    "Bỏ lỡ",
+    "Chưa đến giờ",
+    "Đã hủy",
+    "Phút đã phát",
+    "Tỷ lệ phủ sóng (%)",
+]
+AVAILABILITY_HEADER = [
+    "Mã xã",
+    "Tên xã",
+    "Cụm loa",
+    "Trực tuyến",
+    "Lượt gửi",
+    "Lượt nhận",
+    "Tỷ lệ nhận (%)",
+]
+
+
+def _pct(value: float | None) -> float | None:
+    return round(value * 100, 1) if value is not None else None
+
+
+def _row(code: str, name: str, language: str, t: Tally) -> list[object]:
+    return [
+        code,
+        name,
+        language,
+        t.planned,
+        t.aired,
+        t.missed,
+        t.pending,
+        t.cancelled,
+        round(t.minutes_aired, 1),
+        _pct(t.coverage),
+    ]
+
+
+def report_rows(report: CoverageReport) -> list[list[object]]:
+    """The as-run table: one row per commune (all languages), then per commune and language."""
+    rows: list[list[object]] = []
+    for code in sorted(report.communes):
+        name = report.commune_names.get(code, code)
+        rows.append(_row(code, name, "Tất cả", report.communes[code]))
+        for (c, lang), tally in sorted(report.commune_languages.items()):
+            if c == code:
+                rows.append(_row(code, name, lang, tally))
+    rows.append(_row("", "Tổng cộng", "Tất cả", report.total))
+    return rows
+
+
+def availability_rows(report: CoverageReport) -> list[list[object]]:
+    """One row per commune: receivers, online now, deliveries sent and reached."""
+    return [
+        [
+            code,
+            report.commune_names.get(code, code),
+            a.receivers,
+            a.online,
+            a.deliveries,
+            a.reached,
+            _pct(a.reach),
+        ]
+        for code, a in sorted(report.availability.items())
+    ]
+
+
+def language_rows(report: CoverageReport) -> list[list[object]]:
+    """One row per language: planned, aired, missed and minutes aired."""
+    return [
+        [lang, t.planned, t.aired, t.missed, t.pending, round(t.minutes_aired, 1)]
+        for lang, t in sorted(report.languages.items())
+    ]
+
+
+LANGUAGE_HEADER = ["Ngôn ngữ", "Kế hoạch", "Đã phát", "Bỏ lỡ", "Chưa đến giờ", "Phút đã phát"]
+
+
+def _period(report: CoverageReport) -> str:
+    zone = ZoneInfo(report.timezone)
+    fmt = "%d/%m/%Y %H:%M"
+    return (
+        f"{report.start.astimezone(zone).strftime(fmt)} – "
+        f"{report.end.astimezone(zone).strftime(fmt)} ({report.timezone})"
+    )
+
+
+def to_csv(report: CoverageReport) -> str:
+    """The report as CSV (UTF-8 with BOM so spreadsheet programs read the accents right)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["Báo cáo phủ sóng và phát thanh", report.area_name, _period(report)])
+    writer.writerow([])
+    writer.writerow(COMMUNE_HEADER)
+    writer.writerows(report_rows(report))
+    writer.writerow([])
+    writer.writerow(LANGUAGE_HEADER)
+    writer.writerows(language_rows(report))
+    writer.writerow([])
+    writer.writerow(AVAILABILITY_HEADER)
+    writer.writerows(availability_rows(report))
+    return "\ufeff" + buffer.getvalue()
+
+
+def to_xlsx(report: CoverageReport) -> bytes:
+    """The report as an Excel workbook: as-run per commune, languages, receivers."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    sheets = [
+        ("Phát thanh", COMMUNE_HEADER, report_rows(report)),
+        ("Ngôn ngữ", LANGUAGE_HEADER, language_rows(report)),
+        ("Cụm loa", AVAILABILITY_HEADER, availability_rows(report)),
+    ]
+    for index, (title, header, rows) in enumerate(sheets):
+        sheet = book.active if index == 0 else book.create_sheet()
+        assert sheet is not None
+        sheet.title = title
+        sheet.append([f"Báo cáo phủ sóng và phát thanh – {report.area_name}"])
+        sheet.append([_period(report)])
+        sheet.append(header)
+        for cell in sheet[3]:
+            cell.font = Font(bold=True)
+        for row in rows:
+            sheet.append(row)
+        for column, name in zip("ABCDEFGHIJ", header, strict=False):
+            sheet.column_dimensions[column].width = max(12, len(name) + 2)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

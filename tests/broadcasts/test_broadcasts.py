@@ -1,0 +1,293 @@
+"""Scheduling, dispatch, ingestion, deadlines and the status API, without a broker."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from broadcast.broadcast_models import Delivery, DeliveryEvent, DeliveryState
+from broadcast.bulletin_models import Bulletin, BulletinStatus
+from broadcast.db import transaction
+from broadcast.deadlines import apply_deadlines
+from broadcast.dispatch import dispatch_due, publish_cancels, publish_queued
+from broadcast.ingest import AckIngestor
+from broadcast.models import Role, User
+from broadcast.scheduling import air_times
+from broadcast.settings import Settings
+from stations.errors import InvalidInputError
+from stations.models import Area, Receiver, Station
+from stations.mqtt import Message
+from stations.protocol import Topics
+from tests.utils import Headers, UserFactory
+
+ZONE_OFFSET = "+07:00"
+T0 = datetime(2031, 3, 1, 6, 0, tzinfo=UTC) - timedelta(hours=7)  # 06:00 in Hà Nội time
+
+
+class FakeProgramme:
+    version = "f" * 64
+    total_duration_ms = 60_000
+
+    def manifest(self, media_url: Callable[[str], str]) -> dict[str, Any]:
+        sha = "a" * 64
+        return {
+            "items": [
+                {
+                    "url": media_url(sha),
+                    "sha256": sha,
+                    "bytes": 10,
+                    "duration_ms": 60_000,
+                    "language": "vi",
+                    "title": "Bản tin",
+                }
+            ]
+        }
+
+
+def fake_builder(*_args: Any) -> FakeProgramme:
+    return FakeProgramme()
+
+
+class FakePublisher:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes]] = []
+
+    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
+        self.sent.append((topic, payload))
+
+
+@pytest.fixture
+def bulletin(engine: Engine, demo: dict[str, str]) -> int:
+    with transaction(engine) as ses:
+        admin = ses.exec(select(User).where(User.username == "admin")).one()
+        province = ses.exec(select(Area).where(Area.code == "10")).one()
+        row = Bulletin(
+            title="Tuyên truyền luật biên giới",
+            status=BulletinStatus.approved,
+            author_id=admin.id or 0,
+            area_id=province.id or 0,
+        )
+        ses.add(row)
+        ses.flush()
+        return row.id or 0
+
+
+def ack(topics: Topics, rid: str, ref: str, state: str, at: datetime, **extra: str) -> Message:
+    body = {"broadcast_id": ref, "state": state, "at": at.isoformat(), **extra}
+    return Message(topics.ack(rid), json.dumps(body).encode(), 1, False)
+
+
+def receivers_in(engine: Engine, area_code: str) -> list[str]:
+    with Session(engine) as ses:
+        return sorted(
+            r.id
+            for r in ses.exec(
+                select(Receiver).join(Station).join(Area).where(Area.code == area_code)
+            ).all()
+        )
+
+
+def deliveries(engine: Engine, broadcast_id: int) -> dict[str, Delivery]:
+    with Session(engine) as ses:
+        rows = ses.exec(select(Delivery).where(Delivery.broadcast_id == broadcast_id)).all()
+        return {r.target: r for r in rows}
+
+
+def test_rrule_is_computed_in_local_time_and_stored_utc(settings: Settings) -> None:
+    start = datetime.fromisoformat(f"2031-03-01T06:00:00{ZONE_OFFSET}")
+    times = air_times(
+        starts_at=start,
+        rule="FREQ=DAILY;BYHOUR=6,17;BYMINUTE=0;BYSECOND=0;UNTIL=20310302T120000Z",
+        zone=settings.zone,
+    )
+    assert [t.isoformat() for t in times] == [
+        "2031-02-28T23:00:00+00:00",
+        "2031-03-01T10:00:00+00:00",
+        "2031-03-01T23:00:00+00:00",
+        "2031-03-02T10:00:00+00:00",
+    ]
+    with pytest.raises(InvalidInputError, match="never ends"):
+        air_times(starts_at=start, rule="FREQ=DAILY", zone=settings.zone)
+
+
+def test_schedule_permissions_and_scope(
+    client: TestClient, make_user: UserFactory, bulletin: int
+) -> None:
+    body = {
+        "bulletin_ids": [bulletin],
+        "area_codes": ["02680"],
+        "starts_at": f"2031-03-01T06:00:00{ZONE_OFFSET}",
+        "rrule": "FREQ=DAILY;BYHOUR=6,17;BYMINUTE=0;COUNT=6",
+    }
+    operator = make_user(Role.operator, "02680")
+    assert client.post("/api/v1/broadcasts", json=body, headers=operator).status_code == 403
+    other = make_user(Role.editor, "083")  # Mường Khương cannot target Y Tý
+    assert client.post("/api/v1/broadcasts", json=body, headers=other).status_code == 404
+    editor = make_user(Role.editor, "082")
+    created = client.post("/api/v1/broadcasts", json=body, headers=editor)
+    assert created.status_code == 201, created.text
+    data = created.json()
+    assert len(data["occurrences"]) == 6
+    assert data["occurrences"][0]["air_at"].startswith("2031-02-28T23:00:00")
+    assert data["occurrences"][0]["ref"] == f"{data['id']}.1"
+    listed = client.get("/api/v1/broadcasts", headers=operator).json()
+    assert [b["id"] for b in listed["items"]] == [data["id"]]
+    assert client.get("/api/v1/broadcasts", headers=other).json()["total"] == 0
+    assert client.get(f"/api/v1/broadcasts/{data['id']}", headers=other).status_code == 404
+    bad = {**body, "rrule": "FREQ=DAILY"}
+    assert client.post("/api/v1/broadcasts", json=bad, headers=editor).status_code == 422
+
+
+def _schedule(client: TestClient, headers: Headers, bulletin: int, areas: list[str]) -> int:
+    body = {"bulletin_ids": [bulletin], "area_codes": areas, "starts_at": T0.isoformat()}
+    response = client.post("/api/v1/broadcasts", json=body, headers=headers)
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+def test_dispatch_ingest_status_and_deadlines(
+    client: TestClient,
+    engine: Engine,
+    settings: Settings,
+    make_user: UserFactory,
+    bulletin: int,
+) -> None:
+    editor = make_user(Role.editor, "10")
+    bid = _schedule(client, editor, bulletin, ["082"])  # Y Tý (3) + A Mú Sung (2)
+    topics = Topics(settings.mqtt_topic_prefix)
+    # Not due before the lookahead window.
+    assert dispatch_due(engine=engine, settings=settings, builder=fake_builder,
+                        now=T0 - timedelta(minutes=31)) == (0, 0)
+    now = T0 - timedelta(minutes=30)
+    assert dispatch_due(engine=engine, settings=settings, builder=fake_builder, now=now) == (1, 5)
+    # A second pass (or a restarted worker) sends nothing twice.
+    assert dispatch_due(engine=engine, settings=settings, builder=fake_builder, now=now) == (0, 0)
+    publisher = FakePublisher()
+    assert publish_queued(engine=engine, publisher=publisher, topics=topics, now=now) == 5
+    assert publish_queued(engine=engine, publisher=publisher, topics=topics, now=now) == 0
+    command = json.loads(publisher.sent[0][1])
+    assert command["type"] == "programme" and command["broadcast_id"] == f"{bid}.1"
+    assert command["items"][0]["url"].endswith(".mp3")
+
+    yty = receivers_in(engine, "02680")
+    amu = receivers_in(engine, "02659")
+    ref = f"{bid}.1"
+    ing = AckIngestor(engine, topics)
+    t = T0 - timedelta(minutes=20)
+    ing.process(
+        [
+            # Out of order and duplicated: completed before started, received twice.
+            ack(topics, yty[0], ref, "received", t),
+            ack(topics, yty[0], ref, "completed", T0 + timedelta(minutes=1)),
+            ack(topics, yty[0], ref, "received", t),
+            ack(topics, yty[0], ref, "started", T0),
+            ack(topics, yty[0], ref, "downloaded", t),
+            ack(topics, yty[1], ref, "received", t),
+            ack(topics, yty[1], ref, "downloaded", t),
+            ack(topics, amu[0], ref, "failed", t, detail="sha256 mismatch"),
+            # Garbage, an unknown airing, and a receiver never sent this one.
+            Message(topics.ack(yty[2]), b"\xff" * 10, 1, False),
+            Message(topics.ack(yty[2]), b"{" * 5000, 1, False),
+            ack(topics, yty[2], f"{bid}.99", "completed", t),
+            ack(topics, "rx-nobody", ref, "completed", t),
+        ]
+    )
+    assert ing.stats.malformed == 2 and ing.stats.unknown == 2
+    ing.process([ack(topics, yty[0], ref, "completed", T0 + timedelta(minutes=1))])  # again
+    rows = deliveries(engine, bid)
+    assert rows[yty[0]].state == "completed"
+    assert rows[yty[0]].started_at is not None and rows[yty[0]].downloaded_at is not None
+    assert rows[yty[1]].state == "downloaded"
+    assert rows[amu[0]].state == "failed" and rows[amu[0]].detail == "sha256 mismatch"
+    with Session(engine) as ses:
+        events = ses.exec(
+            select(DeliveryEvent).where(DeliveryEvent.delivery_id == rows[yty[0]].id)
+        ).all()
+        assert sorted(e.state for e in events) == [
+            "completed", "downloaded", "received", "sent", "started"
+        ]
+
+    # Deadlines: nothing before air + duration + grace; then missed and expired.
+    assert apply_deadlines(engine=engine, settings=settings, now=T0)["missed"] == 0
+    late = T0 + timedelta(minutes=16)  # past expiry (15 min) and 1 min + 300 s grace
+    counts = apply_deadlines(engine=engine, settings=settings, now=late)
+    assert counts == {"expired": 2, "missed": 1, "settled": 1}
+    rows = deliveries(engine, bid)
+    assert rows[yty[1]].state == "missed"
+    assert rows[yty[2]].state == "expired" and rows[amu[1]].state == "expired"
+
+    status = client.get(f"/api/v1/broadcasts/{bid}/status", headers=editor).json()
+    assert status["counts"] == {"completed": 1, "missed": 1, "expired": 2, "failed": 1}
+    assert status["aired"] == 1 and status["total"] == 5
+    assert {a["key"] for a in status["areas"]} == {"02680", "02659"}
+    operator = make_user(Role.operator, "02680")
+    mine = client.get(f"/api/v1/broadcasts/{bid}/status", headers=operator).json()
+    assert mine["total"] == 3  # only Y Tý's receivers
+
+    rx = client.get(f"/api/v1/receivers/{yty[0]}", headers=editor).json()
+    assert rx["programme_version"] == FakeProgramme.version
+    assert rx["programme_broadcast_id"] == ref
+
+
+def test_cancel_sends_cancel_to_receivers_that_have_not_aired(
+    client: TestClient, engine: Engine, settings: Settings, make_user: UserFactory, bulletin: int
+) -> None:
+    editor = make_user(Role.editor, "10")
+    bid = _schedule(client, editor, bulletin, ["02680"])
+    topics = Topics(settings.mqtt_topic_prefix)
+    now = T0 - timedelta(minutes=30)
+    dispatch_due(engine=engine, settings=settings, builder=fake_builder, now=now)
+    publish_queued(engine=engine, publisher=FakePublisher(), topics=topics, now=now)
+    yty = receivers_in(engine, "02680")
+    AckIngestor(engine, topics).process([ack(topics, yty[0], f"{bid}.1", "started", T0)])
+    response = client.post(f"/api/v1/broadcasts/{bid}/cancel", headers=editor)
+    assert response.status_code == 200 and response.json()["cancelled_deliveries"] == 2
+    publisher = FakePublisher()
+    assert publish_cancels(engine=engine, publisher=publisher, topics=topics, now=now) == 2
+    assert {t for t, _ in publisher.sent} == {topics.cmd(r) for r in yty[1:]}
+    assert json.loads(publisher.sent[0][1]) == {"type": "cancel", "broadcast_id": f"{bid}.1"}
+    assert deliveries(engine, bid)[yty[0]].state == "started"
+    assert client.post(f"/api/v1/broadcasts/{bid}/cancel", headers=editor).status_code == 409
+
+
+def test_operator_confirms_legacy_station(
+    client: TestClient, engine: Engine, settings: Settings, make_user: UserFactory, bulletin: int
+) -> None:
+    editor = make_user(Role.editor, "10")
+    bid = _schedule(client, editor, bulletin, ["083"])  # Pha Long: a legacy station
+    dispatch_due(engine=engine, settings=settings, builder=fake_builder, now=T0)
+    with Session(engine) as ses:
+        station = ses.exec(select(Station).join(Area).where(Area.code == "02743")).one()
+    body = {"station_id": station.id, "aired_at": T0.isoformat(), "note": "Phát đủ"}
+    stranger = make_user(Role.operator, "02680")
+    url = f"/api/v1/broadcasts/{bid}/confirmations"
+    assert client.post(url, json=body, headers=stranger).status_code == 404
+    operator = make_user(Role.operator, "02743")
+    response = client.post(url, json=body, headers=operator)
+    assert response.status_code == 201, response.text
+    assert response.json()["state"] == "confirmed"
+    # Confirmed survives the deadlines.
+    apply_deadlines(engine=engine, settings=settings, now=T0 + timedelta(hours=1))
+    assert deliveries(engine, bid)[f"station:{station.id}"].state == DeliveryState.confirmed
+
+
+def test_station_programme_slot(
+    client: TestClient, make_user: UserFactory, bulletin: int, engine: Engine
+) -> None:
+    editor = make_user(Role.editor, "10")
+    bid = _schedule(client, editor, bulletin, ["10"])
+    with Session(engine) as ses:
+        station = ses.exec(select(Station).join(Area).where(Area.code == "02680")).one()
+    url = f"/api/v1/stations/{station.id}/programme"
+    near = client.get(url, params={"at": (T0 + timedelta(minutes=20)).isoformat()}, headers=editor)
+    assert near.status_code == 200, near.text
+    assert near.json()["broadcast_ids"] == [bid]
+    far = client.get(url, params={"at": (T0 + timedelta(hours=5)).isoformat()}, headers=editor)
+    assert far.json()["air_at"] is None and far.json()["warnings"][0]["code"] == "empty"
