@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine
 
-from api import errors
+from api import console, errors
 from api.routes import (
     areas,
     audit,
@@ -20,6 +20,7 @@ from api.routes import (
     stations,
     users,
 )
+from api.routes import reports as report_routes
 from broadcast.db import make_engine
 from broadcast.settings import Settings
 
@@ -43,6 +44,7 @@ def api_router() -> APIRouter:
         router.include_router(module.router)
     router.include_router(broadcasts.router)
     router.include_router(broadcasts.station_router)
+    router.include_router(report_routes.router)
     return router
 
 
@@ -60,4 +62,5 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(api_router())
     app.include_router(media.router)
+    console.install(app)  # the web console at / (after the API, so /api paths win)
     return app

@@ -130,8 +130,7 @@ def station_calendar(
         names = [titles.get(i, f"#{i}") for i in broadcast.bulletin_ids]
         summary = broadcast.title or ", ".join(names) or f"Lịch phát {broadcast.id}"
         cancelled = (
-            occ.state == OccurrenceState.cancelled
-            or broadcast.status == BroadcastStatus.cancelled
+            occ.state == OccurrenceState.cancelled or broadcast.status == BroadcastStatus.cancelled
         )
         description = (
             f"Mức ưu tiên: {PRIORITY_TEXT.get(broadcast.priority, broadcast.priority)}\n"

@@ -16,7 +16,7 @@ import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
@@ -316,7 +316,9 @@ def coverage_report(
             occ.state == OccurrenceState.cancelled and not deliveries
         ):
             if broadcast.id not in stations_of:
-                stations_of[broadcast.id or 0] = [s for s, _a in stations_for(session, broadcast.id or 0)]
+                stations_of[broadcast.id or 0] = [
+                    s for s, _a in stations_for(session, broadcast.id or 0)
+                ]
             targets = stations_of[broadcast.id or 0]
         else:
             targets = list(
@@ -330,7 +332,11 @@ def coverage_report(
             states = [DeliveryState(d.state) for d in rows]
             aired_rows = sum(1 for s in states if s in AIRED_STATES)
             counted = [s for s in states if s is not DeliveryState.cancelled]
-            if occ.state == OccurrenceState.cancelled or broadcast.status == BroadcastStatus.cancelled and not aired_rows:
+            if (
+                occ.state == OccurrenceState.cancelled
+                or broadcast.status == BroadcastStatus.cancelled
+                and not aired_rows
+            ):
                 outcome = "cancelled"
             elif aired_rows:
                 outcome = "aired"
@@ -491,10 +497,9 @@ def to_xlsx(report: CoverageReport) -> bytes:
         ("Ngôn ngữ", LANGUAGE_HEADER, language_rows(report)),
         ("Cụm loa", AVAILABILITY_HEADER, availability_rows(report)),
     ]
-    for index, (title, header, rows) in enumerate(sheets):
-        sheet = book.active if index == 0 else book.create_sheet()
-        assert sheet is not None
-        sheet.title = title
+    del book[book.sheetnames[0]]  # the empty default sheet
+    for title, header, rows in sheets:
+        sheet = book.create_sheet(title)
         sheet.append([f"Báo cáo phủ sóng và phát thanh – {report.area_name}"])
         sheet.append([_period(report)])
         sheet.append(header)
@@ -507,3 +512,12 @@ def to_xlsx(report: CoverageReport) -> bytes:
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def period_of(first: date, last: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """[first 00:00, day after last 00:00) on the wall clock of `zone`, as UTC times."""
+    if last < first:
+        raise InvalidInputError("The last day of the period comes before its first day")
+    start = datetime.combine(first, time.min, tzinfo=zone)
+    end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone)
+    return as_utc(start), as_utc(end)

@@ -92,9 +92,11 @@ class ClientPool:
         last_misc = time.monotonic()
         while not self._stop.is_set():
             with self._lock:
-                writers = list(self._want_write)
                 self._want_write.clear()
-            for client in writers:
+                clients = list(self._clients)
+            # paho signals "wants to write" only once until its queue drains, and other
+            # threads publish too: sweeping every client is cheap (a length check each).
+            for client in clients:
                 if client.want_write():
                     client.loop_write()
             for key, _mask in self._sel.select(0.05):
@@ -113,7 +115,6 @@ class ClientPool:
             if now - last_misc >= 1.0:
                 last_misc = now
                 with self._lock:
-                    clients = list(self._clients)
                     due = [c for c, t in self._lost.items() if t <= now]
                     for c in due:
                         self._lost.pop(c, None)

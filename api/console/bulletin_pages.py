@@ -1,0 +1,402 @@
+"""Bulletins: list with filters, the editor (one tab per language), review and history.
+
+Every change goes through broadcast.bulletins (the workflow rules) and, for audio,
+through the REST route functions of api.routes.bulletins, so both faces behave alike.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, Response
+from sqlmodel import Session
+
+from api.console.web import ConsoleRoute, CsrfDep, UserDep, redirect, render, vietnamese
+from api.deps import SessionDep, SettingsDep
+from api.routes import bulletins as bulletin_routes
+from broadcast import audit, bulletins, rendering
+from broadcast.bulletin_models import BulletinStatus, Priority
+from broadcast.models import Role
+from broadcast.settings import Settings
+from broadcast.users import Principal
+from stations import registry
+from stations.areas import list_areas
+from stations.errors import LoaError
+from stations.models import AreaLevel
+
+router = APIRouter(route_class=ConsoleRoute)
+
+STATUS_OPTIONS = [
+    ("", "Mọi trạng thái"),
+    ("draft", "Bản nháp"),
+    ("submitted", "Chờ duyệt"),
+    ("approved", "Đã duyệt"),
+    ("rejected", "Bị từ chối"),
+    ("archived", "Lưu trữ"),
+]
+PRIORITY_OPTIONS = [("normal", "Thông thường"), ("priority", "Ưu tiên"), ("emergency", "Khẩn cấp")]
+
+ACTION_LABELS = {
+    "bulletin.create": "Tạo bản tin",
+    "bulletin.update": "Sửa thông tin",
+    "bulletin.submit": "Gửi duyệt",
+    "bulletin.approve": "Duyệt",
+    "bulletin.reject": "Từ chối",
+    "bulletin.reopen": "Trở lại bản nháp",
+    "bulletin.archive": "Lưu trữ",
+    "translation.text": "Sửa nội dung",
+    "translation.recording": "Tải bản ghi âm",
+    "translation.audio": "Tạo âm thanh",
+}
+
+
+def _language_names(session: Session) -> dict[str, str]:
+    return {lang.code: lang.name for lang in registry.list_languages(session=session)}
+
+
+@router.get("/bulletins", response_class=HTMLResponse)
+def bulletins_page(
+    request: Request,
+    session: SessionDep,
+    principal: UserDep,
+    status: str = "",
+    priority: str = "",
+    campaign: str = "",
+    missing: str = "",
+) -> HTMLResponse:
+    """Bulletins of the caller's area, newest first, with filters."""
+    rows, total = bulletins.list_bulletins(
+        session=session,
+        scope=principal.scope,
+        status=BulletinStatus(status) if status in BulletinStatus.__members__ else None,
+        priority=Priority(priority) if priority in Priority.__members__ else None,
+        campaign=campaign.strip() or None,
+        missing_language=missing or None,
+        limit=200,
+    )
+    names = _language_names(session)
+    return render(
+        request,
+        "bulletins.html",
+        {
+            "rows": rows,
+            "total": total,
+            "filters": {
+                "status": status,
+                "priority": priority,
+                "campaign": campaign,
+                "missing": missing,
+            },
+            "status_options": STATUS_OPTIONS,
+            "priority_options": [("", "Mọi mức")] + PRIORITY_OPTIONS,
+            "language_options": [("", "—")] + list(names.items()),
+            "errors": {},
+        },
+        principal=principal,
+    )
+
+
+def _new_context(session: Session, principal: Principal) -> dict[str, object]:
+    areas, _ = list_areas(session=session, scope=principal.scope, limit=1000)
+    return {
+        "priority_options": PRIORITY_OPTIONS,
+        "area_options": [("", "Địa bàn của tôi")]
+        + [(a.code, f"{a.name} ({a.code})") for a in areas if a.level != AreaLevel.village],
+    }
+
+
+@router.get("/bulletins/new", response_class=HTMLResponse)
+def new_bulletin_page(request: Request, session: SessionDep, principal: UserDep) -> HTMLResponse:
+    """The form to write a bulletin."""
+    principal.require(Role.editor)
+    context = _new_context(session, principal) | {"errors": {}, "form": {"priority": "normal"}}
+    return render(request, "bulletin_new.html", context, principal=principal)
+
+
+@router.post("/bulletins/new", response_class=HTMLResponse, dependencies=[CsrfDep])
+def create_bulletin(
+    request: Request,
+    session: SessionDep,
+    principal: UserDep,
+    title: Annotated[str, Form()] = "",
+    priority: Annotated[str, Form()] = "normal",
+    campaign: Annotated[str, Form()] = "",
+    area_code: Annotated[str, Form()] = "",
+    text: Annotated[str, Form()] = "",
+) -> Response:
+    """Create a draft with its Vietnamese text; the audio is rendered in the background."""
+    principal.require(Role.editor)
+    errors: dict[str, str] = {}
+    if not title.strip():
+        errors["title"] = "Hãy nhập tiêu đề"
+    if priority not in Priority.__members__:
+        errors["priority"] = "Mức ưu tiên không hợp lệ"
+    if not text.strip():
+        errors["text"] = "Hãy nhập nội dung tiếng Việt"
+    if principal.area is None and not area_code:
+        errors["area_code"] = "Quản trị toàn hệ thống cần chọn địa bàn"
+    if not errors:
+        try:
+            bulletin = bulletins.create_bulletin(
+                session=session,
+                principal=principal,
+                title=title,
+                priority=Priority(priority),
+                campaign=campaign.strip() or None,
+                area_code=area_code or None,
+                translations=[bulletins.NewTranslation(language="vi", text=text)],
+            )
+        except LoaError as exc:
+            session.rollback()
+            message = str(exc)
+            key = (
+                "text"
+                if "text" in message.lower()
+                else "area_code"
+                if "rea" in message
+                else "title"
+            )
+            errors[key] = vietnamese(message)
+        else:
+            session.commit()
+            rendering.notify_pending()
+            return redirect(f"/bulletins/{bulletin.id}", "Đã lưu bản nháp")
+    form = {
+        "title": title,
+        "priority": priority,
+        "campaign": campaign,
+        "area_code": area_code,
+        "text": text,
+    }
+    context = _new_context(session, principal) | {"errors": errors, "form": form}
+    return render(request, "bulletin_new.html", context, principal=principal, status_code=422)
+
+
+def _editor(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    principal: Principal,
+    bulletin_id: int,
+    lang: str | None,
+    *,
+    errors: dict[str, str] | None = None,
+    draft_text: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    bulletin, area = bulletins.get_bulletin(
+        session=session, bulletin_id=bulletin_id, scope=principal.scope
+    )
+    versions = bulletins.translations_of(session=session, bulletin_id=bulletin_id)
+    have = [t.language for t in versions]
+    aired = sorted(bulletins.aired_languages(session=session, area=area) | {"vi"})
+    tabs = have + [code for code in aired if code not in have]
+    current = lang if lang in tabs else (tabs[0] if tabs else "vi")
+    version = next((t for t in versions if t.language == current), None)
+    normalized = None
+    if version is not None and version.text:
+        try:
+            normalized = bulletin_routes.normalized_text(
+                bulletin_id=bulletin_id,
+                language=current,
+                session=session,
+                principal=principal,
+                settings=settings,
+            ).normalized
+        except LoaError as exc:
+            normalized = vietnamese(str(exc))
+    events, _ = audit.list_events(
+        session=session,
+        scope=principal.scope,
+        object_type="bulletin",
+        object_id=str(bulletin_id),
+        limit=100,
+    )
+    return render(
+        request,
+        "bulletin.html",
+        {
+            "bulletin": bulletin,
+            "area": area,
+            "versions": versions,
+            "tabs": tabs,
+            "current": current,
+            "version": version,
+            "normalized": normalized,
+            "names": _language_names(session),
+            "events": events,
+            "action_labels": ACTION_LABELS,
+            "errors": errors or {},
+            "draft_text": draft_text,
+            "editable": bulletin.status != BulletinStatus.archived,
+        },
+        principal=principal,
+        status_code=status_code,
+    )
+
+
+@router.get("/bulletins/{bulletin_id}", response_class=HTMLResponse)
+def bulletin_page(
+    bulletin_id: int,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: UserDep,
+    lang: str | None = None,
+) -> HTMLResponse:
+    """The editor: a tab per language, how it will be read, the audio, review and history."""
+    return _editor(request, session, settings, principal, bulletin_id, lang)
+
+
+@router.post(
+    "/bulletins/{bulletin_id}/text/{language}", response_class=HTMLResponse, dependencies=[CsrfDep]
+)
+def save_text(
+    bulletin_id: int,
+    language: str,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: UserDep,
+    text: Annotated[str, Form()] = "",
+) -> Response:
+    """Write a version's text (any approval is withdrawn by the workflow)."""
+    bulletin, area = bulletins.get_bulletin(
+        session=session, bulletin_id=bulletin_id, scope=principal.scope
+    )
+    if not text.strip():
+        return _editor(
+            request, session, settings, principal, bulletin_id, language,
+            errors={"text": "Nội dung không được để trống"}, draft_text=text, status_code=422,
+        )  # fmt: skip
+    try:
+        bulletins.set_translation_text(
+            session=session,
+            principal=principal,
+            bulletin=bulletin,
+            area=area,
+            language=language,
+            text=text,
+        )
+    except LoaError as exc:
+        session.rollback()
+        return _editor(
+            request, session, settings, principal, bulletin_id, language,
+            errors={"text": vietnamese(str(exc))}, draft_text=text, status_code=422,
+        )  # fmt: skip
+    session.commit()
+    rendering.notify_pending()
+    return redirect(f"/bulletins/{bulletin_id}?lang={language}", "Đã lưu nội dung")
+
+
+@router.post(
+    "/bulletins/{bulletin_id}/recording/{language}",
+    response_class=HTMLResponse,
+    dependencies=[CsrfDep],
+)
+def upload_recording(
+    bulletin_id: int,
+    language: str,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: UserDep,
+    recording: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    """Upload a human recording for a version (checked and levelled like the API does)."""
+    if recording is None or not recording.filename:
+        return _editor(
+            request, session, settings, principal, bulletin_id, language,
+            errors={"recording": "Hãy chọn tệp ghi âm"}, status_code=422,
+        )  # fmt: skip
+    try:
+        bulletin_routes.upload_recording(
+            bulletin_id=bulletin_id,
+            language=language,
+            file=recording,
+            session=session,
+            principal=principal,
+            settings=settings,
+        )
+    except LoaError as exc:
+        session.rollback()
+        return _editor(
+            request, session, settings, principal, bulletin_id, language,
+            errors={"recording": vietnamese(str(exc))}, status_code=422,
+        )  # fmt: skip
+    return redirect(f"/bulletins/{bulletin_id}?lang={language}", "Đã tải bản ghi âm")
+
+
+@router.get("/bulletins/{bulletin_id}/audio/{language}")
+def audio(
+    bulletin_id: int,
+    language: str,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: UserDep,
+) -> Response:
+    """Listen to a version (the API's preview, behind the console session)."""
+    return bulletin_routes.preview_audio(
+        bulletin_id=bulletin_id,
+        language=language,
+        request=request,
+        session=session,
+        principal=principal,
+        settings=settings,
+    )
+
+
+@router.post(
+    "/bulletins/{bulletin_id}/{action}", response_class=HTMLResponse, dependencies=[CsrfDep]
+)
+def workflow(
+    bulletin_id: int,
+    action: str,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: UserDep,
+    reason: Annotated[str, Form()] = "",
+    lang: Annotated[str, Form()] = "",
+) -> Response:
+    """Submit, approve, reject (with a reason) or archive."""
+    bulletin, _area = bulletins.get_bulletin(
+        session=session, bulletin_id=bulletin_id, scope=principal.scope
+    )
+    done = {
+        "submit": "Đã gửi duyệt",
+        "approve": "Đã duyệt bản tin",
+        "reject": "Đã từ chối bản tin",
+        "archive": "Đã lưu trữ bản tin",
+    }
+    if action not in done:
+        return render(
+            request,
+            "error.html",
+            {"title": "Không tìm thấy", "message": "Thao tác không tồn tại"},
+            principal=principal,
+            status_code=404,
+        )
+    if action == "reject" and not reason.strip():
+        return _editor(
+            request, session, settings, principal, bulletin_id, lang or None,
+            errors={"reason": "Hãy ghi lý do từ chối để người viết sửa"}, status_code=422,
+        )  # fmt: skip
+    try:
+        if action == "submit":
+            bulletins.submit(session=session, principal=principal, bulletin=bulletin)
+        elif action == "approve":
+            bulletins.approve(session=session, principal=principal, bulletin=bulletin)
+        elif action == "reject":
+            bulletins.reject(session=session, principal=principal, bulletin=bulletin, reason=reason)
+        else:
+            bulletins.archive(session=session, principal=principal, bulletin=bulletin)
+    except LoaError as exc:
+        session.rollback()
+        return _editor(
+            request, session, settings, principal, bulletin_id, lang or None,
+            errors={"workflow": vietnamese(str(exc))}, status_code=422,
+        )  # fmt: skip
+    return redirect(f"/bulletins/{bulletin_id}", done[action])

@@ -1,0 +1,145 @@
+"""Reports: coverage and as-run tables with SVG charts, CSV and XLSX downloads."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
+
+from api.console.charts import stacked_bars
+from api.console.web import ConsoleRoute, UserDep, render
+from api.deps import SessionDep, SettingsDep
+from api.routes.reports import export_response
+from broadcast import reports
+from broadcast.settings import Settings
+from stations.areas import list_areas
+from stations.timeutil import utcnow
+
+router = APIRouter(route_class=ConsoleRoute)
+
+
+def _period(settings: Settings, start: str, end: str) -> tuple[date, date, dict[str, str]]:
+    errors: dict[str, str] = {}
+    today = utcnow().astimezone(settings.zone).date()
+    last, first = today, today - timedelta(days=6)
+    try:
+        last = date.fromisoformat(end) if end else today
+    except ValueError:
+        errors["to"] = "Ngày không hợp lệ"
+    try:
+        first = date.fromisoformat(start) if start else last - timedelta(days=6)
+    except ValueError:
+        errors["from"] = "Ngày không hợp lệ"
+    if not errors and last < first:
+        errors["to"] = "Ngày kết thúc phải sau ngày bắt đầu"
+    if not errors and (last - first).days > reports.MAX_REPORT_DAYS:
+        errors["to"] = f"Tối đa {reports.MAX_REPORT_DAYS} ngày"
+    return first, last, errors
+
+
+@router.get("/reports", response_class=HTMLResponse)
+def reports_page(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: UserDep,
+    start: str = "",
+    end: str = "",
+    area: str = "",
+) -> HTMLResponse:
+    """Planned vs aired vs missed per commune and language, minutes, receivers; charts."""
+    first, last, errors = _period(settings, start, end)
+    areas, _ = list_areas(session=session, scope=principal.scope, limit=1000)
+    context: dict[str, object] = {
+        "first": first.isoformat(),
+        "last": last.isoformat(),
+        "area": area,
+        "area_options": [("", "Toàn bộ địa bàn")]
+        + [(a.code, f"{a.name} ({a.code})") for a in areas],
+        "errors": errors,
+        "report": None,
+    }
+    if not errors:
+        begin, finish = reports.period_of(first, last, settings.zone)
+        report = reports.coverage_report(
+            session=session,
+            scope=principal.scope,
+            start=begin,
+            end=finish,
+            zone=settings.zone,
+            area_code=area or None,
+        )
+        commune_rows: list[tuple[str, dict[str, float]]] = [
+            (
+                report.commune_names.get(code, code),
+                {"aired": t.aired, "missed": t.missed, "pending": t.pending},
+            )
+            for code, t in sorted(report.communes.items())
+        ]
+        language_rows: list[tuple[str, dict[str, float]]] = [
+            (lang, {"minutes": round(t.minutes_aired, 1)})
+            for lang, t in sorted(report.languages.items())
+        ]
+        context |= {
+            "report": report,
+            "rows": reports.report_rows(report),
+            "language_rows": reports.language_rows(report),
+            "availability_rows": reports.availability_rows(report),
+            "header": reports.COMMUNE_HEADER,
+            "language_header": reports.LANGUAGE_HEADER,
+            "availability_header": reports.AVAILABILITY_HEADER,
+            "chart_communes": Markup(
+                stacked_bars(
+                    commune_rows,
+                    [("aired", "Đã phát"), ("missed", "Bỏ lỡ"), ("pending", "Chưa đến giờ")],
+                    title="Lượt phát theo xã",
+                )
+            ),
+            "chart_languages": Markup(
+                stacked_bars(
+                    language_rows, [("minutes", "Phút đã phát")], title="Phút đã phát theo ngôn ngữ"
+                )
+            ),
+            "query": f"start={first.isoformat()}&end={last.isoformat()}&area={area}",
+        }
+    return render(
+        request, "reports.html", context, principal=principal, status_code=422 if errors else 200
+    )
+
+
+@router.get("/reports/coverage.{fmt}")
+def report_download(
+    fmt: str,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: UserDep,
+    start: str = "",
+    end: str = "",
+    area: str = "",
+) -> Response:
+    """The report as CSV or XLSX (the same export the REST route gives)."""
+    first, last, errors = _period(settings, start, end)
+    if errors or fmt not in ("csv", "xlsx"):
+        return render(
+            request,
+            "error.html",
+            {
+                "title": "Không hợp lệ",
+                "message": "; ".join(errors.values()) or "Định dạng không hỗ trợ",
+            },
+            principal=principal,
+            status_code=422,
+        )
+    begin, finish = reports.period_of(first, last, settings.zone)
+    report = reports.coverage_report(
+        session=session,
+        scope=principal.scope,
+        start=begin,
+        end=finish,
+        zone=settings.zone,
+        area_code=area or None,
+    )
+    return export_response(report, fmt)

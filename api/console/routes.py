@@ -1,0 +1,29 @@
+"""All console pages in one router."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.console import (
+    auth_pages,
+    bulletin_pages,
+    home_pages,
+    report_pages,
+    schedule_pages,
+    station_pages,
+)
+
+
+def console_router() -> APIRouter:
+    """Every console page (not listed in the OpenAPI document)."""
+    router = APIRouter(include_in_schema=False)
+    for module in (
+        auth_pages,
+        home_pages,
+        station_pages,
+        bulletin_pages,
+        schedule_pages,
+        report_pages,
+    ):
+        router.include_router(module.router)
+    return router

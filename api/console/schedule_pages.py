@@ -1,0 +1,448 @@
+"""Schedule: the week calendar, new broadcasts, the emergency button, live status, operators.
+
+Broadcasts are created, cancelled and confirmed through the REST route functions of
+api.routes.broadcasts (which call broadcast.scheduling/status and write the audit
+log), so the console and the API apply the same rules.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+from sqlmodel import Session
+
+from api import broadcast_schemas as bs
+from api.console.home_pages import broadcast_labels
+from api.console.web import ConsoleRoute, CsrfDep, UserDep, redirect, render, vietnamese
+from api.deps import SessionDep, SettingsDep
+from api.routes import broadcasts as broadcast_routes
+from broadcast import bulletins, reports, scheduling, status
+from broadcast.broadcast_models import AIRED_STATES, FINAL_STATES, DeliveryState
+from broadcast.bulletin_models import BulletinStatus
+from broadcast.models import Role
+from broadcast.recurrence import parse_plain
+from broadcast.settings import Settings
+from broadcast.users import Principal
+from stations import registry
+from stations.areas import list_areas
+from stations.errors import LoaError
+from stations.models import StationKind
+from stations.protocol import Priority
+from stations.timeutil import as_utc, utcnow
+
+router = APIRouter(route_class=ConsoleRoute)
+
+WEEKDAY_NAMES = ["Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật"]
+PRIORITY_OPTIONS = [("normal", "Thông thường"), ("priority", "Ưu tiên")]
+
+
+def _today(settings: Settings) -> date:
+    return utcnow().astimezone(settings.zone).date()
+
+
+def _options(session: Session, principal: Principal) -> dict[str, object]:
+    approved, _ = bulletins.list_bulletins(
+        session=session, scope=principal.scope, status=BulletinStatus.approved, limit=200
+    )
+    areas, _ = list_areas(session=session, scope=principal.scope, limit=1000)
+    return {
+        "bulletin_options": [(str(b.id), f"#{b.id} {b.title}") for b, _a in approved],
+        "area_options": [(a.code, f"{a.name} ({a.code})") for a in areas],
+        "priority_options": PRIORITY_OPTIONS,
+    }
+
+
+@router.get("/schedule", response_class=HTMLResponse)
+def schedule_page(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: UserDep,
+    week: str = "",
+    area: str = "",
+) -> HTMLResponse:
+    """A week of airings in the caller's area (or one area of it), Monday first."""
+    try:
+        anchor = date.fromisoformat(week) if week else _today(settings)
+    except ValueError:
+        anchor = _today(settings)
+    monday = anchor - timedelta(days=anchor.weekday())
+    start = as_utc(datetime.combine(monday, time.min, tzinfo=settings.zone))
+    end = start + timedelta(days=7)
+    found = reports.airings(
+        session=session,
+        scope=principal.scope,
+        start=start,
+        end=end,
+        area_code=area or None,
+        include_cancelled=True,
+    )
+    titles = reports.bulletin_titles(
+        session=session, ids=[i for a in found for i in a.broadcast.bulletin_ids]
+    )
+    days: dict[date, list[reports.Airing]] = defaultdict(list)
+    for airing in found:
+        days[as_utc(airing.occurrence.air_at).astimezone(settings.zone).date()].append(airing)
+    context = {
+        "days": [
+            (monday + timedelta(days=i), WEEKDAY_NAMES[i], days.get(monday + timedelta(days=i), []))
+            for i in range(7)
+        ],
+        "labels": broadcast_labels([a.broadcast for a in found], titles),
+        "today": _today(settings),
+        "prev_week": (monday - timedelta(days=7)).isoformat(),
+        "next_week": (monday + timedelta(days=7)).isoformat(),
+        "area": area,
+        "errors": {},
+        "form": {},
+    }
+    context |= _options(session, principal)
+    return render(request, "schedule.html", context, principal=principal)
+
+
+@router.get("/schedule/new", response_class=HTMLResponse)
+def new_broadcast_page(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: UserDep,
+    bulletin: str = "",
+) -> HTMLResponse:
+    """The form to schedule approved bulletins."""
+    principal.require(Role.editor)
+    today = _today(settings)
+    form = {
+        "bulletin_ids": [bulletin] if bulletin else [],
+        "area_codes": [principal.area.code] if principal.area else [],
+        "first_day": today.isoformat(),
+        "until": (today + timedelta(days=30)).isoformat(),
+        "when": "hằng ngày lúc 6:00 và 17:00",
+        "priority": "normal",
+    }
+    context = _options(session, principal) | {"errors": {}, "form": form}
+    return render(request, "broadcast_new.html", context, principal=principal)
+
+
+def _date(value: str, errors: dict[str, str], field: str, required: bool) -> date | None:
+    if not value.strip():
+        if required:
+            errors[field] = "Hãy chọn ngày"
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        errors[field] = "Ngày không hợp lệ (dạng 2026-12-01)"
+        return None
+
+
+def _create(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    principal: Principal,
+    body: bs.BroadcastCreate,
+) -> bs.BroadcastDetail:
+    return broadcast_routes.create_broadcast(
+        body=body, request=request, session=session, settings=settings, principal=principal
+    )
+
+
+@router.post("/schedule/new", response_class=HTMLResponse, dependencies=[CsrfDep])
+def create_broadcast(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: UserDep,
+    bulletin_ids: Annotated[list[str] | None, Form()] = None,
+    area_codes: Annotated[list[str] | None, Form()] = None,
+    first_day: Annotated[str, Form()] = "",
+    until: Annotated[str, Form()] = "",
+    when: Annotated[str, Form()] = "",
+    priority: Annotated[str, Form()] = "normal",
+    title: Annotated[str, Form()] = "",
+) -> Response:
+    """Schedule approved bulletins for areas at the times written in plain words."""
+    principal.require(Role.editor)
+    errors: dict[str, str] = {}
+    ids = [int(i) for i in bulletin_ids or [] if i.isdigit()]
+    if not ids:
+        errors["bulletin_ids"] = "Chọn ít nhất một bản tin đã duyệt"
+    if not area_codes:
+        errors["area_codes"] = "Chọn ít nhất một địa bàn"
+    if priority not in ("normal", "priority"):
+        errors["priority"] = "Mức ưu tiên không hợp lệ (bản tin khẩn dùng nút Phát khẩn cấp)"
+    first = _date(first_day, errors, "first_day", required=True)
+    last = _date(until, errors, "until", required=False)
+    plan = None
+    if first is not None and "first_day" not in errors:
+        try:
+            plan = parse_plain(when, first_day=first, until=last, zone=settings.zone)
+        except LoaError as exc:
+            message = str(exc)
+            if "last day" in message:
+                errors["until"] = "Lịch lặp lại cần ngày kết thúc (sau ngày bắt đầu)"
+            else:
+                errors["when"] = (
+                    "Không đọc được giờ phát. Viết ví dụ: “hằng ngày lúc 6:00 và 17:00”, "
+                    "“thứ hai, thứ sáu lúc 6h30” hoặc “lúc 7:15”"
+                    if "time of day" in message
+                    else vietnamese(message)
+                )
+    if not errors and plan is not None:
+        try:
+            body = bs.BroadcastCreate(
+                bulletin_ids=ids,
+                area_codes=area_codes or [],
+                starts_at=plan.starts_at,
+                rrule=plan.rrule,
+                priority=Priority(priority),
+                title=title.strip() or None,
+            )
+            detail = _create(request, session, settings, principal, body)
+        except ValidationError as exc:
+            session.rollback()
+            errors["when"] = f"Dữ liệu không hợp lệ: {exc.errors()[0]['msg']}"
+        except LoaError as exc:
+            session.rollback()
+            message = str(exc)
+            key = (
+                "area_codes"
+                if "Area" in message or "area" in message
+                else "bulletin_ids"
+                if "ulletin" in message
+                else "when"
+            )
+            errors[key] = vietnamese(message)
+        else:
+            return redirect(
+                f"/broadcasts/{detail.id}", f"Đã lên lịch {detail.occurrence_count} lượt phát"
+            )
+    form = {
+        "bulletin_ids": bulletin_ids or [],
+        "area_codes": area_codes or [],
+        "first_day": first_day,
+        "until": until,
+        "when": when,
+        "priority": priority,
+        "title": title,
+    }
+    context = _options(session, principal) | {"errors": errors, "form": form}
+    return render(request, "broadcast_new.html", context, principal=principal, status_code=422)
+
+
+@router.post("/schedule/emergency", response_class=HTMLResponse, dependencies=[CsrfDep])
+def emergency(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: UserDep,
+    bulletin_id: Annotated[str, Form()] = "",
+    area_codes: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    """Send an approved bulletin at once as an emergency (the page asked for confirmation)."""
+    principal.require(Role.editor)
+    errors: dict[str, str] = {}
+    if not bulletin_id.isdigit():
+        errors["emergency_bulletin"] = "Chọn bản tin khẩn cấp đã duyệt"
+    if not area_codes:
+        errors["emergency_areas"] = "Chọn địa bàn cần phát"
+    if not errors:
+        try:
+            detail = _create(
+                request,
+                session,
+                settings,
+                principal,
+                bs.BroadcastCreate(
+                    bulletin_ids=[int(bulletin_id)],
+                    area_codes=area_codes or [],
+                    priority=Priority.emergency,
+                    title="Phát khẩn cấp",
+                ),
+            )
+        except LoaError as exc:
+            session.rollback()
+            errors["emergency_bulletin"] = vietnamese(str(exc))
+        else:
+            return redirect(f"/broadcasts/{detail.id}", "Đã phát lệnh khẩn cấp")
+    return schedule_page_with_errors(request, session, settings, principal, errors)
+
+
+def schedule_page_with_errors(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    principal: Principal,
+    errors: dict[str, str],
+) -> HTMLResponse:
+    """The week page again, with the emergency form's errors."""
+    page = schedule_page(request, session, settings, principal)
+    page_context = dict(page.context)  # type: ignore[attr-defined]
+    page_context["errors"] = errors
+    return render(request, "schedule.html", page_context, principal=principal, status_code=422)
+
+
+# --- status ----------------------------------------------------------------------------
+
+
+def _status_context(session: Session, principal: Principal, broadcast_id: int) -> dict[str, object]:
+    broadcast = scheduling.get_broadcast(
+        session=session, broadcast_id=broadcast_id, scope=principal.scope
+    )
+    report = status.broadcast_status(session=session, broadcast=broadcast, scope=principal.scope)
+    occurrences = scheduling.occurrences_of(session=session, broadcast_id=broadcast_id)
+    now = utcnow()
+    final = (
+        bool(report.rows)
+        and all(DeliveryState(r.delivery.state) in FINAL_STATES for r in report.rows)
+        and all(o.state != "pending" or as_utc(o.air_at) < now for o in occurrences)
+    )
+    titles = reports.bulletin_titles(session=session, ids=broadcast.bulletin_ids)
+    return {
+        "broadcast": broadcast,
+        "report": report,
+        "occurrences": occurrences,
+        "coverage": reports.coverage_share(report.counts),
+        "aired": sum(report.counts.get(s, 0) for s in AIRED_STATES),
+        "final": final,
+        "titles": [titles.get(i, f"#{i}") for i in broadcast.bulletin_ids],
+        "legacy": [r for r in report.rows if r.delivery.receiver_id is None],
+    }
+
+
+@router.get("/broadcasts/{broadcast_id}", response_class=HTMLResponse)
+def broadcast_page(
+    broadcast_id: int, request: Request, session: SessionDep, principal: UserDep
+) -> HTMLResponse:
+    """Live status: counts by state, per station and per receiver, with as-run times."""
+    context = _status_context(session, principal, broadcast_id)
+    return render(request, "broadcast.html", context, principal=principal)
+
+
+@router.get("/broadcasts/{broadcast_id}/live", response_class=HTMLResponse)
+def broadcast_live(
+    broadcast_id: int, request: Request, session: SessionDep, principal: UserDep
+) -> HTMLResponse:
+    """The status block alone, polled by the page every few seconds."""
+    context = _status_context(session, principal, broadcast_id)
+    return render(request, "broadcast_live.html", context, principal=principal)
+
+
+@router.post(
+    "/broadcasts/{broadcast_id}/cancel", response_class=HTMLResponse, dependencies=[CsrfDep]
+)
+def cancel(
+    broadcast_id: int, request: Request, session: SessionDep, principal: UserDep
+) -> Response:
+    """Cancel every airing not yet aired."""
+    result = broadcast_routes.cancel_broadcast(
+        broadcast_id=broadcast_id, request=request, session=session, principal=principal
+    )
+    return redirect(
+        f"/broadcasts/{broadcast_id}",
+        f"Đã hủy lịch phát ({result.cancelled_deliveries} lượt gửi được dừng)",
+    )
+
+
+# --- commune operators -----------------------------------------------------------------
+
+
+def _operator_context(
+    session: Session, settings: Settings, principal: Principal
+) -> dict[str, object]:
+    start = as_utc(datetime.combine(_today(settings), time.min, tzinfo=settings.zone))
+    today = reports.airings(
+        session=session, scope=principal.scope, start=start, end=start + timedelta(days=1)
+    )
+    titles = reports.bulletin_titles(
+        session=session, ids=[i for a in today for i in a.broadcast.bulletin_ids]
+    )
+    stations, _ = registry.list_stations(session=session, scope=principal.scope, limit=100)
+    legacy = [(s, a) for s, a in stations if s.kind == StationKind.legacy]
+    # Where each legacy station stands with each airing of today.
+    states: dict[tuple[int, int], str] = {}
+    for airing in today:
+        report = status.broadcast_status(
+            session=session,
+            broadcast=airing.broadcast,
+            scope=principal.scope,
+            seq=airing.occurrence.seq,
+        )
+        for row in report.rows:
+            if row.delivery.receiver_id is None:
+                states[(airing.occurrence.id or 0, row.station.id or 0)] = row.delivery.state
+    receivers = {
+        s.id: registry.list_receivers(
+            session=session, scope=principal.scope, station_id=s.id, limit=1000
+        )[0]
+        for s, _a in stations
+    }
+    return {
+        "today": today,
+        "labels": broadcast_labels([a.broadcast for a in today], titles),
+        "stations": stations,
+        "legacy": legacy,
+        "states": states,
+        "receivers": receivers,
+        "errors": {},
+    }
+
+
+@router.get("/operator", response_class=HTMLResponse)
+def operator_page(
+    request: Request, session: SessionDep, settings: SettingsDep, principal: UserDep
+) -> HTMLResponse:
+    """Today's programmes for my commune, confirmation of legacy airings, my receivers."""
+    principal.require(Role.operator, Role.editor)
+    context = _operator_context(session, settings, principal)
+    return render(request, "operator.html", context, principal=principal)
+
+
+@router.post("/operator/confirm", response_class=HTMLResponse, dependencies=[CsrfDep])
+def confirm(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: UserDep,
+    broadcast_id: Annotated[int, Form()],
+    station_id: Annotated[int, Form()],
+    aired_time: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
+) -> Response:
+    """Confirm that a legacy station aired a programme, at a local time of today."""
+    principal.require(Role.operator, Role.editor)
+    errors: dict[str, str] = {}
+    key = f"confirm-{broadcast_id}-{station_id}"
+    try:
+        hour, minute = (int(p) for p in aired_time.strip().replace("h", ":").split(":")[:2])
+        aired_at = datetime.combine(_today(settings), time(hour, minute), tzinfo=settings.zone)
+    except ValueError:
+        errors[key] = "Giờ phát không hợp lệ (ví dụ 6:05)"
+    if len(note) > 500:
+        errors[key] = "Ghi chú tối đa 500 ký tự"
+    if not errors:
+        try:
+            broadcast_routes.confirm(
+                broadcast_id=broadcast_id,
+                body=bs.ConfirmationCreate(
+                    station_id=station_id, aired_at=aired_at, note=note.strip() or None
+                ),
+                session=session,
+                principal=principal,
+            )
+        except LoaError as exc:
+            session.rollback()
+            errors[key] = vietnamese(str(exc))
+        else:
+            return redirect("/operator", "Đã xác nhận đài đã phát")
+    context = _operator_context(session, settings, principal)
+    shown = {(a.broadcast.id, s.id) for a in context["today"] for s, _a in context["legacy"]}  # type: ignore[attr-defined]
+    if (broadcast_id, station_id) not in shown:
+        errors = {"confirm": next(iter(errors.values()))}  # no form to show it next to
+    context["errors"] = errors
+    return render(request, "operator.html", context, principal=principal, status_code=422)

@@ -1,0 +1,244 @@
+"""Stations and receivers: lists, creation (credentials shown once) and the .ics feed."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlmodel import Session
+
+from api.console.web import ConsoleRoute, CsrfDep, UserDep, redirect, render, vietnamese
+from api.deps import SessionDep
+from broadcast import audit, ical
+from broadcast.models import Role
+from broadcast.users import Principal
+from stations import registry
+from stations.areas import list_areas
+from stations.errors import LoaError
+from stations.models import AreaLevel, StationKind
+
+router = APIRouter(route_class=ConsoleRoute)
+
+
+def _station_form_context(session: Session, principal: Principal) -> dict[str, object]:
+    communes, _ = list_areas(session=session, scope=principal.scope, limit=1000)
+    return {
+        "area_options": [
+            (a.code, f"{a.name} ({a.code})")
+            for a in communes
+            if a.level in (AreaLevel.commune, AreaLevel.village)
+        ],
+        "language_options": [
+            (lang.code, lang.name) for lang in registry.list_languages(session=session)
+        ],
+    }
+
+
+@router.get("/stations", response_class=HTMLResponse)
+def stations_page(request: Request, session: SessionDep, principal: UserDep) -> HTMLResponse:
+    """Stations of the caller's area, with receivers online."""
+    rows, _total = registry.list_stations(session=session, scope=principal.scope, limit=500)
+    counts = {}
+    for station, _area in rows:
+        receivers, total = registry.list_receivers(
+            session=session, scope=principal.scope, station_id=station.id, limit=1000
+        )
+        counts[station.id] = (sum(1 for r in receivers if r.online), total)
+    context: dict[str, object] = {"rows": rows, "counts": counts, "errors": {}, "form": {}}
+    if principal.role is Role.admin:
+        context.update(_station_form_context(session, principal))
+    return render(request, "stations.html", context, principal=principal)
+
+
+@router.post("/stations", response_class=HTMLResponse, dependencies=[CsrfDep])
+def create_station(
+    request: Request,
+    session: SessionDep,
+    principal: UserDep,
+    name: Annotated[str, Form()] = "",
+    area_code: Annotated[str, Form()] = "",
+    kind: Annotated[str, Form()] = "ip",
+    languages: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    """Register a station (administrators)."""
+    principal.require()
+    errors: dict[str, str] = {}
+    if not name.strip():
+        errors["name"] = "Hãy nhập tên đài"
+    if not area_code:
+        errors["area_code"] = "Hãy chọn xã"
+    if kind not in (StationKind.ip, StationKind.legacy):
+        errors["kind"] = "Loại đài không hợp lệ"
+    if not languages:
+        errors["languages"] = "Chọn ít nhất một ngôn ngữ"
+    if not errors:
+        try:
+            station = registry.create_station(
+                session=session,
+                area_code=area_code,
+                name=name.strip(),
+                kind=StationKind(kind),
+                languages=languages or [],
+                scope=principal.scope,
+            )
+        except LoaError as exc:
+            errors["area_code" if "Area" in str(exc) else "languages"] = vietnamese(str(exc))
+        else:
+            audit.record(
+                session=session,
+                actor=principal.user,
+                action="station.create",
+                object_type="station",
+                object_id=station.id or 0,
+                area_id=station.area_id,
+                detail={
+                    "name": station.name,
+                    "kind": kind,
+                    "languages": languages,
+                    "via": "console",
+                },
+            )
+            return redirect(f"/stations/{station.id}", "Đã tạo đài")
+    session.rollback()
+    rows, _total = registry.list_stations(session=session, scope=principal.scope, limit=500)
+    context: dict[str, object] = {
+        "rows": rows,
+        "counts": {},
+        "errors": errors,
+        "form": {"name": name, "area_code": area_code, "kind": kind, "languages": languages or []},
+    }
+    context.update(_station_form_context(session, principal))
+    return render(request, "stations.html", context, principal=principal, status_code=422)
+
+
+def _station_page(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    station_id: int,
+    *,
+    created: registry.NewReceiver | None = None,
+    errors: dict[str, str] | None = None,
+    form: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    station, area = registry.get_station(
+        session=session, station_id=station_id, scope=principal.scope
+    )
+    receivers, _total = registry.list_receivers(
+        session=session, scope=principal.scope, station_id=station_id, limit=1000
+    )
+    return render(
+        request,
+        "station.html",
+        {
+            "station": station,
+            "area": area,
+            "receivers": receivers,
+            "created": created,
+            "errors": errors or {},
+            "form": form or {},
+        },
+        principal=principal,
+        status_code=status_code,
+    )
+
+
+@router.get("/stations/{station_id}", response_class=HTMLResponse)
+def station_page(
+    station_id: int, request: Request, session: SessionDep, principal: UserDep
+) -> HTMLResponse:
+    """One station: its receivers with their state, a form to add one, its calendar feed."""
+    return _station_page(request, session, principal, station_id)
+
+
+def _float(value: str, errors: dict[str, str], field: str, low: float, high: float) -> float | None:
+    if not value.strip():
+        return None
+    try:
+        number = float(value.replace(",", "."))
+    except ValueError:
+        errors[field] = "Hãy nhập một số, ví dụ 22.5"
+        return None
+    if not low <= number <= high:
+        errors[field] = f"Giá trị phải nằm trong khoảng {low} đến {high}"
+    return number
+
+
+@router.post(
+    "/stations/{station_id}/receivers", response_class=HTMLResponse, dependencies=[CsrfDep]
+)
+def create_receiver(
+    station_id: int,
+    request: Request,
+    session: SessionDep,
+    principal: UserDep,
+    name: Annotated[str, Form()] = "",
+    location: Annotated[str, Form()] = "",
+    latitude: Annotated[str, Form()] = "",
+    longitude: Annotated[str, Form()] = "",
+) -> HTMLResponse:
+    """Register a receiver (administrators); its MQTT password is shown on this page only."""
+    principal.require()
+    station, _area = registry.get_station(
+        session=session, station_id=station_id, scope=principal.scope
+    )
+    errors: dict[str, str] = {}
+    if not name.strip():
+        errors["name"] = "Hãy nhập tên cụm loa"
+    lat = _float(latitude, errors, "latitude", -90, 90)
+    lon = _float(longitude, errors, "longitude", -180, 180)
+    form = {"name": name, "location": location, "latitude": latitude, "longitude": longitude}
+    if errors:
+        return _station_page(
+            request, session, principal, station_id, errors=errors, form=form, status_code=422
+        )
+    try:
+        created = registry.create_receiver(
+            session=session,
+            station=station,
+            name=name.strip(),
+            location=location.strip() or None,
+            latitude=lat,
+            longitude=lon,
+        )
+    except LoaError as exc:
+        session.rollback()
+        return _station_page(
+            request,
+            session,
+            principal,
+            station_id,
+            errors={"name": vietnamese(str(exc))},
+            form=form,
+            status_code=422,
+        )
+    audit.record(
+        session=session,
+        actor=principal.user,
+        action="receiver.create",
+        object_type="receiver",
+        object_id=created.receiver.id,
+        area_id=station.area_id,
+        detail={"name": created.receiver.name, "station_id": station_id, "via": "console"},
+    )
+    return _station_page(request, session, principal, station_id, created=created)
+
+
+@router.get("/stations/{station_id}/schedule.ics")
+def station_ics(
+    station_id: int, request: Request, session: SessionDep, principal: UserDep
+) -> Response:
+    """The station's schedule as an iCalendar file."""
+    station, _area = registry.get_station(
+        session=session, station_id=station_id, scope=principal.scope
+    )
+    body = ical.station_calendar(
+        session=session, station=station, host=request.url.hostname or "loa"
+    )
+    return Response(
+        body.encode(),
+        media_type="text/calendar; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="station-{station_id}.ics"'},
+    )

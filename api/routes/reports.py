@@ -1,0 +1,178 @@
+"""Reports: coverage and as-run per commune and language, and a station's iCalendar feed."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from api.deps import PrincipalDep, SessionDep, SettingsDep
+from broadcast import ical, reports
+from stations import registry
+from stations.timeutil import utcnow
+
+router = APIRouter(tags=["reports"])
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class TallyPublic(BaseModel):
+    """Station airings planned, aired, missed, pending and cancelled."""
+
+    planned: int
+    aired: int
+    missed: int
+    pending: int
+    cancelled: int
+    minutes_aired: float
+    deliveries: int
+    deliveries_aired: int
+    coverage: float | None
+
+
+class CommuneRow(TallyPublic):
+    """One commune's figures."""
+
+    code: str
+    name: str
+    languages: dict[str, TallyPublic]
+    receivers: int
+    receivers_online: int
+    deliveries_reached: int
+
+
+class CoveragePublic(BaseModel):
+    """The coverage and as-run report of a period and area."""
+
+    start: str
+    end: str
+    timezone: str
+    area_code: str | None
+    total: TallyPublic
+    languages: dict[str, TallyPublic]
+    communes: list[CommuneRow]
+
+
+def _tally(t: reports.Tally) -> TallyPublic:
+    return TallyPublic(
+        planned=t.planned,
+        aired=t.aired,
+        missed=t.missed,
+        pending=t.pending,
+        cancelled=t.cancelled,
+        minutes_aired=round(t.minutes_aired, 2),
+        deliveries=t.deliveries,
+        deliveries_aired=t.deliveries_aired,
+        coverage=t.coverage,
+    )
+
+
+def report_public(report: reports.CoverageReport) -> CoveragePublic:
+    """The report as JSON."""
+    communes = []
+    for code in sorted(set(report.communes) | set(report.availability)):
+        tally = report.communes.get(code, reports.Tally())
+        avail = report.availability.get(code, reports.Availability())
+        communes.append(
+            CommuneRow(
+                **_tally(tally).model_dump(),
+                code=code,
+                name=report.commune_names.get(code, code),
+                languages={
+                    lang: _tally(t)
+                    for (c, lang), t in report.commune_languages.items()
+                    if c == code
+                },
+                receivers=avail.receivers,
+                receivers_online=avail.online,
+                deliveries_reached=avail.reached,
+            )
+        )
+    return CoveragePublic(
+        start=report.start.isoformat(),
+        end=report.end.isoformat(),
+        timezone=report.timezone,
+        area_code=report.area_code,
+        total=_tally(report.total),
+        languages={lang: _tally(t) for lang, t in report.languages.items()},
+        communes=communes,
+    )
+
+
+def export_response(report: reports.CoverageReport, fmt: str) -> Response:
+    """The report as a CSV or XLSX download."""
+    name = f"loa-bao-cao-{report.area_code or 'tat-ca'}-{report.start.date().isoformat()}"
+    if fmt == "csv":
+        return Response(
+            reports.to_csv(report).encode(),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        )
+    return Response(
+        reports.to_xlsx(report),
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+    )
+
+
+@router.get(
+    "/reports/coverage",
+    response_model=CoveragePublic,
+    summary="Coverage and as-run report",
+    responses={200: {"content": {"text/csv": {}, XLSX: {}}}},
+)
+def coverage(
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+    from_: Annotated[date | None, Query(alias="from", description="First day (local)")] = None,
+    to: Annotated[date | None, Query(description="Last day, included (local)")] = None,
+    area_code: Annotated[str | None, Query(description="Only this area's subtree")] = None,
+    format: Annotated[Literal["json", "csv", "xlsx"], Query()] = "json",  # noqa: A002
+) -> CoveragePublic | Response:
+    """Planned vs aired vs missed per commune and language, minutes aired, receivers.
+
+    Days are read in LOA_TIMEZONE; without dates the report covers the last 7 days.
+    """
+    today = utcnow().astimezone(settings.zone).date()
+    last = to or today
+    first = from_ or last - timedelta(days=6)
+    start, end = reports.period_of(first, last, settings.zone)
+    report = reports.coverage_report(
+        session=session,
+        scope=principal.scope,
+        start=start,
+        end=end,
+        zone=settings.zone,
+        area_code=area_code,
+    )
+    if format == "json":
+        return report_public(report)
+    return export_response(report, format)
+
+
+@router.get(
+    "/stations/{station_id}/schedule.ics",
+    summary="A station's schedule as iCalendar",
+    response_class=Response,
+    responses={200: {"content": {"text/calendar": {}}}},
+    tags=["stations"],
+)
+def station_schedule_ics(
+    station_id: int, request: Request, session: SessionDep, principal: PrincipalDep
+) -> Response:
+    """Airings of the last 30 and next 120 days as an RFC 5545 calendar (times in UTC)."""
+    station, _area = registry.get_station(
+        session=session, station_id=station_id, scope=principal.scope
+    )
+    body = ical.station_calendar(
+        session=session, station=station, host=request.url.hostname or "loa"
+    )
+    return Response(
+        body.encode(),
+        media_type="text/calendar; charset=utf-8",
+        headers={"Content-Disposition": f'inline; filename="station-{station_id}.ics"'},
+    )

@@ -1,0 +1,181 @@
+"""Fixtures of the console tests: signing in through the login form, CSRF tokens."""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from api.main import create_app
+from broadcast.db import transaction
+from broadcast.demo import seed_demo
+from broadcast.rendering import RenderWorker
+from broadcast.service import start_background
+from broadcast.settings import Settings
+from tests.utils import TEST_PASSWORD
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+CSRF_RE = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token of the first form on a page."""
+    match = CSRF_RE.search(html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+Login = Callable[[str], TestClient]
+
+
+@pytest.fixture
+def login(client: TestClient, demo: dict[str, str]) -> Login:
+    """Sign in through the form as a demo user (admin, bientap.batxat, duyet.batxat, ...)."""
+
+    def _login(username: str) -> TestClient:
+        client.cookies.clear()
+        page = client.get("/login")
+        answer = client.post(
+            "/login",
+            data={
+                "username": username,
+                "password": TEST_PASSWORD,
+                "csrf_token": csrf_of(page.text),
+                "next": "/",
+            },
+            follow_redirects=False,
+        )
+        assert answer.status_code == 303, answer.text
+        return client
+
+    return _login
+
+
+# --- a real server and a real Chromium ---------------------------------------------------
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+SERVICE_PASSWORD = "console-test-service-password"
+
+
+@dataclass
+class LiveServer:
+    """The whole service on a free port: HTTP app, embedded broker, worker, render worker."""
+
+    base_url: str
+    settings: Settings
+    engine: Engine
+    receivers: dict[str, str]
+    port: int
+
+
+@pytest.fixture
+def live_server(settings: Settings, engine: Engine) -> Iterator[LiveServer]:
+    """uvicorn in a thread, plus the background services `loa serve` runs."""
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    live = settings.model_copy(
+        update={
+            "tts_online": False,
+            "public_base_url": base_url,
+            "mqtt_password": SERVICE_PASSWORD,
+            "mqtt_embedded_port": free_port(),
+            "scheduler_interval_seconds": 0.2,
+            "ingest_flush_ms": 10,
+            "render_poll_seconds": 0.2,
+        }
+    )
+    with transaction(engine) as ses:
+        seeded = seed_demo(session=ses, admin_username="admin", admin_password=TEST_PASSWORD)
+    app = create_app(live, engine=engine)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, name="console-uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    background = start_background(live, engine)
+    app.state.background = background
+    renderer = RenderWorker(engine, live)
+    renderer.start()
+    try:
+        yield LiveServer(base_url, live, engine, seeded.receivers, port)
+    finally:
+        renderer.stop()
+        background.stop()
+        server.should_exit = True
+        thread.join(15)
+
+
+@pytest.fixture
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium driven by Playwright (skipped when it is not installed)."""
+    if not CHROMIUM.exists():
+        pytest.skip("/usr/bin/chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        yield browser
+        browser.close()
+
+
+def phone(browser: Browser, base_url: str) -> Page:
+    """A new 360 px wide phone-sized page, in Vietnamese."""
+    context = browser.new_context(
+        base_url=base_url,
+        viewport={"width": 360, "height": 740},
+        locale="vi-VN",
+        timezone_id="Asia/Ho_Chi_Minh",
+        accept_downloads=True,
+    )
+    context.set_default_timeout(15_000)
+    return context.new_page()
+
+
+def shoot(page: Page, name: str) -> None:
+    """Save a full-page screenshot to tests/artifacts/ for people to look at."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(page: Page, username: str) -> None:
+    """Sign in through the login form."""
+    page.goto("/login")
+    page.fill("#f-username", username)
+    page.fill("#f-password", TEST_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: not url.endswith("/login"))

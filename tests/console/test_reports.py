@@ -1,0 +1,227 @@
+"""Reports (REST and console), the iCalendar feed and plain-words recurrences."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from broadcast.broadcast_models import Delivery, DeliveryState
+from broadcast.bulletin_models import Bulletin, BulletinStatus, Translation
+from broadcast.db import transaction
+from broadcast.models import Role, User
+from broadcast.recurrence import parse_plain
+from broadcast.scheduling import create_broadcast
+from broadcast.settings import Settings
+from broadcast.worker import TickReport  # noqa: F401 - the worker's module must import cleanly
+from stations.areas import Scope
+from stations.errors import InvalidInputError
+from stations.models import Area, Station
+from stations.timeutil import utcnow
+from tests.console.conftest import Login, csrf_of
+from tests.utils import Headers
+
+ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def test_plain_words_become_rrules() -> None:
+    daily = parse_plain(
+        "Hằng ngày lúc 6:00 và 17:00",
+        first_day=date(2026, 12, 1),
+        until=date(2026, 12, 31),
+        zone=ZONE,
+    )
+    assert daily.rrule == "FREQ=DAILY;BYHOUR=6,17;BYMINUTE=0;BYSECOND=0;UNTIL=20261231T165959Z"
+    assert daily.starts_at.hour == 6
+    weekly = parse_plain(
+        "thứ hai, thứ 6 lúc 6h30", first_day=date(2026, 12, 1), until=date(2026, 12, 31), zone=ZONE
+    )
+    assert "FREQ=WEEKLY;BYDAY=MO,FR;BYHOUR=6;BYMINUTE=30" in (weekly.rrule or "")
+    assert weekly.starts_at.date() == date(2026, 12, 4)  # the first Friday on or after the 1st
+    once = parse_plain("lúc 7:15", first_day=date(2026, 12, 1), until=None, zone=ZONE)
+    assert once.rrule is None and once.starts_at.minute == 15
+    with pytest.raises(InvalidInputError):
+        parse_plain("hằng ngày", first_day=date(2026, 12, 1), until=None, zone=ZONE)
+    with pytest.raises(InvalidInputError):
+        parse_plain("hằng ngày lúc 6:00", first_day=date(2026, 12, 1), until=None, zone=ZONE)
+    with pytest.raises(InvalidInputError):
+        parse_plain(
+            "hằng ngày lúc 6:00 và 17:30",
+            first_day=date(2026, 12, 1),
+            until=date(2026, 12, 9),
+            zone=ZONE,
+        )
+
+
+@pytest.fixture
+def aired(engine: Engine, settings: Settings, demo: dict[str, str]) -> int:
+    """A broadcast to Y Tý (IP) and Pha Long (legacy), dispatched by hand and half aired."""
+    with transaction(engine) as ses:
+        admin = ses.exec(select(User).where(User.username == "admin")).one()
+        province = ses.exec(select(Area).where(Area.code == "10")).one()
+        bulletin = Bulletin(
+            title="Tiêm phòng cho trẻ",
+            status=BulletinStatus.approved,
+            author_id=admin.id or 0,
+            area_id=province.id or 0,
+        )
+        ses.add(bulletin)
+        ses.flush()
+        ses.add(Translation(bulletin_id=bulletin.id or 0, language="vi", text="x", content_hash="h",
+                            audio_duration_ms=90_000))  # fmt: skip
+        broadcast = create_broadcast(
+            session=ses,
+            settings=settings,
+            actor=admin,
+            scope=Scope.everything(),
+            bulletin_ids=[bulletin.id or 0],
+            area_codes=["02680", "02743"],
+            starts_at=utcnow() + timedelta(minutes=2),
+        )
+        bid = broadcast.id or 0
+    from broadcast.dispatch import dispatch_due
+
+    class Programme:
+        version = "v1"
+        total_duration_ms = 120_000
+
+        def manifest(self, _url: object) -> dict[str, object]:
+            items = [
+                {"url": "http://x/m.mp3", "sha256": "a" * 64, "bytes": 10, "duration_ms": 90_000,
+                 "language": "vi", "title": "t"},
+                {"url": "http://x/n.mp3", "sha256": "b" * 64, "bytes": 10, "duration_ms": 30_000,
+                 "language": "hmn", "title": "t"},
+            ]  # fmt: skip
+            return {"items": items}
+
+    dispatch_due(
+        engine=engine,
+        settings=settings,
+        builder=lambda *_a: Programme(),  # type: ignore[arg-type, return-value]
+        now=utcnow() + timedelta(minutes=3),
+    )
+    with transaction(engine) as ses:
+        rows = ses.exec(select(Delivery).where(Delivery.broadcast_id == bid)).all()
+        receivers = sorted((d for d in rows if d.receiver_id), key=lambda d: d.target)
+        assert len(receivers) == 3
+        receivers[0].state = DeliveryState.completed
+        receivers[1].state = DeliveryState.missed
+        receivers[2].state = DeliveryState.received
+        for d in receivers:
+            ses.add(d)
+    return bid
+
+
+def test_coverage_report_over_rest_in_json_csv_and_xlsx(
+    client: TestClient, aired: int, make_user: object
+) -> None:
+    headers: Headers = make_user(Role.editor, "10")  # type: ignore[operator]
+    answer = client.get("/api/v1/reports/coverage?area_code=10", headers=headers)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    communes = {c["code"]: c for c in body["communes"]}
+    assert communes["02680"]["planned"] == 1 and communes["02680"]["aired"] == 1
+    assert communes["02680"]["deliveries"] == 3 and communes["02680"]["deliveries_aired"] == 1
+    assert communes["02680"]["receivers"] == 3
+    assert communes["02743"]["pending"] == 1  # the legacy station is not confirmed yet
+    assert body["languages"]["vi"]["minutes_aired"] == 1.5
+    assert body["languages"]["hmn"]["minutes_aired"] == 0.5
+    csv_text = client.get(
+        "/api/v1/reports/coverage?area_code=10&format=csv", headers=headers
+    ).content.decode("utf-8-sig")
+    assert "Xã Y Tý" in csv_text and "Tổng cộng" in csv_text
+    xlsx = client.get("/api/v1/reports/coverage?format=xlsx", headers=headers)
+    assert xlsx.headers["content-type"].startswith("application/vnd.openxmlformats")
+    book = load_workbook(io.BytesIO(xlsx.content))
+    assert book.sheetnames == ["Phát thanh", "Ngôn ngữ", "Cụm loa"]
+    # An operator of another commune sees none of Y Tý's figures.
+    other: Headers = make_user(Role.operator, "02659")  # type: ignore[operator]
+    theirs = client.get("/api/v1/reports/coverage", headers=other).json()
+    assert "02680" not in {c["code"] for c in theirs["communes"]}
+    bad = client.get("/api/v1/reports/coverage?from=2026-12-10&to=2026-12-01", headers=headers)
+    assert bad.status_code == 422
+
+
+def test_station_ics_feed(
+    client: TestClient, aired: int, engine: Engine, make_user: object
+) -> None:
+    with Session(engine) as ses:
+        station = ses.exec(select(Station).join(Area).where(Area.code == "02680")).one()
+    headers: Headers = make_user(Role.operator, "02680")  # type: ignore[operator]
+    answer = client.get(f"/api/v1/stations/{station.id}/schedule.ics", headers=headers)
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/calendar")
+    text = answer.text
+    assert text.startswith("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n")
+    assert text.count("BEGIN:VEVENT") == 1
+    assert f"UID:{aired}.1.station-{station.id}@" in text
+    assert "SUMMARY:Tiêm phòng cho trẻ" in text
+    assert all(len(line.encode()) <= 75 for line in text.split("\r\n"))
+    outsider: Headers = make_user(Role.operator, "02743")  # type: ignore[operator]
+    assert (
+        client.get(f"/api/v1/stations/{station.id}/schedule.ics", headers=outsider).status_code
+        == 404
+    )
+
+
+def test_console_report_page_and_downloads(login: Login, aired: int) -> None:
+    client = login("bientap.batxat")
+    page = client.get("/reports?area=082")
+    assert page.status_code == 200
+    assert "<svg" in page.text and "Lượt phát theo xã" in page.text
+    assert "Xã Y Tý" in page.text and "Pha Long" not in page.text  # 083 is outside 082
+    xlsx = client.get("/reports/coverage.xlsx?area=082")
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+    bad = client.get("/reports?start=nonsense")
+    assert bad.status_code == 422 and "Ngày không hợp lệ" in bad.text
+
+
+def test_operator_confirms_a_legacy_airing_in_the_console(login: Login, aired: int) -> None:
+    client = login("vanhanh.phalong")
+    page = client.get("/operator")
+    assert "Tiêm phòng cho trẻ" in page.text
+    token = csrf_of(page.text)
+    station_id = page.text.split('name="station_id" value="')[1].split('"')[0]
+    bad = client.post(
+        "/operator/confirm",
+        data={
+            "broadcast_id": aired,
+            "station_id": station_id,
+            "aired_time": "25:99",
+            "csrf_token": token,
+        },
+    )
+    assert bad.status_code == 422 and "Giờ phát không hợp lệ" in bad.text
+    now = utcnow().astimezone(ZONE)
+    good = client.post(
+        "/operator/confirm",
+        data={
+            "broadcast_id": aired,
+            "station_id": station_id,
+            "aired_time": f"{now:%H:%M}",
+            "note": "Loa dây",
+            "csrf_token": token,
+        },
+    )
+    assert good.status_code == 200 and "Đã xác nhận đài đã phát" in good.text
+    status = client.get(f"/broadcasts/{aired}/live")
+    assert "Đã xác nhận" in status.text and "Loa dây" in status.text
+    # Y Tý's operator cannot confirm for Pha Long.
+    other = login("vanhanh.yty")
+    token = csrf_of(other.get("/operator").text)
+    denied = other.post(
+        "/operator/confirm",
+        data={
+            "broadcast_id": aired,
+            "station_id": station_id,
+            "aired_time": "6:00",
+            "csrf_token": token,
+        },
+    )
+    assert denied.status_code == 422 and "Không tìm thấy" in denied.text
