@@ -64,6 +64,9 @@ def setup_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # The embedded broker and its state machine log every connection at INFO.
+    for noisy in ("amqtt", "transitions"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
 LogLevel = Annotated[str, typer.Option("--log-level", help="debug, info, warning or error")]
@@ -239,6 +242,8 @@ def serve(
     import uvicorn
 
     from api.main import create_app
+    from broadcast.rendering import RenderWorker
+    from broadcast.service import start_background
 
     setup_logging(log_level)
     settings = load_settings()
@@ -254,8 +259,22 @@ def serve(
         )
     engine = make_engine(settings.database_url)
     application = create_app(settings, engine=engine)
+    try:
+        background = start_background(settings, engine)
+    except (ValueError, ConnectionError, RuntimeError, OSError) as exc:
+        fail(f"cannot start the background services: {exc}")
+    renderer = RenderWorker(engine, settings)
+    renderer.start()
+    application.state.background = background
+    where = settings.mqtt_url or f"embedded, 127.0.0.1:{settings.mqtt_embedded_port}"
+    out.print(f"MQTT broker: {_safe_url(where) if settings.mqtt_url else where}", highlight=False)
     out.print(f"Loa listening on http://{host}:{port} (API docs at /docs)", highlight=False)
-    uvicorn.run(application, host=host, port=port, log_level=log_level.lower())
+    try:
+        uvicorn.run(application, host=host, port=port, log_level=log_level.lower())
+    finally:
+        renderer.stop()
+        background.stop()
+        engine.dispose()
 
 
 def _register_broadcast_commands() -> None:

@@ -30,7 +30,6 @@ warnings.filterwarnings("ignore", message=".*httpx2.*")
 from fastapi.testclient import TestClient  # noqa: E402 - after the warning filter
 
 from api.main import create_app  # noqa: E402
-
 from tests.utils import TEST_PASSWORD, TEST_SECRET, Headers, UserFactory  # noqa: E402
 
 
@@ -150,7 +149,9 @@ def make_user(engine: Engine, settings: Settings) -> UserFactory:
     """Create a user with `role` in `area_code` and return their Authorization header."""
     counter = iter(range(1, 10_000))
 
-    def _make(role: Role | str, area_code: str | None = None, username: str | None = None) -> Headers:
+    def _make(
+        role: Role | str, area_code: str | None = None, username: str | None = None
+    ) -> Headers:
         name = username or f"{Role(role).value}-{area_code or 'all'}-{next(counter)}"
         with transaction(engine) as ses:
             user = create_user(

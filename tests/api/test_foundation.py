@@ -73,8 +73,12 @@ def test_moving_an_area_under_its_own_child_is_a_cycle(
     ).status_code == 200
     editor = client.post(
         "/api/v1/users",
-        json={"username": "bt.laichau", "password": TEST_PASSWORD, "role": "editor",
-              "area_code": "11"},
+        json={
+            "username": "bt.laichau",
+            "password": TEST_PASSWORD,
+            "role": "editor",
+            "area_code": "11",
+        },
         headers=admin_headers,
     )
     assert editor.status_code == 201
@@ -103,7 +107,12 @@ def test_station_languages_and_receiver_credentials(
     _province(client, admin_headers)
     answer = client.post(
         "/api/v1/stations",
-        json={"area_code": "02680", "name": "Đài xã Y Tý", "kind": "ip", "languages": ["vi", "hmn"]},
+        json={
+            "area_code": "02680",
+            "name": "Đài xã Y Tý",
+            "kind": "ip",
+            "languages": ["vi", "hmn"],
+        },
         headers=admin_headers,
     )
     assert answer.status_code == 201, answer.text
@@ -171,8 +180,12 @@ def test_pagination_and_filters(client: TestClient, admin_headers: Headers) -> N
     for n in range(7):
         client.post(
             "/api/v1/stations",
-            json={"area_code": "02680" if n % 2 else "02800", "name": f"Đài {n}",
-                  "kind": "ip", "languages": ["vi"] if n < 5 else ["vi", "hmn"]},
+            json={
+                "area_code": "02680" if n % 2 else "02800",
+                "name": f"Đài {n}",
+                "kind": "ip",
+                "languages": ["vi"] if n < 5 else ["vi", "hmn"],
+            },
             headers=admin_headers,
         )
     page = client.get("/api/v1/stations?limit=3&offset=3", headers=admin_headers).json()
@@ -211,7 +224,9 @@ def test_password_login_and_api_tokens(
     assert client.get("/api/v1/users/me", headers=headers).json()["role"] == "admin"
 
     editor = make_user("editor", "082")
-    created = client.post("/api/v1/auth/api-tokens", json={"name": "cổng thông tin"}, headers=editor)
+    created = client.post(
+        "/api/v1/auth/api-tokens", json={"name": "cổng thông tin"}, headers=editor
+    )
     assert created.status_code == 201
     token = created.json()["token"]
     integration = {"Authorization": f"Bearer {token}"}
@@ -228,14 +243,17 @@ def test_disabled_user_loses_access(
     client: TestClient, admin_headers: Headers, make_user: UserFactory
 ) -> None:
     client.post(
-        "/api/v1/areas", json={"code": "10", "name": "Lào Cai", "level": "province"},
+        "/api/v1/areas",
+        json={"code": "10", "name": "Lào Cai", "level": "province"},
         headers=admin_headers,
     )
     editor = make_user("editor", "10", username="bt.tinh")
     me = client.get("/api/v1/users/me", headers=editor).json()
     client.patch(f"/api/v1/users/{me['id']}", json={"active": False}, headers=admin_headers)
     assert client.get("/api/v1/users/me", headers=editor).status_code == 401
-    login = client.post("/api/v1/auth/token", data={"username": "bt.tinh", "password": TEST_PASSWORD})
+    login = client.post(
+        "/api/v1/auth/token", data={"username": "bt.tinh", "password": TEST_PASSWORD}
+    )
     assert login.status_code == 401
 
 
@@ -245,8 +263,12 @@ def test_every_change_is_audited(
     _province(client, admin_headers)
     client.post(
         "/api/v1/users",
-        json={"username": "vh.yty", "password": TEST_PASSWORD, "role": "operator",
-              "area_code": "02680"},
+        json={
+            "username": "vh.yty",
+            "password": TEST_PASSWORD,
+            "role": "operator",
+            "area_code": "02680",
+        },
         headers=admin_headers,
     )
     log = client.get("/api/v1/audit", headers=admin_headers).json()

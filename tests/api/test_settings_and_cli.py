@@ -81,12 +81,14 @@ def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_cli_user_create_and_area_import(cli_env: Path) -> None:
     result = runner.invoke(
-        app, ["user", "create", "--username", "root", "--password", "mat-khau-123", "--role", "admin"]
+        app,
+        ["user", "create", "--username", "root", "--password", "mat-khau-123", "--role", "admin"],
     )
     assert result.exit_code == 0, result.output
     assert "created admin 'root'" in result.output
     again = runner.invoke(
-        app, ["user", "create", "--username", "root", "--password", "mat-khau-123", "--role", "admin"]
+        app,
+        ["user", "create", "--username", "root", "--password", "mat-khau-123", "--role", "admin"],
     )
     assert again.exit_code == 1 and "already exists" in again.output
 
@@ -107,8 +109,18 @@ def test_cli_user_create_and_area_import(cli_env: Path) -> None:
 
     operator = runner.invoke(
         app,
-        ["user", "create", "--username", "vh.yty", "--password", "mat-khau-123",
-         "--role", "operator", "--area", "02680"],
+        [
+            "user",
+            "create",
+            "--username",
+            "vh.yty",
+            "--password",
+            "mat-khau-123",
+            "--role",
+            "operator",
+            "--area",
+            "02680",
+        ],
     )
     assert operator.exit_code == 0, operator.output
 
@@ -145,7 +157,9 @@ def test_cli_demo_is_idempotent_and_keeps_its_login(cli_env: Path) -> None:
     assert json.loads((cli_env / "demo-receivers.json").read_text(encoding="utf-8")) == receivers
 
 
-def test_cli_refuses_bad_settings_with_one_line(cli_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_refuses_bad_settings_with_one_line(
+    cli_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("LOA_ENV", "production")
     result = runner.invoke(app, ["db", "upgrade"])
     assert result.exit_code == 1

@@ -70,6 +70,11 @@ def test_roman_to_int(roman: str, value: int | None) -> None:
 
 
 CASES = [
+    # Service numbers are dialled, so read digit by digit; ordinary counts are not.
+    ("Gọi 114 khi thấy cháy", "gọi một một bốn khi thấy cháy"),
+    ("gọi 1022 để phản ánh", "gọi một không hai hai để phản ánh"),
+    ("có 114 hộ dân", "có một trăm mười bốn hộ dân"),
+    ("đường dây nóng 1900 của huyện", "đường dây nóng một chín không không của huyện"),
     # Separators, decimals, percentages, units, ranges, ordinals.
     ("1.650 cụm loa", "một nghìn sáu trăm năm mươi cụm loa"),
     ("99 xã, phường", "chín mươi chín xã, phường"),

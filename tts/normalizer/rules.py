@@ -329,6 +329,12 @@ def roman_numerals(text: str, tables: Tables) -> str:
 # --- plain numbers ------------------------------------------------------------------------------
 
 _PHONE_RE = re.compile(r"(?<![\w.,])(?:\+84|0)\d{8,10}(?![\w])")
+# Service numbers are dialled, so they are read digit by digit ("gọi 114": "một một bốn"),
+# but only after a word that says so: "114 hộ dân" stays a count.
+_HOTLINE_RE = re.compile(
+    r"\b(gọi|số máy|đường dây nóng|tổng đài|hotline|số điện thoại)(\s+)(\d{3,5})(?![\w.,/:-])",
+    re.IGNORECASE,
+)
 _THOUSANDS_RE = re.compile(r"(?<![\w.,])(\d{1,3}(?:\.\d{3})+)(?:,(\d+))?(?!\d|[.,]\d)")
 _DECIMAL_RE = re.compile(r"(?<![\w.,])(\d+),(\d+)(?!\d|[.,]\d)")
 _DOTTED_RE = re.compile(r"(?<![\w.,])(\d+(?:\.\d+)+)(?!\d|[.,]\d)")
@@ -340,6 +346,7 @@ def numbers(text: str, tables: Tables) -> str:
     """Read 1.650 (thousands dot), 2,5 (decimal comma), 4.0, 1/2 and plain integers."""
     zt = tables.zero_tens
     text = _PHONE_RE.sub(lambda m: read_digits(m.group(0).replace("+84", "0")), text)
+    text = _HOTLINE_RE.sub(lambda m: m.group(1) + m.group(2) + read_digits(m.group(3)), text)
 
     def thousands(m: re.Match[str]) -> str:
         words = read_number(int(m.group(1).replace(".", "")), zero_tens=zt)
