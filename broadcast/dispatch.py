@@ -30,6 +30,7 @@ from broadcast.broadcast_models import (
     record_events,
 )
 from broadcast.db import transaction
+from broadcast.media import media_url
 from broadcast.scheduling import occurrence_ref
 from broadcast.settings import Settings
 from stations.models import Area, Receiver, Station, StationKind
@@ -72,8 +73,6 @@ def default_programme_builder(
 
 def media_url_for(settings: Settings) -> Callable[[str], str]:
     """The URL receivers download a file from, by sha256."""
-    from broadcast.media import media_url
-
     return lambda sha256: media_url(settings, sha256)
 
 

@@ -73,6 +73,7 @@ class IngestStats:
     unknown: int = 0  # no such delivery for this receiver (never sent, or unknown id)
     mismatched: int = 0  # payload names another receiver than its topic
     batches: int = 0
+    first_message_at: float = 0.0  # time.monotonic() of the first message offered
     last_commit_at: float = 0.0
     errors: list[str] = field(default_factory=list)
 
@@ -113,6 +114,8 @@ class AckIngestor:
 
     def offer(self, message: Message) -> None:
         """Queue one message for the next batch (called on the MQTT thread)."""
+        if not self.stats.first_message_at:
+            self.stats.first_message_at = time.monotonic()
         self._queue.put(message)
 
     def start(self) -> None:

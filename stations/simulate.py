@@ -45,6 +45,7 @@ class ClientPool:
         self._lock = threading.Lock()
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)  # a full wake pipe must never block a publisher
         self._sel.register(self._wake_r, selectors.EVENT_READ, None)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="loa-sim-pool", daemon=True)

@@ -163,8 +163,9 @@ def test_dispatch_ingest_status_and_deadlines(
     bid = _schedule(client, editor, bulletin, ["082"])  # Y Tý (3) + A Mú Sung (2)
     topics = Topics(settings.mqtt_topic_prefix)
     # Not due before the lookahead window.
-    assert dispatch_due(engine=engine, settings=settings, builder=fake_builder,
-                        now=T0 - timedelta(minutes=31)) == (0, 0)
+    assert dispatch_due(
+        engine=engine, settings=settings, builder=fake_builder, now=T0 - timedelta(minutes=31)
+    ) == (0, 0)
     now = T0 - timedelta(minutes=30)
     assert dispatch_due(engine=engine, settings=settings, builder=fake_builder, now=now) == (1, 5)
     # A second pass (or a restarted worker) sends nothing twice.
@@ -211,7 +212,11 @@ def test_dispatch_ingest_status_and_deadlines(
             select(DeliveryEvent).where(DeliveryEvent.delivery_id == rows[yty[0]].id)
         ).all()
         assert sorted(e.state for e in events) == [
-            "completed", "downloaded", "received", "sent", "started"
+            "completed",
+            "downloaded",
+            "received",
+            "sent",
+            "started",
         ]
 
     # Deadlines: nothing before air + duration + grace; then missed and expired.

@@ -10,7 +10,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from broadcast.broadcast_models import Delivery, DeliveryEvent, DeliveryState
+from broadcast.broadcast_models import Delivery, DeliveryEvent
 from broadcast.db import transaction
 from broadcast.scheduling import create_broadcast
 from broadcast.settings import Settings
