@@ -10,7 +10,8 @@ from sqlmodel import Session
 
 from api.console.web import ConsoleRoute, CsrfDep, UserDep, redirect, render, vietnamese
 from api.deps import SessionDep
-from broadcast import audit, ical
+from api.routes.reports import station_schedule_ics
+from broadcast import audit
 from broadcast.models import Role
 from broadcast.users import Principal
 from stations import registry
@@ -230,15 +231,7 @@ def create_receiver(
 def station_ics(
     station_id: int, request: Request, session: SessionDep, principal: UserDep
 ) -> Response:
-    """The station's schedule as an iCalendar file."""
-    station, _area = registry.get_station(
-        session=session, station_id=station_id, scope=principal.scope
-    )
-    body = ical.station_calendar(
-        session=session, station=station, host=request.url.hostname or "loa"
-    )
-    return Response(
-        body.encode(),
-        media_type="text/calendar; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="station-{station_id}.ics"'},
-    )
+    """The station's schedule as an iCalendar file (the same answer as the REST feed)."""
+    answer = station_schedule_ics(station_id, request, session, principal)
+    answer.headers["Content-Disposition"] = f'attachment; filename="station-{station_id}.ics"'
+    return answer
