@@ -8,7 +8,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from stations.errors import (
     ConflictError,
@@ -64,6 +66,27 @@ def _domain_response(exc: Exception) -> JSONResponse:
     return JSONResponse(error_body("Internal error", "internal"), status_code=500)
 
 
+class RefuseNulCharacters:
+    """Answer 400 to a path or query holding a NUL character, which no database stores."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Check the request line, then hand over."""
+        if scope["type"] == "http":
+            raw = scope.get("raw_path") or scope.get("path", "").encode()
+            query = scope.get("query_string", b"")
+            if b"%00" in raw.lower() or b"%00" in query or "\x00" in scope.get("path", ""):
+                response = JSONResponse(
+                    error_body("The address contains a NUL character", "bad_request"),
+                    status_code=400,
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that give every error the same shape."""
 
@@ -92,6 +115,22 @@ def install(app: FastAPI) -> None:
         return JSONResponse(
             error_body(f"Invalid request: {summary}", "invalid", errors), status_code=422
         )
+
+    @app.exception_handler(DataError)
+    async def _data(_: Request, exc: DataError) -> JSONResponse:
+        # Values the database refuses (a NUL character in text, a number out of range);
+        # the request's transaction has been rolled back.
+        log.info("Database refused a value: %s", exc.orig)
+        return JSONResponse(
+            error_body(
+                "A value cannot be stored. Probable cause: a NUL character in a text "
+                "or a number out of range",
+                "invalid",
+            ),
+            status_code=422,
+        )
+
+    app.add_middleware(RefuseNulCharacters)
 
     @app.exception_handler(LoaError)
     async def _domain(_: Request, exc: LoaError) -> JSONResponse:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import logging
+import multiprocessing
 import os
 import shutil
 import subprocess
@@ -186,29 +187,12 @@ def start_broker(kind: str, settings: Settings, url: str, specs: Sequence[SimRec
     return port, broker.stop
 
 
-def raw_round_trip(port: int, specs: Sequence[SimReceiver], topics: Topics) -> float:
-    """Plain paho: one cmd to each client, 4 replies each, one subscriber counts them."""
-    payload = b'{"type":"programme"}' + b" " * 600
-    reply = b'{"broadcast_id":"1.1","state":"completed","at":"2026-01-01T00:00:00+00:00"}'
-    expected = len(specs) * ACKS_PER_RECEIVER
-    done = threading.Event()
-    count = [0]
+RAW_REPLY = b'{"broadcast_id":"1.1","state":"completed","at":"2026-01-01T00:00:00+00:00"}'
 
-    def on_reply(*_a: Any) -> None:
-        count[0] += 1
-        if count[0] >= expected:
-            done.set()
 
-    sink = pahoc.Client(CallbackAPIVersion.VERSION2, client_id="raw-sink", clean_session=False)
-    sink.on_disconnect = lambda *a: print(f"  raw: sink disconnected: {a[3]}")
-    sink.username_pw_set(SERVICE_USER, SERVICE_PASSWORD)
-    sink.on_message = on_reply
-    sink.max_inflight_messages_set(0)
-    sink.connect("127.0.0.1", port)
-    sink.subscribe(topics.all_acks, 1)
-    sink.loop_start()
+def raw_receivers(port: int, specs: Sequence[SimReceiver], topics: Topics) -> ClientPool:
+    """Plain paho clients that answer each cmd with ACKS_PER_RECEIVER replies."""
     pool = ClientPool()
-    clients = []
     ready = threading.Semaphore(0)
     for spec in specs:
         client = pahoc.Client(CallbackAPIVersion.VERSION2, client_id="raw-" + spec.receiver_id)
@@ -222,7 +206,7 @@ def raw_round_trip(port: int, specs: Sequence[SimReceiver], topics: Topics) -> f
 
         def on_message(c: pahoc.Client, _u: Any, msg: Any, rid: str = spec.receiver_id) -> None:
             for _ in range(ACKS_PER_RECEIVER):
-                c.publish(topics.ack(rid), reply, qos=1)
+                c.publish(topics.ack(rid), RAW_REPLY, qos=1)
 
         client.on_connect, client.on_subscribe, client.on_message = (
             on_connect,
@@ -231,7 +215,6 @@ def raw_round_trip(port: int, specs: Sequence[SimReceiver], topics: Topics) -> f
         )
         client.max_inflight_messages_set(100)
         pool.add(client, "127.0.0.1", port)
-        clients.append(client)
     deadline = time.monotonic() + 120
     subscribed = 0
     while subscribed < len(specs) and time.monotonic() < deadline:
@@ -239,9 +222,69 @@ def raw_round_trip(port: int, specs: Sequence[SimReceiver], topics: Topics) -> f
             subscribed += 1
     if subscribed < len(specs):
         print(f"  raw: only {subscribed} of {len(specs)} clients subscribed")
+    return pool
+
+
+def receivers_process(
+    kind: str, port: int, specs: list[SimReceiver], cache: str, conn: Any
+) -> None:
+    """Child process: run the receivers (raw paho or Loa's simulator) until told to stop."""
+    logging.basicConfig(level=logging.ERROR)
+    topics = Topics()
+    if kind == "raw":
+        pool = raw_receivers(port, specs, topics)
+        conn.send("ready")
+        conn.recv()
+        pool.stop()
+    else:
+        address = BrokerAddress("127.0.0.1", port)
+        sim = Simulation(specs, address, cache_dir=Path(cache), time_scale=0.0)
+        sim.start(wait=120)
+        conn.send("ready")
+        conn.recv()
+        conn.send(sim.cache.downloads)
+        sim.stop()
+    conn.close()
+
+
+def start_receivers(
+    kind: str, port: int, specs: Sequence[SimReceiver], cache: Path
+) -> tuple[Any, Any]:
+    """Start the receivers in another process (so the server side is measured alone)."""
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=receivers_process, args=(kind, port, list(specs), str(cache), child))
+    proc.start()
+    if not parent.poll(180) or parent.recv() != "ready":
+        proc.kill()
+        raise RuntimeError(f"{kind} receivers did not start")
+    return proc, parent
+
+
+def raw_round_trip(port: int, specs: Sequence[SimReceiver], topics: Topics) -> tuple[float, int]:
+    """Plain paho: one cmd to each client, 4 replies each, one subscriber counts them."""
+    payload = b'{"type":"programme"}' + b" " * 600
+    expected = len(specs) * ACKS_PER_RECEIVER
+    done = threading.Event()
+    count = [0]
+
+    def on_reply(*_a: Any) -> None:
+        count[0] += 1
+        if count[0] >= expected:
+            done.set()
+
+    sink = pahoc.Client(CallbackAPIVersion.VERSION2, client_id="raw-sink", clean_session=True)
+    sink.on_disconnect = lambda *a: a[3].is_failure and print(f"  raw: sink lost: {a[3]}")
+    sink.username_pw_set(SERVICE_USER, SERVICE_PASSWORD)
+    sink.on_message = on_reply
+    sink.max_inflight_messages_set(0)
+    sink.connect("127.0.0.1", port)
+    sink.subscribe(topics.all_acks, 1)
+    sink.loop_start()
+    proc, conn = start_receivers("raw", port, specs, Path("."))
     time.sleep(0.5)
     pub = pahoc.Client(CallbackAPIVersion.VERSION2, client_id="raw-pub")
-    pub.on_disconnect = lambda *a: print(f"  raw: publisher disconnected: {a[3]}")
+    pub.on_disconnect = lambda *a: a[3].is_failure and print(f"  raw: publisher lost: {a[3]}")
     pub.username_pw_set(SERVICE_USER, SERVICE_PASSWORD)
     pub.max_inflight_messages_set(0)
     pub.connect("127.0.0.1", port)
@@ -255,10 +298,11 @@ def raw_round_trip(port: int, specs: Sequence[SimReceiver], topics: Topics) -> f
         print(f"  raw: only {count[0]} of {expected} replies arrived")
     pub.loop_stop()
     pub.disconnect()
-    pool.stop()
+    conn.send("stop")
+    proc.join(30)
     sink.loop_stop()
     sink.disconnect()
-    return elapsed
+    return elapsed, count[0]
 
 
 def run(n: int, broker_kind: str) -> None:
@@ -288,13 +332,12 @@ def run(n: int, broker_kind: str) -> None:
     topics = Topics(settings.mqtt_topic_prefix)
     engine = make_engine(url)
     try:
+        # The raw baseline first, on a quiet broker, with its own client ids.
+        raw, raw_count = raw_round_trip(port, specs, topics)
         worker = Worker(engine, settings, address=address, builder=lambda *_a: programme)
         worker.start(loop=False)
-        sim = Simulation(
-            specs, address.with_login(None, None), cache_dir=work / "cache", time_scale=0.0
-        )
         t_connect = time.perf_counter()
-        sim.start(wait=120)
+        sim_proc, sim_conn = start_receivers("loa", port, specs, work / "cache")
         connect_s = time.perf_counter() - t_connect
         with transaction(engine) as ses:
             create_broadcast(
@@ -325,21 +368,20 @@ def run(n: int, broker_kind: str) -> None:
         stats = worker.ingestor.stats
         stored = stats.acks_stored
         flowing = max(stats.last_commit_at - max(stats.first_message_at, started), 1e-9)
-        print(
-            f"N={n:>5} broker={broker_kind:<9} connect={connect_s:6.2f}s  "
-            f"dispatch(publish {report.published})={dispatch_s:6.2f}s  "
-            f"full cycle={cycle:6.2f}s  acks stored={stored}/{expected} "
-            f"({stored / cycle:,.0f}/s over the cycle, {stored / flowing:,.0f}/s while flowing)  "
-            f"completed={completed}/{n}  "
-            f"batches={worker.ingestor.stats.batches}  "
-            f"lost={expected - stored}  downloads={sim.cache.downloads}"
-        )
-        sim.stop()
+        sim_conn.send("stop")
+        downloads = sim_conn.recv() if sim_conn.poll(30) else "?"
+        sim_proc.join(30)
         worker.stop()
-        raw = raw_round_trip(port, specs, topics)
         print(
-            f"  raw paho round trip={raw:6.2f}s  ratio={cycle / raw:4.2f}x "
-            "(full cycle / raw round trip of the same message count)"
+            f"N={n:>5} broker={broker_kind}  "
+            f"receivers connected in {connect_s:.2f}s (other process)\n"
+            f"  dispatch (materialise + publish {report.published} commands)={dispatch_s:6.2f}s\n"
+            f"  dispatch to last ack stored={cycle:6.2f}s  acks stored={stored}/{expected}  "
+            f"{stored / cycle:,.0f}/s over the cycle, {stored / flowing:,.0f}/s while flowing  "
+            f"batches={stats.batches}\n"
+            f"  completed={completed}/{n}  lost={expected - stored}  downloads={downloads}\n"
+            f"  raw paho round trip ({n} cmds, {raw_count}/{expected} replies)={raw:6.2f}s  "
+            f"ratio={cycle / raw:4.2f}x (target <= 2x)"
         )
     finally:
         stop_broker()

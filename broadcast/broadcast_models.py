@@ -184,8 +184,6 @@ def record_events(session: Session, events: list[dict[str, Any]]) -> None:
         stmt = sqlite.insert(table).on_conflict_do_nothing()
     else:
         stmt = insert(table).prefix_with("IGNORE")
-    rows = [
-        {"recorded_at": utcnow(), "source": "server", "actor_id": None, "detail": None} | e
-        for e in events
-    ]
+    defaults = {"recorded_at": utcnow(), "source": "server", "actor_id": None, "detail": None}
+    rows = [defaults | e for e in events]
     session.connection().execute(stmt, rows)

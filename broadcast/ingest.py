@@ -62,6 +62,18 @@ OCCURRENCE = SQLModel.metadata.tables["occurrence"]
 _TIME_FIELDS = ("received_at", "downloaded_at", "started_at", "completed_at", "finished_at")
 
 
+@dataclass(slots=True)
+class _Row:
+    """What a batch knows and changes of one delivery."""
+
+    id: int
+    rank: int
+    empty: set[str]  # time columns still NULL in the database
+    state: DeliveryState | None = None  # the new state, when the batch raises it
+    detail: str | None = None
+    times: dict[str, datetime] = field(default_factory=dict)
+
+
 @dataclass
 class IngestStats:
     """Counters of what the ingestor saw (read by tests, the bench and the logs)."""
@@ -235,35 +247,27 @@ class AckIngestor:
             return 0
         bids = sorted({a[1] for a in acks})
         rids = sorted({a[0] for a in acks})
-        rows: dict[tuple[int, int, str], dict[str, Any]] = {}
+        # Per delivery: id, state, and which time columns are still empty (booleans, so
+        # no datetime is parsed back). Only what the batch changes is written.
+        rows: dict[tuple[int, int, str], _Row] = {}
+        d, o = DELIVERY, OCCURRENCE
         for start in range(0, len(rids), 900):
             chunk = rids[start : start + 900]
-            d, o = DELIVERY, OCCURRENCE
-            result = (
-                session.connection()
-                .execute(
-                    sa_select(
-                        d.c.id,
-                        d.c.broadcast_id,
-                        o.c.seq,
-                        d.c.target,
-                        d.c.state,
-                        d.c.detail,
-                        *(d.c[name] for name in _TIME_FIELDS),
-                    )
-                    .join_from(d, o, d.c.occurrence_id == o.c.id)
-                    .where(d.c.broadcast_id.in_(bids), d.c.target.in_(chunk))
+            result = session.connection().execute(
+                sa_select(
+                    d.c.id,
+                    d.c.broadcast_id,
+                    o.c.seq,
+                    d.c.target,
+                    d.c.state,
+                    *(d.c[name].is_(None) for name in _TIME_FIELDS),
                 )
-                .all()
+                .join_from(d, o, d.c.occurrence_id == o.c.id)
+                .where(d.c.broadcast_id.in_(bids), d.c.target.in_(chunk))
             )
             for r in result:
-                rows[(r[1], r[2], r[3])] = {
-                    "_id": r[0],
-                    "state": DeliveryState(r[4]),
-                    "detail": r[5],
-                    **dict(zip(_TIME_FIELDS, r[6:11], strict=True)),
-                    "_dirty": False,
-                }
+                empty = {name for name, null in zip(_TIME_FIELDS, r[5:10], strict=True) if null}
+                rows[(r[1], r[2], r[3])] = _Row(r[0], STATE_RANK[DeliveryState(r[4])], empty)
         events: list[dict[str, Any]] = []
         stored = 0
         for receiver_id, bid, seq, ack in acks:
@@ -280,7 +284,7 @@ class AckIngestor:
             stored += 1
             events.append(
                 {
-                    "delivery_id": row["_id"],
+                    "delivery_id": row.id,
                     "state": ack.state.value,
                     "at": ack.at,
                     "recorded_at": now,
@@ -290,37 +294,38 @@ class AckIngestor:
                 }
             )
             column = TIME_COLUMN[ack.state]
-            if row[column] is None:
-                row[column] = ack.at
-                row["_dirty"] = True
+            if column in row.empty:
+                row.empty.discard(column)
+                row.times[column] = ack.at
             new_state = DeliveryState(ack.state.value)
-            if STATE_RANK[new_state] > STATE_RANK[row["state"]]:
-                row["state"] = new_state
+            rank = STATE_RANK[new_state]
+            if rank > row.rank:
+                row.rank, row.state = rank, new_state
                 if ack.detail:
-                    row["detail"] = ack.detail
-                row["_dirty"] = True
+                    row.detail = ack.detail
         if events:
             record_events(session, events)
-        dirty = [
-            {k: v for k, v in row.items() if k != "_dirty"} | {"updated_at": now}
-            for row in rows.values()
-            if row["_dirty"]
-        ]
-        if dirty:
-            table = DELIVERY
-            stmt = (
-                update(table)
-                .where(table.c.id == bindparam("_id"))
-                .values(
-                    state=bindparam("state"),
-                    detail=bindparam("detail"),
-                    updated_at=bindparam("updated_at"),
-                    **{name: bindparam(name) for name in _TIME_FIELDS},
-                )
-            )
-            for row in dirty:
-                row["state"] = row["state"].value
-            session.connection().execute(stmt, dirty)
+        # One executemany per shape of change (usually one per batch).
+        groups: dict[tuple[bool, bool, tuple[str, ...]], list[dict[str, Any]]] = {}
+        for row in rows.values():
+            if row.state is None and not row.times:
+                continue
+            key = (row.state is not None, row.detail is not None, tuple(sorted(row.times)))
+            params: dict[str, Any] = {"_id": row.id, "updated_at": now, **row.times}
+            if row.state is not None:
+                params["state"] = row.state.value
+            if row.detail is not None:
+                params["detail"] = row.detail
+            groups.setdefault(key, []).append(params)
+        for (has_state, has_detail, columns), params_list in groups.items():
+            values: dict[str, Any] = {name: bindparam(name) for name in columns}
+            values["updated_at"] = bindparam("updated_at")
+            if has_state:
+                values["state"] = bindparam("state")
+            if has_detail:
+                values["detail"] = bindparam("detail")
+            stmt = update(d).where(d.c.id == bindparam("_id")).values(**values)
+            session.connection().execute(stmt, params_list)
         return stored
 
     def _store_receivers(

@@ -242,10 +242,15 @@ def decode_command(payload: bytes) -> ProgrammeCommand | CancelCommand:
 
 def decode_ack(payload: bytes) -> Ack:
     """Parse an `ack` payload; ProtocolError when it is malformed or too large."""
-    data = _load(payload, MAX_ACK_BYTES)
+    if len(payload) > MAX_ACK_BYTES:
+        raise ProtocolError(f"payload of {len(payload)} bytes exceeds the limit of {MAX_ACK_BYTES}")
     try:
-        return Ack.model_validate(data)
+        # Parsed and validated in one pass by pydantic-core (the ingestor's hot path).
+        return Ack.model_validate_json(payload)
     except ValidationError as exc:
+        first = exc.errors()[0]
+        if first.get("type") == "json_invalid":
+            raise ProtocolError(f"payload is not JSON: {first.get('msg', '')}") from None
         raise ProtocolError(_explain(exc)) from None
 
 

@@ -13,6 +13,7 @@ GARBAGE_BODIES: list[bytes] = [
     b"[]",
     b'{"zzz": [1, 2, {"deep": null}]}',
     b'"just a string"',
+    b'{"title": "nul \\u0000 inside", "name": "nul \\u0000", "code": "a\\u0000b"}',
     ("{" + '"title": "' + "x" * 100_000 + '"}').encode(),
 ]
 PARAM_VALUES = ["999999", "không-có", "-1", "%00"]
