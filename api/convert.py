@@ -37,6 +37,7 @@ def station_public(station: Station, area: Area) -> schemas.StationPublic:
         name=station.name,
         kind=StationKind(station.kind),
         languages=list(station.languages),
+        idents={kind: schemas.IdentPublic(**meta) for kind, meta in (station.idents or {}).items()},
         active=station.active,
         created_at=as_utc(station.created_at),
     )

@@ -166,6 +166,14 @@ class StationUpdate(Strict):
     active: bool | None = None
 
 
+class IdentPublic(BaseModel):
+    """A station jingle as published media."""
+
+    sha256: str
+    bytes: int
+    duration_ms: int
+
+
 class StationPublic(BaseModel):
     """A station as shown."""
 
@@ -175,6 +183,9 @@ class StationPublic(BaseModel):
     name: str
     kind: StationKind
     languages: list[str]
+    idents: dict[str, IdentPublic] = Field(
+        default_factory=dict, description="The station's own intro/outro jingles"
+    )
     active: bool
     created_at: datetime
 

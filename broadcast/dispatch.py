@@ -4,7 +4,9 @@ Crash safety: deliveries are written (state `queued`, command stored) and the ai
 marked dispatched in one transaction; commands are published afterwards and the rows
 moved to `sent` once the broker took them. A restart republishes whatever is still
 `queued`: a receiver may see a command twice (it keys on broadcast_id and version),
-but no airing is sent twice by the scheduler nor skipped.
+but no airing is sent twice by the scheduler nor skipped. When a receiver comes
+online, `resend_to_online` publishes its still-current stored commands again, for
+receivers the broker kept no session for.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, and_, or_, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, col, select
 
 from broadcast.broadcast_models import (
@@ -286,6 +289,11 @@ def publish_queued(*, engine: Engine, publisher: Publisher, topics: Topics, now:
             return total
 
 
+def cancel_payload(broadcast_id: int, seq: int) -> bytes:
+    """The `cancel` command of one airing."""
+    return encode(CancelCommand(broadcast_id=occurrence_ref(broadcast_id, seq)))
+
+
 def publish_cancels(*, engine: Engine, publisher: Publisher, topics: Topics, now: datetime) -> int:
     """Send `cancel` for cancelled airings to the receivers that had not aired them."""
     sent = 0
@@ -297,8 +305,7 @@ def publish_cancels(*, engine: Engine, publisher: Publisher, topics: Topics, now
             )
         ).all()
         for occ in occs:
-            ref = occurrence_ref(occ.broadcast_id, occ.seq)
-            payload = encode(CancelCommand(broadcast_id=ref))
+            payload = cancel_payload(occ.broadcast_id, occ.seq)
             targets = session.exec(
                 select(Delivery.receiver_id).where(
                     Delivery.occurrence_id == occ.id,
@@ -314,3 +321,87 @@ def publish_cancels(*, engine: Engine, publisher: Publisher, topics: Topics, now
             occ.settled = True
             session.add(occ)
     return sent
+
+
+@dataclass(frozen=True, slots=True)
+class Resent:
+    """Commands published again to one receiver that came online."""
+
+    programmes: int = 0
+    cancels: int = 0
+
+
+RESEND_CHUNK = 900  # receiver ids per query (SQLite's bound-parameter limit)
+
+
+def resend_to_online(
+    *,
+    engine: Engine,
+    publisher: Publisher,
+    topics: Topics,
+    receiver_ids: Sequence[str],
+    now: datetime,
+) -> dict[str, Resent]:
+    """Publish again the commands still current for receivers that just came online.
+
+    The broker only queues a command for a receiver that has a persistent session, so
+    a receiver that never connected before the dispatch, or any receiver after the
+    embedded broker restarted, would otherwise never get it. Programmes: deliveries
+    still `queued`/`sent` of a dispatched airing not yet expired, republished from
+    the stored command (same broadcast_id and version, so the receiver treats it as a
+    duplicate if it already has it). Cancels: deliveries `cancelled` after their
+    programme was sent, and not acknowledged, of an airing not yet expired. Nothing
+    waits for the broker: paho sends QoS 1 on its own, and the receiver's next
+    reconnect triggers this again.
+    """
+    d = SQLModel.metadata.tables["delivery"]
+    o = SQLModel.metadata.tables["occurrence"]
+    found: dict[str, Resent] = {}
+    ids = sorted(set(receiver_ids))
+    for start in range(0, len(ids), RESEND_CHUNK):
+        chunk = ids[start : start + RESEND_CHUNK]
+        with Session(engine) as session:
+            rows = (
+                session.connection()
+                .execute(
+                    sa_select(d.c.receiver_id, d.c.state, d.c.payload, o.c.broadcast_id, o.c.seq)
+                    .join_from(d, o, d.c.occurrence_id == o.c.id)
+                    .where(
+                        d.c.receiver_id.in_(chunk),
+                        o.c.expires_at > now,
+                        or_(
+                            and_(
+                                d.c.state.in_(
+                                    [DeliveryState.queued.value, DeliveryState.sent.value]
+                                ),
+                                d.c.payload.is_not(None),
+                                o.c.state == OccurrenceState.dispatched.value,
+                            ),
+                            and_(
+                                d.c.state == DeliveryState.cancelled.value,
+                                d.c.sent_at.is_not(None),
+                                o.c.state == OccurrenceState.cancelled.value,
+                            ),
+                        ),
+                    )
+                    .order_by(o.c.air_at, d.c.id)
+                )
+                .all()
+            )
+        for receiver_id, state, payload, broadcast_id, seq in rows:
+            before = found.get(receiver_id, Resent())
+            if state == DeliveryState.cancelled.value:
+                publisher.publish(topics.cmd(receiver_id), cancel_payload(broadcast_id, seq), qos=1)
+                found[receiver_id] = Resent(before.programmes, before.cancels + 1)
+            else:
+                publisher.publish(topics.cmd(receiver_id), payload.encode(), qos=1)
+                found[receiver_id] = Resent(before.programmes + 1, before.cancels)
+    for receiver_id, resent in found.items():
+        log.info(
+            "Resent %d commands to receiver %s after it came online (%d programmes, %d cancels)",
+            resent.programmes + resent.cancels,
+            receiver_id,
+            resent.programmes,
+            resent.cancels,
+        )
+    return found

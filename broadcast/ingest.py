@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Engine, bindparam, update
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, SQLModel
 
 from broadcast.broadcast_models import (
     STATE_RANK,
@@ -28,7 +28,6 @@ from broadcast.broadcast_models import (
     record_events,
 )
 from broadcast.scheduling import parse_occurrence_ref
-from stations.models import Receiver
 from stations.mqtt import Message, MqttClient
 from stations.protocol import (
     Ack,
@@ -85,6 +84,7 @@ class IngestStats:
     unknown: int = 0  # no such delivery for this receiver (never sent, or unknown id)
     mismatched: int = 0  # payload names another receiver than its topic
     batches: int = 0
+    online: int = 0  # receivers seen coming online (state online=true), once per batch
     first_message_at: float = 0.0  # time.monotonic() of the first message offered
     last_commit_at: float = 0.0
     errors: list[str] = field(default_factory=list)
@@ -101,8 +101,12 @@ class AckIngestor:
         batch_size: int = 1000,
         flush_ms: int = 50,
         clock: Callable[[], datetime] = utcnow,
+        on_online: Callable[[list[str]], None] | None = None,
     ) -> None:
         self.engine = engine
+        # Told, after each commit, which receivers said `online: true` in the batch (the
+        # worker resends their current commands); it must return at once.
+        self.on_online = on_online
         self.topics = topics
         self.batch_size = batch_size
         self.flush_seconds = flush_ms / 1000
@@ -239,6 +243,13 @@ class AckIngestor:
         self.stats.states_stored += len(states)
         self.stats.batches += 1
         self.stats.last_commit_at = time.monotonic()
+        online = sorted(rid for rid, status in states.items() if status.online)
+        self.stats.online += len(online)
+        if online and self.on_online is not None:
+            try:
+                self.on_online(online)
+            except Exception:  # noqa: BLE001 - the batch is stored; never retry it for this
+                log.exception("Handling %d receivers coming online failed", len(online))
 
     def _store_acks(
         self, session: Session, acks: list[tuple[str, int, int, Ack]], now: datetime
@@ -335,6 +346,8 @@ class AckIngestor:
         seen: dict[str, datetime],
         now: datetime,
     ) -> None:
+        # One row per receiver per batch, however many acks it sent. Ids that name no
+        # receiver simply match no row.
         params: list[dict[str, Any]] = []
         for receiver_id in set(states) | set(seen):
             status = states.get(receiver_id)
@@ -342,17 +355,10 @@ class AckIngestor:
             params.append({"_id": receiver_id, "online": online, "last_seen_at": now})
         if not params:
             return
-        known = set(
-            session.exec(
-                select(Receiver.id).where(col(Receiver.id).in_([p["_id"] for p in params]))
-            ).all()
+        table = SQLModel.metadata.tables["receiver"]
+        session.connection().execute(
+            update(table)
+            .where(table.c.id == bindparam("_id"))
+            .values(online=bindparam("online"), last_seen_at=bindparam("last_seen_at")),
+            params,
         )
-        params = [p for p in params if p["_id"] in known]
-        if params:
-            table = SQLModel.metadata.tables["receiver"]
-            session.connection().execute(
-                update(table)
-                .where(table.c.id == bindparam("_id"))
-                .values(online=bindparam("online"), last_seen_at=bindparam("last_seen_at")),
-                params,
-            )

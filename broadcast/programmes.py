@@ -55,6 +55,20 @@ def slot_rules(settings: Settings) -> SlotRules:
     )
 
 
+IDENT_KINDS = ("intro", "outro")
+
+
+def station_idents(settings: Settings, station: Station) -> dict[str, MediaAsset]:
+    """The station's own intro/outro jingles (they replace the settings-wide ones)."""
+    found: dict[str, MediaAsset] = {}
+    for kind, meta in (station.idents or {}).items():
+        if kind in IDENT_KINDS and meta.get("sha256"):
+            found[kind] = media.asset(
+                settings, meta["sha256"], int(meta["bytes"]), int(meta["duration_ms"])
+            )
+    return found
+
+
 def programme_for_station(
     *,
     session: Session,
@@ -142,7 +156,13 @@ def programme_for_station(
                 },
             )
         )
-    programme = assemble(entries, list(station.languages or ["vi"]), rules or slot_rules(settings))
+    rules = rules or slot_rules(settings)
+    own = station_idents(settings, station)
+    if own:
+        rules = dataclasses.replace(
+            rules, intro=own.get("intro", rules.intro), outro=own.get("outro", rules.outro)
+        )
+    programme = assemble(entries, list(station.languages or ["vi"]), rules)
     if skipped:
         programme = dataclasses.replace(programme, warnings=(*skipped, *programme.warnings))
     return programme

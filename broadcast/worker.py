@@ -17,6 +17,7 @@ from broadcast.dispatch import (
     dispatch_due,
     publish_cancels,
     publish_queued,
+    resend_to_online,
 )
 from broadcast.ingest import INGESTOR_CLIENT_ID, AckIngestor
 from broadcast.settings import Settings
@@ -27,6 +28,8 @@ from stations.timeutil import utcnow
 log = logging.getLogger(__name__)
 
 DISPATCHER_CLIENT_ID = "loa-dispatcher"
+# While the publisher is disconnected, receivers that came online wait this long per try.
+RESEND_RETRY_SECONDS = 0.5
 
 
 def broker_address(settings: Settings, *, service_password: str | None = None) -> BrokerAddress:
@@ -49,6 +52,16 @@ class TickReport:
     published: int = 0
     cancels: int = 0
     deadlines: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class ResendStats:
+    """Commands published again to receivers that came online (read by tests and logs)."""
+
+    passes: int = 0  # queries run (one per group of receivers that came online)
+    receivers: int = 0  # receivers checked
+    programmes: int = 0
+    cancels: int = 0
 
 
 class Worker:
@@ -83,6 +96,7 @@ class Worker:
                 batch_size=settings.ingest_batch_size,
                 flush_ms=settings.ingest_flush_ms,
                 clock=clock,
+                on_online=self.receivers_online,
             )
             self.ingest_client = MqttClient(
                 self.address,
@@ -95,15 +109,25 @@ class Worker:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._tick_lock = threading.Lock()
+        # Receivers that came online and wait for their commands to be resent.
+        self.resend_stats = ResendStats()
+        self._online: set[str] = set()
+        self._online_lock = threading.Lock()
+        self._online_wake = threading.Event()
+        self._resend_thread: threading.Thread | None = None
 
     def start(self, *, loop: bool = True) -> None:
         """Connect to the broker; start the ingestor and (unless `loop=False`) the scheduler."""
+        self._stop.clear()
         if self.ingestor is not None and self.ingest_client is not None:
+            self._resend_thread = threading.Thread(
+                target=self._run_resends, name="loa-resender", daemon=True
+            )
+            self._resend_thread.start()
             self.ingestor.start()
             self.ingest_client.start()
         self.publisher.start()
         if loop:
-            self._stop.clear()
             self._thread = threading.Thread(target=self._run, name="loa-scheduler", daemon=True)
             self._thread.start()
 
@@ -111,9 +135,13 @@ class Worker:
         """Stop the loops and disconnect."""
         self._stop.set()
         self._wake.set()
+        self._online_wake.set()
         if self._thread is not None:
             self._thread.join(30)
             self._thread = None
+        if self._resend_thread is not None:
+            self._resend_thread.join(30)
+            self._resend_thread = None
         if self.ingest_client is not None:
             self.ingest_client.stop()
         if self.ingestor is not None:
@@ -123,6 +151,60 @@ class Worker:
     def wake(self) -> None:
         """Run the next pass now (after a broadcast was scheduled or cancelled)."""
         self._wake.set()
+
+    def receivers_online(self, receiver_ids: list[str]) -> None:
+        """Note receivers that came online (called by the ingestor after a commit)."""
+        self._note_online(receiver_ids)
+        self._online_wake.set()
+
+    def _note_online(self, receiver_ids: list[str]) -> None:
+        with self._online_lock:
+            self._online.update(receiver_ids)
+
+    def resend_pending(self, now: datetime | None = None) -> int:
+        """Resend current commands to every receiver noted online since the last pass.
+
+        One query for all of them; publishes without waiting for the broker. Returns how
+        many commands were published. Receivers stay noted while the publisher is down.
+        """
+        with self._online_lock:
+            receiver_ids, self._online = sorted(self._online), set()
+        if not receiver_ids:
+            return 0
+        if not self.publisher.connected:
+            self._note_online(receiver_ids)  # retried after RESEND_RETRY_SECONDS
+            return 0
+        try:
+            resent = resend_to_online(
+                engine=self.engine,
+                publisher=self.publisher,
+                topics=self.topics,
+                receiver_ids=receiver_ids,
+                now=now or self.clock(),
+            )
+        except Exception:
+            log.exception("Resending to %d receivers failed; will retry", len(receiver_ids))
+            self._note_online(receiver_ids)
+            return 0
+        stats = self.resend_stats
+        stats.passes += 1
+        stats.receivers += len(receiver_ids)
+        programmes = sum(r.programmes for r in resent.values())
+        cancels = sum(r.cancels for r in resent.values())
+        stats.programmes += programmes
+        stats.cancels += cancels
+        return programmes + cancels
+
+    def _run_resends(self) -> None:
+        while not self._stop.is_set():
+            self._online_wake.wait(RESEND_RETRY_SECONDS)
+            self._online_wake.clear()
+            if self._stop.is_set():
+                return
+            try:
+                self.resend_pending()
+            except Exception:
+                log.exception("Resend pass failed; retrying")
 
     def tick(self, now: datetime | None = None) -> TickReport:
         """One pass: dispatch due airings, publish commands and cancels, apply deadlines."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import JSON, Column, DateTime, String
 from sqlmodel import Field, SQLModel
@@ -70,6 +71,9 @@ class Station(SQLModel, table=True):
     name: str = Field(max_length=200)
     kind: StationKind = Field(default=StationKind.ip, sa_type=String(16))
     languages: list[str] = Field(default_factory=lambda: ["vi"], sa_column=Column(JSON))
+    # The station's own jingles: {"intro": {"sha256", "bytes", "duration_ms"}, "outro": ...};
+    # a kind missing here falls back to LOA_PROGRAMME_INTRO_FILE / _OUTRO_FILE.
+    idents: dict[str, dict[str, Any]] = Field(default_factory=dict, sa_column=Column(JSON))
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_column=UTCDateTime())
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import os
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -16,6 +13,7 @@ from api import bulletin_schemas as bs
 from api import schemas
 from api.deps import PrincipalDep, SessionDep, SettingsDep
 from api.routes.media import file_response
+from api.uploads import level_recording, save_upload, synthesizer_for
 from broadcast import bulletins, media, rendering
 from broadcast.bulletin_models import (
     AudioState,
@@ -27,22 +25,12 @@ from broadcast.bulletin_models import (
 )
 from broadcast.lexicon import merged_lexicon
 from broadcast.models import Role, User
-from broadcast.settings import Settings
 from stations.errors import ConflictError, InvalidInputError, NotFoundError
 from stations.models import Area
 from stations.timeutil import as_utc
-from tts import InvalidRecording, Synthesizer, TTSError
+from tts import TTSError
 
 router = APIRouter(prefix="/bulletins", tags=["bulletins"])
-
-UPLOAD_CHUNK = 1024 * 1024
-_synths: dict[int, Synthesizer] = {}
-
-
-def _synth(settings: Settings) -> Synthesizer:
-    if id(settings) not in _synths:
-        _synths[id(settings)] = media.synthesizer(settings)
-    return _synths[id(settings)]
 
 
 def _username(session: Session, user_id: int | None) -> str | None:
@@ -214,32 +202,6 @@ def put_translation(
     return _public(session, bulletin, area)
 
 
-def _save_upload(upload: UploadFile, folder: Path, max_bytes: int) -> tuple[Path, str]:
-    """Copy an upload to a temporary file in chunks, refusing more than max_bytes."""
-    folder.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256()
-    size = 0
-    fd, name = tempfile.mkstemp(dir=folder, prefix="upload-")
-    path = Path(name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            while chunk := upload.file.read(UPLOAD_CHUNK):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise InvalidInputError(
-                        f"The recording is larger than {max_bytes // 1_000_000} MB. "
-                        "Probable cause: it is far too long or not compressed; send an mp3"
-                    )
-                digest.update(chunk)
-                handle.write(chunk)
-        if size == 0:
-            raise InvalidInputError("The recording is empty. Probable cause: the upload failed")
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    return path, digest.hexdigest()
-
-
 @router.post(
     "/{bulletin_id}/translations/{language}/recording",
     response_model=bs.BulletinPublic,
@@ -263,17 +225,11 @@ def upload_recording(
     if bulletin.status == BulletinStatus.archived:
         raise ConflictError(f"Bulletin {bulletin_id} is archived and can no longer change")
     bulletins.check_language(session=session, area=area, language=language)
-    tmp, upload_sha = _save_upload(
+    tmp, upload_sha = save_upload(
         file, settings.media_dir / "uploads", settings.max_upload_mb * 1_000_000
     )
     try:
-        try:
-            result = _synth(settings).from_recording(tmp, language)
-        except InvalidRecording as exc:
-            raise InvalidInputError(str(exc)) from exc
-        except TTSError as exc:
-            raise InvalidInputError(f"The recording could not be processed: {exc}") from exc
-        media.publish(settings, result.path, result.sha256)
+        result = level_recording(settings, tmp, language)
         suffix = Path(file.filename or "").suffix.lower()[:8] or ".audio"
         keep = settings.media_dir / "recordings" / f"{upload_sha}{suffix}"
         keep.parent.mkdir(parents=True, exist_ok=True)
@@ -314,7 +270,7 @@ def normalized_text(
         raise NotFoundError(f"The '{language}' version is a recording without text")
     lexicon = merged_lexicon(session=session, area=area)
     try:
-        prepared = _synth(settings).prepare_text(version.text, language, lexicon=lexicon)
+        prepared = synthesizer_for(settings).prepare_text(version.text, language, lexicon=lexicon)
     except TTSError as exc:
         raise InvalidInputError(str(exc)) from exc
     used = {k: v for k, v in lexicon.items() if k in version.text}

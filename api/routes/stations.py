@@ -2,13 +2,16 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, UploadFile
 
 from api import schemas
 from api.convert import receiver_public, station_public
-from api.deps import AdminDep, PrincipalDep, SessionDep
+from api.deps import AdminDep, PrincipalDep, SessionDep, SettingsDep
+from api.uploads import level_recording, save_upload
 from broadcast import audit
+from broadcast.programmes import IDENT_KINDS
 from stations import registry
+from stations.errors import NotFoundError
 from stations.models import StationKind
 
 router = APIRouter(prefix="/stations", tags=["stations"])
@@ -172,3 +175,78 @@ def create_receiver(
     return schemas.ReceiverCreated(
         **receiver_public(created.receiver).model_dump(), mqtt_password=created.password
     )
+
+
+def _ident_kind(kind: str) -> str:
+    if kind not in IDENT_KINDS:
+        raise NotFoundError(f"Unknown ident '{kind}' (expected one of {', '.join(IDENT_KINDS)})")
+    return kind
+
+
+@router.put(
+    "/{station_id}/idents/{kind}",
+    response_model=schemas.StationPublic,
+    summary="Upload the station's intro or outro jingle",
+)
+def upload_ident(
+    station_id: int,
+    kind: str,
+    file: UploadFile,
+    session: SessionDep,
+    principal: AdminDep,
+    settings: SettingsDep,
+) -> schemas.StationPublic:
+    """A short jingle (multipart field `file`, any common audio format) that opens (`intro`)
+    or closes (`outro`) every programme of this station; levelled like any recording."""
+    _ident_kind(kind)
+    station, area = registry.get_station(
+        session=session, station_id=station_id, scope=principal.scope
+    )
+    tmp, _upload_sha = save_upload(
+        file, settings.media_dir / "uploads", settings.max_upload_mb * 1_000_000
+    )
+    try:
+        result = level_recording(settings, tmp, station.languages[0] if station.languages else "vi")
+    finally:
+        tmp.unlink(missing_ok=True)
+    station.idents = {
+        **(station.idents or {}),
+        kind: {"sha256": result.sha256, "bytes": result.bytes, "duration_ms": result.duration_ms},
+    }
+    session.add(station)
+    audit.record(
+        session=session,
+        actor=principal.user,
+        action=f"station.ident.{kind}",
+        object_type="station",
+        object_id=station_id,
+        area_id=station.area_id,
+        detail={"sha256": result.sha256, "duration_ms": result.duration_ms},
+    )
+    return station_public(station, area)
+
+
+@router.delete(
+    "/{station_id}/idents/{kind}",
+    response_model=schemas.StationPublic,
+    summary="Remove the station's intro or outro jingle",
+)
+def delete_ident(
+    station_id: int, kind: str, session: SessionDep, principal: AdminDep
+) -> schemas.StationPublic:
+    """Programmes of this station go back to the settings-wide jingle (if any)."""
+    _ident_kind(kind)
+    station, area = registry.get_station(
+        session=session, station_id=station_id, scope=principal.scope
+    )
+    station.idents = {k: v for k, v in (station.idents or {}).items() if k != kind}
+    session.add(station)
+    audit.record(
+        session=session,
+        actor=principal.user,
+        action=f"station.ident.{kind}.delete",
+        object_type="station",
+        object_id=station_id,
+        area_id=station.area_id,
+    )
+    return station_public(station, area)

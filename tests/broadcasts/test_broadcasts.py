@@ -16,7 +16,7 @@ from broadcast.broadcast_models import Delivery, DeliveryEvent, DeliveryState
 from broadcast.bulletin_models import Bulletin, BulletinStatus
 from broadcast.db import transaction
 from broadcast.deadlines import apply_deadlines
-from broadcast.dispatch import dispatch_due, publish_cancels, publish_queued
+from broadcast.dispatch import dispatch_due, publish_cancels, publish_queued, resend_to_online
 from broadcast.ingest import AckIngestor
 from broadcast.models import Role, User
 from broadcast.scheduling import air_times
@@ -260,6 +260,72 @@ def test_cancel_sends_cancel_to_receivers_that_have_not_aired(
     assert json.loads(publisher.sent[0][1]) == {"type": "cancel", "broadcast_id": f"{bid}.1"}
     assert deliveries(engine, bid)[yty[0]].state == "started"
     assert client.post(f"/api/v1/broadcasts/{bid}/cancel", headers=editor).status_code == 409
+
+
+def state_message(topics: Topics, rid: str, online: bool) -> Message:
+    return Message(topics.state(rid), json.dumps({"online": online}).encode(), 1, True)
+
+
+def test_receivers_coming_online_get_current_commands_again(
+    client: TestClient, engine: Engine, settings: Settings, make_user: UserFactory, bulletin: int
+) -> None:
+    editor = make_user(Role.editor, "10")
+    topics = Topics(settings.mqtt_topic_prefix)
+    yty = receivers_in(engine, "02680")  # three receivers
+    bid = _schedule(client, editor, bulletin, ["02680"])
+    now = T0 - timedelta(minutes=30)
+    dispatch_due(engine=engine, settings=settings, builder=fake_builder, now=now)
+    first = FakePublisher()
+    publish_queued(engine=engine, publisher=first, topics=topics, now=now)
+    # The ingestor reports each receiver saying `online: true` once per batch (the last
+    # state of a receiver in the batch wins).
+    online: list[list[str]] = []
+    ingestor = AckIngestor(engine, topics, clock=lambda: now, on_online=online.append)
+    ingestor.process(
+        [
+            ack(topics, yty[0], f"{bid}.1", "received", now),
+            state_message(topics, yty[0], True),
+            state_message(topics, yty[1], True),
+            state_message(topics, yty[1], True),
+            state_message(topics, yty[2], True),
+            state_message(topics, yty[2], False),
+        ]
+    )
+    assert online == [sorted(yty[:2])]
+    # Only the receivers that have not received it get the programme, byte for byte.
+    publisher = FakePublisher()
+    resent = resend_to_online(
+        engine=engine, publisher=publisher, topics=topics, receiver_ids=yty, now=now
+    )
+    assert {r: (x.programmes, x.cancels) for r, x in resent.items()} == {
+        yty[1]: (1, 0),
+        yty[2]: (1, 0),
+    }
+    assert sorted(publisher.sent) == sorted(t for t in first.sent if t[0] != topics.cmd(yty[0]))
+    # Cancelled: the cancel is resent to those that had been sent the programme and did
+    # not acknowledge the cancel (yty[2] answered `rejected`).
+    assert client.post(f"/api/v1/broadcasts/{bid}/cancel", headers=editor).status_code == 200
+    ingestor.process([ack(topics, yty[2], f"{bid}.1", "rejected", now, detail="cancelled")])
+    publisher = FakePublisher()
+    resent = resend_to_online(
+        engine=engine, publisher=publisher, topics=topics, receiver_ids=yty, now=now
+    )
+    assert {r: (x.programmes, x.cancels) for r, x in resent.items()} == {
+        yty[0]: (0, 1),
+        yty[1]: (0, 1),
+    }
+    cancel = {"type": "cancel", "broadcast_id": f"{bid}.1"}
+    assert all(json.loads(payload) == cancel for _, payload in publisher.sent)
+    # Past expires_at nothing is resent.
+    late = T0 + timedelta(minutes=settings.programme_expiry_minutes)
+    publisher = FakePublisher()
+    assert (
+        resend_to_online(
+            engine=engine, publisher=publisher, topics=topics, receiver_ids=yty, now=late
+        )
+        == {}
+    )
+    assert publisher.sent == []
 
 
 def test_operator_confirms_legacy_station(

@@ -10,7 +10,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from broadcast.broadcast_models import Delivery, DeliveryEvent
+from broadcast.broadcast_models import Delivery, DeliveryEvent, Occurrence
 from broadcast.db import transaction
 from broadcast.scheduling import create_broadcast
 from broadcast.settings import Settings
@@ -106,6 +106,55 @@ def test_receiver_online_only_after_dispatch_still_gets_it(
     assert states(engine, bid) == {rid: "sent"}
     make_simulation(broker, [rid])
     wait_for(lambda: states(engine, bid) == {rid: "completed"}, timeout=15)
+
+
+def test_receiver_never_connected_before_dispatch_gets_it_when_it_connects(
+    engine: Engine,
+    mqtt_settings: Settings,
+    world: World,
+    broker: BrokerAddress,
+    make_worker: WorkerFactory,
+    make_simulation: SimFactory,
+) -> None:
+    # No session on the broker: the command published at dispatch reaches nobody. The
+    # receiver's `online` state makes the worker resend it.
+    rid = world.receivers_of(engine, "02800")[0]
+    worker = make_worker(broker)
+    bid = schedule(engine, mqtt_settings, world, ["02800"], in_seconds=2.0)
+    assert worker.tick().published == 1
+    assert states(engine, bid) == {rid: "sent"}
+    sim = make_simulation(broker, [rid])
+    wait_for(lambda: states(engine, bid) == {rid: "completed"}, timeout=15)
+    assert worker.resend_stats.programmes >= 1
+    assert (f"{bid}.1", "completed") in sim.agents[rid].acks
+
+
+def test_receiver_connecting_after_expiry_gets_nothing(
+    engine: Engine,
+    mqtt_settings: Settings,
+    world: World,
+    broker: BrokerAddress,
+    make_worker: WorkerFactory,
+    make_simulation: SimFactory,
+) -> None:
+    rid = world.receivers_of(engine, "02800")[0]
+    worker = make_worker(broker)
+    bid = schedule(engine, mqtt_settings, world, ["02800"])
+    worker.tick()
+    assert states(engine, bid) == {rid: "sent"}
+    # The airing passes before the receiver ever connects (its stored command still
+    # names the original, later expiry: a resend would be accepted and aired).
+    with transaction(engine) as ses:
+        occ = ses.exec(select(Occurrence).where(Occurrence.broadcast_id == bid)).one()
+        occ.air_at = utcnow() - timedelta(seconds=2)
+        occ.expires_at = utcnow() - timedelta(seconds=1)
+        ses.add(occ)
+    sim = make_simulation(broker, [rid])
+    wait_for(lambda: worker.resend_stats.receivers >= 1)
+    assert worker.resend_stats.programmes == 0
+    assert worker.tick().deadlines["expired"] == 1
+    assert states(engine, bid) == {rid: "expired"}
+    assert sim.agents[rid].acks == []
 
 
 def test_ingestor_restarted_while_receivers_ack(
