@@ -47,7 +47,8 @@ ACTION_LABELS = {
     "bulletin.archive": "Lưu trữ",
     "translation.text": "Sửa nội dung",
     "translation.recording": "Tải bản ghi âm",
-    "translation.audio": "Tạo âm thanh",
+    "translation.rendered": "Đã tạo âm thanh",
+    "translation.render_failed": "Tạo âm thanh lỗi",
 }
 
 
