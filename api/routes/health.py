@@ -32,7 +32,7 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz", summary="Readiness: database and broker reachable")
 def readyz(request: Request) -> JSONResponse:
-    """200 when the database answers and the MQTT broker accepts connections, else 503."""
+    """200 when the database answers and the service is connected to its MQTT broker, else 503."""
     settings: Settings = request.app.state.settings
     checks: dict[str, Any] = {}
     try:
