@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -30,7 +29,7 @@ warnings.filterwarnings("ignore", message=".*httpx2.*")
 from fastapi.testclient import TestClient  # noqa: E402 - after the warning filter
 
 from api.main import create_app  # noqa: E402
-from tests.utils import TEST_PASSWORD, TEST_SECRET, Headers, UserFactory  # noqa: E402
+from tests.utils import TEST_PASSWORD, TEST_SECRET, Headers, UserFactory, free_port  # noqa: E402
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -44,13 +43,6 @@ def cheap_password_hashing() -> Iterator[None]:
     security.HASHER = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
     yield
     security.HASHER = saved
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,7 +21,7 @@ from broadcast.demo import seed_demo
 from broadcast.rendering import RenderWorker
 from broadcast.service import start_background
 from broadcast.settings import Settings
-from tests.utils import TEST_PASSWORD
+from tests.utils import TEST_PASSWORD, free_port
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -64,13 +63,6 @@ def login(client: TestClient, demo: dict[str, str]) -> Login:
 
 
 # --- a real server and a real Chromium ---------------------------------------------------
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 CHROMIUM = Path("/usr/bin/chromium")

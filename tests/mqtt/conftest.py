@@ -28,17 +28,7 @@ from stations.broker import EmbeddedBroker
 from stations.models import Area, Station
 from stations.mqtt import BrokerAddress
 from stations.simulate import MediaServer, SimReceiver, Simulation
-from tests.utils import TEST_PASSWORD
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
+from tests.utils import TEST_PASSWORD, free_port
 
 SERVICE_USER = "loa-server"
 SERVICE_PASSWORD = "service-password-for-tests"
