@@ -171,19 +171,20 @@ class DeliveryEvent(SQLModel, table=True):
     detail: str | None = Field(default=None, max_length=500)
 
 
+def events_insert(dialect: str) -> Any:
+    """INSERT of as-run events that skips a (delivery, state) already recorded."""
+    table = SQLModel.metadata.tables["delivery_event"]
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    return insert(table).prefix_with("IGNORE")
+
+
 def record_events(session: Session, events: list[dict[str, Any]]) -> None:
     """Insert as-run events, ignoring any (delivery, state) already recorded."""
     if not events:
         return
-    table = SQLModel.metadata.tables["delivery_event"]
-    dialect = session.get_bind().dialect.name
-    stmt: Any
-    if dialect == "postgresql":
-        stmt = postgresql.insert(table).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(table).on_conflict_do_nothing()
-    else:
-        stmt = insert(table).prefix_with("IGNORE")
     defaults = {"recorded_at": utcnow(), "source": "server", "actor_id": None, "detail": None}
     rows = [defaults | e for e in events]
-    session.connection().execute(stmt, rows)
+    session.connection().execute(events_insert(session.get_bind().dialect.name), rows)

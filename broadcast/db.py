@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, event, text
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Dialect,
+    Engine,
+    any_,
+    bindparam,
+    event,
+    func,
+    literal_column,
+    select,
+    text,
+)
+from sqlalchemy.sql.expression import ClauseElement
 from sqlmodel import Session, create_engine
+
+from stations.timeutil import as_utc
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -65,3 +82,95 @@ def ping(engine: Engine) -> None:
     """Raise when the database cannot answer a trivial query."""
     with engine.connect() as connection:
         connection.execute(text("SELECT 1"))
+
+
+def driver_time(dialect: Dialect) -> Callable[[datetime], Any]:
+    """How a UTC time is handed to the driver by `BulkStatement` (what the column type does).
+
+    SQLite keeps times as text in SQLAlchemy's format ("2026-11-26 06:00:00.000000", UTC);
+    PostgreSQL's driver takes an aware datetime for `timestamptz`.
+    """
+    if dialect.name == "sqlite":
+        return lambda value: as_utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
+    return as_utc
+
+
+class BulkStatement:
+    """A Core statement run as one executemany straight on the driver, for hot paths.
+
+    SQLAlchemy converts every value of every row in Python (type processors, parameter
+    dictionaries); for the ingestor's thousands of rows per batch that cost more than the
+    database's own work. Here the statement is compiled once per dialect and the rows go
+    to the driver as they are: tuples in the order of `keys`, holding what the driver
+    takes (str, int, bool, None, and times through `driver_time`).
+    """
+
+    def __init__(
+        self, statement: ClauseElement | Callable[[str], ClauseElement], keys: Sequence[str]
+    ) -> None:
+        # A statement, or a function of the dialect's name for dialect-specific SQL.
+        self.statement = statement
+        self.keys = tuple(keys)
+        self._compiled: dict[str, tuple[str, list[int] | None]] = {}
+
+    def _compile(self, dialect: Dialect) -> tuple[str, list[int] | None]:
+        statement = self.statement
+        if not isinstance(statement, ClauseElement):
+            statement = statement(dialect.name)
+        compiled: Any = statement.compile(dialect=dialect, column_keys=list(self.keys))
+        names = list(compiled.positiontup or []) if dialect.positional else None
+        if names is not None and sorted(names) != sorted(self.keys):
+            raise ValueError(f"statement parameters {names} are not the keys {self.keys}")
+        # Positional drivers: where each placeholder's value sits in a row (None: as is).
+        order = [self.keys.index(name) for name in names] if names is not None else None
+        if order == list(range(len(self.keys))):
+            order = None
+        self._compiled[dialect.name] = (compiled.string, order)
+        return compiled.string, order
+
+    def _params(self, dialect: Dialect, order: list[int] | None, row: Sequence[Any]) -> Any:
+        if not dialect.positional:
+            return dict(zip(self.keys, row, strict=True))
+        return tuple([row[index] for index in order]) if order is not None else tuple(row)
+
+    def fetch(self, connection: Connection, row: Sequence[Any]) -> Sequence[Any]:
+        """Run a query once with the values of `row`; every result row."""
+        sql, order = self._compiled.get(connection.dialect.name) or self._compile(
+            connection.dialect
+        )
+        params = self._params(connection.dialect, order, row)
+        return connection.exec_driver_sql(sql, params).fetchall()
+
+    def execute(self, connection: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Run the statement for every row with one executemany."""
+        if not rows:
+            return
+        dialect = connection.dialect
+        sql, order = self._compiled.get(dialect.name) or self._compile(dialect)
+        params: Any
+        if not dialect.positional:
+            params = [dict(zip(self.keys, row, strict=True)) for row in rows]
+        elif order is not None:
+            params = [tuple([row[index] for index in order]) for row in rows]
+        else:
+            params = rows
+        connection.exec_driver_sql(sql, params)
+
+
+def in_list(column: ColumnElement[Any], name: str, dialect: str) -> ColumnElement[bool]:
+    """`column IN (values)` with the values bound as ONE parameter (see `driver_list`).
+
+    However long the list, the SQL stays the same and SQLAlchemy does not expand it value
+    by value: SQLite reads a JSON array with json_each, PostgreSQL takes an array.
+    """
+    if dialect == "sqlite":
+        each = func.json_each(bindparam(name))
+        return column.in_(select(literal_column("value")).select_from(each).scalar_subquery())
+    return column == any_(bindparam(name))
+
+
+def driver_list(dialect: Dialect) -> Callable[[Sequence[Any]], Any]:
+    """How `in_list`'s parameter is handed to the driver."""
+    if dialect.name == "sqlite":
+        return lambda values: json.dumps(list(values))
+    return list

@@ -10,23 +10,22 @@ only replaces one of lower rank (STATE_RANK), so out-of-order acks end right.
 from __future__ import annotations
 
 import logging
+import operator
 import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import reduce
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, update
+from sqlalchemy import Engine, bindparam, case, literal_column, tuple_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel
 
-from broadcast.broadcast_models import (
-    STATE_RANK,
-    DeliveryState,
-    record_events,
-)
+from broadcast.broadcast_models import STATE_RANK, DeliveryState, events_insert
+from broadcast.db import BulkStatement, driver_list, driver_time, in_list
 from broadcast.scheduling import parse_occurrence_ref
 from stations.mqtt import Message, MqttClient
 from stations.protocol import (
@@ -56,9 +55,45 @@ TIME_COLUMN: dict[AckState, str] = {
     AckState.failed: "finished_at",
     AckState.rejected: "finished_at",
 }
+# How stale `last_seen_at` may be for a receiver heard from only through its acks (one
+# write per receiver per this, not per batch: a burst of acks costs one row each).
+SEEN_WRITE = timedelta(seconds=15)
 DELIVERY = SQLModel.metadata.tables["delivery"]
 OCCURRENCE = SQLModel.metadata.tables["occurrence"]
+RECEIVER = SQLModel.metadata.tables["receiver"]
 _TIME_FIELDS = ("received_at", "downloaded_at", "started_at", "completed_at", "finished_at")
+_COLUMN_ORDER = {column.name: index for index, column in enumerate(DELIVERY.columns)}
+_EMPTY_BIT = {name: 1 << index for index, name in enumerate(_TIME_FIELDS)}
+# What an acknowledged state does to a delivery: (state, time column, its bit, rank).
+_EFFECT = {
+    ack: (ack.value, TIME_COLUMN[ack], _EMPTY_BIT[TIME_COLUMN[ack]], STATE_RANK[DeliveryState(ack)])
+    for ack in AckState
+}
+_RANK_OF = {state.value: rank for state, rank in STATE_RANK.items()}
+# Which of a delivery's time columns are still NULL, as a bitmask of _EMPTY_BIT.
+_EMPTY_MASK = reduce(
+    operator.add,
+    (
+        case((DELIVERY.c[name].is_(None), literal_column(str(bit))), else_=literal_column("0"))
+        for name, bit in _EMPTY_BIT.items()
+    ),
+).label("empty")
+_SELECT_DELIVERIES = BulkStatement(
+    lambda dialect: sa_select(
+        DELIVERY.c.id, DELIVERY.c.occurrence_id, DELIVERY.c.target, DELIVERY.c.state, _EMPTY_MASK
+    ).where(
+        in_list(DELIVERY.c.occurrence_id, "occurrences", dialect),
+        in_list(DELIVERY.c.target, "targets", dialect),
+    ),
+    ("occurrences", "targets"),
+)
+_INSERT_EVENTS = BulkStatement(
+    events_insert, ("delivery_id", "state", "at", "recorded_at", "source", "detail")
+)
+_UPDATE_RECEIVERS = BulkStatement(
+    update(RECEIVER).where(RECEIVER.c.id == bindparam("_id")),
+    ("online", "last_seen_at", "_id"),
+)
 
 
 @dataclass(slots=True)
@@ -67,10 +102,10 @@ class _Row:
 
     id: int
     rank: int
-    empty: set[str]  # time columns still NULL in the database
-    state: DeliveryState | None = None  # the new state, when the batch raises it
+    empty: int  # time columns still NULL in the database (bits of _EMPTY_BIT)
+    state: str | None = None  # the new state (a DeliveryState value), when the batch raises it
     detail: str | None = None
-    times: dict[str, datetime] = field(default_factory=dict)
+    times: dict[str, Any] = field(default_factory=dict)  # column -> time, as the driver takes
 
 
 @dataclass
@@ -112,11 +147,14 @@ class AckIngestor:
         self.flush_seconds = flush_ms / 1000
         self.clock = clock
         self.stats = IngestStats()
-        self._queue: queue.Queue[Message] = queue.Queue()
+        self._queue: queue.SimpleQueue[Message] = queue.SimpleQueue()
         self._client: MqttClient | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._unsubscribe: list[Callable[[], None]] = []
+        self._updates: dict[tuple[str, ...], BulkStatement] = {}
+        # When each receiver's last_seen_at was last written (see SEEN_WRITE).
+        self._seen_written: dict[str, datetime] = {}
 
     # --- wiring ----------------------------------------------------------------
 
@@ -190,8 +228,7 @@ class AckIngestor:
                     if self._stop.wait(RETRY_SECONDS):
                         return  # not acknowledged: the broker delivers them again
             if self._client is not None:
-                for message in batch:
-                    self._client.ack(message.mid, message.qos)
+                self._client.ack_many(batch)
 
     # --- one batch -------------------------------------------------------------
 
@@ -200,7 +237,7 @@ class AckIngestor:
         now = self.clock()
         acks: list[tuple[str, int, int, Ack]] = []
         states: dict[str, ReceiverStatus] = {}
-        seen: dict[str, datetime] = {}
+        seen: set[str] = set()
         malformed = mismatched = 0
         for message in messages:
             parsed = self.topics.parse(message.topic)
@@ -222,7 +259,7 @@ class AckIngestor:
                         self.stats.unknown += 1
                         continue
                     acks.append((receiver_id, ref[0], ref[1], ack))
-                    seen[receiver_id] = now
+                    seen.add(receiver_id)
                 elif kind is TopicKind.state:
                     if not message.payload:
                         continue  # a retained state being cleared
@@ -256,33 +293,34 @@ class AckIngestor:
     ) -> int:
         if not acks:
             return 0
-        bids = sorted({a[1] for a in acks})
-        rids = sorted({a[0] for a in acks})
-        # Per delivery: id, state, and which time columns are still empty (booleans, so
-        # no datetime is parsed back). Only what the batch changes is written.
-        rows: dict[tuple[int, int, str], _Row] = {}
+        connection = session.connection()
+        to_db = driver_time(connection.dialect)
+        recorded_at = to_db(now)
         d, o = DELIVERY, OCCURRENCE
-        for start in range(0, len(rids), 900):
-            chunk = rids[start : start + 900]
-            result = session.connection().execute(
-                sa_select(
-                    d.c.id,
-                    d.c.broadcast_id,
-                    o.c.seq,
-                    d.c.target,
-                    d.c.state,
-                    *(d.c[name].is_(None) for name in _TIME_FIELDS),
+        pairs = sorted({(a[1], a[2]) for a in acks})
+        occurrences = {
+            (bid, seq): oid
+            for oid, bid, seq in connection.execute(
+                sa_select(o.c.id, o.c.broadcast_id, o.c.seq).where(
+                    tuple_(o.c.broadcast_id, o.c.seq).in_(pairs)
                 )
-                .join_from(d, o, d.c.occurrence_id == o.c.id)
-                .where(d.c.broadcast_id.in_(bids), d.c.target.in_(chunk))
             )
-            for r in result:
-                empty = {name for name, null in zip(_TIME_FIELDS, r[5:10], strict=True) if null}
-                rows[(r[1], r[2], r[3])] = _Row(r[0], STATE_RANK[DeliveryState(r[4])], empty)
-        events: list[dict[str, Any]] = []
-        stored = 0
+        }
+        # Per delivery: id, state, and which time columns are still empty (a bitmask, so
+        # no time is read back). Only what the batch changes is written.
+        rows: dict[tuple[int, str], _Row] = {}
+        if occurrences:
+            to_list = driver_list(connection.dialect)
+            found = _SELECT_DELIVERIES.fetch(
+                connection,
+                (to_list(sorted(occurrences.values())), to_list(sorted({a[0] for a in acks}))),
+            )
+            for did, oid, target, state, empty in found:
+                rows[(oid, target)] = _Row(did, _RANK_OF[state], empty)
+        events: list[tuple[Any, ...]] = []
         for receiver_id, bid, seq, ack in acks:
-            row = rows.get((bid, seq, receiver_id))
+            oid = occurrences.get((bid, seq))
+            row = rows.get((oid, receiver_id)) if oid is not None else None
             if row is None:
                 self.stats.unknown += 1
                 log.info(
@@ -292,73 +330,65 @@ class AckIngestor:
                     receiver_id,
                 )
                 continue
-            stored += 1
-            events.append(
-                {
-                    "delivery_id": row.id,
-                    "state": ack.state.value,
-                    "at": ack.at,
-                    "recorded_at": now,
-                    "source": "receiver",
-                    "actor_id": None,
-                    "detail": ack.detail,
-                }
-            )
-            column = TIME_COLUMN[ack.state]
-            if column in row.empty:
-                row.empty.discard(column)
-                row.times[column] = ack.at
-            new_state = DeliveryState(ack.state.value)
-            rank = STATE_RANK[new_state]
+            at = to_db(ack.at)
+            state, column, bit, rank = _EFFECT[ack.state]
+            events.append((row.id, state, at, recorded_at, "receiver", ack.detail))
+            if row.empty & bit:
+                row.empty &= ~bit
+                row.times[column] = at
             if rank > row.rank:
-                row.rank, row.state = rank, new_state
+                row.rank, row.state = rank, state
                 if ack.detail:
                     row.detail = ack.detail
-        if events:
-            record_events(session, events)
+        _INSERT_EVENTS.execute(connection, events)
         # One executemany per shape of change (usually one per batch).
-        groups: dict[tuple[bool, bool, tuple[str, ...]], list[dict[str, Any]]] = {}
+        groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
         for row in rows.values():
             if row.state is None and not row.times:
                 continue
-            key = (row.state is not None, row.detail is not None, tuple(sorted(row.times)))
-            params: dict[str, Any] = {"_id": row.id, "updated_at": now, **row.times}
+            changed = dict(row.times)
             if row.state is not None:
-                params["state"] = row.state.value
+                changed["state"] = row.state
             if row.detail is not None:
-                params["detail"] = row.detail
-            groups.setdefault(key, []).append(params)
-        for (has_state, has_detail, columns), params_list in groups.items():
-            values: dict[str, Any] = {name: bindparam(name) for name in columns}
-            values["updated_at"] = bindparam("updated_at")
-            if has_state:
-                values["state"] = bindparam("state")
-            if has_detail:
-                values["detail"] = bindparam("detail")
-            stmt = update(d).where(d.c.id == bindparam("_id")).values(**values)
-            session.connection().execute(stmt, params_list)
-        return stored
+                changed["detail"] = row.detail
+            # In the table's column order, so the driver takes the values as they are.
+            keys = tuple(sorted(changed, key=_COLUMN_ORDER.__getitem__))
+            groups.setdefault(keys, []).append(
+                (*[changed[name] for name in keys], recorded_at, row.id)
+            )
+        for keys, params in groups.items():
+            statement = self._updates.get(keys)
+            if statement is None:
+                statement = self._updates[keys] = BulkStatement(
+                    update(d).where(d.c.id == bindparam("_id")), (*keys, "updated_at", "_id")
+                )
+            statement.execute(connection, params)
+        return len(events)
 
     def _store_receivers(
         self,
         session: Session,
         states: dict[str, ReceiverStatus],
-        seen: dict[str, datetime],
+        seen: set[str],
         now: datetime,
     ) -> None:
-        # One row per receiver per batch, however many acks it sent. Ids that name no
-        # receiver simply match no row.
-        params: list[dict[str, Any]] = []
-        for receiver_id in set(states) | set(seen):
+        # One row per receiver per batch, however many acks it sent; a receiver only
+        # heard from through acks is written again once its last write is SEEN_WRITE old.
+        # Ids that name no receiver simply match no row.
+        params: list[tuple[Any, ...]] = []
+        at = driver_time(session.get_bind().dialect)(now)
+        written = self._seen_written
+        for receiver_id in seen.union(states):
             status = states.get(receiver_id)
-            online = status.online if status is not None else True
-            params.append({"_id": receiver_id, "online": online, "last_seen_at": now})
-        if not params:
-            return
-        table = SQLModel.metadata.tables["receiver"]
-        session.connection().execute(
-            update(table)
-            .where(table.c.id == bindparam("_id"))
-            .values(online=bindparam("online"), last_seen_at=bindparam("last_seen_at")),
-            params,
-        )
+            if status is None:
+                last = written.get(receiver_id)
+                if last is not None and now - last < SEEN_WRITE:
+                    continue
+                online = True
+            else:
+                online = status.online
+            written[receiver_id] = now
+            if not online:
+                del written[receiver_id]
+            params.append((online, at, receiver_id))
+        _UPDATE_RECEIVERS.execute(session.connection(), params)

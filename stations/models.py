@@ -6,10 +6,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, String
+from sqlalchemy import JSON, Column, DateTime, Dialect, String, TypeDecorator
 from sqlmodel import Field, SQLModel
 
-from stations.timeutil import utcnow
+from stations.timeutil import as_utc, utcnow
 
 
 class AreaLevel(StrEnum):
@@ -37,9 +37,27 @@ class StationKind(StrEnum):
     legacy = "legacy"  # wired/FM: the commune operator confirms by hand
 
 
+class UTCTimestamp(TypeDecorator[datetime]):
+    """`timestamptz` that always stores UTC and always reads back an aware UTC time.
+
+    SQLite has no time zones: SQLAlchemy writes the wall clock of the value it is given
+    and drops the offset, so "13:00+07:00" would come back as 13:00 UTC. Converting on the
+    way in keeps SQLite and PostgreSQL identical.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+
 def UTCDateTime() -> Column[datetime]:  # noqa: N802 - reads like a type in models
     """A timezone-aware timestamp column (stored as UTC)."""
-    return Column(DateTime(timezone=True))
+    return Column(UTCTimestamp())
 
 
 class Area(SQLModel, table=True):

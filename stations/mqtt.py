@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import random
 import ssl
+import struct
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as pahoc
@@ -25,6 +26,9 @@ RECONNECT_MAX_SECONDS = 60.0
 # Keepalive: the broker publishes a receiver's Will after 1.5x this without traffic.
 KEEPALIVE_SECONDS = 30
 CONNECT_TIMEOUT_SECONDS = 10.0
+
+_PUBACK = struct.Struct("!BBH")
+_UINT16 = struct.Struct("!H")
 
 # Exceptions raised by user callbacks, kept so tests can fail on any of them.
 handler_errors: list[BaseException] = []
@@ -60,9 +64,8 @@ class BrokerAddress:
         return BrokerAddress(self.host, self.port, username, password, self.tls)
 
 
-@dataclass(frozen=True, slots=True)
-class Message:
-    """A message received from the broker."""
+class Message(NamedTuple):
+    """A message received from the broker (a tuple: thousands a second are made)."""
 
     topic: str
     payload: bytes
@@ -90,11 +93,27 @@ class _Subscription:
     qos: int
     callback: MessageCallback
     active: bool = field(default=True)
+    levels: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.levels = tuple(self.topic.split("/"))
 
 
 def topic_matches(filter_: str, topic: str) -> bool:
-    """True when `topic` matches the subscription filter `filter_`."""
-    return bool(pahoc.topic_matches_sub(filter_, topic))
+    """True when `topic` matches the subscription filter `filter_` (MQTT 3.1.1, 4.7)."""
+    return _levels_match(tuple(filter_.split("/")), topic.split("/"))
+
+
+def _levels_match(levels: tuple[str, ...], parts: list[str]) -> bool:
+    # A wildcard first level never matches a topic starting with "$" (4.7.2).
+    if parts[0].startswith("$") and levels[0] in ("+", "#"):
+        return False
+    for index, level in enumerate(levels):
+        if level == "#":
+            return True  # also matches the parent: "a/#" matches "a"
+        if index >= len(parts) or (level != "+" and level != parts[index]):
+            return False
+    return len(parts) == len(levels)
 
 
 class _BufferedClient(pahoc.Client):
@@ -114,6 +133,8 @@ class _BufferedClient(pahoc.Client):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Called with each QoS 0/1 message instead of on_message (see _handle_publish).
+        self.deliver: Callable[[Message], None] | None = None
         self._rbuf = bytearray()
         self._rbuf_sock: object = None
 
@@ -144,6 +165,52 @@ class _BufferedClient(pahoc.Client):
             count += 1
             if count >= self._READ_BURST and not self._rbuf:
                 return pahoc.MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    def _handle_publish(self) -> pahoc.MQTTErrorCode:
+        """Hand a QoS 0/1 PUBLISH to `deliver` as a `Message`, without paho's MQTTMessage.
+
+        MQTT 3.1.1 (3.3): topic length, topic, packet id when QoS > 0, payload. QoS 2,
+        MQTT 5 and clients without `deliver` take paho's own path.
+        """
+        deliver = self.deliver
+        header = self._in_packet["command"]
+        qos = (header & 0x06) >> 1
+        if deliver is None or qos == 2 or self._protocol != pahoc.MQTTv311:
+            return super()._handle_publish()
+        packet = self._in_packet["packet"]
+        end = 2 + _UINT16.unpack_from(packet)[0]
+        topic = bytes(packet[2:end]).decode("utf-8", "replace")
+        mid = 0
+        if qos:
+            mid = _UINT16.unpack_from(packet, end)[0]
+            end += 2
+        message = Message(topic, bytes(packet[end:]), qos, bool(header & 0x01), mid)
+        with self._in_callback_mutex:
+            _safely(deliver, message)
+        if qos == 1 and not self._manual_ack:
+            return self._send_puback(mid)
+        return pahoc.MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    def _handle_on_message(self, message: pahoc.MQTTMessage) -> None:
+        # Loa adds no per-topic callbacks (message_callback_add), so paho's walk of its
+        # filter tree for every message is skipped: on_message is called directly.
+        on_message = self.on_message
+        if on_message is None:
+            return
+        with self._in_callback_mutex:
+            try:
+                on_message(self, self._userdata, message)
+            except Exception as err:
+                self._easy_log(pahoc.MQTT_LOG_ERR, "Caught exception in on_message: %s", err)
+                if not self.suppress_exceptions:
+                    raise
+
+    def puback_many(self, mids: Sequence[int]) -> None:
+        """PUBACK many QoS 1 messages (manual_ack=True) in one write and one wakeup."""
+        if not mids:
+            return
+        packet = b"".join([_PUBACK.pack(pahoc.PUBACK, 2, mid) for mid in mids])
+        self._packet_queue(pahoc.PUBACK, packet, 0, 0)
 
 
 class MqttClient:
@@ -190,6 +257,7 @@ class MqttClient:
         self._client.on_connect = self._handle_connect
         self._client.on_disconnect = self._handle_disconnect
         self._client.on_message = self._handle_message
+        self._client.deliver = self._dispatch
 
     @property
     def paho(self) -> pahoc.Client:
@@ -259,6 +327,16 @@ class MqttClient:
         if self._manual_ack and qos > 0:
             self._client.ack(mid, qos)
 
+    def ack_many(self, messages: Sequence[Message]) -> None:
+        """Acknowledge many messages received with `manual_ack=True` at once."""
+        if not self._manual_ack:
+            return
+        mids = [m.mid for m in messages if m.qos == 1]
+        self._client.puback_many(mids)
+        for message in messages:
+            if message.qos == 2:
+                self._client.ack(message.mid, 2)
+
     # --- paho callbacks --------------------------------------------------------
 
     def _handle_connect(
@@ -297,9 +375,12 @@ class MqttClient:
     def _handle_message(
         self, _client: pahoc.Client, _userdata: object, msg: pahoc.MQTTMessage
     ) -> None:
-        message = Message(msg.topic, bytes(msg.payload), msg.qos, bool(msg.retain), msg.mid)
+        self._dispatch(Message(msg.topic, bytes(msg.payload), msg.qos, bool(msg.retain), msg.mid))
+
+    def _dispatch(self, message: Message) -> None:
         with self._lock:
-            targets = [s.callback for s in self._subs if topic_matches(s.topic, msg.topic)]
+            parts = message.topic.split("/")
+            targets = [s.callback for s in self._subs if _levels_match(s.levels, parts)]
         for callback in targets:
             _safely(callback, message)
 

@@ -150,6 +150,7 @@ class TopicKind(StrEnum):
     state = "state"
 
 
+_TOPIC_KINDS = {kind.value: kind for kind in TopicKind}
 _RECEIVER_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 
 
@@ -194,10 +195,8 @@ class Topics:
         parts = topic[len(head) :].split("/")
         if len(parts) != 2 or not valid_receiver_id(parts[0]):
             return None
-        try:
-            return parts[0], TopicKind(parts[1])
-        except ValueError:
-            return None
+        kind = _TOPIC_KINDS.get(parts[1])
+        return None if kind is None else (parts[0], kind)
 
     def receiver_may(self, username: str, topic: str, action: str) -> bool:
         """The ACL of a receiver: read its own `cmd`, write its own `ack` and `state`.

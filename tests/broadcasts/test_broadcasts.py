@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -17,7 +17,7 @@ from broadcast.bulletin_models import Bulletin, BulletinStatus
 from broadcast.db import transaction
 from broadcast.deadlines import apply_deadlines
 from broadcast.dispatch import dispatch_due, publish_cancels, publish_queued, resend_to_online
-from broadcast.ingest import AckIngestor
+from broadcast.ingest import SEEN_WRITE, AckIngestor
 from broadcast.models import Role, User
 from broadcast.scheduling import air_times
 from broadcast.settings import Settings
@@ -336,7 +336,9 @@ def test_operator_confirms_legacy_station(
     dispatch_due(engine=engine, settings=settings, builder=fake_builder, now=T0)
     with Session(engine) as ses:
         station = ses.exec(select(Station).join(Area).where(Area.code == "02743")).one()
-    body = {"station_id": station.id, "aired_at": T0.isoformat(), "note": "Phát đủ"}
+    # The operator types the local time: it is kept as the same instant in UTC.
+    local = T0.astimezone(settings.zone)
+    body = {"station_id": station.id, "aired_at": local.isoformat(), "note": "Phát đủ"}
     stranger = make_user(Role.operator, "02680")
     url = f"/api/v1/broadcasts/{bid}/confirmations"
     assert client.post(url, json=body, headers=stranger).status_code == 404
@@ -344,6 +346,9 @@ def test_operator_confirms_legacy_station(
     response = client.post(url, json=body, headers=operator)
     assert response.status_code == 201, response.text
     assert response.json()["state"] == "confirmed"
+    status = client.get(f"/api/v1/broadcasts/{bid}/status", headers=operator).json()
+    confirmed = [d for d in status["deliveries"] if d["state"] == "confirmed"]
+    assert [datetime.fromisoformat(d["completed_at"]) for d in confirmed] == [T0]
     # Confirmed survives the deadlines.
     apply_deadlines(engine=engine, settings=settings, now=T0 + timedelta(hours=1))
     assert deliveries(engine, bid)[f"station:{station.id}"].state == DeliveryState.confirmed
@@ -362,3 +367,57 @@ def test_station_programme_slot(
     assert near.json()["broadcast_ids"] == [bid]
     far = client.get(url, params={"at": (T0 + timedelta(hours=5)).isoformat()}, headers=editor)
     assert far.json()["air_at"] is None and far.json()["warnings"][0]["code"] == "empty"
+
+
+def test_ack_times_are_kept_in_utc_and_last_seen_is_written_sparingly(
+    client: TestClient, engine: Engine, settings: Settings, make_user: UserFactory, bulletin: int
+) -> None:
+    editor = make_user(Role.editor, "10")
+    bid = _schedule(client, editor, bulletin, ["02680"])
+    topics = Topics(settings.mqtt_topic_prefix)
+    now = T0 - timedelta(minutes=30)
+    dispatch_due(engine=engine, settings=settings, builder=fake_builder, now=now)
+    publish_queued(engine=engine, publisher=FakePublisher(), topics=topics, now=now)
+    rx = receivers_in(engine, "02680")[0]
+    clock = [now]
+    ingestor = AckIngestor(engine, topics, clock=lambda: clock[0])
+
+    def last_seen() -> tuple[bool, datetime]:
+        body = client.get(f"/api/v1/receivers/{rx}", headers=editor).json()
+        return body["online"], datetime.fromisoformat(body["last_seen_at"])
+
+    # A receiver whose clock is set to Hà Nội time: the same instants, stored in UTC.
+    local = timezone(timedelta(hours=7))
+    ingestor.process([ack(topics, rx, f"{bid}.1", "received", now.astimezone(local))])
+    assert last_seen() == (True, now)
+    clock[0] = now + timedelta(seconds=5)  # within SEEN_WRITE: not written again
+    ingestor.process([ack(topics, rx, f"{bid}.1", "downloaded", clock[0].astimezone(local))])
+    assert last_seen() == (True, now)
+    clock[0] = now + SEEN_WRITE + timedelta(seconds=6)
+    ingestor.process([ack(topics, rx, f"{bid}.1", "started", T0.astimezone(local))])
+    assert last_seen() == (True, clock[0])
+    # Its Will (offline), then an ack soon after: online again at once.
+    clock[0] += timedelta(seconds=1)
+    ingestor.process([state_message(topics, rx, False)])
+    assert last_seen() == (False, clock[0])
+    clock[0] += timedelta(seconds=1)
+    ingestor.process([ack(topics, rx, f"{bid}.1", "completed", T0.astimezone(local))])
+    assert last_seen() == (True, clock[0])
+
+    status = client.get(f"/api/v1/broadcasts/{bid}/status", headers=editor).json()
+    row = next(d for d in status["deliveries"] if d["receiver_id"] == rx)
+    times = {k: datetime.fromisoformat(row[k]) for k in ("received_at", "started_at")}
+    assert times == {"received_at": now, "started_at": T0}
+    assert row["state"] == "completed"
+    with Session(engine) as ses:
+        events = ses.exec(
+            select(DeliveryEvent)
+            .join(Delivery)
+            .where(Delivery.receiver_id == rx, DeliveryEvent.source == "receiver")
+        ).all()
+    assert {e.state: e.at for e in events} == {
+        "received": now,
+        "downloaded": now + timedelta(seconds=5),
+        "started": T0,
+        "completed": T0,
+    }

@@ -1,0 +1,266 @@
+"""How many acknowledgements per second the ingestor stores: a backlog drained after downtime.
+
+    .venv/bin/python bench/bench_ingest.py [--receivers 5000]
+
+One programme is dispatched to N receivers (deliveries `sent`, SQLite), then the
+ingestor's persistent session is made at mosquitto and left offline while a publisher
+puts N x 4 acknowledgements (received, downloaded, started, completed) on the receivers'
+`ack` topics: what a province's receivers report while the service restarts. The
+ingestor then connects and the time from its connect to the commit that holds the last
+acknowledgement is measured, with the final state of every delivery checked.
+
+Beside it, in the same run and against the same broker and database file:
+  raw paho   - a plain paho subscriber with a persistent session drains the same backlog
+               (no parsing, no database: what the wire and paho cost alone);
+  raw SQLite - the same rows written with the sqlite3 module in one transaction
+               (4 events per delivery and one update each; no MQTT, no validation).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import sqlite3
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import paho.mqtt.client as pahoc  # noqa: E402
+from common import (  # noqa: E402
+    MOSQUITTO,
+    SERVICE_PASSWORD,
+    SERVICE_USER,
+    Programme,
+    setup_database,
+    start_broker,
+)
+from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
+from sqlmodel import Session, func, select  # noqa: E402
+
+from broadcast.broadcast_models import Delivery, DeliveryEvent, DeliveryState  # noqa: E402
+from broadcast.db import make_engine, transaction  # noqa: E402
+from broadcast.ingest import INGESTOR_CLIENT_ID, AckIngestor  # noqa: E402
+from broadcast.scheduling import create_broadcast  # noqa: E402
+from broadcast.settings import Settings  # noqa: E402
+from broadcast.worker import Worker  # noqa: E402
+from stations.areas import Scope  # noqa: E402
+from stations.mqtt import BrokerAddress, MqttClient  # noqa: E402
+from stations.protocol import Priority, Topics  # noqa: E402
+from stations.security import mosquitto_hash  # noqa: E402
+from stations.timeutil import utcnow  # noqa: E402
+
+STATES = ("received", "downloaded", "started", "completed")
+PUBLISHER, PUBLISHER_PASSWORD = "bench-publisher", "bench-publisher-password"
+
+
+def allow_publisher(directory: Path) -> None:
+    """Let one bench client write every receiver's ack topic (receivers cannot)."""
+    with (directory / "passwords").open("a") as fh:
+        fh.write(f"{PUBLISHER}:{mosquitto_hash(PUBLISHER_PASSWORD)}\n")
+    with (directory / "acl").open("a") as fh:
+        fh.write(f"\nuser {PUBLISHER}\ntopic write loa/v1/receivers/+/ack\n")
+
+
+def ack_payloads(ref: str, receiver_ids: list[str]) -> list[tuple[str, bytes]]:
+    """Every receiver's four acknowledgements, step by step as receivers send them."""
+    base = datetime.now(UTC)
+    out = []
+    for step, state in enumerate(STATES):
+        at = (base + timedelta(seconds=step)).isoformat()
+        body = json.dumps({"broadcast_id": ref, "state": state, "at": at, "detail": None})
+        out.extend((f"loa/v1/receivers/{rid}/ack", body.encode()) for rid in receiver_ids)
+    return out
+
+
+def publish_backlog(port: int, messages: list[tuple[str, bytes]]) -> None:
+    client = pahoc.Client(CallbackAPIVersion.VERSION2, client_id="bench-pub", clean_session=True)
+    client.username_pw_set(PUBLISHER, PUBLISHER_PASSWORD)
+    client.max_inflight_messages_set(0)
+    client.max_queued_messages_set(0)
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    infos = [client.publish(topic, payload, qos=1) for topic, payload in messages]
+    for info in infos:
+        info.wait_for_publish(60)
+    client.loop_stop()
+    client.disconnect()
+
+
+def raw_paho_drain(port: int, messages: list[tuple[str, bytes]]) -> float:
+    """A plain persistent subscriber drains the same backlog; seconds from connect."""
+    expected = len(messages)
+    count = [0]
+    done = threading.Event()
+
+    def on_message(*_a: Any) -> None:
+        count[0] += 1
+        if count[0] >= expected:
+            done.set()
+
+    def session() -> pahoc.Client:
+        client = pahoc.Client(
+            CallbackAPIVersion.VERSION2, client_id="bench-raw-sink", clean_session=False
+        )
+        client.username_pw_set(SERVICE_USER, SERVICE_PASSWORD)
+        client.on_message = on_message
+        client.max_inflight_messages_set(0)
+        return client
+
+    first = session()
+    first.connect("127.0.0.1", port)
+    first.subscribe("loa/v1/receivers/+/ack", 1)
+    first.loop(2)
+    first.loop(0.2)
+    first.disconnect()
+    publish_backlog(port, messages)
+    sink = session()
+    started = time.perf_counter()
+    sink.connect("127.0.0.1", port)
+    sink.loop_start()
+    done.wait(120)
+    elapsed = time.perf_counter() - started
+    sink.loop_stop()
+    sink.disconnect()
+    if count[0] < expected:
+        print(f"  raw paho: only {count[0]} of {expected} arrived")
+    return elapsed
+
+
+def raw_sqlite(db: Path, ref_id: int, n_acks: int) -> float:
+    """The same writes with the sqlite3 module: events, then one update per delivery."""
+    copy = db.with_name("raw.db")
+    shutil.copy(db, copy)
+    conn = sqlite3.connect(copy)
+    ids = [r[0] for r in conn.execute("SELECT id FROM delivery WHERE broadcast_id = ?", (ref_id,))]
+    now = utcnow().isoformat(sep=" ")
+    started = time.perf_counter()
+    with conn:
+        conn.executemany(
+            "INSERT INTO delivery_event (delivery_id, state, at, recorded_at, source)"
+            " VALUES (?, ?, ?, ?, 'receiver') ON CONFLICT DO NOTHING",
+            [(i, state, now, now) for state in STATES for i in ids][:n_acks],
+        )
+        conn.executemany(
+            "UPDATE delivery SET state = 'completed', received_at = ?, downloaded_at = ?,"
+            " started_at = ?, completed_at = ?, updated_at = ? WHERE id = ?",
+            [(now, now, now, now, now, i) for i in ids],
+        )
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return elapsed
+
+
+def run(n: int) -> None:
+    work = Path(tempfile.mkdtemp(prefix="loa-bench-ingest-"))
+    work.chmod(0o755)  # mosquitto drops to its own user and must reach its files
+    db = work / "bench.db"
+    url = f"sqlite:///{db}"
+    specs, bulletin_id = setup_database(url, n)
+    settings = Settings(
+        env="test",
+        secret_key="bench-secret-key-that-is-long-enough-012345",
+        database_url=url,
+        media_dir=work / "media",
+        mqtt_username=SERVICE_USER,
+        mqtt_password=SERVICE_PASSWORD,
+    )
+    port, stop_broker = start_broker("mosquitto", settings, url, specs, work, allow_publisher)
+    address = BrokerAddress("127.0.0.1", port, SERVICE_USER, SERVICE_PASSWORD)
+    topics = Topics(settings.mqtt_topic_prefix)
+    engine = make_engine(url)
+    try:
+        with transaction(engine) as ses:
+            broadcast = create_broadcast(
+                session=ses,
+                settings=settings,
+                actor=None,
+                scope=Scope.everything(),
+                bulletin_ids=[bulletin_id],
+                area_codes=["c1"],
+                starts_at=utcnow(),
+                priority=Priority.normal,
+            )
+            ref_id = broadcast.id or 0
+        programme = Programme("http://127.0.0.1:9/media/x.mp3", "0" * 64, 1)
+        dispatcher = Worker(
+            engine, settings, address=address, builder=lambda *_a: programme, ingest=False
+        )
+        dispatcher.start(loop=False)
+        dispatcher.tick()
+        dispatcher.stop()
+        messages = ack_payloads(f"{ref_id}.1", [s.receiver_id for s in specs])
+        expected = len(messages)
+
+        raw_mqtt = raw_paho_drain(port, messages)
+        raw_db = raw_sqlite(db, ref_id, expected)
+
+        # The ingestor's session exists, it goes away, the backlog piles up at the broker.
+        ingestor = AckIngestor(engine, topics, batch_size=settings.ingest_batch_size)
+        client = MqttClient(address, client_id=INGESTOR_CLIENT_ID, manual_ack=True)
+        ingestor.attach(client)
+        client.start()
+        time.sleep(0.3)  # let the SUBACKs arrive before leaving
+        client.stop()
+        publish_backlog(port, messages)
+
+        ingestor.start()
+        started = time.monotonic()
+        client.start()
+        deadline = time.monotonic() + 300
+        while ingestor.stats.acks_stored < expected and time.monotonic() < deadline:
+            time.sleep(0.005)
+        elapsed = ingestor.stats.last_commit_at - started
+        client.stop()
+        ingestor.stop()
+        with Session(engine) as ses:
+            completed = ses.exec(
+                select(func.count())
+                .select_from(Delivery)
+                .where(Delivery.state == DeliveryState.completed)
+            ).one()
+            events = ses.exec(
+                select(func.count())
+                .select_from(DeliveryEvent)
+                .where(DeliveryEvent.source == "receiver")
+            ).one()
+        stats = ingestor.stats
+        stored = stats.acks_stored
+        print(
+            f"N={n:>5} receivers, {expected} acks backlogged at mosquitto\n"
+            f"  loa ingestor: {stored}/{expected} stored in {elapsed:.2f}s = "
+            f"{stored / elapsed:,.0f} acks/s  (batches={stats.batches}, "
+            f"malformed={stats.malformed}, unknown={stats.unknown})\n"
+            f"  check: deliveries completed={completed}/{n}  events={events}/{expected}  "
+            f"lost={expected - stored}\n"
+            f"  raw paho drain:   {raw_mqtt:.2f}s = {expected / raw_mqtt:,.0f} msgs/s\n"
+            f"  raw SQLite write: {raw_db:.2f}s = {expected / raw_db:,.0f} rows/s\n"
+            f"  ratio to raw paho: {elapsed / raw_mqtt:.2f}x"
+        )
+    finally:
+        stop_broker()
+        engine.dispose()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--receivers", type=int, nargs="+", default=[5000])
+    args = parser.parse_args()
+    if not MOSQUITTO.exists():
+        print(f"skipped: {MOSQUITTO} is not installed")
+        return
+    logging.basicConfig(level=logging.ERROR)
+    for n in args.receivers:
+        run(n)
+
+
+if __name__ == "__main__":
+    main()
