@@ -1,6 +1,6 @@
 """How many acknowledgements per second the ingestor stores: a backlog drained after downtime.
 
-    .venv/bin/python bench/bench_ingest.py [--receivers 5000]
+    .venv/bin/python bench/bench_ingest.py [--receivers 5000] [--repeat 3]
 
 One programme is dispatched to N receivers (deliveries `sent`, SQLite), then the
 ingestor's persistent session is made at mosquitto and left offline while a publisher
@@ -23,6 +23,7 @@ import json
 import logging
 import shutil
 import sqlite3
+import statistics
 import sys
 import tempfile
 import threading
@@ -158,7 +159,7 @@ def raw_sqlite(db: Path, ref_id: int, n_acks: int) -> float:
     return elapsed
 
 
-def run(n: int) -> None:
+def run(n: int) -> dict[str, float]:
     work = Path(tempfile.mkdtemp(prefix="loa-bench-ingest-"))
     work.chmod(0o755)  # mosquitto drops to its own user and must reach its files
     db = work / "bench.db"
@@ -244,6 +245,11 @@ def run(n: int) -> None:
             f"  raw SQLite write: {raw_db:.2f}s = {expected / raw_db:,.0f} rows/s\n"
             f"  ratio to raw paho: {elapsed / raw_mqtt:.2f}x"
         )
+        return {
+            "rate": stored / elapsed,
+            "raw": expected / raw_mqtt,
+            "lost": expected - stored + (n - completed),
+        }
     finally:
         stop_broker()
         engine.dispose()
@@ -253,13 +259,23 @@ def run(n: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--receivers", type=int, nargs="+", default=[5000])
+    parser.add_argument("--repeat", type=int, default=3, help="runs per N (median printed)")
     args = parser.parse_args()
     if not MOSQUITTO.exists():
         print(f"skipped: {MOSQUITTO} is not installed")
         return
     logging.basicConfig(level=logging.ERROR)
+    summary = []
     for n in args.receivers:
-        run(n)
+        runs = [run(n) for _ in range(args.repeat)]
+        rates = sorted(r["rate"] for r in runs)
+        summary.append(
+            f"N={n:>5}: {statistics.median(rates):,.0f} acks stored/s median (runs: "
+            + ", ".join(f"{r:,.0f}" for r in rates)
+            + f"); raw paho drain median {statistics.median(r['raw'] for r in runs):,.0f} msgs/s;"
+            f" lost {sum(int(r['lost']) for r in runs)}"
+        )
+    print("\n".join(["summary (target: >= 10,000 acks stored/s, none lost)", *summary]))
 
 
 if __name__ == "__main__":

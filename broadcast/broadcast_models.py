@@ -10,6 +10,7 @@ from sqlalchemy import JSON, Column, String, UniqueConstraint, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel
 
+from broadcast.db import BulkStatement, driver_time
 from stations.models import UTCDateTime
 from stations.timeutil import utcnow
 
@@ -181,10 +182,31 @@ def events_insert(dialect: str) -> Any:
     return insert(table).prefix_with("IGNORE")
 
 
+_EVENT_KEYS = ("delivery_id", "state", "at", "recorded_at", "source", "actor_id", "detail")
+_INSERT_EVENTS = BulkStatement(events_insert, _EVENT_KEYS)
+
+
 def record_events(session: Session, events: list[dict[str, Any]]) -> None:
-    """Insert as-run events, ignoring any (delivery, state) already recorded."""
+    """Insert as-run events, ignoring any (delivery, state) already recorded.
+
+    Each event: delivery_id, state, at; optionally recorded_at (default now), source
+    (default "server"), actor_id and detail.
+    """
     if not events:
         return
-    defaults = {"recorded_at": utcnow(), "source": "server", "actor_id": None, "detail": None}
-    rows = [defaults | e for e in events]
-    session.connection().execute(events_insert(session.get_bind().dialect.name), rows)
+    connection = session.connection()
+    to_db = driver_time(connection.dialect)
+    now = to_db(utcnow())
+    rows = [
+        (
+            e["delivery_id"],
+            str(e["state"]),
+            to_db(e["at"]),
+            to_db(e["recorded_at"]) if e.get("recorded_at") else now,
+            e.get("source") or "server",
+            e.get("actor_id"),
+            e.get("detail"),
+        )
+        for e in events
+    ]
+    _INSERT_EVENTS.execute(connection, rows)

@@ -14,6 +14,7 @@ from alembic.config import Config
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    CursorResult,
     Dialect,
     Engine,
     any_,
@@ -133,13 +134,16 @@ class BulkStatement:
             return dict(zip(self.keys, row, strict=True))
         return tuple([row[index] for index in order]) if order is not None else tuple(row)
 
-    def fetch(self, connection: Connection, row: Sequence[Any]) -> Sequence[Any]:
-        """Run a query once with the values of `row`; every result row."""
+    def run(self, connection: Connection, row: Sequence[Any]) -> CursorResult[Any]:
+        """Run the statement once with the values of `row`."""
         sql, order = self._compiled.get(connection.dialect.name) or self._compile(
             connection.dialect
         )
-        params = self._params(connection.dialect, order, row)
-        return connection.exec_driver_sql(sql, params).fetchall()
+        return connection.exec_driver_sql(sql, self._params(connection.dialect, order, row))
+
+    def fetch(self, connection: Connection, row: Sequence[Any]) -> Sequence[Any]:
+        """Run a query once with the values of `row`; every result row."""
+        return self.run(connection, row).fetchall()
 
     def execute(self, connection: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
         """Run the statement for every row with one executemany."""

@@ -1,70 +1,107 @@
-"""Deadlines: deliveries never received become `expired`, those not completed `missed`."""
+"""Deadlines: deliveries never received become `expired`, those not completed `missed`.
+
+Each verdict is one UPDATE per airing (and per programme length), decided by the database
+on the rows' current state, so an acknowledgement stored in the meantime is never
+overwritten; the as-run events follow from the rows themselves.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine
-from sqlmodel import col, select
+from sqlalchemy import Engine, and_, func, literal, or_, select, update
+from sqlmodel import SQLModel, col
+from sqlmodel import select as sm_select
 
 from broadcast.broadcast_models import (
     FINAL_STATES,
-    Delivery,
     DeliveryState,
     Occurrence,
     OccurrenceState,
-    record_events,
+    events_insert,
 )
 from broadcast.db import transaction
 from broadcast.settings import Settings
+from stations.models import UTCTimestamp
 from stations.timeutil import as_utc
 
 NOT_RECEIVED = (DeliveryState.queued, DeliveryState.sent)
 UNDER_WAY = (DeliveryState.received, DeliveryState.downloaded, DeliveryState.started)
+DELIVERY = SQLModel.metadata.tables["delivery"]
+_FINAL = [s.value for s in FINAL_STATES]
 
 
 def apply_deadlines(*, engine: Engine, settings: Settings, now: datetime) -> dict[str, int]:
     """Expire and miss what is overdue; settle airings whose every delivery is final."""
     grace = timedelta(seconds=settings.missed_grace_seconds)
     counts = {"expired": 0, "missed": 0, "settled": 0}
+    d = DELIVERY
     with transaction(engine) as session:
+        connection = session.connection()
         occs = session.exec(
-            select(Occurrence).where(
+            sm_select(Occurrence).where(
                 Occurrence.state == OccurrenceState.dispatched,
                 col(Occurrence.settled).is_(False),
                 col(Occurrence.air_at) <= now,
             )
         ).all()
         for occ in occs:
-            open_rows = session.exec(
-                select(Delivery).where(
-                    Delivery.occurrence_id == occ.id,
-                    col(Delivery.state).not_in([s.value for s in FINAL_STATES]),
-                )
-            ).all()
-            remaining = 0
-            events = []
             air_at, expires_at = as_utc(occ.air_at), as_utc(occ.expires_at)
-            for delivery in open_rows:
-                verdict: DeliveryState | None = None
-                at = now
-                is_legacy = delivery.receiver_id is None
-                missed_at = air_at + timedelta(milliseconds=delivery.duration_ms) + grace
-                if not is_legacy and delivery.state in NOT_RECEIVED and now >= expires_at:
-                    verdict, at = DeliveryState.expired, expires_at
-                elif (delivery.state in UNDER_WAY or is_legacy) and now >= missed_at:
-                    verdict, at = DeliveryState.missed, missed_at
-                if verdict is None:
-                    remaining += 1
-                    continue
-                delivery.state = verdict
-                delivery.finished_at = at
-                delivery.updated_at = now
-                session.add(delivery)
-                events.append({"delivery_id": delivery.id, "state": verdict.value, "at": at})
-                counts[verdict.value] += 1
-            session.flush()
-            record_events(session, events)
+            mine = d.c.occurrence_id == occ.id
+            decided: list[str] = []
+            if now >= expires_at:  # receivers that never got it (legacy stations excepted)
+                result = connection.execute(
+                    update(d)
+                    .where(
+                        mine,
+                        d.c.receiver_id.is_not(None),
+                        d.c.state.in_([s.value for s in NOT_RECEIVED]),
+                    )
+                    .values(
+                        state=DeliveryState.expired.value, finished_at=expires_at, updated_at=now
+                    )
+                )
+                counts["expired"] += result.rowcount
+                decided.append(DeliveryState.expired.value)
+            if now >= air_at + grace:  # under way (or legacy) and past air + length + grace
+                late = or_(
+                    d.c.state.in_([s.value for s in UNDER_WAY]),
+                    and_(d.c.receiver_id.is_(None), d.c.state.not_in(_FINAL)),
+                )
+                lengths = connection.execute(
+                    select(d.c.duration_ms).where(mine, late).distinct()
+                ).scalars()
+                for length in list(lengths):
+                    missed_at = air_at + timedelta(milliseconds=length) + grace
+                    if now < missed_at:
+                        continue
+                    result = connection.execute(
+                        update(d)
+                        .where(mine, late, d.c.duration_ms == length)
+                        .values(
+                            state=DeliveryState.missed.value, finished_at=missed_at, updated_at=now
+                        )
+                    )
+                    counts["missed"] += result.rowcount
+                decided.append(DeliveryState.missed.value)
+            if decided:
+                # The as-run log: one event per verdict, at the time the verdict names.
+                dialect = connection.dialect.name
+                connection.execute(
+                    events_insert(dialect).from_select(
+                        ["delivery_id", "state", "at", "recorded_at", "source"],
+                        select(
+                            d.c.id,
+                            d.c.state,
+                            d.c.finished_at,
+                            literal(now, UTCTimestamp()),
+                            literal("server"),
+                        ).where(mine, d.c.state.in_(decided)),
+                    )
+                )
+            remaining = connection.execute(
+                select(func.count()).select_from(d).where(mine, d.c.state.not_in(_FINAL))
+            ).scalar_one()
             if remaining == 0:
                 occ.settled = True
                 session.add(occ)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, and_, or_, update
+from sqlalchemy import Engine, and_, bindparam, insert, literal, literal_column, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, col, select
 
@@ -26,17 +26,16 @@ from broadcast.broadcast_models import (
     BroadcastStatus,
     BroadcastTarget,
     Delivery,
-    DeliveryEvent,
     DeliveryState,
     Occurrence,
     OccurrenceState,
     record_events,
 )
-from broadcast.db import transaction
+from broadcast.db import BulkStatement, driver_list, driver_time, in_list, transaction
 from broadcast.media import media_url
 from broadcast.scheduling import occurrence_ref
 from broadcast.settings import Settings
-from stations.models import Area, Receiver, Station, StationKind
+from stations.models import Area, Receiver, Station, StationKind, UTCTimestamp
 from stations.protocol import CancelCommand, MediaItem, Priority, ProgrammeCommand, Topics, encode
 from stations.timeutil import as_utc
 
@@ -45,6 +44,46 @@ log = logging.getLogger(__name__)
 # How long publish() waits for the broker to take a batch before trying again later.
 PUBLISH_CONFIRM_SECONDS = 10.0
 PUBLISH_BATCH = 5000
+# Deliveries whose programme is sent again to a receiver that comes online.
+NOT_AIRING = (
+    DeliveryState.queued,
+    DeliveryState.sent,
+    DeliveryState.received,
+    DeliveryState.downloaded,
+)
+DELIVERY = SQLModel.metadata.tables["delivery"]
+# queued -> sent for the commands the broker took (ids bound as one list parameter).
+_MARK_SENT = BulkStatement(
+    lambda dialect: (
+        update(DELIVERY)
+        .where(
+            in_list(DELIVERY.c.id, "ids", dialect),
+            DELIVERY.c.state == literal_column(f"'{DeliveryState.queued.value}'"),
+        )
+        .values(
+            state=literal_column(f"'{DeliveryState.sent.value}'"),
+            sent_at=bindparam("sent_at"),
+            updated_at=bindparam("updated_at"),
+        )
+    ),
+    ("sent_at", "updated_at", "ids"),
+)
+_INSERT_DELIVERIES = BulkStatement(
+    insert(DELIVERY),
+    (
+        "occurrence_id",
+        "broadcast_id",
+        "station_id",
+        "receiver_id",
+        "target",
+        "state",
+        "version",
+        "duration_ms",
+        "payload",
+        "sent_at",
+        "updated_at",
+    ),
+)
 
 
 class StationProgramme(Protocol):
@@ -130,26 +169,26 @@ def materialise(
     air_at, expires_at = as_utc(occurrence.air_at), as_utc(occurrence.expires_at)
     late = now >= expires_at  # the service was down past the airing: record, do not send
     priority = Priority(broadcast.priority)
+    connection = session.connection()
+    to_db = driver_time(connection.dialect)
+    at = to_db(now)
+    oid, bid = occurrence.id or 0, broadcast.id or 0
     longest = 0
-    rows: list[Delivery] = []
-    for station, _area in stations_for(session, broadcast.id or 0):
+    # Rows in _INSERT_DELIVERIES' key order; a province is tens of thousands of them.
+    rows: list[tuple[Any, ...]] = []
+    for station, _area in stations_for(session, bid):
+        sid = station.id or 0
         programme = builder(session, station, broadcast.bulletin_ids, settings)
         duration = programme.total_duration_ms
         longest = max(longest, duration)
         manifest = programme.manifest(media_url)
         if station.kind == StationKind.legacy:
+            state = DeliveryState.expired if late else DeliveryState.sent
+            sent_at = None if late else at
+            target = f"station:{sid}"
             rows.append(
-                Delivery(
-                    occurrence_id=occurrence.id or 0,
-                    broadcast_id=broadcast.id or 0,
-                    station_id=station.id or 0,
-                    target=f"station:{station.id}",
-                    state=DeliveryState.expired if late else DeliveryState.sent,
-                    version=programme.version,
-                    duration_ms=duration,
-                    sent_at=None if late else now,
-                    updated_at=now,
-                )
+                (oid, bid, sid, None, target, state.value, programme.version, duration)
+                + (None, sent_at, at)
             )
             continue
         command = ProgrammeCommand(
@@ -160,40 +199,43 @@ def materialise(
             version=programme.version,
             items=[MediaItem.model_validate(item) for item in manifest["items"]],
         )
-        payload = encode(command).decode()
+        payload = None if late else encode(command).decode()
+        state = DeliveryState.expired if late else DeliveryState.queued
         receivers = session.exec(
-            select(Receiver)
-            .where(Receiver.station_id == station.id, col(Receiver.active).is_(True))
+            select(Receiver.id)
+            .where(Receiver.station_id == sid, col(Receiver.active).is_(True))
             .order_by(col(Receiver.id))
         ).all()
-        for receiver in receivers:
-            rows.append(
-                Delivery(
-                    occurrence_id=occurrence.id or 0,
-                    broadcast_id=broadcast.id or 0,
-                    station_id=station.id or 0,
-                    receiver_id=receiver.id,
-                    target=receiver.id,
-                    state=DeliveryState.expired if late else DeliveryState.queued,
-                    version=programme.version,
-                    duration_ms=duration,
-                    payload=None if late else payload,
-                    updated_at=now,
-                )
-            )
-    session.add_all(rows)
+        rows.extend(
+            (oid, bid, sid, rid, rid, state.value, programme.version, duration)
+            + (payload, None, at)
+            for rid in receivers
+        )
+    _INSERT_DELIVERIES.execute(connection, rows)
+    # The as-run log starts now for what is already decided: legacy stations were "sent"
+    # (their operator confirms), and everything of an airing found too late expired.
+    delivery = DELIVERY
+    connection.execute(
+        insert(SQLModel.metadata.tables["delivery_event"]).from_select(
+            ["delivery_id", "state", "at", "recorded_at", "source"],
+            sa_select(
+                delivery.c.id,
+                delivery.c.state,
+                literal(now, UTCTimestamp()),
+                literal(now, UTCTimestamp()),
+                literal("server"),
+            ).where(
+                delivery.c.occurrence_id == oid,
+                delivery.c.state.in_([DeliveryState.sent.value, DeliveryState.expired.value]),
+            ),
+        )
+    )
     occurrence.state = OccurrenceState.dispatched
     occurrence.dispatched_at = now
     grace = timedelta(seconds=settings.missed_grace_seconds)
     occurrence.deadline_at = max(air_at + timedelta(milliseconds=longest) + grace, expires_at)
     session.add(occurrence)
     session.flush()
-    events = [
-        DeliveryEvent(delivery_id=d.id or 0, state=d.state, at=now)
-        for d in rows
-        if d.state in (DeliveryState.sent, DeliveryState.expired)
-    ]
-    session.add_all(events)
     if late:
         log.warning("Airing %s was due before the service came back: recorded as expired", ref)
     return len(rows)
@@ -271,12 +313,9 @@ def publish_queued(*, engine: Engine, publisher: Publisher, topics: Topics, now:
                 continue
         if taken:
             with transaction(engine) as session:
-                table = SQLModel.metadata.tables["delivery"]
-                session.connection().execute(
-                    update(table)
-                    .where(table.c.id.in_(taken), table.c.state == DeliveryState.queued.value)
-                    .values(state=DeliveryState.sent.value, sent_at=now, updated_at=now)
-                )
+                connection = session.connection()
+                at = driver_time(connection.dialect)(now)
+                _MARK_SENT.run(connection, (at, at, driver_list(connection.dialect)(taken)))
                 record_events(
                     session,
                     [
@@ -347,9 +386,11 @@ def resend_to_online(
     The broker only queues a command for a receiver that has a persistent session, so
     a receiver that never connected before the dispatch, or any receiver after the
     embedded broker restarted, would otherwise never get it. Programmes: deliveries
-    still `queued`/`sent` of a dispatched airing not yet expired, republished from
-    the stored command (same broadcast_id and version, so the receiver treats it as a
-    duplicate if it already has it). Cancels: deliveries `cancelled` after their
+    that have not started airing (`queued`, `sent`, `received`, `downloaded`: a
+    receiver that restarted after receiving may have lost it) of a dispatched airing
+    not yet expired, republished from the stored command (same broadcast_id and
+    version, so a receiver that still has it treats it as a duplicate and repeats its
+    state). Cancels: deliveries `cancelled` after their
     programme was sent, and not acknowledged, of an airing not yet expired. Nothing
     waits for the broker: paho sends QoS 1 on its own, and the receiver's next
     reconnect triggers this again.
@@ -371,9 +412,7 @@ def resend_to_online(
                         o.c.expires_at > now,
                         or_(
                             and_(
-                                d.c.state.in_(
-                                    [DeliveryState.queued.value, DeliveryState.sent.value]
-                                ),
+                                d.c.state.in_([s.value for s in NOT_AIRING]),
                                 d.c.payload.is_not(None),
                                 o.c.state == OccurrenceState.dispatched.value,
                             ),

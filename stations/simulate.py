@@ -46,6 +46,7 @@ class ClientPool:
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)  # a full wake pipe must never block a publisher
+        self._wake_pending = False
         self._sel.register(self._wake_r, selectors.EVENT_READ, None)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="loa-sim-pool", daemon=True)
@@ -56,7 +57,7 @@ class ClientPool:
         client.on_socket_open = self._opened
         client.on_socket_close = self._closed
         client.on_socket_register_write = self._register_write
-        client.on_socket_unregister_write = lambda *_a: None
+        client.on_socket_unregister_write = self._unregister_write
         with self._lock:
             self._clients.append(client)
         try:
@@ -66,11 +67,9 @@ class ClientPool:
                 self._lost[client] = time.monotonic() + RECONNECT_SECONDS
 
     def _opened(self, client: pahoc.Client, _ud: Any, sock: Any) -> None:
-        with self._lock:
-            with contextlib.suppress(KeyError, ValueError):
-                self._sel.register(sock, selectors.EVENT_READ, client)
-            self._want_write.add(client)
-        self._wake()
+        with self._lock, contextlib.suppress(KeyError, ValueError):
+            self._sel.register(sock, selectors.EVENT_READ, client)
+        # (The CONNECT packet comes next and registers for writing.)
 
     def _closed(self, client: pahoc.Client, _ud: Any, sock: Any) -> None:
         with self._lock:
@@ -85,24 +84,33 @@ class ClientPool:
             self._want_write.add(client)
         self._wake()
 
+    def _unregister_write(self, client: pahoc.Client, _ud: Any, _sock: Any) -> None:
+        with self._lock:
+            self._want_write.discard(client)
+
     def _wake(self) -> None:
+        # One byte in flight is enough: the loop clears the flag before it drains the pipe.
+        if self._wake_pending:
+            return
+        self._wake_pending = True
         with contextlib.suppress(BlockingIOError, OSError):
             self._wake_w.send(b"x")
 
     def _run(self) -> None:
         last_misc = time.monotonic()
         while not self._stop.is_set():
+            # paho asks once to be written ("register write") and says when its queue has
+            # drained ("unregister write"), from any thread: the set mirrors that, so a
+            # wakeup costs the clients with something to send, not all of them.
             with self._lock:
-                self._want_write.clear()
-                clients = list(self._clients)
-            # paho signals "wants to write" only once until its queue drains, and other
-            # threads publish too: sweeping every client is cheap (a length check each).
-            for client in clients:
-                if client.want_write():
-                    client.loop_write()
+                writers = list(self._want_write)
+                clients = self._clients
+            for client in writers:
+                client.loop_write()
             for key, _mask in self._sel.select(0.05):
                 client = key.data
                 if client is None:
+                    self._wake_pending = False
                     try:
                         while self._wake_r.recv(4096):
                             pass
@@ -119,7 +127,7 @@ class ClientPool:
                     due = [c for c, t in self._lost.items() if t <= now]
                     for c in due:
                         self._lost.pop(c, None)
-                for client in clients:
+                for client in list(clients):
                     client.loop_misc()
                 for client in due:
                     try:

@@ -285,6 +285,7 @@ def test_receivers_coming_online_get_current_commands_again(
         [
             ack(topics, yty[0], f"{bid}.1", "received", now),
             state_message(topics, yty[0], True),
+            ack(topics, yty[1], f"{bid}.1", "started", now),
             state_message(topics, yty[1], True),
             state_message(topics, yty[1], True),
             state_message(topics, yty[2], True),
@@ -292,28 +293,26 @@ def test_receivers_coming_online_get_current_commands_again(
         ]
     )
     assert online == [sorted(yty[:2])]
-    # Only the receivers that have not received it get the programme, byte for byte.
+    # Every receiver that has not started airing it gets the programme, byte for byte:
+    # yty[0] received it but may have restarted since; yty[1] is airing it.
     publisher = FakePublisher()
     resent = resend_to_online(
         engine=engine, publisher=publisher, topics=topics, receiver_ids=yty, now=now
     )
     assert {r: (x.programmes, x.cancels) for r, x in resent.items()} == {
-        yty[1]: (1, 0),
+        yty[0]: (1, 0),
         yty[2]: (1, 0),
     }
-    assert sorted(publisher.sent) == sorted(t for t in first.sent if t[0] != topics.cmd(yty[0]))
-    # Cancelled: the cancel is resent to those that had been sent the programme and did
-    # not acknowledge the cancel (yty[2] answered `rejected`).
+    assert sorted(publisher.sent) == sorted(t for t in first.sent if t[0] != topics.cmd(yty[1]))
+    # Cancelled: the cancel is resent to those that had been sent the programme, had
+    # not aired it and did not acknowledge the cancel (yty[2] answered `rejected`).
     assert client.post(f"/api/v1/broadcasts/{bid}/cancel", headers=editor).status_code == 200
     ingestor.process([ack(topics, yty[2], f"{bid}.1", "rejected", now, detail="cancelled")])
     publisher = FakePublisher()
     resent = resend_to_online(
         engine=engine, publisher=publisher, topics=topics, receiver_ids=yty, now=now
     )
-    assert {r: (x.programmes, x.cancels) for r, x in resent.items()} == {
-        yty[0]: (0, 1),
-        yty[1]: (0, 1),
-    }
+    assert {r: (x.programmes, x.cancels) for r, x in resent.items()} == {yty[0]: (0, 1)}
     cancel = {"type": "cancel", "broadcast_id": f"{bid}.1"}
     assert all(json.loads(payload) == cancel for _, payload in publisher.sent)
     # Past expires_at nothing is resent.

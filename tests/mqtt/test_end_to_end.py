@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+import queue
+import threading
+from datetime import datetime, timedelta
 
 import paho.mqtt.client as pahoc
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
@@ -19,7 +23,7 @@ from stations.models import Receiver
 from stations.mqtt import BrokerAddress, MqttClient
 from stations.protocol import Priority, Topics
 from stations.timeutil import utcnow
-from tests.mqtt.conftest import SimFactory, WorkerFactory, World, wait_for
+from tests.mqtt.conftest import Mosquitto, SimFactory, WorkerFactory, World, wait_for
 
 
 def schedule(
@@ -127,6 +131,30 @@ def test_receiver_never_connected_before_dispatch_gets_it_when_it_connects(
     wait_for(lambda: states(engine, bid) == {rid: "completed"}, timeout=15)
     assert worker.resend_stats.programmes >= 1
     assert (f"{bid}.1", "completed") in sim.agents[rid].acks
+
+
+def test_receiver_restarted_after_download_still_airs_it(
+    engine: Engine,
+    mqtt_settings: Settings,
+    world: World,
+    broker: BrokerAddress,
+    make_worker: WorkerFactory,
+    make_simulation: SimFactory,
+) -> None:
+    # The receiver takes the programme and downloads it, then restarts and forgets it
+    # (a power cut): the broker has nothing left to deliver. Saying `online` again gets
+    # it the programme again, and it airs.
+    rid = world.receivers_of(engine, "02800")[0]
+    first = make_simulation(broker, [rid])
+    worker = make_worker(broker)
+    bid = schedule(engine, mqtt_settings, world, ["02800"], in_seconds=3.0)
+    worker.tick()
+    wait_for(lambda: states(engine, bid) == {rid: "downloaded"})
+    first.stop()
+    again = make_simulation(broker, [rid])
+    wait_for(lambda: states(engine, bid) == {rid: "completed"}, timeout=15)
+    assert (f"{bid}.1", "completed") in again.agents[rid].acks
+    assert (f"{bid}.1", "completed") not in first.agents[rid].acks
 
 
 def test_receiver_connecting_after_expiry_gets_nothing(
@@ -274,3 +302,43 @@ def test_emergency_is_sent_at_once(
     )
     assert worker.tick().published == 1
     wait_for(lambda: states(engine, bid) == {rid: "completed"})
+
+
+def test_a_receiver_speaking_mqtt5_is_served(
+    engine: Engine,
+    mqtt_settings: Settings,
+    world: World,
+    mosquitto: Mosquitto,
+    make_worker: WorkerFactory,
+) -> None:
+    # A device written apart from Loa, on MQTT 5 (mosquitto; the embedded broker is 3.1.1).
+    rid = world.receivers_of(engine, "02800")[0]
+    topics = Topics(mqtt_settings.mqtt_topic_prefix)
+    commands: queue.Queue[bytes] = queue.Queue()
+    subscribed = threading.Event()
+    device = pahoc.Client(CallbackAPIVersion.VERSION2, client_id=rid, protocol=pahoc.MQTTv5)
+    device.username_pw_set(rid, world.receivers[rid])
+    device.on_message = lambda _c, _u, msg: commands.put(msg.payload)
+    device.on_subscribe = lambda *_a: subscribed.set()
+    session = Properties(PacketTypes.CONNECT)
+    session.SessionExpiryInterval = 3600
+    device.connect(
+        mosquitto.address.host, mosquitto.address.port, clean_start=False, properties=session
+    )
+    device.loop_start()
+    try:
+        device.subscribe(topics.cmd(rid), qos=1)
+        assert subscribed.wait(10)
+        worker = make_worker(mosquitto.address)
+        bid = schedule(engine, mqtt_settings, world, ["02800"])
+        worker.tick()
+        command = json.loads(commands.get(timeout=10))
+        assert command["type"] == "programme" and command["broadcast_id"] == f"{bid}.1"
+        for state in ("received", "downloaded", "started", "completed"):
+            body = {"broadcast_id": command["broadcast_id"], "state": state, "at": utcnow()}
+            payload = json.dumps(body, default=datetime.isoformat)
+            device.publish(topics.ack(rid), payload, qos=1).wait_for_publish(5)
+        wait_for(lambda: states(engine, bid) == {rid: "completed"})
+    finally:
+        device.loop_stop()
+        device.disconnect()
