@@ -9,11 +9,13 @@ import struct
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as pahoc
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,9 @@ CONNECT_TIMEOUT_SECONDS = 10.0
 
 _PUBACK = struct.Struct("!BBH")
 _UINT16 = struct.Struct("!H")
+# What every MQTT 3.1.1 PUBACK means (shared: nothing in Loa changes them).
+_PUBACK_SUCCESS = ReasonCode(PacketTypes.PUBACK)
+_PUBACK_PROPERTIES = Properties(PacketTypes.PUBACK)
 
 # Exceptions raised by user callbacks, kept so tests can fail on any of them.
 handler_errors: list[BaseException] = []
@@ -189,6 +194,16 @@ class _BufferedClient(pahoc.Client):
             _safely(deliver, message)
         if qos == 1 and not self._manual_ack:
             return self._send_puback(mid)
+        return pahoc.MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    def _handle_pubackcomp(self, cmd: Literal["PUBACK", "PUBCOMP"]) -> pahoc.MQTTErrorCode:
+        """A 3.1.1 PUBACK is its packet id alone: skip decoding a reason and properties."""
+        if cmd != "PUBACK" or self._protocol != pahoc.MQTTv311:
+            return super()._handle_pubackcomp(cmd)
+        mid = _UINT16.unpack_from(self._in_packet["packet"])[0]
+        with self._out_message_mutex:
+            if mid in self._out_messages:
+                return self._do_on_publish(mid, _PUBACK_SUCCESS, _PUBACK_PROPERTIES)
         return pahoc.MQTTErrorCode.MQTT_ERR_SUCCESS
 
     def _handle_on_message(self, message: pahoc.MQTTMessage) -> None:
