@@ -10,7 +10,7 @@ from sqlalchemy import JSON, Column, String, UniqueConstraint, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel
 
-from broadcast.db import BulkStatement, driver_time
+from broadcast.db import BulkStatement, driver_time, rows_insert
 from stations.models import UTCDateTime
 from stations.timeutil import utcnow
 
@@ -182,8 +182,13 @@ def events_insert(dialect: str) -> Any:
     return insert(table).prefix_with("IGNORE")
 
 
-_EVENT_KEYS = ("delivery_id", "state", "at", "recorded_at", "source", "actor_id", "detail")
-_INSERT_EVENTS = BulkStatement(events_insert, _EVENT_KEYS)
+EVENT_KEYS = ("delivery_id", "state", "at", "recorded_at", "source", "actor_id", "detail")
+# As-run events in bulk: rows in EVENT_KEYS order, values as the driver takes them.
+INSERT_EVENTS = BulkStatement(
+    events_insert,
+    EVENT_KEYS,
+    rows=rows_insert(SQLModel.metadata.tables["delivery_event"], EVENT_KEYS, skip_conflicts=True),
+)
 
 
 def record_events(session: Session, events: list[dict[str, Any]]) -> None:
@@ -209,4 +214,4 @@ def record_events(session: Session, events: list[dict[str, Any]]) -> None:
         )
         for e in events
     ]
-    _INSERT_EVENTS.execute(connection, rows)
+    INSERT_EVENTS.execute(connection, rows)

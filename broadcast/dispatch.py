@@ -31,7 +31,14 @@ from broadcast.broadcast_models import (
     OccurrenceState,
     record_events,
 )
-from broadcast.db import BulkStatement, driver_list, driver_time, in_list, transaction
+from broadcast.db import (
+    BulkStatement,
+    driver_list,
+    driver_time,
+    in_list,
+    rows_insert,
+    transaction,
+)
 from broadcast.media import media_url
 from broadcast.scheduling import occurrence_ref
 from broadcast.settings import Settings
@@ -68,21 +75,23 @@ _MARK_SENT = BulkStatement(
     ),
     ("sent_at", "updated_at", "ids"),
 )
+_DELIVERY_KEYS = (
+    "occurrence_id",
+    "broadcast_id",
+    "station_id",
+    "receiver_id",
+    "target",
+    "state",
+    "version",
+    "duration_ms",
+    "payload",
+    "sent_at",
+    "updated_at",
+)
 _INSERT_DELIVERIES = BulkStatement(
     insert(DELIVERY),
-    (
-        "occurrence_id",
-        "broadcast_id",
-        "station_id",
-        "receiver_id",
-        "target",
-        "state",
-        "version",
-        "duration_ms",
-        "payload",
-        "sent_at",
-        "updated_at",
-    ),
+    _DELIVERY_KEYS,
+    rows=rows_insert(DELIVERY, _DELIVERY_KEYS, skip_conflicts=False),
 )
 
 

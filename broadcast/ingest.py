@@ -24,8 +24,14 @@ from sqlalchemy import Engine, bindparam, case, literal_column, tuple_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel
 
-from broadcast.broadcast_models import STATE_RANK, DeliveryState, events_insert
-from broadcast.db import BulkStatement, driver_list, driver_time, in_list
+from broadcast.broadcast_models import INSERT_EVENTS, STATE_RANK, DeliveryState
+from broadcast.db import (
+    BulkStatement,
+    driver_list,
+    driver_time,
+    in_list,
+    rows_update,
+)
 from broadcast.scheduling import parse_occurrence_ref
 from stations.mqtt import Message, MqttClient
 from stations.protocol import (
@@ -87,12 +93,10 @@ _SELECT_DELIVERIES = BulkStatement(
     ),
     ("occurrences", "targets"),
 )
-_INSERT_EVENTS = BulkStatement(
-    events_insert, ("delivery_id", "state", "at", "recorded_at", "source", "detail")
-)
 _UPDATE_RECEIVERS = BulkStatement(
     update(RECEIVER).where(RECEIVER.c.id == bindparam("_id")),
     ("online", "last_seen_at", "_id"),
+    rows=rows_update(RECEIVER, ("online", "last_seen_at")),
 )
 
 
@@ -332,7 +336,7 @@ class AckIngestor:
                 continue
             at = to_db(ack.at)
             state, column, bit, rank = _EFFECT[ack.state]
-            events.append((row.id, state, at, recorded_at, "receiver", ack.detail))
+            events.append((row.id, state, at, recorded_at, "receiver", None, ack.detail))
             if row.empty & bit:
                 row.empty &= ~bit
                 row.times[column] = at
@@ -340,7 +344,7 @@ class AckIngestor:
                 row.rank, row.state = rank, state
                 if ack.detail:
                     row.detail = ack.detail
-        _INSERT_EVENTS.execute(connection, events)
+        INSERT_EVENTS.execute(connection, events)
         # One executemany per shape of change (usually one per batch).
         groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
         for row in rows.values():
@@ -360,7 +364,9 @@ class AckIngestor:
             statement = self._updates.get(keys)
             if statement is None:
                 statement = self._updates[keys] = BulkStatement(
-                    update(d).where(d.c.id == bindparam("_id")), (*keys, "updated_at", "_id")
+                    update(d).where(d.c.id == bindparam("_id")),
+                    (*keys, "updated_at", "_id"),
+                    rows=rows_update(d, (*keys, "updated_at")),
                 )
             statement.execute(connection, params)
         return len(events)
