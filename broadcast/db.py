@@ -104,7 +104,7 @@ def driver_time(dialect: Dialect) -> Callable[[datetime], Any]:
 
 
 class BulkStatement:
-    """A Core statement run as one executemany straight on the driver, for hot paths.
+    """A Core statement run for many rows straight on the driver, for hot paths.
 
     SQLAlchemy converts every value of every row in Python (type processors, parameter
     dictionaries); for the ingestor's thousands of rows per batch that cost more than the
@@ -161,7 +161,7 @@ class BulkStatement:
         return self.run(connection, row).fetchall()
 
     def execute(self, connection: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
-        """Run the statement for every row (one executemany, or one array statement)."""
+        """Run the statement for every row (one executemany, or one JSON-rows statement)."""
         if not rows:
             return
         dialect = connection.dialect
