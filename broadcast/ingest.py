@@ -275,8 +275,14 @@ class AckIngestor:
                 log.warning("Malformed payload on %s: %s", message.topic, exc)
         with Session(self.engine) as session:
             stored = self._store_acks(session, acks, now)
-            self._store_receivers(session, states, seen, now)
+            online_seen = self._store_receivers(session, states, seen, now)
             session.commit()
+        # Remembered only once committed: a batch retried after an error writes them again.
+        for receiver_id, is_online in online_seen.items():
+            if is_online:
+                self._seen_written[receiver_id] = now
+            else:
+                self._seen_written.pop(receiver_id, None)
         self.stats.messages += len(messages)
         self.stats.malformed += malformed
         self.stats.mismatched += mismatched
@@ -377,24 +383,23 @@ class AckIngestor:
         states: dict[str, ReceiverStatus],
         seen: set[str],
         now: datetime,
-    ) -> None:
-        # One row per receiver per batch, however many acks it sent; a receiver only
-        # heard from through acks is written again once its last write is SEEN_WRITE old.
-        # Ids that name no receiver simply match no row.
-        params: list[tuple[Any, ...]] = []
-        at = driver_time(session.get_bind().dialect)(now)
-        written = self._seen_written
+    ) -> dict[str, bool]:
+        """Write online/last_seen_at; returns what was written (receiver id -> online).
+
+        One row per receiver per batch, however many acks it sent; a receiver heard from
+        only through acks is written again once its last write is SEEN_WRITE old. Ids
+        that name no receiver simply match no row.
+        """
+        written: dict[str, bool] = {}
         for receiver_id in seen.union(states):
             status = states.get(receiver_id)
             if status is None:
-                last = written.get(receiver_id)
+                last = self._seen_written.get(receiver_id)
                 if last is not None and now - last < SEEN_WRITE:
                     continue
-                online = True
-            else:
-                online = status.online
-            written[receiver_id] = now
-            if not online:
-                del written[receiver_id]
-            params.append((online, at, receiver_id))
-        _UPDATE_RECEIVERS.execute(session.connection(), params)
+            written[receiver_id] = status.online if status is not None else True
+        at = driver_time(session.get_bind().dialect)(now)
+        _UPDATE_RECEIVERS.execute(
+            session.connection(), [(online, at, rid) for rid, online in written.items()]
+        )
+        return written
