@@ -6,12 +6,22 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, String, UniqueConstraint, insert
+from sqlalchemy import (
+    JSON,
+    Column,
+    ColumnElement,
+    Connection,
+    String,
+    UniqueConstraint,
+    insert,
+    literal,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel
 
 from broadcast.db import BulkStatement, driver_time, rows_insert
-from stations.models import UTCDateTime
+from stations.models import UTCDateTime, UTCTimestamp
 from stations.timeutil import utcnow
 
 
@@ -180,6 +190,31 @@ def events_insert(dialect: str) -> Any:
     if dialect == "sqlite":
         return sqlite.insert(table).on_conflict_do_nothing()
     return insert(table).prefix_with("IGNORE")
+
+
+def record_events_of(
+    connection: Connection, where: ColumnElement[bool], *, at: Any, now: datetime
+) -> None:
+    """As-run events for the deliveries matching `where`, in the state they are now in.
+
+    `at` is the event time: a column of `delivery` (such as `finished_at`) or a time.
+    One INSERT ... SELECT; a (delivery, state) already recorded is skipped.
+    """
+    delivery = SQLModel.metadata.tables["delivery"]
+    if isinstance(at, datetime):
+        at = literal(at, UTCTimestamp())
+    connection.execute(
+        events_insert(connection.dialect.name).from_select(
+            ["delivery_id", "state", "at", "recorded_at", "source"],
+            select(
+                delivery.c.id,
+                delivery.c.state,
+                at,
+                literal(now, UTCTimestamp()),
+                literal("server"),
+            ).where(where),
+        )
+    )
 
 
 EVENT_KEYS = ("delivery_id", "state", "at", "recorded_at", "source", "actor_id", "detail")

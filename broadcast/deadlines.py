@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, and_, func, literal, or_, select, update
+from sqlalchemy import Engine, and_, func, or_, select, update
 from sqlmodel import SQLModel, col
 from sqlmodel import select as sm_select
 
@@ -18,11 +18,10 @@ from broadcast.broadcast_models import (
     DeliveryState,
     Occurrence,
     OccurrenceState,
-    events_insert,
+    record_events_of,
 )
 from broadcast.db import transaction
 from broadcast.settings import Settings
-from stations.models import UTCTimestamp
 from stations.timeutil import as_utc
 
 NOT_RECEIVED = (DeliveryState.queued, DeliveryState.sent)
@@ -86,19 +85,8 @@ def apply_deadlines(*, engine: Engine, settings: Settings, now: datetime) -> dic
                 decided.append(DeliveryState.missed.value)
             if decided:
                 # The as-run log: one event per verdict, at the time the verdict names.
-                dialect = connection.dialect.name
-                connection.execute(
-                    events_insert(dialect).from_select(
-                        ["delivery_id", "state", "at", "recorded_at", "source"],
-                        select(
-                            d.c.id,
-                            d.c.state,
-                            d.c.finished_at,
-                            literal(now, UTCTimestamp()),
-                            literal("server"),
-                        ).where(mine, d.c.state.in_(decided)),
-                    )
-                )
+                where = and_(mine, d.c.state.in_(decided))
+                record_events_of(connection, where, at=d.c.finished_at, now=now)
             remaining = connection.execute(
                 select(func.count()).select_from(d).where(mine, d.c.state.not_in(_FINAL))
             ).scalar_one()

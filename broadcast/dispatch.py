@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, and_, bindparam, insert, literal, literal_column, or_, update
+from sqlalchemy import Engine, and_, bindparam, insert, literal_column, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, col, select
 
@@ -30,6 +30,7 @@ from broadcast.broadcast_models import (
     Occurrence,
     OccurrenceState,
     record_events,
+    record_events_of,
 )
 from broadcast.db import (
     BulkStatement,
@@ -42,7 +43,7 @@ from broadcast.db import (
 from broadcast.media import media_url
 from broadcast.scheduling import occurrence_ref
 from broadcast.settings import Settings
-from stations.models import Area, Receiver, Station, StationKind, UTCTimestamp
+from stations.models import Area, Receiver, Station, StationKind
 from stations.protocol import CancelCommand, MediaItem, Priority, ProgrammeCommand, Topics, encode
 from stations.timeutil import as_utc
 
@@ -223,22 +224,9 @@ def materialise(
     _INSERT_DELIVERIES.execute(connection, rows)
     # The as-run log starts now for what is already decided: legacy stations were "sent"
     # (their operator confirms), and everything of an airing found too late expired.
-    delivery = DELIVERY
-    connection.execute(
-        insert(SQLModel.metadata.tables["delivery_event"]).from_select(
-            ["delivery_id", "state", "at", "recorded_at", "source"],
-            sa_select(
-                delivery.c.id,
-                delivery.c.state,
-                literal(now, UTCTimestamp()),
-                literal(now, UTCTimestamp()),
-                literal("server"),
-            ).where(
-                delivery.c.occurrence_id == oid,
-                delivery.c.state.in_([DeliveryState.sent.value, DeliveryState.expired.value]),
-            ),
-        )
-    )
+    decided = [DeliveryState.sent.value, DeliveryState.expired.value]
+    where = and_(DELIVERY.c.occurrence_id == oid, DELIVERY.c.state.in_(decided))
+    record_events_of(connection, where, at=now, now=now)
     occurrence.state = OccurrenceState.dispatched
     occurrence.dispatched_at = now
     grace = timedelta(seconds=settings.missed_grace_seconds)
