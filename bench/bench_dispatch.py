@@ -41,6 +41,7 @@ from common import (  # noqa: E402
     SERVICE_PASSWORD,
     SERVICE_USER,
     Programme,
+    schedule_now,
     setup_database,
     start_broker,
 )
@@ -48,13 +49,11 @@ from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
 from sqlmodel import Session, func, select  # noqa: E402
 
 from broadcast.broadcast_models import Delivery, DeliveryEvent, DeliveryState  # noqa: E402
-from broadcast.db import make_engine, transaction  # noqa: E402
-from broadcast.scheduling import create_broadcast  # noqa: E402
+from broadcast.db import make_engine  # noqa: E402
 from broadcast.settings import Settings  # noqa: E402
 from broadcast.worker import Worker  # noqa: E402
-from stations.areas import Scope  # noqa: E402
 from stations.mqtt import BrokerAddress  # noqa: E402
-from stations.protocol import Priority, Topics  # noqa: E402
+from stations.protocol import Topics  # noqa: E402
 from stations.simulate import ClientPool, MediaServer, SimReceiver, Simulation  # noqa: E402
 from stations.timeutil import as_utc, utcnow  # noqa: E402
 
@@ -224,17 +223,7 @@ def run(n: int, broker_kind: str) -> dict[str, float]:
         t_connect = time.perf_counter()
         sim_proc, sim_conn = start_receivers("loa", port, specs, work / "cache")
         connect_s = time.perf_counter() - t_connect
-        with transaction(engine) as ses:
-            create_broadcast(
-                session=ses,
-                settings=settings,
-                actor=None,
-                scope=Scope.everything(),
-                bulletin_ids=[bulletin_id],
-                area_codes=["c1"],
-                starts_at=utcnow(),
-                priority=Priority.normal,
-            )
+        schedule_now(engine, settings, bulletin_id)
         assert worker.ingestor is not None
         expected = n * ACKS_PER_RECEIVER
         started = time.monotonic()

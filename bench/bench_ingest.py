@@ -41,6 +41,7 @@ from common import (  # noqa: E402
     SERVICE_PASSWORD,
     SERVICE_USER,
     Programme,
+    schedule_now,
     setup_database,
     start_broker,
 )
@@ -48,14 +49,12 @@ from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
 from sqlmodel import Session, func, select  # noqa: E402
 
 from broadcast.broadcast_models import Delivery, DeliveryEvent, DeliveryState  # noqa: E402
-from broadcast.db import driver_time, make_engine, transaction  # noqa: E402
+from broadcast.db import driver_time, make_engine  # noqa: E402
 from broadcast.ingest import INGESTOR_CLIENT_ID, AckIngestor  # noqa: E402
-from broadcast.scheduling import create_broadcast  # noqa: E402
 from broadcast.settings import Settings  # noqa: E402
 from broadcast.worker import Worker  # noqa: E402
-from stations.areas import Scope  # noqa: E402
 from stations.mqtt import BrokerAddress, MqttClient  # noqa: E402
-from stations.protocol import Priority, Topics  # noqa: E402
+from stations.protocol import Topics  # noqa: E402
 from stations.security import mosquitto_hash  # noqa: E402
 from stations.timeutil import utcnow  # noqa: E402
 
@@ -176,18 +175,7 @@ def raw_driver(engine: Any, broadcast_id: int) -> tuple[float, int]:
 
 def dispatch(engine: Any, settings: Settings, address: BrokerAddress, bulletin_id: int) -> int:
     """Schedule and dispatch one programme to every receiver: its deliveries are `sent`."""
-    with transaction(engine) as ses:
-        broadcast = create_broadcast(
-            session=ses,
-            settings=settings,
-            actor=None,
-            scope=Scope.everything(),
-            bulletin_ids=[bulletin_id],
-            area_codes=["c1"],
-            starts_at=utcnow(),
-            priority=Priority.normal,
-        )
-        broadcast_id = broadcast.id or 0
+    broadcast_id = schedule_now(engine, settings, bulletin_id)
     programme = Programme("http://127.0.0.1:9/media/x.mp3", "0" * 64, 1)
     dispatcher = Worker(
         engine, settings, address=address, builder=lambda *_a: programme, ingest=False

@@ -21,10 +21,12 @@ from broadcast.bulletin_models import Bulletin, BulletinStatus  # noqa: E402
 from broadcast.db import make_engine, transaction, upgrade  # noqa: E402
 from broadcast.models import Role, User  # noqa: E402
 from broadcast.mosquitto import mosquitto_conf, sync_files  # noqa: E402
+from broadcast.scheduling import create_broadcast  # noqa: E402
 from broadcast.settings import Settings  # noqa: E402
 from stations.areas import Scope, create_area  # noqa: E402
 from stations.broker import EmbeddedBroker, StaticAuthority  # noqa: E402
 from stations.models import AreaLevel, StationKind  # noqa: E402
+from stations.protocol import Priority  # noqa: E402
 from stations.registry import create_station, ensure_default_languages  # noqa: E402
 from stations.security import mosquitto_hash  # noqa: E402
 from stations.simulate import SimReceiver  # noqa: E402
@@ -163,3 +165,19 @@ def start_broker(
     broker = EmbeddedBroker("127.0.0.1", port, authority)
     broker.start()
     return port, broker.stop
+
+
+def schedule_now(engine: Any, settings: Settings, bulletin_id: int) -> int:
+    """A broadcast of the bench bulletin to the bench commune, airing now; its id."""
+    with transaction(engine) as ses:
+        broadcast = create_broadcast(
+            session=ses,
+            settings=settings,
+            actor=None,
+            scope=Scope.everything(),
+            bulletin_ids=[bulletin_id],
+            area_codes=["c1"],
+            starts_at=utcnow(),
+            priority=Priority.normal,
+        )
+        return broadcast.id or 0

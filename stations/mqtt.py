@@ -206,20 +206,6 @@ class _BufferedClient(pahoc.Client):
                 return self._do_on_publish(mid, _PUBACK_SUCCESS, _PUBACK_PROPERTIES)
         return pahoc.MQTTErrorCode.MQTT_ERR_SUCCESS
 
-    def _handle_on_message(self, message: pahoc.MQTTMessage) -> None:
-        # Loa adds no per-topic callbacks (message_callback_add), so paho's walk of its
-        # filter tree for every message is skipped: on_message is called directly.
-        on_message = self.on_message
-        if on_message is None:
-            return
-        with self._in_callback_mutex:
-            try:
-                on_message(self, self._userdata, message)
-            except Exception as err:
-                self._easy_log(pahoc.MQTT_LOG_ERR, "Caught exception in on_message: %s", err)
-                if not self.suppress_exceptions:
-                    raise
-
     def puback_many(self, mids: Sequence[int]) -> None:
         """PUBACK many QoS 1 messages (manual_ack=True) in one write and one wakeup."""
         if not mids:
@@ -336,11 +322,6 @@ class MqttClient:
                 self._client.unsubscribe(topic)
 
         return unsubscribe
-
-    def ack(self, mid: int, qos: int = 1) -> None:
-        """Acknowledge a message received with `manual_ack=True` (after it is stored)."""
-        if self._manual_ack and qos > 0:
-            self._client.ack(mid, qos)
 
     def ack_many(self, messages: Sequence[Message]) -> None:
         """Acknowledge many messages received with `manual_ack=True` at once."""

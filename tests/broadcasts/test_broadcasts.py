@@ -152,6 +152,15 @@ def _schedule(client: TestClient, headers: Headers, bulletin: int, areas: list[s
     return int(response.json()["id"])
 
 
+def _send(engine: Engine, settings: Settings, now: datetime) -> FakePublisher:
+    """Dispatch what is due at `now` and publish its commands; what was published."""
+    publisher = FakePublisher()
+    dispatch_due(engine=engine, settings=settings, builder=fake_builder, now=now)
+    topics = Topics(settings.mqtt_topic_prefix)
+    publish_queued(engine=engine, publisher=publisher, topics=topics, now=now)
+    return publisher
+
+
 def test_dispatch_ingest_status_and_deadlines(
     client: TestClient,
     engine: Engine,
@@ -248,8 +257,7 @@ def test_cancel_sends_cancel_to_receivers_that_have_not_aired(
     bid = _schedule(client, editor, bulletin, ["02680"])
     topics = Topics(settings.mqtt_topic_prefix)
     now = T0 - timedelta(minutes=30)
-    dispatch_due(engine=engine, settings=settings, builder=fake_builder, now=now)
-    publish_queued(engine=engine, publisher=FakePublisher(), topics=topics, now=now)
+    _send(engine, settings, now)
     yty = receivers_in(engine, "02680")
     AckIngestor(engine, topics).process([ack(topics, yty[0], f"{bid}.1", "started", T0)])
     response = client.post(f"/api/v1/broadcasts/{bid}/cancel", headers=editor)
@@ -274,9 +282,7 @@ def test_receivers_coming_online_get_current_commands_again(
     yty = receivers_in(engine, "02680")  # three receivers
     bid = _schedule(client, editor, bulletin, ["02680"])
     now = T0 - timedelta(minutes=30)
-    dispatch_due(engine=engine, settings=settings, builder=fake_builder, now=now)
-    first = FakePublisher()
-    publish_queued(engine=engine, publisher=first, topics=topics, now=now)
+    first = _send(engine, settings, now)
     # The ingestor reports each receiver saying `online: true` once per batch (the last
     # state of a receiver in the batch wins).
     online: list[list[str]] = []
@@ -375,8 +381,7 @@ def test_ack_times_are_kept_in_utc_and_last_seen_is_written_sparingly(
     bid = _schedule(client, editor, bulletin, ["02680"])
     topics = Topics(settings.mqtt_topic_prefix)
     now = T0 - timedelta(minutes=30)
-    dispatch_due(engine=engine, settings=settings, builder=fake_builder, now=now)
-    publish_queued(engine=engine, publisher=FakePublisher(), topics=topics, now=now)
+    _send(engine, settings, now)
     rx = receivers_in(engine, "02680")[0]
     clock = [now]
     ingestor = AckIngestor(engine, topics, clock=lambda: clock[0])
