@@ -41,6 +41,7 @@ from common import (  # noqa: E402
     SERVICE_PASSWORD,
     SERVICE_USER,
     Programme,
+    positive,
     schedule_now,
     setup_database,
     start_broker,
@@ -289,8 +290,8 @@ def run(n: int, broker_kind: str) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--receivers", type=int, nargs="+", default=[1000, 5000])
-    parser.add_argument("--repeat", type=int, default=3, help="runs per N (median printed)")
+    parser.add_argument("--receivers", type=positive, nargs="+", default=[1000, 5000])
+    parser.add_argument("--repeat", type=positive, default=3, help="runs per N (median printed)")
     parser.add_argument(
         "--broker",
         choices=["mosquitto", "embedded"],

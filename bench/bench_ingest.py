@@ -41,11 +41,13 @@ from common import (  # noqa: E402
     SERVICE_PASSWORD,
     SERVICE_USER,
     Programme,
+    positive,
     schedule_now,
     setup_database,
     start_broker,
 )
 from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
+from sqlalchemy import inspect  # noqa: E402
 from sqlmodel import Session, func, select  # noqa: E402
 
 from broadcast.broadcast_models import Delivery, DeliveryEvent, DeliveryState  # noqa: E402
@@ -269,14 +271,28 @@ def run(n: int, database_url: str | None) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--receivers", type=int, nargs="+", default=[5000])
-    parser.add_argument("--repeat", type=int, default=3, help="runs per N (median printed)")
+    parser.add_argument("--receivers", type=positive, nargs="+", default=[5000])
+    parser.add_argument("--repeat", type=positive, default=3, help="runs per N (median printed)")
     parser.add_argument(
         "--database-url",
         help="an EMPTY PostgreSQL database to use instead of a fresh SQLite file (its tables "
         "are created; use one run per database, --repeat 1)",
     )
     args = parser.parse_args()
+    if args.database_url:
+        engine = make_engine(args.database_url)
+        try:
+            tables = inspect(engine).get_table_names()
+        except Exception as exc:  # noqa: BLE001 - any connection failure is the user's input
+            parser.error(f"cannot open --database-url: {str(exc).splitlines()[0]}")
+        finally:
+            engine.dispose()
+        if tables:
+            parser.error(
+                f"--database-url must name an empty database (it has {len(tables)} tables)"
+            )
+        if args.repeat != 1 or len(args.receivers) != 1:
+            parser.error("--database-url takes one run: --repeat 1 and one --receivers value")
     if not MOSQUITTO.exists():
         print(f"skipped: {MOSQUITTO} is not installed")
         return

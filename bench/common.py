@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import socket
@@ -181,3 +182,11 @@ def schedule_now(engine: Any, settings: Settings, bulletin_id: int) -> int:
             priority=Priority.normal,
         )
         return broadcast.id or 0
+
+
+def positive(text: str) -> int:
+    """argparse type: a whole number of at least 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
