@@ -11,6 +11,7 @@ from sqlalchemy import (
     Column,
     ColumnElement,
     Connection,
+    LargeBinary,
     String,
     UniqueConstraint,
     insert,
@@ -38,6 +39,9 @@ class OccurrenceState(StrEnum):
     pending = "pending"
     dispatched = "dispatched"
     cancelled = "cancelled"
+    # Dispatch found nothing airable for any station (every delivery is `no_content` or
+    # `blocked`): nothing was sent and nothing is counted as aired.
+    no_content = "no_content"
 
 
 class DeliveryState(StrEnum):
@@ -55,6 +59,8 @@ class DeliveryState(StrEnum):
     expired = "expired"  # never received before expires_at
     missed = "missed"  # no `completed` by air time + duration + grace
     confirmed = "confirmed"  # legacy station: the operator confirmed by hand
+    no_content = "no_content"  # nothing airable for this station: not sent
+    blocked = "blocked"  # a language version the station requires is missing: not sent
 
 
 # Precedence of device reports: a state applies only over a lower rank, so duplicates
@@ -69,6 +75,8 @@ STATE_RANK: dict[DeliveryState, int] = {
     DeliveryState.cancelled: 4,
     DeliveryState.expired: 4,
     DeliveryState.missed: 4,
+    DeliveryState.no_content: 4,
+    DeliveryState.blocked: 4,
     DeliveryState.started: 5,
     DeliveryState.rejected: 6,
     DeliveryState.failed: 6,
@@ -87,8 +95,12 @@ FINAL_STATES = frozenset(
         DeliveryState.cancelled,
         DeliveryState.expired,
         DeliveryState.missed,
+        DeliveryState.no_content,
+        DeliveryState.blocked,
     }
 )
+# Verdicts of dispatch itself: nothing was sent, so nothing can be acknowledged.
+NOT_SENT_STATES = frozenset({DeliveryState.no_content, DeliveryState.blocked})
 
 
 class Broadcast(SQLModel, table=True):
@@ -137,6 +149,11 @@ class Occurrence(SQLModel, table=True):
     settled: bool = Field(default=False, index=True)
     # Set once the cancel commands of a cancelled airing are handed to the broker.
     cancel_sent_at: datetime | None = Field(default=None, sa_column=UTCDateTime())
+    # Why the airing is as it is, for people (e.g. why it had no content).
+    detail: str | None = Field(default=None, max_length=500)
+    # Bulletins that did not fit in this airing, per station id: {"12": [3, 4]}; the
+    # next airing of the same broadcast at that station carries them first.
+    overflow: dict[str, list[int]] | None = Field(default=None, sa_column=Column(JSON))
 
 
 class Delivery(SQLModel, table=True):
@@ -164,6 +181,9 @@ class Delivery(SQLModel, table=True):
     completed_at: datetime | None = Field(default=None, sa_column=UTCDateTime())
     finished_at: datetime | None = Field(default=None, sa_column=UTCDateTime())  # other ends
     updated_at: datetime = Field(default_factory=utcnow, sa_column=UTCDateTime())
+    # Plausibility flags set when a receiver's claims were checked, comma-separated
+    # (e.g. "clock_clamped"); see docs/protocol.md, "What the server believes".
+    flags: str | None = Field(default=None, max_length=200)
 
 
 class DeliveryEvent(SQLModel, table=True):
@@ -180,6 +200,20 @@ class DeliveryEvent(SQLModel, table=True):
     source: str = Field(default="server", sa_type=String(16))  # server, receiver, operator
     actor_id: int | None = Field(default=None, foreign_key="user.id")
     detail: str | None = Field(default=None, max_length=500)
+
+
+class DeadLetter(SQLModel, table=True):
+    """A receiver message that could not be stored, kept with its raw payload and the error."""
+
+    __tablename__ = "dead_letter"
+
+    id: int | None = Field(default=None, primary_key=True)
+    received_at: datetime = Field(default_factory=utcnow, sa_column=UTCDateTime())
+    topic: str = Field(max_length=300)
+    receiver_id: str | None = Field(default=None, max_length=64, index=True)
+    payload: bytes = Field(sa_type=LargeBinary)
+    code: str = Field(max_length=64)  # a stable reason code, e.g. "ack.store_failed"
+    error: str = Field(max_length=1000)
 
 
 def events_insert(dialect: str) -> Any:

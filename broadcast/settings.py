@@ -65,6 +65,18 @@ class Settings(BaseSettings):
     ingest_flush_ms: int = Field(
         50, ge=1, le=60_000, description="Longest wait before a partial batch is stored"
     )
+    clock_skew_seconds: int = Field(
+        120,
+        ge=0,
+        le=3600,
+        description="How far a receiver's clock may be off before its times are not believed",
+    )
+    late_after_seconds: int = Field(
+        300, ge=0, description="An airing started more than this after air time is late"
+    )
+    ingest_max_lag_seconds: float = Field(
+        60.0, gt=0, description="Not ready when the oldest unstored acknowledgement is older"
+    )
     scheduler_interval_seconds: float = Field(
         2.0, gt=0, le=300, description="How often the worker looks for airings to send"
     )
