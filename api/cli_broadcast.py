@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import time
@@ -13,6 +14,39 @@ import typer
 LogLevel = Annotated[str, typer.Option("--log-level", help="debug, info, warning or error")]
 
 mqtt_app = typer.Typer(help="The MQTT broker: mosquitto files for receivers.", no_args_is_help=True)
+
+# Where a receiver agent reads its MQTT password when neither flag gives it.
+RECEIVER_PASSWORD_ENV = "LOA_RECEIVER_PASSWORD"
+
+
+def receiver_password(
+    *, flag: str | None, password_file: Path | None, environ: dict[str, str]
+) -> tuple[str, str | None]:
+    """The receiver's password and a warning to show, from a file, the environment or the flag.
+
+    A password on the command line is visible to every user of the machine (`ps`), so
+    the flag is kept for compatibility only and warned about.
+    """
+    if password_file is not None:
+        try:
+            secret = password_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ValueError(
+                f"cannot read --password-file {password_file}: {exc.strerror}"
+            ) from None
+        if not secret:
+            raise ValueError(f"--password-file {password_file} is empty")
+        return secret, None
+    if environ.get(RECEIVER_PASSWORD_ENV):
+        return environ[RECEIVER_PASSWORD_ENV], None
+    if flag:
+        return flag, (
+            "warning: --password shows the secret to every user of this machine (ps); "
+            f"set {RECEIVER_PASSWORD_ENV} or use --password-file instead"
+        )
+    raise ValueError(
+        f"no password given. Probable cause: set {RECEIVER_PASSWORD_ENV} or pass --password-file"
+    )
 
 
 def _wait_for_signal() -> None:
@@ -55,8 +89,18 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def receiver(
         receiver_id: Annotated[str, typer.Option("--id", help="Receiver id (its MQTT username)")],
-        password: Annotated[str, typer.Option(help="The MQTT password shown at its creation")],
         broker: Annotated[str, typer.Option(help="Broker URL, e.g. mqtt://127.0.0.1:1883")],
+        password: Annotated[
+            str | None,
+            typer.Option(
+                help=f"The MQTT password (visible in ps: prefer {RECEIVER_PASSWORD_ENV} "
+                "or --password-file)"
+            ),
+        ] = None,
+        password_file: Annotated[
+            Path | None,
+            typer.Option("--password-file", help="A file holding the MQTT password"),
+        ] = None,
         media_cache: Annotated[
             Path, typer.Option("--media-cache", help="Folder of downloaded audio, by sha256")
         ] = Path("./var/receiver-cache"),
@@ -77,17 +121,25 @@ def register(app: typer.Typer) -> None:
         from stations.mqtt import BrokerAddress
 
         cli.setup_logging(log_level)
-        stop = threading.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_a: stop.set())
+        try:
+            secret, warning = receiver_password(
+                flag=password, password_file=password_file, environ=dict(os.environ)
+            )
+        except ValueError as exc:
+            cli.fail(str(exc))
+        if warning:
+            cli.err.print(warning, highlight=False)
         try:
             address = BrokerAddress.from_url(broker)
         except ValueError as exc:
             cli.fail(str(exc))
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_a: stop.set())
         cli.out.print(f"Receiver {receiver_id} -> {address.host}:{address.port}", highlight=False)
         run_receiver(
             receiver_id=receiver_id,
-            password=password,
+            password=secret,
             address=address,
             cache_dir=media_cache,
             prefix=prefix,
