@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stations.errors import (
     ConflictError,
@@ -18,12 +18,14 @@ from stations.errors import (
     LoaError,
     NotFoundError,
     PermissionDeniedError,
+    TooLargeError,
 )
 
 log = logging.getLogger(__name__)
 
 # Domain errors of the data packages and the HTTP answer each one becomes.
 DOMAIN_STATUS: list[tuple[type[Exception], int, str]] = [
+    (TooLargeError, 413, "too_large"),
     (NotFoundError, 404, "not_found"),
     (ConflictError, 409, "conflict"),
     (InvalidInputError, 422, "invalid"),
@@ -87,6 +89,81 @@ class RefuseNulCharacters:
         await self.app(scope, receive, send)
 
 
+# Headers on every answer. The console loads only its own script and style sheet, so
+# the policy allows nothing inline; the OpenAPI pages are the exception below.
+SECURITY_HEADERS: dict[str, str] = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "media-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+        "frame-ancestors 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+}
+# FastAPI's OpenAPI pages run an inline script that loads Swagger UI / ReDoc.
+DOCS_PATHS = ("/docs", "/redoc")
+DOCS_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
+    "font-src 'self' https://fonts.gstatic.com; img-src 'self' data: https:; "
+    "worker-src 'self' blob:; object-src 'none'; frame-ancestors 'none'"
+)
+
+
+class SecurityHeaders:
+    """Add SECURITY_HEADERS to every HTTP answer (a header the route set itself wins)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._headers = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+        self._docs = [
+            (k, DOCS_POLICY.encode() if k == b"content-security-policy" else v)
+            for k, v in self._headers
+        ]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on; add the headers to the response start."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extra = self._docs if scope.get("path", "").startswith(DOCS_PATHS) else self._headers
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers.extend((k, v) for k, v in extra if k not in present)
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class LimitRequestBody:
+    """Answer 413 at once to a request whose declared body exceeds `max_bytes`."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Check Content-Length before any of the body is read."""
+        if scope["type"] == "http":
+            for name, value in scope.get("headers", []):
+                if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+                    response = JSONResponse(
+                        error_body(
+                            f"The request is larger than {self.max_bytes // 1_000_000} MB",
+                            "too_large",
+                        ),
+                        status_code=413,
+                    )
+                    await response(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that give every error the same shape."""
 
@@ -131,6 +208,11 @@ def install(app: FastAPI) -> None:
         )
 
     app.add_middleware(RefuseNulCharacters)
+    settings = getattr(app.state, "settings", None)
+    if settings is not None:
+        # Room for the form fields around the largest recording accepted.
+        app.add_middleware(LimitRequestBody, max_bytes=(settings.max_upload_mb + 1) * 1_000_000)
+    app.add_middleware(SecurityHeaders)
 
     @app.exception_handler(LoaError)
     async def _domain(_: Request, exc: LoaError) -> JSONResponse:

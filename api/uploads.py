@@ -11,7 +11,7 @@ from fastapi import UploadFile
 
 from broadcast import media
 from broadcast.settings import Settings
-from stations.errors import InvalidInputError
+from stations.errors import InvalidInputError, TooLargeError
 from tts import AudioResult, InvalidRecording, Synthesizer, TTSError
 
 UPLOAD_CHUNK = 1024 * 1024
@@ -37,7 +37,7 @@ def save_upload(upload: UploadFile, folder: Path, max_bytes: int) -> tuple[Path,
             while chunk := upload.file.read(UPLOAD_CHUNK):
                 size += len(chunk)
                 if size > max_bytes:
-                    raise InvalidInputError(
+                    raise TooLargeError(
                         f"The recording is larger than {max_bytes // 1_000_000} MB. "
                         "Probable cause: it is far too long or not compressed; send an mp3"
                     )

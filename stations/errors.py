@@ -19,3 +19,7 @@ class InvalidInputError(LoaError):
 
 class PermissionDeniedError(LoaError):
     """The caller's role does not allow this action."""
+
+
+class TooLargeError(InvalidInputError):
+    """The content is larger than the service accepts (an upload over the size limit)."""
