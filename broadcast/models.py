@@ -33,6 +33,18 @@ class User(SQLModel, table=True):
     area_id: int | None = Field(default=None, foreign_key="area.id", index=True)
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_column=UTCDateTime())
+    # Raised on every password, role, area or active change: access tokens carry the
+    # version they were issued under and stop working once it moves on.
+    token_version: int = 0
+
+
+class RevokedToken(SQLModel, table=True):
+    """An access token ended before its expiry (sign-out), kept until it would expire."""
+
+    __tablename__ = "revoked_token"
+
+    jti: str = Field(primary_key=True, max_length=64)
+    expires_at: datetime = Field(sa_column=UTCDateTime())
 
 
 class ApiToken(SQLModel, table=True):

@@ -7,13 +7,13 @@ import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import jwt
-from sqlalchemy import func
+from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
-from broadcast.models import ApiToken, Role, User
+from broadcast.models import ApiToken, RevokedToken, Role, User
 from stations.areas import Scope, get_area
 from stations.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from stations.models import Area
@@ -104,7 +104,12 @@ def update_user(
     area_code: str | None = None,
     active: bool | None = None,
 ) -> User:
-    """Change a user's details; a new area must lie inside `scope`."""
+    """Change a user's details; a new area must lie inside `scope`.
+
+    A change of password, role, area or active flag ends every access token and console
+    session of the user (their token version moves on).
+    """
+    before = (user.password_hash, user.role, user.area_id, user.active)
     if full_name is not None:
         user.full_name = full_name
     if password is not None:
@@ -116,6 +121,8 @@ def update_user(
         user.area_id = get_area(session=session, code=area_code, scope=scope).id
     if active is not None:
         user.active = active
+    if (user.password_hash, user.role, user.area_id, user.active) != before:
+        user.token_version = (user.token_version or 0) + 1
     session.add(user)
     session.flush()
     return user
@@ -179,8 +186,44 @@ _DUMMY_HASH = hash_secret(secrets.token_hex(8))
 def issue_access_token(*, user: User, secret_key: str, minutes: int) -> str:
     """A signed bearer token for `user`, valid for `minutes`."""
     now = utcnow()
-    claims = {"sub": str(user.id), "iat": now, "exp": now + timedelta(minutes=minutes)}
+    claims = {
+        "sub": str(user.id),
+        "iat": now,
+        "exp": now + timedelta(minutes=minutes),
+        "jti": secrets.token_hex(16),
+        "ver": user.token_version or 0,
+    }
     return jwt.encode(claims, secret_key, algorithm=JWT_ALGORITHM)
+
+
+def _access_claims(token: str, secret_key: str) -> dict[str, object] | None:
+    """The claims of a valid access token (signature, expiry and every claim required)."""
+    try:
+        claims: dict[str, object] = jwt.decode(
+            token,
+            secret_key,
+            algorithms=[JWT_ALGORITHM],
+            options={"require": ["exp", "iat", "sub", "jti", "ver"]},
+        )
+    except jwt.PyJWTError:
+        return None
+    return claims
+
+
+def revoke_access_token(*, session: Session, token: str, secret_key: str) -> bool:
+    """End one access token (sign-out) until its expiry; False when it was not valid."""
+    claims = _access_claims(token, secret_key)
+    if claims is None:
+        return False
+    now = utcnow()
+    # Tokens past their expiry are refused anyway: their rows are no longer needed.
+    session.execute(delete(RevokedToken).where(col(RevokedToken.expires_at) < now))
+    jti = str(claims["jti"])
+    if session.get(RevokedToken, jti) is None:
+        expires = datetime.fromtimestamp(float(str(claims["exp"])), tz=UTC)
+        session.add(RevokedToken(jti=jti, expires_at=expires))
+        session.flush()
+    return True
 
 
 def _hash_token(token: str) -> str:
@@ -237,9 +280,15 @@ def resolve_bearer(*, session: Session, token: str, secret_key: str) -> User | N
         session.add(row)
         user = session.get(User, row.user_id)
     else:
+        claims = _access_claims(token, secret_key)
+        if claims is None:
+            return None
         try:
-            claims = jwt.decode(token, secret_key, algorithms=[JWT_ALGORITHM])
-            user = session.get(User, int(claims["sub"]))
-        except (jwt.PyJWTError, KeyError, ValueError):
+            user = session.get(User, int(str(claims["sub"])))
+        except ValueError:
+            return None
+        if user is None or claims["ver"] != (user.token_version or 0):
+            return None
+        if session.get(RevokedToken, str(claims["jti"])) is not None:
             return None
     return user if user is not None and user.active else None

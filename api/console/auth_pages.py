@@ -20,7 +20,7 @@ from api.console.web import (
 )
 from api.deps import SessionDep, SettingsDep
 from broadcast import audit
-from broadcast.users import Principal, authenticate, issue_access_token
+from broadcast.users import Principal, authenticate, issue_access_token, revoke_access_token
 
 router = APIRouter(route_class=ConsoleRoute)
 
@@ -91,8 +91,11 @@ def login(
 
 
 @router.post("/logout", dependencies=[CsrfDep])
-def logout(request: Request) -> Response:
-    """Close the session."""
+def logout(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    """Close the session: the session token stops working at once, not only in this browser."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        revoke_access_token(session=session, token=token, secret_key=settings.secret_key)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.delete_cookie(CSRF_COOKIE, path="/")

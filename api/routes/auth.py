@@ -7,13 +7,14 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from api import schemas
 from api.convert import api_token_public
-from api.deps import PrincipalDep, SessionDep, SettingsDep
+from api.deps import PrincipalDep, SessionDep, SettingsDep, oauth2
 from broadcast import audit
 from broadcast.users import (
     authenticate,
     create_api_token,
     issue_access_token,
     list_api_tokens,
+    revoke_access_token,
     revoke_api_token,
 )
 
@@ -38,6 +39,26 @@ def login(
         user=user, secret_key=settings.secret_key, minutes=settings.access_token_minutes
     )
     return schemas.Token(access_token=token, expires_in=settings.access_token_minutes * 60)
+
+
+@router.post("/logout", status_code=204, summary="Sign out: end this access token")
+def logout(
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+    token: Annotated[str | None, Depends(oauth2)],
+) -> None:
+    """The access token of this request stops working at once (API tokens: DELETE them)."""
+    if token:
+        revoke_access_token(session=session, token=token, secret_key=settings.secret_key)
+    audit.record(
+        session=session,
+        actor=principal.user,
+        action="auth.logout",
+        object_type="user",
+        object_id=principal.user.id or 0,
+        area_id=principal.user.area_id,
+    )
 
 
 @router.get(
