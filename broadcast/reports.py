@@ -1,11 +1,35 @@
-"""Reports: what aired, what was missed, coverage and receivers' availability, for a period.
+"""Reports: what aired, on time or late, what was missed, coverage and availability.
 
 The unit of the as-run report is one station's airing of one occurrence
-("station airing"): it is *aired* when any of its deliveries completed (IP
-receivers) or was confirmed (legacy stations), *missed* when every delivery
-ended without airing, *cancelled* when the airing was cancelled, and *pending*
-otherwise (not yet due, or still under way). Coverage is the receiver-level
-share: deliveries that completed or were confirmed over deliveries not cancelled.
+("station airing"). Its outcome is, in this order:
+
+- *cancelled* when the airing (or the broadcast, with nothing aired) was cancelled;
+- *aired* when any of its deliveries completed (IP receivers) or was confirmed
+  (legacy stations). It aired *on time* when its earliest aired delivery started
+  no later than air time + `LOA_LATE_AFTER_SECONDS`, else *late*: a station airing
+  is late only when every delivery that aired started late. A delivery's start is
+  its `started_at`, else `completed_at` minus its duration; an aired delivery that
+  reports neither counts as on time (nothing says it was late);
+- *no content* when nothing was sent to the station because nothing was airable
+  (its deliveries are `no_content` or `blocked`, or the airing is `no_content`);
+  *blocked* is the part of it where a required language version was missing.
+  Neither aired nor missed;
+- *missed* when every delivery ended without airing;
+- *pending* otherwise (not yet due, or still under way).
+
+*Planned* counts every station airing not cancelled: planned = on time + late +
+missed + no content + pending (+ no version, for languages).
+
+Per language, a station airing counts for each language the station airs. A
+language counts as aired only when an item in it was played: an item of that
+language in the command the aired delivery received (legacy stations, which get no
+command: a version of the bulletins in that language). A language without any item
+in a dispatched airing counts as *no version*, whatever the airing's outcome, and
+is neither aired nor missed. Before dispatch nothing is known yet: the language
+follows the airing (pending).
+
+Coverage is the receiver-level share: deliveries that completed or were confirmed
+over deliveries sent (not cancelled, and not left unsent for lack of content).
 """
 
 from __future__ import annotations
@@ -17,6 +41,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
@@ -24,6 +49,7 @@ from sqlmodel import Session, col, select
 from broadcast.broadcast_models import (
     AIRED_STATES,
     FINAL_STATES,
+    NOT_SENT_STATES,
     Broadcast,
     BroadcastStatus,
     Delivery,
@@ -34,6 +60,7 @@ from broadcast.broadcast_models import (
 from broadcast.bulletin_models import Bulletin, Translation
 from broadcast.dispatch import stations_for
 from broadcast.scheduling import list_broadcasts
+from broadcast.settings import Settings
 from stations.areas import Scope, get_area
 from stations.errors import InvalidInputError
 from stations.models import Area, AreaLevel, Receiver, Station
@@ -44,7 +71,11 @@ MAX_REPORT_DAYS = 400
 # Scheduled airings looked at when listing; a province has far fewer in a report period.
 MAX_BROADCASTS = 10_000
 
-NOT_AIRED_END = frozenset(FINAL_STATES - AIRED_STATES - {DeliveryState.cancelled})
+# Ends of a delivery that was sent and did not air: a receiver's (or station's) problem.
+# Deliveries never sent for lack of content (NOT_SENT_STATES) are no such problem.
+NOT_AIRED_END = frozenset(FINAL_STATES - AIRED_STATES - NOT_SENT_STATES - {DeliveryState.cancelled})
+# How late a start may be and still count as on time, unless the caller says otherwise.
+LATE_AFTER_SECONDS: int = Settings.model_fields["late_after_seconds"].default
 
 
 # --- airings ---------------------------------------------------------------------------
@@ -106,8 +137,12 @@ def bulletin_titles(*, session: Session, ids: Sequence[int]) -> dict[int, str]:
 
 
 def coverage_share(counts: dict[str, int]) -> float | None:
-    """Share of deliveries that aired (completed or confirmed), cancelled ones left out."""
-    total = sum(n for state, n in counts.items() if state != DeliveryState.cancelled)
+    """Share of deliveries that aired (completed or confirmed) of those sent.
+
+    Cancelled deliveries and those never sent for lack of content are left out.
+    """
+    left_out = {DeliveryState.cancelled, *NOT_SENT_STATES}
+    total = sum(n for state, n in counts.items() if state not in left_out)
     if not total:
         return None
     aired = sum(counts.get(s, 0) for s in AIRED_STATES)
@@ -127,7 +162,11 @@ class Problem:
 def recent_problems(
     *, session: Session, scope: Scope, since: datetime, limit: int = 50
 ) -> list[Problem]:
-    """Deliveries in scope that were missed, expired, failed or rejected since `since`."""
+    """Deliveries in scope that were missed, expired, failed or rejected since `since`.
+
+    Deliveries not sent for lack of content (`no_content`, `blocked`) are no receiver's
+    problem and are left out.
+    """
     rows = session.exec(
         select(Delivery, Occurrence, Station, Area)
         .join(Occurrence, col(Delivery.occurrence_id) == col(Occurrence.id))
@@ -147,15 +186,42 @@ def recent_problems(
 # --- the coverage and as-run report ----------------------------------------------------
 
 
+class Outcome(StrEnum):
+    """What became of one station airing (or of one language in it)."""
+
+    on_time = "on_time"
+    late = "late"
+    missed = "missed"
+    pending = "pending"
+    cancelled = "cancelled"
+    no_content = "no_content"  # nothing airable: nothing sent
+    blocked = "blocked"  # nothing sent: a required language version was missing
+    no_version = "no_version"  # languages only: no item in this language was in the airing
+
+
+AIRED_OUTCOMES = frozenset({Outcome.on_time, Outcome.late})
+# Outcomes of an airing that carried content, where a language can lack a version.
+HAD_CONTENT = frozenset({Outcome.on_time, Outcome.late, Outcome.missed, Outcome.pending})
+
+
 @dataclass
 class Tally:
-    """Planned, aired, missed and pending station airings, with minutes and deliveries."""
+    """Station airings by outcome, with minutes aired and deliveries.
+
+    `aired` = `on_time` + `late`; `no_content` includes `blocked`; `planned` is every
+    outcome but `cancelled`.
+    """
 
     planned: int = 0
     aired: int = 0
+    on_time: int = 0
+    late: int = 0
     missed: int = 0
     pending: int = 0
     cancelled: int = 0
+    no_content: int = 0
+    blocked: int = 0
+    no_version: int = 0
     minutes_aired: float = 0.0
     deliveries: int = 0
     deliveries_aired: int = 0
@@ -165,15 +231,18 @@ class Tally:
         """Share of deliveries that aired."""
         return self.deliveries_aired / self.deliveries if self.deliveries else None
 
-    def add(self, outcome: str, minutes: float, deliveries: int, aired_deliveries: int) -> None:
+    def add(self, outcome: Outcome, minutes: float, deliveries: int, aired_deliveries: int) -> None:
         """Count one station airing."""
-        if outcome == "cancelled":
+        if outcome is Outcome.cancelled:
             self.cancelled += 1
             return
         self.planned += 1
-        setattr(self, outcome, getattr(self, outcome) + 1)
-        if outcome == "aired":
+        if outcome in AIRED_OUTCOMES:
+            self.aired += 1
             self.minutes_aired += minutes
+        if outcome is Outcome.blocked:
+            self.no_content += 1
+        setattr(self, outcome.value, getattr(self, outcome.value) + 1)
         self.deliveries += deliveries
         self.deliveries_aired += aired_deliveries
 
@@ -238,30 +307,91 @@ def _commune_of(area: Area, areas: dict[int, Area]) -> Area:
     return area
 
 
-def _language_minutes(
+def aired_start(delivery: Delivery) -> datetime | None:
+    """When an aired delivery started: `started_at`, else `completed_at` minus its length."""
+    if delivery.started_at is not None:
+        return as_utc(delivery.started_at)
+    if delivery.completed_at is not None:
+        return as_utc(delivery.completed_at) - timedelta(milliseconds=delivery.duration_ms)
+    return None
+
+
+def aired_late(delivery: Delivery, air_at: datetime, late_after: timedelta) -> bool:
+    """True when an aired delivery started later than air time + `late_after`."""
+    start = aired_start(delivery)
+    return start is not None and start > as_utc(air_at) + late_after
+
+
+@dataclass(frozen=True, slots=True)
+class Played:
+    """What a station's airing carried: minutes in all, and minutes per language."""
+
+    minutes: float
+    languages: dict[str, float]
+
+
+def _played(
     delivery_rows: Sequence[Delivery],
     station: Station,
     broadcast: Broadcast,
     versions: dict[int, dict[str, int]],
-) -> dict[str, float]:
-    """Minutes per language of what a station aired: from the command sent, else the versions."""
-    for d in delivery_rows:
+) -> Played | None:
+    """What the station's airing carried; None before dispatch (nothing is known yet).
+
+    From the command the aired delivery received (else any command sent); legacy
+    stations get no command: the bulletins' versions in the station's languages.
+    """
+    if not delivery_rows:
+        return None
+    ordered = sorted(delivery_rows, key=lambda d: DeliveryState(d.state) not in AIRED_STATES)
+    per_language: defaultdict[str, float] = defaultdict(float)
+    for d in ordered:
         if d.payload:
+            per_language.clear()
             try:
                 items = json.loads(d.payload).get("items", [])
-            except (ValueError, AttributeError):
+                total = 0.0
+                for item in items:
+                    minutes = int(item.get("duration_ms") or 0) / 60000
+                    total += minutes  # idents included: they air too
+                    if item.get("language"):
+                        per_language[str(item["language"])] += minutes
+            except (ValueError, AttributeError, TypeError):
                 continue
-            minutes: dict[str, float] = defaultdict(float)
-            for item in items:
-                minutes[str(item.get("language", "?"))] += int(item.get("duration_ms", 0)) / 60000
-            return dict(minutes)
-    # Legacy stations get no command: their programme holds the station's languages.
-    minutes = defaultdict(float)
+            return Played(total, dict(per_language))
+    if any(d.receiver_id is not None for d in delivery_rows):
+        return None  # receivers sent no command (the airing was found too late)
     for bid in broadcast.bulletin_ids:
         for lang, ms in versions.get(bid, {}).items():
             if lang in (station.languages or []):
-                minutes[lang] += ms / 60000
-    return dict(minutes)
+                per_language[lang] += ms / 60000
+    return Played(sum(per_language.values()), dict(per_language))
+
+
+def _outcome(
+    occ: Occurrence,
+    broadcast: Broadcast,
+    rows: Sequence[Delivery],
+    late_after: timedelta,
+) -> Outcome:
+    """The outcome of one station airing from its deliveries (see the module docstring)."""
+    states = [DeliveryState(d.state) for d in rows]
+    aired = [d for d, s in zip(rows, states, strict=True) if s in AIRED_STATES]
+    counted = [s for s in states if s is not DeliveryState.cancelled]
+    if occ.state == OccurrenceState.cancelled or (
+        broadcast.status == BroadcastStatus.cancelled and not aired
+    ):
+        return Outcome.cancelled
+    if aired:
+        on_time = any(not aired_late(d, occ.air_at, late_after) for d in aired)
+        return Outcome.on_time if on_time else Outcome.late
+    if occ.state == OccurrenceState.no_content or (
+        counted and all(s in NOT_SENT_STATES for s in counted)
+    ):
+        return Outcome.blocked if DeliveryState.blocked in counted else Outcome.no_content
+    if counted and all(s in FINAL_STATES for s in counted):
+        return Outcome.missed
+    return Outcome.pending
 
 
 def coverage_report(
@@ -272,8 +402,13 @@ def coverage_report(
     end: datetime,
     zone: ZoneInfo,
     area_code: str | None = None,
+    late_after_seconds: int = LATE_AFTER_SECONDS,
 ) -> CoverageReport:
-    """The coverage and as-run report of airings in [start, end) inside the caller's scope."""
+    """The coverage and as-run report of airings in [start, end) inside the caller's scope.
+
+    An airing that started more than `late_after_seconds` after air time aired late
+    (pass `Settings.late_after_seconds`).
+    """
     if start.tzinfo is None or end.tzinfo is None:
         raise InvalidInputError("The report period needs times with an offset")
     if end <= start:
@@ -305,6 +440,7 @@ def coverage_report(
             select(Translation).where(col(Translation.bulletin_id).in_(list(bulletin_ids)))
         ).all():
             versions[t.bulletin_id][t.language] = t.audio_duration_ms or 0
+    late_after = timedelta(seconds=late_after_seconds)
     stations_of: dict[int, list[Station]] = {}
     for airing in found:
         occ, broadcast = airing.occurrence, airing.broadcast
@@ -313,7 +449,7 @@ def coverage_report(
         for d in deliveries:
             by_station[d.station_id].append(d)
         if occ.state == OccurrenceState.pending or (
-            occ.state == OccurrenceState.cancelled and not deliveries
+            occ.state in (OccurrenceState.cancelled, OccurrenceState.no_content) and not deliveries
         ):
             if broadcast.id not in stations_of:
                 stations_of[broadcast.id or 0] = [
@@ -329,36 +465,33 @@ def coverage_report(
             if area is None:
                 continue  # outside the report's area or the caller's scope
             rows = by_station.get(station.id or 0, [])
-            states = [DeliveryState(d.state) for d in rows]
-            aired_rows = sum(1 for s in states if s in AIRED_STATES)
-            counted = [s for s in states if s is not DeliveryState.cancelled]
-            if (
-                occ.state == OccurrenceState.cancelled
-                or broadcast.status == BroadcastStatus.cancelled
-                and not aired_rows
-            ):
-                outcome = "cancelled"
-            elif aired_rows:
-                outcome = "aired"
-            elif counted and all(s in FINAL_STATES for s in counted):
-                outcome = "missed"
-            else:
-                outcome = "pending"
-            per_lang = _language_minutes(rows, station, broadcast, versions)
-            minutes = sum(per_lang.values())
+            outcome = _outcome(occ, broadcast, rows, late_after)
+            # Deliveries sent: not cancelled, and not left unsent for lack of content.
+            sent = [
+                d
+                for d in rows
+                if d.state != DeliveryState.cancelled and d.state not in NOT_SENT_STATES
+            ]
+            aired_rows = sum(1 for d in sent if d.state in AIRED_STATES)
+            played = _played(rows, station, broadcast, versions)
             commune = _commune_of(area, areas)
             report.commune_names[commune.code] = commune.name
+            minutes = played.minutes if played else 0.0
             for tally in (report.total, report.communes.setdefault(commune.code, Tally())):
-                tally.add(outcome, minutes, len(counted), aired_rows)
-            for lang in station.languages or []:
-                lang_minutes = per_lang.get(lang, 0.0)
+                tally.add(outcome, minutes, len(sent), aired_rows)
+            in_airing = played.languages if played else {}
+            for lang in dict.fromkeys([*(station.languages or []), *in_airing]):
+                if played is not None and lang not in in_airing and outcome in HAD_CONTENT:
+                    lang_outcome, lang_sent, lang_aired = Outcome.no_version, 0, 0
+                else:
+                    lang_outcome, lang_sent, lang_aired = outcome, len(sent), aired_rows
                 for tally in (
                     report.languages.setdefault(lang, Tally()),
                     report.commune_languages.setdefault((commune.code, lang), Tally()),
                 ):
-                    tally.add(outcome, lang_minutes, len(counted), aired_rows)
+                    tally.add(lang_outcome, in_airing.get(lang, 0.0), lang_sent, lang_aired)
             avail = report.availability.setdefault(commune.code, Availability())
-            avail.deliveries += len([d for d in rows if d.receiver_id is not None])
+            avail.deliveries += len([d for d in sent if d.receiver_id is not None])
             avail.reached += len(
                 [d for d in rows if d.receiver_id is not None and d.state in REACHED]
             )
@@ -389,6 +522,11 @@ COMMUNE_HEADER = [
     "Đã hủy",
     "Phút đã phát",
     "Tỷ lệ phủ sóng (%)",
+    # Added after the first ten, which keep their places: "Đã phát" = on time + late.
+    "Đúng giờ",
+    "Trễ giờ",
+    "Không có nội dung",
+    "Không có bản",
 ]
 AVAILABILITY_HEADER = [
     "Mã xã",
@@ -417,6 +555,10 @@ def _row(code: str, name: str, language: str, t: Tally) -> list[object]:
         t.cancelled,
         round(t.minutes_aired, 1),
         _pct(t.coverage),
+        t.on_time,
+        t.late,
+        t.no_content,
+        t.no_version,
     ]
 
 
@@ -450,14 +592,36 @@ def availability_rows(report: CoverageReport) -> list[list[object]]:
 
 
 def language_rows(report: CoverageReport) -> list[list[object]]:
-    """One row per language: planned, aired, missed and minutes aired."""
+    """One row per language: planned, aired (on time, late), missed, no content, minutes."""
     return [
-        [lang, t.planned, t.aired, t.missed, t.pending, round(t.minutes_aired, 1)]
+        [
+            lang,
+            t.planned,
+            t.aired,
+            t.missed,
+            t.pending,
+            round(t.minutes_aired, 1),
+            t.on_time,
+            t.late,
+            t.no_content,
+            t.no_version,
+        ]
         for lang, t in sorted(report.languages.items())
     ]
 
 
-LANGUAGE_HEADER = ["Ngôn ngữ", "Kế hoạch", "Đã phát", "Bỏ lỡ", "Chưa đến giờ", "Phút đã phát"]
+LANGUAGE_HEADER = [
+    "Ngôn ngữ",
+    "Kế hoạch",
+    "Đã phát",
+    "Bỏ lỡ",
+    "Chưa đến giờ",
+    "Phút đã phát",
+    "Đúng giờ",
+    "Trễ giờ",
+    "Không có nội dung",
+    "Không có bản",
+]
 
 
 def _period(report: CoverageReport) -> str:
@@ -490,6 +654,7 @@ def to_xlsx(report: CoverageReport) -> bytes:
     """The report as an Excel workbook: as-run per commune, languages, receivers."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
     book = Workbook()
     sheets = [
@@ -507,8 +672,8 @@ def to_xlsx(report: CoverageReport) -> bytes:
             cell.font = Font(bold=True)
         for row in rows:
             sheet.append(row)
-        for column, name in zip("ABCDEFGHIJ", header, strict=False):
-            sheet.column_dimensions[column].width = max(12, len(name) + 2)
+        for index, name in enumerate(header, start=1):
+            sheet.column_dimensions[get_column_letter(index)].width = max(12, len(name) + 2)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-COLOURS = {"aired": "#2e7d32", "missed": "#c62828", "pending": "#9e9e9e", "minutes": "#1565c0"}
+COLOURS = {
+    "aired": "#2e7d32",
+    "late": "#ef6c00",
+    "missed": "#c62828",
+    "no_content": "#6d4c41",
+    "pending": "#9e9e9e",
+    "minutes": "#1565c0",
+}
 
 
 def stacked_bars(

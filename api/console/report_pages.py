@@ -49,7 +49,7 @@ def reports_page(
     end: str = "",
     area: str = "",
 ) -> HTMLResponse:
-    """Planned vs aired vs missed per commune and language, minutes, receivers; charts."""
+    """Planned vs aired (on time, late) vs missed vs no content per commune and language."""
     first, last, errors = _period(settings, start, end)
     areas, _ = list_areas(session=session, scope=principal.scope, limit=1000)
     context: dict[str, object] = {
@@ -70,11 +70,18 @@ def reports_page(
             end=finish,
             zone=settings.zone,
             area_code=area or None,
+            late_after_seconds=settings.late_after_seconds,
         )
         commune_rows: list[tuple[str, dict[str, float]]] = [
             (
                 report.commune_names.get(code, code),
-                {"aired": t.aired, "missed": t.missed, "pending": t.pending},
+                {
+                    "aired": t.on_time,
+                    "late": t.late,
+                    "missed": t.missed,
+                    "no_content": t.no_content,
+                    "pending": t.pending,
+                },
             )
             for code, t in sorted(report.communes.items())
         ]
@@ -82,8 +89,10 @@ def reports_page(
             (lang, {"minutes": round(t.minutes_aired, 1)})
             for lang, t in sorted(report.languages.items())
         ]
+        late = settings.late_after_seconds
         context |= {
             "report": report,
+            "late_after": f"{late // 60} phút" if late % 60 == 0 else f"{late} giây",
             "rows": reports.report_rows(report),
             "language_rows": reports.language_rows(report),
             "availability_rows": reports.availability_rows(report),
@@ -93,7 +102,13 @@ def reports_page(
             "chart_communes": Markup(
                 stacked_bars(
                     commune_rows,
-                    [("aired", "Đã phát"), ("missed", "Bỏ lỡ"), ("pending", "Chưa đến giờ")],
+                    [
+                        ("aired", "Đúng giờ"),
+                        ("late", "Trễ giờ"),
+                        ("missed", "Bỏ lỡ"),
+                        ("no_content", "Không có nội dung"),
+                        ("pending", "Chưa đến giờ"),
+                    ],
                     title="Lượt phát theo xã",
                 )
             ),
@@ -141,5 +156,6 @@ def report_download(
         end=finish,
         zone=settings.zone,
         area_code=area or None,
+        late_after_seconds=settings.late_after_seconds,
     )
     return export_response(report, fmt)

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.deps import PrincipalDep, SessionDep, SettingsDep
 from broadcast import ical, reports
@@ -20,11 +20,20 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class TallyPublic(BaseModel):
-    """Station airings planned, aired, missed, pending and cancelled."""
+    """Station airings planned, aired (on time or late), missed, no content, pending, cancelled."""
 
-    planned: int
-    aired: int
-    missed: int
+    planned: int = Field(description="Station airings not cancelled (every other outcome)")
+    aired: int = Field(description="Aired, on time or late: on_time + late")
+    on_time: int = Field(description="Aired, started no later than air time + late_after")
+    late: int = Field(description="Aired, every aired delivery started late")
+    missed: int = Field(description="Sent, and every delivery ended without airing")
+    no_content: int = Field(
+        description="Nothing airable, nothing sent (neither aired nor missed); includes blocked"
+    )
+    blocked: int = Field(description="Of no_content: blocked by a missing language version")
+    no_version: int = Field(
+        description="Per language: the airing had no item in this language (0 in totals)"
+    )
     pending: int
     cancelled: int
     minutes_aired: float
@@ -60,7 +69,12 @@ def _tally(t: reports.Tally) -> TallyPublic:
     return TallyPublic(
         planned=t.planned,
         aired=t.aired,
+        on_time=t.on_time,
+        late=t.late,
         missed=t.missed,
+        no_content=t.no_content,
+        blocked=t.blocked,
+        no_version=t.no_version,
         pending=t.pending,
         cancelled=t.cancelled,
         minutes_aired=round(t.minutes_aired, 2),
@@ -133,9 +147,11 @@ def coverage(
     area_code: Annotated[str | None, Query(description="Only this area's subtree")] = None,
     format: Annotated[Literal["json", "csv", "xlsx"], Query()] = "json",  # noqa: A002
 ) -> CoveragePublic | Response:
-    """Planned vs aired vs missed per commune and language, minutes aired, receivers.
+    """Planned vs aired (on time, late) vs missed vs no content per commune and language.
 
-    Days are read in LOA_TIMEZONE; without dates the report covers the last 7 days.
+    Also minutes aired and receivers. Days are read in LOA_TIMEZONE; without dates the
+    report covers the last 7 days. An airing that started more than
+    LOA_LATE_AFTER_SECONDS after air time aired late.
     """
     today = utcnow().astimezone(settings.zone).date()
     last = to or today
@@ -148,6 +164,7 @@ def coverage(
         end=end,
         zone=settings.zone,
         area_code=area_code,
+        late_after_seconds=settings.late_after_seconds,
     )
     if format == "json":
         return report_public(report)
