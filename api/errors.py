@@ -19,6 +19,7 @@ from stations.errors import (
     NotFoundError,
     PermissionDeniedError,
     TooLargeError,
+    TooManyAttemptsError,
 )
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 # Domain errors of the data packages and the HTTP answer each one becomes.
 DOMAIN_STATUS: list[tuple[type[Exception], int, str]] = [
     (TooLargeError, 413, "too_large"),
+    (TooManyAttemptsError, 429, "too_many_requests"),
     (NotFoundError, 404, "not_found"),
     (ConflictError, 409, "conflict"),
     (InvalidInputError, 422, "invalid"),
@@ -63,7 +65,10 @@ def register_domain_error(exc_type: type[Exception], status: int, code: str) -> 
 def _domain_response(exc: Exception) -> JSONResponse:
     for exc_type, status, code in DOMAIN_STATUS:
         if isinstance(exc, exc_type):
-            return JSONResponse(error_body(str(exc), code), status_code=status)
+            headers = None
+            if isinstance(exc, TooManyAttemptsError):
+                headers = {"Retry-After": str(exc.retry_after)}
+            return JSONResponse(error_body(str(exc), code), status_code=status, headers=headers)
     log.exception("Unmapped domain error", exc_info=exc)
     return JSONResponse(error_body("Internal error", "internal"), status_code=500)
 

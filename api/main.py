@@ -12,6 +12,7 @@ from api.routes import (
     auth,
     broadcasts,
     bulletins,
+    dead_letters,
     health,
     languages,
     lexicon,
@@ -23,6 +24,7 @@ from api.routes import (
 from api.routes import reports as report_routes
 from broadcast.db import make_engine
 from broadcast.settings import Settings
+from broadcast.throttle import LoginThrottle
 
 API_PREFIX = "/api/v1"
 
@@ -45,6 +47,7 @@ def api_router() -> APIRouter:
     router.include_router(broadcasts.router)
     router.include_router(broadcasts.station_router)
     router.include_router(report_routes.router)
+    router.include_router(dead_letters.router)
     return router
 
 
@@ -58,6 +61,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.database_url)
+    app.state.throttle = LoginThrottle.from_settings(settings)
     errors.install(app)
     app.include_router(health.router)
     app.include_router(api_router())

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from sqlalchemy import String, cast, or_
+from sqlmodel import Session, SQLModel, col, select
+
+from broadcast import audit
+from broadcast.bulletin_models import Bulletin, Translation
 from broadcast.settings import Settings
+from broadcast.throttle import LoginThrottle
+from broadcast.users import Principal
 from playlists import MediaAsset
+from stations.errors import TooManyAttemptsError
+from stations.models import Area, Receiver, Station
+from stations.security import verify_secret
 from tts import Synthesizer, TTSConfig
 from tts.audio import write_atomic
 
@@ -91,3 +105,140 @@ def synthesizer(settings: Settings) -> Synthesizer:
         }
         synth = Synthesizer(replace(config, engine_policy=policy), engines=offline)
     return synth
+
+
+# --- who may download which file -------------------------------------------------------
+
+# argon2 is deliberately slow and a receiver fetches many files: successes are
+# remembered this long (bound to the stored hash, so a password reset ends them).
+VERIFIED_TTL_SECONDS = 600.0
+# Entries kept at most in each cache before it is emptied (bounded memory).
+CACHE_LIMIT = 50_000
+
+
+class MediaAccess:
+    """Receivers' media logins (throttled, verified once per TTL) and their file rights."""
+
+    def __init__(self, throttle: LoginThrottle, *, clock: Callable[[], float] = time.monotonic):
+        self.throttle = throttle
+        self.clock = clock
+        self._verified: dict[tuple[str, str], tuple[str, float]] = {}
+        self._fetchable: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    def receiver(
+        self, *, session: Session, username: str, password: str, address: str | None
+    ) -> Receiver | None:
+        """The active receiver (of an active station) with this MQTT password, or None.
+
+        Wrong passwords count towards the same lockout as people's sign-ins
+        (TooManyAttemptsError while locked).
+        """
+        verdict = self.throttle.check(account=username, address=address)
+        if not verdict.allowed:
+            raise TooManyAttemptsError(
+                f"Too many failed logins. Try again in {verdict.retry_after} seconds",
+                verdict.retry_after,
+            )
+        receiver = session.get(Receiver, username)
+        station = session.get(Station, receiver.station_id) if receiver is not None else None
+        if receiver is None or not receiver.active or station is None or not station.active:
+            self._failed(session, username, address, None)
+            return None
+        key = (username, hashlib.sha256(password.encode()).hexdigest())
+        now = self.clock()
+        with self._lock:
+            hit = self._verified.get(key)
+        if (
+            hit is not None
+            and hit[0] == receiver.secret_hash
+            and now - hit[1] < VERIFIED_TTL_SECONDS
+        ):
+            return receiver
+        if not verify_secret(password, receiver.secret_hash):
+            self._failed(session, username, address, station.area_id)
+            return None
+        self.throttle.succeeded(account=username)
+        with self._lock:
+            if len(self._verified) >= CACHE_LIMIT:
+                self._verified.clear()
+            self._verified[key] = (receiver.secret_hash, now)
+        return receiver
+
+    def _failed(
+        self, session: Session, username: str, address: str | None, area_id: int | None
+    ) -> None:
+        started = self.throttle.failed(account=username, address=address)
+        if not started.allowed:
+            audit.record(
+                session=session,
+                actor=None,
+                action="receiver.lockout",
+                object_type="receiver",
+                object_id=username[:64],
+                area_id=area_id,
+                detail={"locked": started.key, "seconds": started.retry_after, "via": "media"},
+            )
+            session.commit()  # the request itself fails; its lockout stays on record
+
+    def receiver_may_fetch(self, *, session: Session, receiver: Receiver, sha256: str) -> bool:
+        """True when a programme sent to this receiver holds the file."""
+        key = (receiver.id, sha256)
+        with self._lock:
+            if key in self._fetchable:
+                return True
+        delivery = SQLModel.metadata.tables["delivery"]
+        found = (
+            session.connection()
+            .execute(
+                select(delivery.c.id)
+                .where(
+                    delivery.c.receiver_id == receiver.id,
+                    delivery.c.payload.is_not(None),
+                    delivery.c.payload.contains(f'"{sha256}"', autoescape=True),
+                )
+                .limit(1)
+            )
+            .first()
+        )
+        if found is None:
+            return False
+        with self._lock:
+            if len(self._fetchable) >= CACHE_LIMIT:
+                self._fetchable.clear()
+            self._fetchable.add(key)
+        return True
+
+
+def user_may_fetch(*, session: Session, principal: Principal, sha256: str) -> bool:
+    """True when the file is audio of a bulletin the user's stations air, or their ident.
+
+    Bulletins of the user's area and below, and of the areas above it (a province's
+    bulletin airs at the commune's station); station idents of stations in scope.
+    """
+    scope = principal.scope
+    if scope.path is None:
+        return True
+    area = principal.area
+    above = [int(p) for p in (area.path if area else "").strip("/").split("/") if p]
+    bulletin = session.exec(
+        select(Translation.id)
+        .join(Bulletin, col(Translation.bulletin_id) == col(Bulletin.id))
+        .join(Area, col(Bulletin.area_id) == col(Area.id))
+        .where(
+            Translation.audio_sha256 == sha256,
+            or_(scope.clause(), col(Area.id).in_(above)),
+        )
+        .limit(1)
+    ).first()
+    if bulletin is not None:
+        return True
+    station = SQLModel.metadata.tables["station"]
+    ident = session.exec(
+        select(Station.id)
+        .join(Area, col(Station.area_id) == col(Area.id))
+        .where(scope.clause(), station.c.idents.is_not(None))
+        .where(cast(station.c.idents, String).contains(sha256, autoescape=True))
+        .limit(1)
+    ).first()
+    return ident is not None

@@ -81,6 +81,18 @@ class Settings(BaseSettings):
         2.0, gt=0, le=300, description="How often the worker looks for airings to send"
     )
     access_token_minutes: int = Field(720, ge=1, description="Lifetime of a login token")
+    login_max_failures: int = Field(
+        10, ge=1, description="Failed sign-ins of one account (or receiver) before a lockout"
+    )
+    login_max_failures_per_address: int = Field(
+        50, ge=1, description="Failed sign-ins from one client address before a lockout"
+    )
+    login_window_seconds: float = Field(
+        900.0, gt=0, description="The window in which failed sign-ins are counted"
+    )
+    login_lockout_seconds: float = Field(
+        900.0, gt=0, description="How long a locked account or address is refused"
+    )
     demo_credentials_file: Path = Field(
         Path("./var/demo-admin.txt"), description="Where `loa demo` keeps the demo admin login"
     )

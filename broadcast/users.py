@@ -13,9 +13,17 @@ import jwt
 from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
+from broadcast import audit
 from broadcast.models import ApiToken, RevokedToken, Role, User
+from broadcast.throttle import LoginThrottle
 from stations.areas import Scope, get_area
-from stations.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from stations.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+    TooManyAttemptsError,
+)
 from stations.models import Area
 from stations.security import hash_secret, verify_secret
 from stations.timeutil import as_utc, utcnow
@@ -178,6 +186,45 @@ def authenticate(*, session: Session, username: str, password: str) -> User | No
 
 
 _DUMMY_HASH = hash_secret(secrets.token_hex(8))
+
+
+def sign_in(
+    *,
+    session: Session,
+    throttle: LoginThrottle,
+    username: str,
+    password: str,
+    address: str | None,
+    via: str,
+) -> User | None:
+    """`authenticate` behind the throttle: TooManyAttemptsError while locked out.
+
+    A lockout that this failure starts is written to the audit log (action `auth.lockout`).
+    """
+    verdict = throttle.check(account=username, address=address)
+    if not verdict.allowed:
+        raise TooManyAttemptsError(
+            f"Too many failed sign-ins. Try again in {verdict.retry_after} seconds",
+            verdict.retry_after,
+        )
+    user = authenticate(session=session, username=username, password=password)
+    if user is not None:
+        throttle.succeeded(account=username)
+        return user
+    started = throttle.failed(account=username, address=address)
+    if not started.allowed:
+        known = session.exec(select(User).where(User.username == username)).first()
+        audit.record(
+            session=session,
+            actor=None,
+            action="auth.lockout",
+            object_type="user",
+            object_id=known.id if known is not None and known.id is not None else username[:64],
+            area_id=known.area_id if known is not None else None,
+            detail={"locked": started.key, "seconds": started.retry_after, "via": via},
+        )
+        session.commit()  # the sign-in itself fails; its lockout stays on record
+    return None
 
 
 # --- access tokens (short-lived, signed) and API tokens (long-lived, stored) ------

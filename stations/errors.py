@@ -23,3 +23,11 @@ class PermissionDeniedError(LoaError):
 
 class TooLargeError(InvalidInputError):
     """The content is larger than the service accepts (an upload over the size limit)."""
+
+
+class TooManyAttemptsError(LoaError):
+    """Too many failed sign-ins for an account or from an address: locked for a while."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -20,7 +20,8 @@ from api.console.web import (
 )
 from api.deps import SessionDep, SettingsDep
 from broadcast import audit
-from broadcast.users import Principal, authenticate, issue_access_token, revoke_access_token
+from broadcast.users import Principal, issue_access_token, revoke_access_token, sign_in
+from stations.errors import TooManyAttemptsError
 
 router = APIRouter(route_class=ConsoleRoute)
 
@@ -60,17 +61,34 @@ def login(
     if not password:
         errors["password"] = "Hãy nhập mật khẩu"
     user = None
+    status_code, headers = 422, {}
     if not errors:
-        user = authenticate(session=session, username=username.strip(), password=password)
-        if user is None:
-            errors["password"] = "Sai tên đăng nhập hoặc mật khẩu"
+        try:
+            user = sign_in(
+                session=session,
+                throttle=request.app.state.throttle,
+                username=username.strip(),
+                password=password,
+                address=request.client.host if request.client else None,
+                via="console",
+            )
+        except TooManyAttemptsError as exc:
+            errors["password"] = (
+                f"Đăng nhập sai quá nhiều lần. Hãy thử lại sau {exc.retry_after} giây"
+            )
+            status_code, headers = 429, {"Retry-After": str(exc.retry_after)}
+        else:
+            if user is None:
+                errors["password"] = "Sai tên đăng nhập hoặc mật khẩu"
     if user is None:
-        return render(
+        page = render(
             request,
             "login.html",
             {"next": _safe_next(next), "errors": errors, "username": username},
-            status_code=422,
+            status_code=status_code,
         )
+        page.headers.update(headers)
+        return page
     token = issue_access_token(
         user=user, secret_key=settings.secret_key, minutes=settings.access_token_minutes
     )

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from api import schemas
@@ -10,12 +10,12 @@ from api.convert import api_token_public
 from api.deps import PrincipalDep, SessionDep, SettingsDep, oauth2
 from broadcast import audit
 from broadcast.users import (
-    authenticate,
     create_api_token,
     issue_access_token,
     list_api_tokens,
     revoke_access_token,
     revoke_api_token,
+    sign_in,
 )
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -23,12 +23,25 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 
 @router.post("/token", response_model=schemas.Token, summary="Sign in with a password")
 def login(
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
 ) -> schemas.Token:
-    """Exchange form fields `username` and `password` for a bearer access token."""
-    user = authenticate(session=session, username=form.username, password=form.password)
+    """Exchange form fields `username` and `password` for a bearer access token.
+
+    After LOA_LOGIN_MAX_FAILURES wrong passwords for an account (or
+    LOA_LOGIN_MAX_FAILURES_PER_ADDRESS from one address) sign-in is refused with 429
+    and `Retry-After` for LOA_LOGIN_LOCKOUT_SECONDS, even with the right password.
+    """
+    user = sign_in(
+        session=session,
+        throttle=request.app.state.throttle,
+        username=form.username,
+        password=form.password,
+        address=request.client.host if request.client else None,
+        via="api",
+    )
     if user is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,

@@ -8,83 +8,83 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import re
-import threading
-import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, status
 from fastapi.responses import Response, StreamingResponse
-from sqlmodel import Session
 
 from api.deps import SessionDep, SettingsDep
-from broadcast.media import SHA256_RE, media_path
-from broadcast.users import resolve_bearer
-from stations.models import Receiver, Station
-from stations.security import verify_secret
+from broadcast.media import SHA256_RE, MediaAccess, media_path, user_may_fetch
+from broadcast.users import Principal, resolve_bearer, user_area
+from stations.errors import TooManyAttemptsError
+from stations.models import Receiver
 
 router = APIRouter(tags=["media"])
 
 CHUNK = 64 * 1024
-# argon2 is deliberately slow and a receiver fetches many files: remember successes.
-_VERIFIED_TTL = 600.0
-_verified: dict[tuple[str, str], tuple[str, float]] = {}
-_verified_lock = threading.Lock()
 _RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+NOT_FOUND = "No such media file"
 
 
-def _receiver_ok(session: Session, username: str, password: str) -> bool:
-    """True for an active receiver of an active station with this MQTT password."""
-    receiver = session.get(Receiver, username)
-    if receiver is None or not receiver.active:
-        return False
-    station = session.get(Station, receiver.station_id)
-    if station is None or not station.active:
-        return False
-    digest = hashlib.sha256(password.encode()).hexdigest()
-    key = (username, digest)
-    now = time.monotonic()
-    with _verified_lock:
-        hit = _verified.get(key)
-    # The cached entry is bound to the stored hash: a password reset invalidates it.
-    if hit is not None and hit[0] == receiver.secret_hash and now - hit[1] < _VERIFIED_TTL:
-        return True
-    if not verify_secret(password, receiver.secret_hash):
-        return False
-    with _verified_lock:
-        if len(_verified) > 50_000:
-            _verified.clear()
-        _verified[key] = (receiver.secret_hash, now)
-    return True
+def _lockout(exc: TooManyAttemptsError) -> HTTPException:
+    return HTTPException(
+        status.HTTP_429_TOO_MANY_REQUESTS, str(exc), headers={"Retry-After": str(exc.retry_after)}
+    )
+
+
+def media_access(request: Request) -> MediaAccess:
+    """The app's receiver-credential cache and media access rules (built once per app)."""
+    access: MediaAccess | None = getattr(request.app.state, "media_access", None)
+    if access is None:
+        access = request.app.state.media_access = MediaAccess(request.app.state.throttle)
+    return access
+
+
+@dataclass(frozen=True, slots=True)
+class MediaCaller:
+    """Who asks for a file: a receiver (by id) or a signed-in user."""
+
+    receiver: Receiver | None = None
+    principal: Principal | None = None
 
 
 def authorize_media(
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     authorization: Annotated[str | None, Header()] = None,
-) -> None:
-    """Let through a receiver (HTTP Basic, MQTT credentials) or a signed-in user (bearer)."""
+) -> MediaCaller:
+    """A receiver (HTTP Basic, MQTT credentials) or a signed-in user (bearer), else 401."""
     scheme, _, value = (authorization or "").partition(" ")
-    ok = False
     if scheme.lower() == "basic" and value:
         try:
             username, _, password = base64.b64decode(value).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
             username, password = "", ""
-        ok = bool(username and password) and _receiver_ok(session, username, password)
+        if username and password:
+            address = request.client.host if request.client else None
+            try:
+                receiver = media_access(request).receiver(
+                    session=session, username=username, password=password, address=address
+                )
+            except TooManyAttemptsError as exc:
+                raise _lockout(exc) from None
+            if receiver is not None:
+                return MediaCaller(receiver=receiver)
     elif scheme.lower() == "bearer" and value:
         user = resolve_bearer(session=session, token=value, secret_key=settings.secret_key)
-        ok = user is not None
-    if not ok:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "Media need credentials: receivers use HTTP Basic with their MQTT username and "
-            "password, users their bearer token",
-            headers={"WWW-Authenticate": 'Basic realm="loa-media", charset="UTF-8"'},
-        )
+        if user is not None:
+            return MediaCaller(principal=Principal(user, user_area(session=session, user=user)))
+    raise HTTPException(
+        status.HTTP_401_UNAUTHORIZED,
+        "Media need credentials: receivers use HTTP Basic with their MQTT username and "
+        "password, users their bearer token",
+        headers={"WWW-Authenticate": 'Basic realm="loa-media", charset="UTF-8"'},
+    )
 
 
 def _iter_file(path: Path, start: int, length: int) -> Iterator[bytes]:
@@ -141,23 +141,33 @@ def file_response(
     return StreamingResponse(_iter_file(path, 0, size), media_type="audio/mpeg", headers=headers)
 
 
-@router.get(
-    "/media/{sha256}.mp3",
-    summary="Download an audio file",
-    dependencies=[Depends(authorize_media)],
-    response_class=Response,
-)
+@router.get("/media/{sha256}.mp3", summary="Download an audio file", response_class=Response)
 def get_media(
     sha256: str,
     request: Request,
+    session: SessionDep,
     settings: SettingsDep,
+    caller: Annotated[MediaCaller, Depends(authorize_media)],
 ) -> Response:
-    """A published audio file by its sha256; supports Range requests to resume downloads."""
+    """A published audio file by its sha256; supports Range requests to resume downloads.
+
+    A receiver gets the files of programmes sent to it; a user the files of bulletins
+    of their area, of the areas above it (they air at its stations) and the idents of
+    its stations. Anything else is 404, like a file that does not exist.
+    """
     if not SHA256_RE.match(sha256):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "No such media file")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
+    access = media_access(request)
+    if caller.receiver is not None:
+        allowed = access.receiver_may_fetch(
+            session=session, receiver=caller.receiver, sha256=sha256
+        )
+    else:
+        assert caller.principal is not None
+        allowed = user_may_fetch(session=session, principal=caller.principal, sha256=sha256)
     path = media_path(settings, sha256)
-    if not path.is_file():
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "No such media file")
+    if not allowed or not path.is_file():
+        raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
     return file_response(
         path,
         etag=sha256,

@@ -135,15 +135,18 @@ def test_programmes_per_station_language_and_render(
     )
     assert after.bulletin_ids == (urgent,) and after.version != prog.version
 
-    # Media: strangers 401, receivers with HTTP Basic, users with a bearer token, Range.
+    # Media: strangers 401, users with a bearer token, Range; receivers with HTTP Basic
+    # get only files of programmes sent to them (tests/bulletins/test_media_scope.py).
     url = f"/media/{prog.items[0].media.sha256}.mp3"
     assert client.get(url).status_code == 401
     receiver_id, password = next(iter(demo.items()))
     bad = base64.b64encode(f"{receiver_id}:wrong".encode()).decode()
     assert client.get(url, headers={"Authorization": f"Basic {bad}"}).status_code == 401
-    basic = {
+    receiver = {
         "Authorization": "Basic " + base64.b64encode(f"{receiver_id}:{password}".encode()).decode()
     }
+    assert client.get(url, headers=receiver).status_code == 404  # nothing sent to it yet
+    basic = editor
     full = client.get(url, headers=basic)
     assert full.status_code == 200 and full.headers["etag"]
     size = len(full.content)
