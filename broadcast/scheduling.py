@@ -107,18 +107,26 @@ def _common_ancestor(areas: Sequence[Area], session: Session) -> Area:
     return found or areas[0]
 
 
-def _check_bulletins(session: Session, bulletin_ids: Sequence[int]) -> list[Bulletin]:
+def _check_bulletins(session: Session, bulletin_ids: Sequence[int], scope: Scope) -> list[Bulletin]:
+    """The bulletins, each approved and readable in `scope` (as GET /bulletins/{id} reads).
+
+    A bulletin outside the scope answers exactly like one that does not exist.
+    """
     if not bulletin_ids:
         raise InvalidInputError("A broadcast airs at least one bulletin")
     if len(set(bulletin_ids)) != len(bulletin_ids):
         raise InvalidInputError("A bulletin is listed twice")
     rows = {
         b.id: b
-        for b in session.exec(select(Bulletin).where(col(Bulletin.id).in_(list(bulletin_ids))))
+        for b in session.exec(
+            select(Bulletin)
+            .join(Area, col(Bulletin.area_id) == col(Area.id))
+            .where(col(Bulletin.id).in_(list(bulletin_ids)), scope.clause())
+        )
     }
     missing = [i for i in bulletin_ids if i not in rows]
     if missing:
-        raise InvalidInputError(f"Unknown bulletin(s): {', '.join(map(str, missing))}")
+        raise NotFoundError(f"Bulletin {missing[0]} not found")
     unapproved = [i for i in bulletin_ids if rows[i].status != BulletinStatus.approved]
     if unapproved:
         raise InvalidInputError(
@@ -142,14 +150,18 @@ def create_broadcast(
     title: str | None = None,
     now: datetime | None = None,
 ) -> Broadcast:
-    """Schedule bulletins for areas in the caller's scope and compute every airing (UTC)."""
+    """Schedule bulletins for areas in the caller's scope and compute every airing (UTC).
+
+    Every area and every bulletin must lie inside `scope` (NotFoundError otherwise, the
+    answer for one that does not exist).
+    """
     now = now or utcnow()
     if not area_codes:
         raise InvalidInputError("A broadcast targets at least one area")
     if len(set(area_codes)) != len(area_codes):
         raise InvalidInputError("An area is listed twice")
     areas = [get_area(session=session, code=code, scope=scope) for code in area_codes]
-    _check_bulletins(session, bulletin_ids)
+    _check_bulletins(session, bulletin_ids, scope)
     zone = settings.zone
     if priority is Priority.emergency:
         if rule:

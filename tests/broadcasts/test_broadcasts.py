@@ -130,7 +130,7 @@ def test_schedule_permissions_and_scope(
     assert client.post("/api/v1/broadcasts", json=body, headers=operator).status_code == 403
     other = make_user(Role.editor, "083")  # Mường Khương cannot target Y Tý
     assert client.post("/api/v1/broadcasts", json=body, headers=other).status_code == 404
-    editor = make_user(Role.editor, "082")
+    editor = make_user(Role.editor, "10")  # the bulletin is the province's
     created = client.post("/api/v1/broadcasts", json=body, headers=editor)
     assert created.status_code == 201, created.text
     data = created.json()
