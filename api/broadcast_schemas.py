@@ -84,6 +84,7 @@ class RollupPublic(BaseModel):
     name: str
     total: int
     aired: int
+    late: int = Field(0, description="Of the aired, those that started late")
     counts: dict[str, int]
 
 
@@ -106,6 +107,16 @@ class DeliveryPublic(BaseModel):
     started_at: datetime | None
     completed_at: datetime | None
     finished_at: datetime | None
+    late: bool = Field(
+        False,
+        description="Aired, but started more than LOA_LATE_AFTER_SECONDS after air_at "
+        "(started_at, else completed_at - duration)",
+    )
+    flags: list[str] = Field(
+        default_factory=list,
+        description="What the server did not take as reported: clock_clamped, implausible, "
+        "contradicted (docs/protocol.md, What the server believes)",
+    )
 
 
 class BroadcastStatusPublic(BaseModel):
@@ -114,6 +125,7 @@ class BroadcastStatusPublic(BaseModel):
     broadcast_id: int
     total: int
     aired: int
+    late: int = Field(0, description="Of the aired, those that started late")
     counts: dict[str, int]
     stations: list[RollupPublic]
     areas: list[RollupPublic]

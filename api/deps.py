@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -14,6 +15,7 @@ from broadcast.models import Role
 from broadcast.settings import Settings
 from broadcast.users import Principal, resolve_bearer, user_area
 from stations.errors import PermissionDeniedError
+from stations.timeutil import utcnow
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -41,8 +43,15 @@ def get_db(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
             raise
 
 
+def get_clock(request: Request) -> Callable[[], datetime]:
+    """The app's clock: `app.state.clock` when set (tests move it), else the real UTC time."""
+    clock: Callable[[], datetime] | None = getattr(request.app.state, "clock", None)
+    return clock or utcnow
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_db)]
+ClockDep = Annotated[Callable[[], datetime], Depends(get_clock)]
 
 
 def get_principal(

@@ -2,7 +2,9 @@
 
 Each verdict is one UPDATE per airing (and per programme length), decided by the database
 on the rows' current state, so an acknowledgement stored in the meantime is never
-overwritten; the as-run events follow from the rows themselves.
+overwritten; the as-run events follow from the rows themselves. Which states each
+verdict takes, and what may later supersede it, is the state machine's
+(broadcast.delivery_state).
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ from broadcast.broadcast_models import (
     record_events_of,
 )
 from broadcast.db import transaction
+from broadcast.delivery_state import EXPIRABLE, MISSABLE
 from broadcast.settings import Settings
 from stations.timeutil import as_utc
 
-NOT_RECEIVED = (DeliveryState.queued, DeliveryState.sent)
-UNDER_WAY = (DeliveryState.received, DeliveryState.downloaded, DeliveryState.started)
+NOT_RECEIVED = tuple(DeliveryState(s) for s in EXPIRABLE)
+UNDER_WAY = tuple(DeliveryState(s) for s in MISSABLE)
 DELIVERY = SQLModel.metadata.tables["delivery"]
 _FINAL = [s.value for s in FINAL_STATES]
 
@@ -54,7 +57,7 @@ def apply_deadlines(*, engine: Engine, settings: Settings, now: datetime) -> dic
                     .where(
                         mine,
                         d.c.receiver_id.is_not(None),
-                        d.c.state.in_([s.value for s in NOT_RECEIVED]),
+                        d.c.state.in_(EXPIRABLE),
                     )
                     .values(
                         state=DeliveryState.expired.value, finished_at=expires_at, updated_at=now
@@ -63,12 +66,12 @@ def apply_deadlines(*, engine: Engine, settings: Settings, now: datetime) -> dic
                 counts["expired"] += result.rowcount
                 decided.append(DeliveryState.expired.value)
             if now >= air_at + grace:  # under way (or legacy) and past air + length + grace
-                late = or_(
-                    d.c.state.in_([s.value for s in UNDER_WAY]),
+                overdue = or_(
+                    d.c.state.in_(MISSABLE),
                     and_(d.c.receiver_id.is_(None), d.c.state.not_in(_FINAL)),
                 )
                 lengths = connection.execute(
-                    select(d.c.duration_ms).where(mine, late).distinct()
+                    select(d.c.duration_ms).where(mine, overdue).distinct()
                 ).scalars()
                 for length in list(lengths):
                     missed_at = air_at + timedelta(milliseconds=length) + grace
@@ -76,7 +79,7 @@ def apply_deadlines(*, engine: Engine, settings: Settings, now: datetime) -> dic
                         continue
                     result = connection.execute(
                         update(d)
-                        .where(mine, late, d.c.duration_ms == length)
+                        .where(mine, overdue, d.c.duration_ms == length)
                         .values(
                             state=DeliveryState.missed.value, finished_at=missed_at, updated_at=now
                         )

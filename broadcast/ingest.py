@@ -14,6 +14,7 @@ import operator
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,6 +22,7 @@ from functools import reduce
 from typing import Any
 
 from sqlalchemy import Engine, bindparam, case, literal_column, tuple_, update
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel
 
@@ -31,6 +33,13 @@ from broadcast.db import (
     driver_time,
     in_list,
     rows_update,
+)
+from broadcast.dead_letters import (
+    ACK_STORE_FAILED,
+    DECODE_FAILED,
+    STATE_STORE_FAILED,
+    Letter,
+    park,
 )
 from broadcast.scheduling import parse_occurrence_ref
 from stations.mqtt import Message, MqttClient
@@ -51,6 +60,11 @@ log = logging.getLogger(__name__)
 INGESTOR_CLIENT_ID = "loa-ingestor"
 # After a database error the batch is kept and retried after this pause.
 RETRY_SECONDS = 1.0
+# How many of the last storage errors IngestStats keeps.
+ERRORS_KEPT = 20
+# PEP 249 errors of the database itself (locked, gone, out of resources), raised by the
+# driver or wrapped by SQLAlchemy: the batch is kept and retried, never parked.
+_TRANSIENT_NAMES = frozenset({"OperationalError", "InterfaceError", "DisconnectionError"})
 
 # The column that keeps the time of each reported state.
 TIME_COLUMN: dict[AckState, str] = {
@@ -126,7 +140,39 @@ class IngestStats:
     online: int = 0  # receivers seen coming online (state online=true), once per batch
     first_message_at: float = 0.0  # time.monotonic() of the first message offered
     last_commit_at: float = 0.0
-    errors: list[str] = field(default_factory=list)
+    store_failures: int = 0  # storage attempts that failed (retried, or split to park one)
+    dead_letters: int = 0  # messages parked in dead_letter
+    last_error: str = ""
+    errors: deque[str] = field(default_factory=lambda: deque(maxlen=ERRORS_KEPT))
+
+
+# A decoded message: (message, receiver id, ack as (receiver, broadcast, seq, Ack) or state).
+_Item = tuple[Message, str, "tuple[str, int, int, Ack] | ReceiverStatus"]
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether a storage error is the database's own trouble (retry) or the batch's (park)."""
+    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+        return True
+    if isinstance(error, sa_exc.TimeoutError | sa_exc.DisconnectionError | ConnectionError):
+        return True
+    return any(cls.__name__ in _TRANSIENT_NAMES for cls in type(error).__mro__)
+
+
+def describe(error: BaseException) -> str:
+    """A short text of a storage error (the driver's own message, without the SQL)."""
+    cause = getattr(error, "orig", None) or error
+    return f"{type(cause).__name__}: {cause}"
+
+
+class _Unstored(Exception):
+    """Storage stopped on a transient error: what is left, to retry after a pause."""
+
+    def __init__(self, items: list[_Item], letters: list[Letter], error: BaseException) -> None:
+        super().__init__(describe(error))
+        self.items = items
+        self.letters = letters
+        self.error = error
 
 
 class AckIngestor:
@@ -151,7 +197,10 @@ class AckIngestor:
         self.flush_seconds = flush_ms / 1000
         self.clock = clock
         self.stats = IngestStats()
-        self._queue: queue.SimpleQueue[Message] = queue.SimpleQueue()
+        # (time.monotonic() on arrival, message): the backlog's age is known (lag_seconds).
+        self._queue: queue.SimpleQueue[tuple[float, Message]] = queue.SimpleQueue()
+        self._queued_since: float | None = None  # arrival of the oldest queued, or earlier
+        self._batch_since: float | None = None  # arrival of the oldest of the batch in hand
         self._client: MqttClient | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -172,9 +221,13 @@ class AckIngestor:
 
     def offer(self, message: Message) -> None:
         """Queue one message for the next batch (called on the MQTT thread)."""
+        now = time.monotonic()
         if not self.stats.first_message_at:
-            self.stats.first_message_at = time.monotonic()
-        self._queue.put(message)
+            self.stats.first_message_at = now
+        self._queue.put((now, message))
+        # After the put: _next_batch clears the mark before it looks at the queue.
+        if self._queued_since is None:
+            self._queued_since = now
 
     def start(self) -> None:
         """Run the batching loop in a thread."""
@@ -193,6 +246,11 @@ class AckIngestor:
     def pending(self) -> int:
         """Messages waiting for the next batch."""
         return self._queue.qsize()
+
+    def lag_seconds(self) -> float:
+        """How long the oldest message received but not yet stored has waited (0: none)."""
+        marks = [mark for mark in (self._batch_since, self._queued_since) if mark is not None]
+        return time.monotonic() - min(marks) if marks else 0.0
 
     # --- loop ------------------------------------------------------------------
 
@@ -213,7 +271,12 @@ class AckIngestor:
                 )
             except queue.Empty:
                 break
-        return batch
+        self._batch_since = first[0]
+        # Whatever is still queued arrived after the batch's last message.
+        self._queued_since = None
+        if not self._queue.empty():
+            self._queued_since = batch[-1][0]
+        return [message for _, message in batch]
 
     def _run(self) -> None:
         while True:
@@ -222,27 +285,50 @@ class AckIngestor:
                 if self._stop.is_set():
                     return
                 continue
+            items, letters = self._decode(batch)
             while True:
                 try:
-                    self.process(batch)
+                    self._store(items, letters)
                     break
-                except Exception as exc:  # noqa: BLE001 - database trouble: keep and retry
-                    self.stats.errors.append(str(exc))
-                    log.exception("Storing %d acknowledgements failed; retrying", len(batch))
-                    if self._stop.wait(RETRY_SECONDS):
-                        return  # not acknowledged: the broker delivers them again
+                except _Unstored as exc:  # the database's trouble: keep what is left, retry
+                    items, letters = exc.items, exc.letters
+                    log.warning(
+                        "Storing %d messages failed (%s); retrying in %g s",
+                        len(items) + len(letters),
+                        exc,
+                        RETRY_SECONDS,
+                    )
+                except Exception as exc:  # noqa: BLE001 - never let the loop die
+                    self._note_error(exc)
+                    log.exception("Storing %d messages failed; retrying", len(items))
+                if self._stop.wait(RETRY_SECONDS):
+                    return  # not acknowledged: the broker delivers them again
             if self._client is not None:
                 self._client.ack_many(batch)
+            self._batch_since = None
 
     # --- one batch -------------------------------------------------------------
 
     def process(self, messages: Sequence[Message]) -> None:
-        """Validate, match and store a batch in one transaction (no acks sent here)."""
-        now = self.clock()
-        acks: list[tuple[str, int, int, Ack]] = []
-        states: dict[str, ReceiverStatus] = {}
-        seen: set[str] = set()
-        malformed = mismatched = 0
+        """Validate, match and store a batch (no acks sent here); raises on database trouble.
+
+        One transaction for the batch. When it fails for a reason of the messages' own,
+        the batch is stored in parts until each message that still fails is found and
+        parked in dead_letter: the others are stored all the same.
+        """
+        items, letters = self._decode(messages)
+        try:
+            self._store(items, letters)
+            return
+        except _Unstored as exc:
+            error = exc.error
+        raise error
+
+    def _decode(self, messages: Sequence[Message]) -> tuple[list[_Item], list[Letter]]:
+        """Read a batch: what to store, and what could not even be read (to park)."""
+        items: list[_Item] = []
+        letters: list[Letter] = []
+        malformed = mismatched = unknown = 0
         for message in messages:
             parsed = self.topics.parse(message.topic)
             if parsed is None:
@@ -260,19 +346,99 @@ class AckIngestor:
                         continue
                     ref = parse_occurrence_ref(ack.broadcast_id)
                     if ref is None:
-                        self.stats.unknown += 1
+                        unknown += 1
                         continue
-                    acks.append((receiver_id, ref[0], ref[1], ack))
-                    seen.add(receiver_id)
+                    items.append((message, receiver_id, (receiver_id, ref[0], ref[1], ack)))
                 elif kind is TopicKind.state:
                     if not message.payload:
                         continue  # a retained state being cleared
-                    states[receiver_id] = decode_state(message.payload)
+                    items.append((message, receiver_id, decode_state(message.payload)))
                 else:
                     malformed += 1
             except ProtocolError as exc:
                 malformed += 1
                 log.warning("Malformed payload on %s: %s", message.topic, exc)
+            except Exception as exc:  # noqa: BLE001 - a decoder bug: keep the message for a look
+                log.exception("Reading the payload on %s failed", message.topic)
+                error = describe(exc)
+                letters.append(
+                    Letter(message.topic, receiver_id, message.payload, DECODE_FAILED, error)
+                )
+        self.stats.messages += len(messages)
+        self.stats.malformed += malformed
+        self.stats.mismatched += mismatched
+        self.stats.unknown += unknown
+        return items, letters
+
+    def _store(self, items: list[_Item], letters: list[Letter]) -> None:
+        """Store decoded messages and park `letters`; _Unstored on a transient error.
+
+        The normal path is one commit. A permanent failure splits the part in halves,
+        each stored on its own, down to single messages, which are parked: a poisoned
+        message among n costs about 2·log2(n) extra transactions.
+        """
+        now = self.clock()
+        letters = list(letters)
+        parts: deque[list[_Item]] = deque([items] if items else [])
+        while parts:
+            part = parts.popleft()
+            try:
+                self._commit(part, now)
+                continue
+            except Exception as exc:  # noqa: BLE001 - sorted out below
+                self._note_error(exc)
+                if is_transient(exc):
+                    left = [item for chunk in (part, *parts) for item in chunk]
+                    raise _Unstored(left, letters, exc) from exc
+                if part is items:
+                    log.warning(
+                        "Storing %d messages failed (%s); storing them apart to park the bad",
+                        len(items),
+                        describe(exc),
+                        exc_info=not isinstance(exc, sa_exc.DBAPIError),
+                    )
+                if len(part) > 1:
+                    half = len(part) // 2
+                    parts.extendleft((part[half:], part[:half]))
+                    continue
+                message, receiver_id, value = part[0]
+                code = STATE_STORE_FAILED if isinstance(value, ReceiverStatus) else ACK_STORE_FAILED
+                letters.append(
+                    Letter(message.topic, receiver_id, message.payload, code, describe(exc))
+                )
+        if not letters:
+            return
+        try:
+            park(self.engine, letters, now)
+        except Exception as exc:  # noqa: BLE001 - not even parked: keep them and retry
+            self._note_error(exc)
+            raise _Unstored([], letters, exc) from exc
+        self.stats.dead_letters += len(letters)
+        for letter in letters:
+            log.error(
+                "Message on %s parked in dead_letter (%s): %s",
+                letter.topic,
+                letter.code,
+                letter.error,
+            )
+
+    def _note_error(self, error: BaseException) -> None:
+        text = describe(error)
+        self.stats.store_failures += 1
+        self.stats.last_error = text
+        self.stats.errors.append(text)
+
+    def _commit(self, items: list[_Item], now: datetime) -> None:
+        """Store decoded messages in one transaction, then tell who came online."""
+        acks: list[tuple[str, int, int, Ack]] = []
+        states: dict[str, ReceiverStatus] = {}
+        seen: set[str] = set()
+        for _, receiver_id, value in items:
+            if isinstance(value, ReceiverStatus):
+                states[receiver_id] = value
+            else:
+                acks.append(value)
+                seen.add(receiver_id)
         with Session(self.engine) as session:
             stored = self._store_acks(session, acks, now)
             online_seen = self._store_receivers(session, states, seen, now)
@@ -283,9 +449,6 @@ class AckIngestor:
                 self._seen_written[receiver_id] = now
             else:
                 self._seen_written.pop(receiver_id, None)
-        self.stats.messages += len(messages)
-        self.stats.malformed += malformed
-        self.stats.mismatched += mismatched
         self.stats.acks_stored += stored
         self.stats.states_stored += len(states)
         self.stats.batches += 1

@@ -26,7 +26,7 @@ from broadcast.settings import Settings
 from stations.areas import Scope, get_area
 from stations.errors import ConflictError, InvalidInputError, NotFoundError
 from stations.models import Area
-from stations.protocol import Priority
+from stations.protocol import MAX_REF_NUMBER, Priority
 from stations.timeutil import as_utc, utcnow
 
 # A recurrence must end (UNTIL or COUNT) and may not produce more airings than this.
@@ -49,9 +49,13 @@ def occurrence_ref(broadcast_id: int, seq: int) -> str:
 def parse_occurrence_ref(ref: str) -> tuple[int, int] | None:
     """(broadcast id, seq) from a protocol `broadcast_id`, or None when it is not one."""
     head, sep, tail = ref.partition(".")
-    if not sep or not head.isdigit() or not tail.isdigit():
+    # ASCII digits only ("²".isdigit() is true), and numbers a 64-bit column holds.
+    if not (sep and head.isascii() and tail.isascii() and head.isdigit() and tail.isdigit()):
         return None
-    return int(head), int(tail)
+    broadcast_id, seq = int(head), int(tail)
+    if broadcast_id > MAX_REF_NUMBER or seq > MAX_REF_NUMBER:
+        return None
+    return broadcast_id, seq
 
 
 def air_times(

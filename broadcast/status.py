@@ -6,11 +6,11 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, select
 
 from broadcast.broadcast_models import (
-    STATE_RANK,
     Broadcast,
     BroadcastTarget,
     Delivery,
@@ -19,12 +19,16 @@ from broadcast.broadcast_models import (
     Occurrence,
     OccurrenceState,
 )
+from broadcast.delivery_state import Rules, is_late, parse_flags, supersedes
 from broadcast.models import User
 from broadcast.scheduling import occurrence_ref
 from stations.areas import Scope
 from stations.errors import InvalidInputError, NotFoundError
 from stations.models import Area, Station, StationKind
 from stations.timeutil import as_utc, utcnow
+
+if TYPE_CHECKING:
+    from broadcast.settings import Settings
 
 
 @dataclass
@@ -36,6 +40,7 @@ class Rollup:
     counts: dict[str, int] = field(default_factory=dict)
     total: int = 0
     aired: int = 0
+    late: int = 0  # of the aired, those that started late
 
 
 @dataclass
@@ -46,6 +51,8 @@ class DeliveryRow:
     station: Station
     area: Area
     occurrence: Occurrence
+    late: bool = False  # aired, but started later than air_at + LOA_LATE_AFTER_SECONDS
+    flags: list[str] = field(default_factory=list)  # plausibility flags, sorted
 
 
 @dataclass
@@ -59,12 +66,22 @@ class StatusReport:
     stations: list[Rollup]
     areas: list[Rollup]
     rows: list[DeliveryRow]
+    late: int = 0  # aired deliveries that started late (counted in `aired` too)
 
 
 def broadcast_status(
-    *, session: Session, broadcast: Broadcast, scope: Scope, seq: int | None = None
+    *,
+    session: Session,
+    broadcast: Broadcast,
+    scope: Scope,
+    seq: int | None = None,
+    late_after: timedelta | None = None,
 ) -> StatusReport:
-    """Counts, roll-ups and rows for the caller's part of a broadcast."""
+    """Counts, roll-ups and rows for the caller's part of a broadcast.
+
+    `late_after` is LOA_LATE_AFTER_SECONDS (its default when not given).
+    """
+    late_after = Rules().late_after if late_after is None else late_after
     occs = session.exec(
         select(Occurrence)
         .where(Occurrence.broadcast_id == broadcast.id)
@@ -82,11 +99,20 @@ def broadcast_status(
         .where(Delivery.broadcast_id == broadcast.id, scope.clause())
         .order_by(col(Delivery.occurrence_id), col(Station.id), col(Delivery.target))
     )
-    rows = [
-        DeliveryRow(d, s, a, by_id[d.occurrence_id])
-        for d, s, a in session.exec(stmt).all()
-        if d.occurrence_id in by_id
-    ]
+    rows = []
+    for d, s, a in session.exec(stmt).all():
+        occ = by_id.get(d.occurrence_id)
+        if occ is None:
+            continue
+        late = is_late(
+            d.state,
+            as_utc(occ.air_at),
+            _utc(d.started_at),
+            _utc(d.completed_at),
+            d.duration_ms,
+            late_after,
+        )
+        rows.append(DeliveryRow(d, s, a, occ, late, sorted(parse_flags(d.flags))))
     counts: Counter[str] = Counter(r.delivery.state for r in rows)
     stations: dict[int, Rollup] = {}
     areas: dict[int, Rollup] = {}
@@ -102,6 +128,7 @@ def broadcast_status(
             roll.total += 1
             if row.delivery.state in (DeliveryState.completed, DeliveryState.confirmed):
                 roll.aired += 1
+            roll.late += row.late
     return StatusReport(
         broadcast=broadcast,
         occurrences=list(occs),
@@ -110,7 +137,12 @@ def broadcast_status(
         stations=list(stations.values()),
         areas=list(areas.values()),
         rows=rows,
+        late=sum(r.late for r in rows),
     )
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return as_utc(value) if value is not None else None
 
 
 def confirm_airing(
@@ -122,8 +154,14 @@ def confirm_airing(
     station_id: int,
     aired_at: datetime,
     note: str | None = None,
+    settings: Settings | None = None,
+    now: datetime | None = None,
 ) -> Delivery:
-    """An operator confirms that a legacy station aired the broadcast (nearest airing)."""
+    """An operator confirms that a legacy station aired the broadcast (nearest airing).
+
+    `aired_at` is when it started airing. It may not lie in the future, nor before the
+    airing's air time, by more than LOA_CLOCK_SKEW_SECONDS (from `settings`).
+    """
     row = session.exec(
         select(Station, Area)
         .join(Area, col(Station.area_id) == col(Area.id))
@@ -139,6 +177,18 @@ def confirm_airing(
         )
     if aired_at.tzinfo is None:
         raise InvalidInputError("aired_at needs an offset (RFC 3339)")
+    rules = Rules.of(settings) if settings is not None else Rules()
+    now = now or utcnow()
+
+    def shown(moment: datetime) -> str:
+        zone = settings.zone if settings is not None else None
+        return (moment.astimezone(zone) if zone else as_utc(moment)).strftime("%d/%m/%Y %H:%M")
+
+    if aired_at > now + rules.skew:
+        raise InvalidInputError(
+            f"aired_at {shown(aired_at)} is in the future (now {shown(now)}). Probable cause: "
+            "a confirmation typed before the airing, or the wrong day"
+        )
     candidates = session.exec(
         select(Delivery, Occurrence)
         .join(Occurrence, col(Delivery.occurrence_id) == col(Occurrence.id))
@@ -149,11 +199,21 @@ def confirm_airing(
             f"Station {station_id} has no delivery of broadcast {broadcast.id}. Probable "
             "cause: the airing has not been dispatched yet, or the station is not targeted"
         )
-    delivery, _occ = min(
+    delivery, occ = min(
         candidates, key=lambda pair: abs((as_utc(pair[1].air_at) - aired_at).total_seconds())
     )
-    if STATE_RANK[DeliveryState(delivery.state)] < STATE_RANK[DeliveryState.confirmed]:
+    air_at = as_utc(occ.air_at)
+    if aired_at < air_at - rules.skew:
+        raise InvalidInputError(
+            f"aired_at {shown(aired_at)} is before the air time {shown(air_at)} of the "
+            f"nearest airing (by more than {int(rules.skew.total_seconds())} s). Probable "
+            "cause: a typing mistake, or a confirmation meant for another airing"
+        )
+    if supersedes(DeliveryState.confirmed.value, delivery.state):
         delivery.state = DeliveryState.confirmed
+    # The operator says when it started airing: the start decides lateness; completed_at
+    # keeps the same time, as it always has.
+    delivery.started_at = aired_at
     delivery.completed_at = aired_at
     delivery.detail = note
     delivery.updated_at = utcnow()

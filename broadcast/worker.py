@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from broadcast.deadlines import apply_deadlines
+from broadcast.delivery_state import Rules
 from broadcast.dispatch import (
     ProgrammeBuilder,
     default_programme_builder,
@@ -97,6 +98,7 @@ class Worker:
                 flush_ms=settings.ingest_flush_ms,
                 clock=clock,
                 on_online=self.receivers_online,
+                rules=Rules.of(settings),
             )
             self.ingest_client = MqttClient(
                 self.address,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -29,13 +29,47 @@ MAX_ACK_BYTES = 4 * 1024
 MAX_STATE_BYTES = 4 * 1024
 MAX_ITEMS = 100
 MAX_DETAIL_CHARS = 500
-
+# Bounds of what is stored (docs/protocol.md, "Limits and bad input"): the numbers of a
+# "<broadcast>.<seq>" ref fit a signed 64-bit column, and times lie well inside what
+# UTC conversion and the databases take.
+MAX_REF_NUMBER = 2**63 - 1
+EARLIEST_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_TIME = datetime(2100, 1, 1, tzinfo=UTC)  # exclusive
 ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
 BroadcastRef = Annotated[str, Field(pattern=ID_PATTERN, description="One airing of a broadcast")]
 
 
 class ProtocolError(ValueError):
     """A payload or topic that does not follow the receiver protocol."""
+
+
+_TIME_RANGE = f"times lie from {EARLIEST_TIME:%Y-%m-%d} to before {LATEST_TIME:%Y-%m-%d} (UTC)"
+
+
+def _bounded_time(value: datetime) -> datetime:
+    """`value` when it lies in [EARLIEST_TIME, LATEST_TIME) (naive: read as UTC)."""
+    # The year as written first: converting year 1 or 9999 with an offset overflows.
+    if not EARLIEST_TIME.year - 1 <= value.year <= LATEST_TIME.year:
+        raise ValueError(_TIME_RANGE)
+    utc = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if not EARLIEST_TIME <= utc < LATEST_TIME:
+        raise ValueError(_TIME_RANGE)
+    return value
+
+
+def _bounded_ref(value: str) -> str:
+    """`value` unless it is a "<broadcast>.<seq>" ref whose numbers exceed MAX_REF_NUMBER."""
+    head, sep, tail = value.partition(".")
+    # 18 digits always fit; only longer runs of digits are read.
+    if (
+        sep
+        and (len(head) > 18 or len(tail) > 18)
+        and head.isdigit()
+        and tail.isdigit()
+        and max(int(head), int(tail)) > MAX_REF_NUMBER
+    ):
+        raise ValueError(f"broadcast and seq numbers are at most {MAX_REF_NUMBER}")
+    return value
 
 
 class AckState(StrEnum):
@@ -118,11 +152,24 @@ class Ack(_Payload):
         default=None, max_length=64, description="Optional; when given it must match the topic"
     )
 
+    @field_validator("broadcast_id")
+    @classmethod
+    def _ref(cls, value: str) -> str:
+        return _bounded_ref(value)
+
     @field_validator("at")
     @classmethod
     def _aware(cls, value: datetime) -> datetime:
         if value.tzinfo is None:
             raise ValueError("times carry an offset (RFC 3339)")
+        return _bounded_time(value)
+
+    @field_validator("detail")
+    @classmethod
+    def _text(cls, value: str | None) -> str | None:
+        # PostgreSQL text cannot hold NUL.
+        if value is not None and "\x00" in value:
+            raise ValueError("text may not contain NUL characters")
         return value
 
 
@@ -137,6 +184,11 @@ class ReceiverStatus(BaseModel):
         default=None, max_length=64, description="Programme version it holds"
     )
     broadcast_id: str | None = Field(default=None, max_length=64, description="What it is playing")
+
+    @field_validator("at")
+    @classmethod
+    def _bounded(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else _bounded_time(value)
 
 
 # --- topics ------------------------------------------------------------------
@@ -234,9 +286,16 @@ def decode_command(payload: bytes) -> ProgrammeCommand | CancelCommand:
     """Parse a `cmd` payload; ProtocolError when it is malformed or too large."""
     data = _load(payload, MAX_CMD_BYTES)
     try:
-        return _command_adapter.validate_python(data)
+        command = _command_adapter.validate_python(data)
     except ValidationError as exc:
         raise ProtocolError(_explain(exc)) from None
+    if isinstance(command, ProgrammeCommand):
+        for name in ("air_at", "expires_at"):
+            try:
+                _bounded_time(getattr(command, name))
+            except ValueError as exc:
+                raise ProtocolError(f"{name}: {exc}") from None
+    return command
 
 
 def decode_ack(payload: bytes) -> Ack:

@@ -19,7 +19,7 @@ from sqlmodel import Session
 from api import broadcast_schemas as bs
 from api.console.home_pages import broadcast_labels
 from api.console.web import ConsoleRoute, CsrfDep, UserDep, redirect, render, vietnamese
-from api.deps import SessionDep, SettingsDep
+from api.deps import SessionDep, SettingsDep, get_clock
 from api.routes import broadcasts as broadcast_routes
 from broadcast import bulletins, reports, scheduling, status
 from broadcast.broadcast_models import AIRED_STATES, FINAL_STATES, DeliveryState
@@ -290,11 +290,18 @@ def schedule_page_with_errors(
 # --- status ----------------------------------------------------------------------------
 
 
-def _status_context(session: Session, principal: Principal, broadcast_id: int) -> dict[str, object]:
+def _status_context(
+    session: Session, principal: Principal, broadcast_id: int, settings: Settings
+) -> dict[str, object]:
     broadcast = scheduling.get_broadcast(
         session=session, broadcast_id=broadcast_id, scope=principal.scope
     )
-    report = status.broadcast_status(session=session, broadcast=broadcast, scope=principal.scope)
+    report = status.broadcast_status(
+        session=session,
+        broadcast=broadcast,
+        scope=principal.scope,
+        late_after=timedelta(seconds=settings.late_after_seconds),
+    )
     occurrences = scheduling.occurrences_of(session=session, broadcast_id=broadcast_id)
     now = utcnow()
     final = (
@@ -317,19 +324,27 @@ def _status_context(session: Session, principal: Principal, broadcast_id: int) -
 
 @router.get("/broadcasts/{broadcast_id}", response_class=HTMLResponse)
 def broadcast_page(
-    broadcast_id: int, request: Request, session: SessionDep, principal: UserDep
+    broadcast_id: int,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: UserDep,
 ) -> HTMLResponse:
     """Live status: counts by state, per station and per receiver, with as-run times."""
-    context = _status_context(session, principal, broadcast_id)
+    context = _status_context(session, principal, broadcast_id, settings)
     return render(request, "broadcast.html", context, principal=principal)
 
 
 @router.get("/broadcasts/{broadcast_id}/live", response_class=HTMLResponse)
 def broadcast_live(
-    broadcast_id: int, request: Request, session: SessionDep, principal: UserDep
+    broadcast_id: int,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: UserDep,
 ) -> HTMLResponse:
     """The status block alone, polled by the page every few seconds."""
-    context = _status_context(session, principal, broadcast_id)
+    context = _status_context(session, principal, broadcast_id, settings)
     return render(request, "broadcast_live.html", context, principal=principal)
 
 
@@ -420,7 +435,8 @@ def confirm(
     key = f"confirm-{broadcast_id}-{station_id}"
     try:
         hour, minute = (int(p) for p in aired_time.strip().replace("h", ":").split(":")[:2])
-        aired_at = datetime.combine(_today(settings), time(hour, minute), tzinfo=settings.zone)
+        today = get_clock(request)().astimezone(settings.zone).date()
+        aired_at = datetime.combine(today, time(hour, minute), tzinfo=settings.zone)
     except ValueError:
         errors[key] = "Giờ phát không hợp lệ (ví dụ 6:05)"
     if len(note) > 500:
@@ -433,6 +449,8 @@ def confirm(
                     station_id=station_id, aired_at=aired_at, note=note.strip() or None
                 ),
                 session=session,
+                settings=settings,
+                clock=get_clock(request),
                 principal=principal,
             )
         except LoaError as exc:

@@ -78,6 +78,18 @@ STATE_LABELS = {
 
 PRIORITY_LABELS = {"normal": "Thông thường", "priority": "Ưu tiên", "emergency": "Khẩn cấp"}
 
+# Plausibility flags of a delivery (docs/protocol.md, "What the server believes").
+FLAG_LABELS = {
+    "clock_clamped": "Sai đồng hồ",
+    "implausible": "Báo cáo không hợp lý",
+    "contradicted": "Báo cáo mâu thuẫn",
+}
+FLAG_HINTS = {
+    "clock_clamped": "Cụm loa báo giờ nằm ngoài khung của lượt phát; máy chủ dùng giờ nhận báo cáo",
+    "implausible": "Cụm loa báo đã phát trước giờ phát: không được tính là đã phát",
+    "contradicted": "Cụm loa báo một kết quả trái với kết quả đã báo trước đó: giữ kết quả trước",
+}
+
 LEVEL_LABELS = {"province": "Tỉnh", "district": "Huyện", "commune": "Xã", "village": "Thôn"}
 
 # Domain messages are English; these patterns give operators a Vietnamese sentence.
@@ -101,6 +113,14 @@ _MESSAGES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^A bulletin needs a title"), "Bản tin cần có tiêu đề"),
     (re.compile(r"is an IP station"), "Đài IP tự báo cáo; chỉ đài truyền thống cần xác nhận"),
     (re.compile(r"has no delivery of broadcast"), "Lịch phát này chưa được gửi tới đài"),
+    (
+        re.compile(r"^aired_at (.+) is in the future \(now (.+)\)"),
+        "Giờ đã phát {0} chưa tới (bây giờ là {1}): chỉ xác nhận sau khi đã phát",
+    ),
+    (
+        re.compile(r"^aired_at (.+) is before the air time (.+) of the nearest airing"),
+        "Giờ đã phát {0} sớm hơn giờ phát theo lịch {1}",
+    ),
     (re.compile(r"^No station in (.+) airs '(.+)'"), "Không đài nào ở {0} phát tiếng '{1}'"),
 ]
 
@@ -139,6 +159,8 @@ templates.env.filters["localtime"] = localtime
 templates.env.filters["state"] = lambda s: STATE_LABELS.get(str(s), str(s))
 templates.env.filters["priority"] = lambda s: PRIORITY_LABELS.get(str(s), str(s))
 templates.env.filters["level"] = lambda s: LEVEL_LABELS.get(str(s), str(s))
+templates.env.filters["flag"] = lambda s: FLAG_LABELS.get(str(s), str(s))
+templates.env.filters["flag_hint"] = lambda s: FLAG_HINTS.get(str(s), "")
 templates.env.filters["minutes"] = _minutes
 templates.env.globals["ROLE_LABELS"] = ROLE_LABELS
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from api import broadcast_schemas as bs
 from api import schemas
-from api.deps import PrincipalDep, SessionDep, SettingsDep
+from api.deps import ClockDep, PrincipalDep, SessionDep, SettingsDep
 from broadcast import audit, scheduling, status
 from broadcast.broadcast_models import Broadcast, BroadcastStatus, DeliveryState, Occurrence
 from broadcast.models import Role
@@ -182,6 +182,7 @@ def cancel_broadcast(
 def broadcast_status(
     broadcast_id: int,
     session: SessionDep,
+    settings: SettingsDep,
     principal: PrincipalDep,
     occurrence: Annotated[int | None, Query(ge=1, description="Only this airing (seq)")] = None,
     state: Annotated[DeliveryState | None, Query(description="Only deliveries in it")] = None,
@@ -191,7 +192,11 @@ def broadcast_status(
         session=session, broadcast_id=broadcast_id, scope=principal.scope
     )
     report = status.broadcast_status(
-        session=session, broadcast=broadcast, scope=principal.scope, seq=occurrence
+        session=session,
+        broadcast=broadcast,
+        scope=principal.scope,
+        seq=occurrence,
+        late_after=timedelta(seconds=settings.late_after_seconds),
     )
     rows = [r for r in report.rows if state is None or r.delivery.state == state]
     aired = sum(report.counts.get(s, 0) for s in (DeliveryState.completed, DeliveryState.confirmed))
@@ -199,6 +204,7 @@ def broadcast_status(
         broadcast_id=broadcast_id,
         total=report.total,
         aired=aired,
+        late=report.late,
         counts=report.counts,
         stations=[bs.RollupPublic(**vars(r)) for r in report.stations],
         areas=[bs.RollupPublic(**vars(r)) for r in report.areas],
@@ -220,6 +226,8 @@ def broadcast_status(
                 started_at=_utc(r.delivery.started_at),
                 completed_at=_utc(r.delivery.completed_at),
                 finished_at=_utc(r.delivery.finished_at),
+                late=r.late,
+                flags=r.flags,
             )
             for r in rows
         ],
@@ -236,6 +244,8 @@ def confirm(
     broadcast_id: int,
     body: bs.ConfirmationCreate,
     session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
     principal: PrincipalDep,
 ) -> bs.DeliveryPublic:
     """An operator of the commune confirms by hand that its legacy station aired the broadcast."""
@@ -251,8 +261,15 @@ def confirm(
         station_id=body.station_id,
         aired_at=body.aired_at,
         note=body.note,
+        settings=settings,
+        now=clock(),
     )
-    report = status.broadcast_status(session=session, broadcast=broadcast, scope=principal.scope)
+    report = status.broadcast_status(
+        session=session,
+        broadcast=broadcast,
+        scope=principal.scope,
+        late_after=timedelta(seconds=settings.late_after_seconds),
+    )
     row = next(r for r in report.rows if r.delivery.id == delivery.id)
     audit.record(
         session=session,
@@ -280,6 +297,8 @@ def confirm(
         started_at=_utc(delivery.started_at),
         completed_at=_utc(delivery.completed_at),
         finished_at=_utc(delivery.finished_at),
+        late=row.late,
+        flags=row.flags,
     )
 
 

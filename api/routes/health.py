@@ -24,15 +24,25 @@ def broker_address(settings: Settings) -> tuple[str, int]:
     return "127.0.0.1", settings.mqtt_embedded_port
 
 
+def ingest_check(lag: float, limit: float) -> str:
+    """The check's value: ok, or an error naming how long the oldest unstored ack waited."""
+    if lag <= limit:
+        return "ok"
+    return (
+        f"error: the oldest acknowledgement not yet stored arrived {lag:.1f} s ago "
+        f"(LOA_INGEST_MAX_LAG_SECONDS={limit:g})"
+    )
+
+
 @router.get("/healthz", summary="Liveness")
 def healthz() -> dict[str, str]:
     """The process is up."""
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Readiness: database and broker reachable")
+@router.get("/readyz", summary="Readiness: database and broker reachable, acks stored in time")
 def readyz(request: Request) -> JSONResponse:
-    """200 when the database answers and the service is connected to its MQTT broker, else 503."""
+    """200 when the database answers, the MQTT session is up and acks do not lag, else 503."""
     settings: Settings = request.app.state.settings
     checks: dict[str, Any] = {}
     try:
@@ -45,6 +55,9 @@ def readyz(request: Request) -> JSONResponse:
         # The service's own MQTT session is the real test (and opens no extra connection).
         publisher_ok = worker.publisher.connected
         checks["broker"] = "ok" if publisher_ok else "error: the service is not connected"
+        ingestor = getattr(worker, "ingestor", None)
+        if ingestor is not None:
+            checks["ingest"] = ingest_check(ingestor.lag_seconds(), settings.ingest_max_lag_seconds)
     else:
         host, port = broker_address(settings)
         try:

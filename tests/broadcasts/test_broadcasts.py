@@ -291,7 +291,7 @@ def test_receivers_coming_online_get_current_commands_again(
         [
             ack(topics, yty[0], f"{bid}.1", "received", now),
             state_message(topics, yty[0], True),
-            ack(topics, yty[1], f"{bid}.1", "started", now),
+            ack(topics, yty[1], f"{bid}.1", "started", T0),  # a start at air time
             state_message(topics, yty[1], True),
             state_message(topics, yty[1], True),
             state_message(topics, yty[2], True),
@@ -341,6 +341,7 @@ def test_operator_confirms_legacy_station(
     dispatch_due(engine=engine, settings=settings, builder=fake_builder, now=T0)
     with Session(engine) as ses:
         station = ses.exec(select(Station).join(Area).where(Area.code == "02743")).one()
+    client.app.state.clock = lambda: T0 + timedelta(minutes=10)  # after the airing
     # The operator types the local time: it is kept as the same instant in UTC.
     local = T0.astimezone(settings.zone)
     body = {"station_id": station.id, "aired_at": local.isoformat(), "note": "Phát đủ"}

@@ -162,6 +162,7 @@ def airings(
         ]
     )
     pha_long = _station(engine, "02743")
+    client.app.state.clock = lambda: T0 + timedelta(minutes=30)  # confirmed after airing
     confirmed = client.post(
         f"/api/v1/broadcasts/{aired}/confirmations",
         json={
@@ -264,6 +265,7 @@ def test_a_legacy_station_counts_the_versions_that_existed_in_its_languages(
         now=T0 - timedelta(minutes=20),
     )
     station = _station(engine, "02743")  # Pha Long airs vi and hmn
+    client.app.state.clock = lambda: T0 + timedelta(minutes=30)  # confirmed after airing
     confirmed = client.post(
         f"/api/v1/broadcasts/{bid}/confirmations",
         json={"station_id": station.id, "aired_at": (T0 + timedelta(minutes=1)).isoformat()},

@@ -198,13 +198,14 @@ def test_operator_confirms_a_legacy_airing_in_the_console(login: Login, aired: i
         },
     )
     assert bad.status_code == 422 and "Giờ phát không hợp lệ" in bad.text
-    now = utcnow().astimezone(ZONE)
+    # The form offers the air time; the operator keeps it (an earlier time is refused).
+    offered = page.text.split('name="aired_time" value="')[1].split('"')[0]
     good = client.post(
         "/operator/confirm",
         data={
             "broadcast_id": aired,
             "station_id": station_id,
-            "aired_time": f"{now:%H:%M}",
+            "aired_time": offered,
             "note": "Loa dây",
             "csrf_token": token,
         },

@@ -23,7 +23,7 @@ def test_readyz_reports_the_service_broker_session(
         wait_for(lambda: worker.publisher.connected)
         answer = client.get("/readyz")
         assert answer.status_code == 200, answer.text
-        assert answer.json()["checks"] == {"database": "ok", "broker": "ok"}
+        assert answer.json()["checks"] == {"database": "ok", "broker": "ok", "ingest": "ok"}
         worker.stop()
         answer = client.get("/readyz")
         assert answer.status_code == 503
