@@ -31,9 +31,10 @@ MAX_ITEMS = 100
 MAX_DETAIL_CHARS = 500
 # Bounds of what is stored (docs/protocol.md, "Limits and bad input"): the numbers of a
 # "<broadcast>.<seq>" ref fit a signed 64-bit column, and times lie well inside what
-# UTC conversion and the databases take.
+# UTC conversion and the databases take. A device whose clock was reset reads 1970: its
+# reports are stored, with their times clamped as implausible (docs/protocol.md).
 MAX_REF_NUMBER = 2**63 - 1
-EARLIEST_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+EARLIEST_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST_TIME = datetime(2100, 1, 1, tzinfo=UTC)  # exclusive
 ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
 BroadcastRef = Annotated[str, Field(pattern=ID_PATTERN, description="One airing of a broadcast")]
@@ -156,6 +157,14 @@ class Ack(_Payload):
     @classmethod
     def _ref(cls, value: str) -> str:
         return _bounded_ref(value)
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _text_time(cls, value: Any) -> Any:
+        # pydantic would read a number as Unix time; the protocol says RFC 3339 text.
+        if not isinstance(value, str):
+            raise ValueError("times are RFC 3339 text with an offset")
+        return value
 
     @field_validator("at")
     @classmethod

@@ -48,8 +48,8 @@ def within_bounds(ack: Ack) -> None:
         ({"broadcast_id": f"{MAX_REF_NUMBER + 1}.1"}, "broadcast_id"),
         ({"at": "0001-01-01T00:00:00+05:00"}, "at"),
         ({"at": "9999-12-31T23:59:59-05:00"}, "at"),
-        ({"at": "1999-12-31T23:59:59Z"}, "at"),
-        ({"at": "2000-01-01T03:00:00+05:00"}, "at"),  # 1999 in UTC
+        ({"at": "1969-12-31T23:59:59Z"}, "at"),
+        ({"at": "1970-01-01T03:00:00+05:00"}, "at"),  # 1969 in UTC
         ({"at": "2100-01-01T00:00:00Z"}, "at"),
         ({"at": 0}, "at"),
         ({"detail": "kẹt\x00loa"}, "detail"),
@@ -65,7 +65,7 @@ def test_out_of_bounds_ack_is_a_protocol_error(changes: dict[str, Any], where: s
     [
         {"broadcast_id": f"{MAX_REF_NUMBER}.{MAX_REF_NUMBER}"},
         {"broadcast_id": "not-an-airing"},  # not ours: unknown later, not malformed
-        {"at": "2000-01-01T00:00:00Z"},
+        {"at": "1970-01-01T00:00:00Z"},
         {"at": "2099-12-31T23:59:59.999999Z"},
         {"at": "2099-12-31T23:00:00-00:59"},
         {"detail": "Hỏng loa\tthôn 3\n"},
@@ -179,5 +179,5 @@ def test_any_bytes_give_a_protocol_error_or_a_state_within_bounds(data: bytes) -
 
 def test_bounds_are_the_documented_ones() -> None:
     assert MAX_REF_NUMBER == 2**63 - 1
-    assert datetime(2000, 1, 1, tzinfo=UTC) == EARLIEST_TIME
+    assert datetime(1970, 1, 1, tzinfo=UTC) == EARLIEST_TIME
     assert datetime(2100, 1, 1, tzinfo=UTC) == LATEST_TIME
