@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from api.schemas import Code, Strict
+from api.schemas import Code, Id, Strict
 from broadcast.broadcast_models import BroadcastStatus, DeliveryState, OccurrenceState
 from stations.protocol import Priority
 
@@ -15,7 +15,7 @@ from stations.protocol import Priority
 class BroadcastCreate(Strict):
     """Approved bulletins for areas, at `starts_at` and optionally on a recurrence."""
 
-    bulletin_ids: list[int] = Field(min_length=1, max_length=100, description="In airing order")
+    bulletin_ids: list[Id] = Field(min_length=1, max_length=100, description="In airing order")
     area_codes: list[Code] = Field(
         min_length=1, max_length=500, description="Target areas; stations resolved at dispatch"
     )
@@ -135,7 +135,7 @@ class BroadcastStatusPublic(BaseModel):
 class ConfirmationCreate(Strict):
     """An operator's confirmation that a legacy station aired the broadcast."""
 
-    station_id: int
+    station_id: Id
     aired_at: AwareDatetime
     note: str | None = Field(default=None, max_length=500)
 

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -18,6 +18,25 @@ from stations.errors import PermissionDeniedError
 from stations.timeutil import utcnow
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+# The largest value a 64-bit integer column holds (SQLite INTEGER, PostgreSQL BIGINT). No
+# row has a larger id, and the database drivers refuse to bind a larger number (SQLite
+# raises OverflowError), so every id and number that reaches a query is bounded by it.
+MAX_ID = 2**63 - 1
+
+# An object's id in a path (every route, REST and console): a number from 1 to MAX_ID.
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="The object's id")]
+# An optional id in a query string.
+IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+
+
+def parse_id(text: str) -> int | None:
+    """A form field as an id (ASCII digits, 1 to MAX_ID), or None when it cannot be one."""
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if 1 <= value <= MAX_ID else None
 
 
 def get_settings(request: Request) -> Settings:

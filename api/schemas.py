@@ -8,6 +8,7 @@ from typing import Annotated, Generic, TypeVar
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.deps import MAX_ID
 from broadcast.models import Role
 from stations.models import AreaLevel, StationKind
 
@@ -18,6 +19,8 @@ Name = Annotated[str, Field(min_length=1, max_length=200)]
 LanguageCode = Annotated[
     str, Field(min_length=2, max_length=16, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)*$")
 ]
+# An object's id in a request body (bounded like IdPath in api/deps.py).
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class Strict(BaseModel):
@@ -44,7 +47,7 @@ class PageParams(BaseModel):
 
 def page_params(
     limit: Annotated[int, Query(ge=1, le=500, description="Items per page")] = 50,
-    offset: Annotated[int, Query(ge=0, description="Items to skip")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID, description="Items to skip")] = 0,
 ) -> PageParams:
     """Read limit/offset from the query string."""
     return PageParams(limit=limit, offset=offset)

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
 from api.console.web import ConsoleRoute, CsrfDep, UserDep, redirect, render, vietnamese
-from api.deps import SessionDep, SettingsDep
+from api.deps import IdPath, SessionDep, SettingsDep
 from api.routes import bulletins as bulletin_routes
 from broadcast import audit, bulletins, rendering
 from broadcast.bulletin_models import BulletinStatus, Priority
@@ -239,7 +239,7 @@ def _editor(
 
 @router.get("/bulletins/{bulletin_id}", response_class=HTMLResponse)
 def bulletin_page(
-    bulletin_id: int,
+    bulletin_id: IdPath,
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
@@ -254,7 +254,7 @@ def bulletin_page(
     "/bulletins/{bulletin_id}/text/{language}", response_class=HTMLResponse, dependencies=[CsrfDep]
 )
 def save_text(
-    bulletin_id: int,
+    bulletin_id: IdPath,
     language: str,
     request: Request,
     session: SessionDep,
@@ -297,7 +297,7 @@ def save_text(
     dependencies=[CsrfDep],
 )
 def upload_recording(
-    bulletin_id: int,
+    bulletin_id: IdPath,
     language: str,
     request: Request,
     session: SessionDep,
@@ -331,7 +331,7 @@ def upload_recording(
 
 @router.get("/bulletins/{bulletin_id}/audio/{language}")
 def audio(
-    bulletin_id: int,
+    bulletin_id: IdPath,
     language: str,
     request: Request,
     session: SessionDep,
@@ -353,7 +353,7 @@ def audio(
     "/bulletins/{bulletin_id}/{action}", response_class=HTMLResponse, dependencies=[CsrfDep]
 )
 def workflow(
-    bulletin_id: int,
+    bulletin_id: IdPath,
     action: str,
     request: Request,
     session: SessionDep,

@@ -19,7 +19,7 @@ from sqlmodel import Session
 from api import broadcast_schemas as bs
 from api.console.home_pages import broadcast_labels
 from api.console.web import ConsoleRoute, CsrfDep, UserDep, redirect, render, vietnamese
-from api.deps import SessionDep, SettingsDep, get_clock
+from api.deps import MAX_ID, IdPath, SessionDep, SettingsDep, get_clock, parse_id
 from api.routes import broadcasts as broadcast_routes
 from broadcast import bulletins, reports, scheduling, status
 from broadcast.broadcast_models import AIRED_STATES, FINAL_STATES, DeliveryState
@@ -169,9 +169,12 @@ def create_broadcast(
     """Schedule approved bulletins for areas at the times written in plain words."""
     principal.require(Role.editor)
     errors: dict[str, str] = {}
-    ids = [int(i) for i in bulletin_ids or [] if i.isdigit()]
+    parsed = [parse_id(i) for i in bulletin_ids or [] if i.strip()]
+    ids = [i for i in parsed if i is not None]
     if not ids:
         errors["bulletin_ids"] = "Chọn ít nhất một bản tin đã duyệt"
+    elif len(ids) != len(parsed):
+        errors["bulletin_ids"] = "Chỉ chọn bản tin đã duyệt trong danh sách"
     if not area_codes:
         errors["area_codes"] = "Chọn ít nhất một địa bàn"
     if priority not in ("normal", "priority"):
@@ -247,7 +250,8 @@ def emergency(
     """Send an approved bulletin at once as an emergency (the page asked for confirmation)."""
     principal.require(Role.editor)
     errors: dict[str, str] = {}
-    if not bulletin_id.isdigit():
+    emergency_id = parse_id(bulletin_id)
+    if emergency_id is None:
         errors["emergency_bulletin"] = "Chọn bản tin khẩn cấp đã duyệt"
     if not area_codes:
         errors["emergency_areas"] = "Chọn địa bàn cần phát"
@@ -259,12 +263,15 @@ def emergency(
                 settings,
                 principal,
                 bs.BroadcastCreate(
-                    bulletin_ids=[int(bulletin_id)],
+                    bulletin_ids=[emergency_id or 0],
                     area_codes=area_codes or [],
                     priority=Priority.emergency,
                     title="Phát khẩn cấp",
                 ),
             )
+        except ValidationError:
+            session.rollback()
+            errors["emergency_areas"] = "Dữ liệu không hợp lệ: chọn địa bàn trong danh sách"
         except LoaError as exc:
             session.rollback()
             errors["emergency_bulletin"] = vietnamese(str(exc))
@@ -324,7 +331,7 @@ def _status_context(
 
 @router.get("/broadcasts/{broadcast_id}", response_class=HTMLResponse)
 def broadcast_page(
-    broadcast_id: int,
+    broadcast_id: IdPath,
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
@@ -337,7 +344,7 @@ def broadcast_page(
 
 @router.get("/broadcasts/{broadcast_id}/live", response_class=HTMLResponse)
 def broadcast_live(
-    broadcast_id: int,
+    broadcast_id: IdPath,
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
@@ -352,7 +359,7 @@ def broadcast_live(
     "/broadcasts/{broadcast_id}/cancel", response_class=HTMLResponse, dependencies=[CsrfDep]
 )
 def cancel(
-    broadcast_id: int, request: Request, session: SessionDep, principal: UserDep
+    broadcast_id: IdPath, request: Request, session: SessionDep, principal: UserDep
 ) -> Response:
     """Cancel every airing not yet aired."""
     result = broadcast_routes.cancel_broadcast(
@@ -424,8 +431,8 @@ def confirm(
     session: SessionDep,
     settings: SettingsDep,
     principal: UserDep,
-    broadcast_id: Annotated[int, Form()],
-    station_id: Annotated[int, Form()],
+    broadcast_id: Annotated[int, Form(ge=1, le=MAX_ID)],
+    station_id: Annotated[int, Form(ge=1, le=MAX_ID)],
     aired_time: Annotated[str, Form()] = "",
     note: Annotated[str, Form()] = "",
 ) -> Response:

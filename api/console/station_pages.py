@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
 from api.console.web import ConsoleRoute, CsrfDep, UserDep, redirect, render, vietnamese
-from api.deps import SessionDep
+from api.deps import IdPath, SessionDep
 from api.routes.reports import station_schedule_ics
 from broadcast import audit
 from broadcast.models import Role
@@ -148,7 +148,7 @@ def _station_page(
 
 @router.get("/stations/{station_id}", response_class=HTMLResponse)
 def station_page(
-    station_id: int, request: Request, session: SessionDep, principal: UserDep
+    station_id: IdPath, request: Request, session: SessionDep, principal: UserDep
 ) -> HTMLResponse:
     """One station: its receivers with their state, a form to add one, its calendar feed."""
     return _station_page(request, session, principal, station_id)
@@ -171,7 +171,7 @@ def _float(value: str, errors: dict[str, str], field: str, low: float, high: flo
     "/stations/{station_id}/receivers", response_class=HTMLResponse, dependencies=[CsrfDep]
 )
 def create_receiver(
-    station_id: int,
+    station_id: IdPath,
     request: Request,
     session: SessionDep,
     principal: UserDep,
@@ -229,7 +229,7 @@ def create_receiver(
 
 @router.get("/stations/{station_id}/schedule.ics")
 def station_ics(
-    station_id: int, request: Request, session: SessionDep, principal: UserDep
+    station_id: IdPath, request: Request, session: SessionDep, principal: UserDep
 ) -> Response:
     """The station's schedule as an iCalendar file (the same answer as the REST feed)."""
     answer = station_schedule_ics(station_id, request, session, principal)

@@ -19,6 +19,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, Form, HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
@@ -320,6 +321,18 @@ class ConsoleRoute(APIRoute):
                     (v for k, v in _STATUS.items() if isinstance(exc, k)), (400, "Lỗi")
                 )
                 return _error_page(request, status, title, vietnamese(str(exc)))
+            except RequestValidationError as exc:
+                # An id in the address that no object can have (not a number, 0, beyond
+                # 64 bits) names nothing; a bad form field is the form's fault.
+                errors = exc.errors()
+                if any(err.get("loc", ("",))[0] == "path" for err in errors):
+                    return _error_page(
+                        request, 404, "Không tìm thấy", "Địa chỉ này không dẫn tới trang nào."
+                    )
+                fields = ", ".join(sorted({str(err.get("loc", ("", "?"))[-1]) for err in errors}))
+                return _error_page(
+                    request, 422, "Dữ liệu không hợp lệ", f"Giá trị không hợp lệ: {fields}."
+                )
             except StarletteHTTPException as exc:
                 titles = {403: "Không có quyền", 404: "Không tìm thấy", 422: "Không hợp lệ"}
                 return _error_page(

@@ -7,7 +7,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from api import schemas
 from api.convert import api_token_public
-from api.deps import PrincipalDep, SessionDep, SettingsDep, oauth2
+from api.deps import IdPath, PrincipalDep, SessionDep, SettingsDep, oauth2
 from broadcast import audit
 from broadcast.users import (
     create_api_token,
@@ -108,7 +108,7 @@ def new_token(
 
 
 @router.delete("/api-tokens/{token_id}", status_code=204, summary="Revoke an API token")
-def revoke_token(token_id: int, session: SessionDep, principal: PrincipalDep) -> None:
+def revoke_token(token_id: IdPath, session: SessionDep, principal: PrincipalDep) -> None:
     """Revoke one of the caller's tokens; it stops working at once."""
     revoke_api_token(session=session, user=principal.user, token_id=token_id)
     audit.record(

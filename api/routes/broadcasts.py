@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from api import broadcast_schemas as bs
 from api import schemas
-from api.deps import ClockDep, PrincipalDep, SessionDep, SettingsDep
+from api.deps import MAX_ID, ClockDep, IdPath, IdQuery, PrincipalDep, SessionDep, SettingsDep
 from broadcast import audit, scheduling, status
 from broadcast.broadcast_models import Broadcast, BroadcastStatus, DeliveryState, Occurrence
 from broadcast.models import Role
@@ -118,7 +118,7 @@ def list_broadcasts(
     principal: PrincipalDep,
     page: Annotated[schemas.PageParams, Depends(schemas.page_params)],
     status_: Annotated[BroadcastStatus | None, Query(alias="status")] = None,
-    bulletin_id: int | None = None,
+    bulletin_id: IdQuery = None,
 ) -> schemas.Page[bs.BroadcastPublic]:
     """Broadcasts touching the caller's subtree, newest first."""
     rows, total = scheduling.list_broadcasts(
@@ -139,7 +139,7 @@ def list_broadcasts(
 
 @router.get("/{broadcast_id}", response_model=bs.BroadcastDetail, summary="Show a broadcast")
 def get_broadcast(
-    broadcast_id: int, session: SessionDep, principal: PrincipalDep
+    broadcast_id: IdPath, session: SessionDep, principal: PrincipalDep
 ) -> bs.BroadcastDetail:
     """One broadcast with every airing."""
     broadcast = scheduling.get_broadcast(
@@ -150,7 +150,7 @@ def get_broadcast(
 
 @router.post("/{broadcast_id}/cancel", response_model=bs.CancelResult, summary="Cancel a broadcast")
 def cancel_broadcast(
-    broadcast_id: int, request: Request, session: SessionDep, principal: PrincipalDep
+    broadcast_id: IdPath, request: Request, session: SessionDep, principal: PrincipalDep
 ) -> bs.CancelResult:
     """Cancel every airing not yet aired; receivers that have not aired it get a `cancel`."""
     principal.require(Role.editor)
@@ -180,11 +180,13 @@ def cancel_broadcast(
     summary="Who aired it and who did not",
 )
 def broadcast_status(
-    broadcast_id: int,
+    broadcast_id: IdPath,
     session: SessionDep,
     settings: SettingsDep,
     principal: PrincipalDep,
-    occurrence: Annotated[int | None, Query(ge=1, description="Only this airing (seq)")] = None,
+    occurrence: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="Only this airing (seq)")
+    ] = None,
     state: Annotated[DeliveryState | None, Query(description="Only deliveries in it")] = None,
 ) -> bs.BroadcastStatusPublic:
     """Counts by state, per station and per area roll-ups, and every delivery with its times."""
@@ -241,7 +243,7 @@ def broadcast_status(
     summary="Confirm a legacy station aired it",
 )
 def confirm(
-    broadcast_id: int,
+    broadcast_id: IdPath,
     body: bs.ConfirmationCreate,
     session: SessionDep,
     settings: SettingsDep,
@@ -311,7 +313,7 @@ station_router = APIRouter(prefix="/stations", tags=["stations"])
     summary="What a station airs around a time",
 )
 def station_programme(
-    station_id: int,
+    station_id: IdPath,
     session: SessionDep,
     settings: SettingsDep,
     principal: PrincipalDep,

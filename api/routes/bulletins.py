@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from api import bulletin_schemas as bs
 from api import schemas
-from api.deps import PrincipalDep, SessionDep, SettingsDep
+from api.deps import IdPath, PrincipalDep, SessionDep, SettingsDep
 from api.routes.media import file_response
 from api.uploads import level_recording, save_upload, synthesizer_for
 from broadcast import bulletins, media, rendering
@@ -153,7 +153,7 @@ def create_bulletin(
 
 @router.get("/{bulletin_id}", response_model=bs.BulletinPublic, summary="Show a bulletin")
 def get_bulletin(
-    bulletin_id: int, session: SessionDep, principal: PrincipalDep
+    bulletin_id: IdPath, session: SessionDep, principal: PrincipalDep
 ) -> bs.BulletinPublic:
     """One bulletin with its versions and the state of their audio."""
     bulletin, area = _get(session, principal, bulletin_id)
@@ -162,7 +162,7 @@ def get_bulletin(
 
 @router.patch("/{bulletin_id}", response_model=bs.BulletinPublic, summary="Change a bulletin")
 def update_bulletin(
-    bulletin_id: int, body: bs.BulletinUpdate, session: SessionDep, principal: PrincipalDep
+    bulletin_id: IdPath, body: bs.BulletinUpdate, session: SessionDep, principal: PrincipalDep
 ) -> bs.BulletinPublic:
     """Change details; a new title or priority withdraws any approval."""
     bulletin, area = _get(session, principal, bulletin_id)
@@ -181,7 +181,7 @@ def update_bulletin(
     summary="Write a language version",
 )
 def put_translation(
-    bulletin_id: int,
+    bulletin_id: IdPath,
     language: str,
     body: bs.TranslationUpdate,
     session: SessionDep,
@@ -208,7 +208,7 @@ def put_translation(
     summary="Upload a human recording",
 )
 def upload_recording(
-    bulletin_id: int,
+    bulletin_id: IdPath,
     language: str,
     file: UploadFile,
     session: SessionDep,
@@ -257,7 +257,7 @@ def upload_recording(
     summary="Show the text as it will be read",
 )
 def normalized_text(
-    bulletin_id: int,
+    bulletin_id: IdPath,
     language: str,
     session: SessionDep,
     principal: PrincipalDep,
@@ -286,7 +286,7 @@ def normalized_text(
     responses={200: {"content": {"audio/mpeg": {}}}},
 )
 def preview_audio(
-    bulletin_id: int,
+    bulletin_id: IdPath,
     language: str,
     request: Request,
     session: SessionDep,
@@ -313,7 +313,7 @@ def preview_audio(
 
 
 @router.post("/{bulletin_id}/submit", response_model=bs.BulletinPublic, summary="Submit")
-def submit(bulletin_id: int, session: SessionDep, principal: PrincipalDep) -> bs.BulletinPublic:
+def submit(bulletin_id: IdPath, session: SessionDep, principal: PrincipalDep) -> bs.BulletinPublic:
     """Send a draft or rejected bulletin to the area's approvers."""
     bulletin, area = _get(session, principal, bulletin_id)
     bulletins.submit(session=session, principal=principal, bulletin=bulletin)
@@ -321,7 +321,7 @@ def submit(bulletin_id: int, session: SessionDep, principal: PrincipalDep) -> bs
 
 
 @router.post("/{bulletin_id}/approve", response_model=bs.BulletinPublic, summary="Approve")
-def approve(bulletin_id: int, session: SessionDep, principal: PrincipalDep) -> bs.BulletinPublic:
+def approve(bulletin_id: IdPath, session: SessionDep, principal: PrincipalDep) -> bs.BulletinPublic:
     """Approve the exact text and audio of every version (never your own bulletin)."""
     bulletin, area = _get(session, principal, bulletin_id)
     bulletins.approve(session=session, principal=principal, bulletin=bulletin)
@@ -330,7 +330,7 @@ def approve(bulletin_id: int, session: SessionDep, principal: PrincipalDep) -> b
 
 @router.post("/{bulletin_id}/reject", response_model=bs.BulletinPublic, summary="Reject")
 def reject(
-    bulletin_id: int, body: bs.RejectBody, session: SessionDep, principal: PrincipalDep
+    bulletin_id: IdPath, body: bs.RejectBody, session: SessionDep, principal: PrincipalDep
 ) -> bs.BulletinPublic:
     """Send a submitted bulletin back to its author with a reason."""
     bulletin, area = _get(session, principal, bulletin_id)
@@ -339,7 +339,7 @@ def reject(
 
 
 @router.post("/{bulletin_id}/archive", response_model=bs.BulletinPublic, summary="Archive")
-def archive(bulletin_id: int, session: SessionDep, principal: PrincipalDep) -> bs.BulletinPublic:
+def archive(bulletin_id: IdPath, session: SessionDep, principal: PrincipalDep) -> bs.BulletinPublic:
     """Retire a bulletin: it no longer airs and can no longer change."""
     bulletin, area = _get(session, principal, bulletin_id)
     bulletins.archive(session=session, principal=principal, bulletin=bulletin)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Query, Response
 
 from api import bulletin_schemas as bs
 from api import schemas
-from api.deps import PrincipalDep, SessionDep
+from api.deps import IdPath, PrincipalDep, SessionDep
 from broadcast import audit, lexicon, rendering
 from broadcast.bulletin_models import LexiconEntry
 from broadcast.models import Role
@@ -83,7 +83,7 @@ def create_entry(
 
 @router.delete("/{entry_id}", status_code=204, summary="Remove an entry")
 def delete_entry(
-    entry_id: int, session: SessionDep, principal: PrincipalDep, background: BackgroundTasks
+    entry_id: IdPath, session: SessionDep, principal: PrincipalDep, background: BackgroundTasks
 ) -> Response:
     """Remove an entry of an area in the caller's subtree."""
     principal.require(Role.editor)

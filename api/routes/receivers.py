@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query
 
 from api import schemas
 from api.convert import receiver_public
-from api.deps import AdminDep, PrincipalDep, SessionDep
+from api.deps import AdminDep, IdQuery, PrincipalDep, SessionDep
 from broadcast import audit
 from broadcast.status import receiver_programme
 from stations import registry
@@ -19,7 +19,7 @@ def list_receivers(
     session: SessionDep,
     principal: PrincipalDep,
     page: Annotated[schemas.PageParams, Depends(schemas.page_params)],
-    station_id: int | None = None,
+    station_id: IdQuery = None,
     area_code: Annotated[str | None, Query(description="Only receivers inside this area")] = None,
     online: bool | None = None,
 ) -> schemas.Page[schemas.ReceiverPublic]:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from api.deps import PrincipalDep, SessionDep, SettingsDep
+from api.deps import IdPath, PrincipalDep, SessionDep, SettingsDep
 from broadcast import ical, reports
 from stations import registry
 from stations.timeutil import utcnow
@@ -179,7 +179,7 @@ def coverage(
     tags=["stations"],
 )
 def station_schedule_ics(
-    station_id: int, request: Request, session: SessionDep, principal: PrincipalDep
+    station_id: IdPath, request: Request, session: SessionDep, principal: PrincipalDep
 ) -> Response:
     """Airings of the last 30 and next 120 days as an RFC 5545 calendar (times in UTC)."""
     station, _area = registry.get_station(

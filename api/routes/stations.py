@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query, UploadFile
 
 from api import schemas
 from api.convert import receiver_public, station_public
-from api.deps import AdminDep, PrincipalDep, SessionDep, SettingsDep
+from api.deps import AdminDep, IdPath, PrincipalDep, SessionDep, SettingsDep
 from api.uploads import level_recording, save_upload
 from broadcast import audit
 from broadcast.programmes import IDENT_KINDS
@@ -78,7 +78,7 @@ def create_station(
 
 @router.get("/{station_id}", response_model=schemas.StationPublic, summary="Show a station")
 def get_station(
-    station_id: int, session: SessionDep, principal: PrincipalDep
+    station_id: IdPath, session: SessionDep, principal: PrincipalDep
 ) -> schemas.StationPublic:
     """One station of the caller's subtree."""
     station, area = registry.get_station(
@@ -89,7 +89,7 @@ def get_station(
 
 @router.patch("/{station_id}", response_model=schemas.StationPublic, summary="Change a station")
 def update_station(
-    station_id: int, body: schemas.StationUpdate, session: SessionDep, principal: AdminDep
+    station_id: IdPath, body: schemas.StationUpdate, session: SessionDep, principal: AdminDep
 ) -> schemas.StationPublic:
     """Rename, change kind or languages, or (de)activate a station."""
     station, area = registry.get_station(
@@ -121,7 +121,7 @@ def update_station(
     summary="List a station's receivers",
 )
 def list_station_receivers(
-    station_id: int,
+    station_id: IdPath,
     session: SessionDep,
     principal: PrincipalDep,
     page: Annotated[schemas.PageParams, Depends(schemas.page_params)],
@@ -149,7 +149,7 @@ def list_station_receivers(
     summary="Register a receiver",
 )
 def create_receiver(
-    station_id: int, body: schemas.ReceiverCreate, session: SessionDep, principal: AdminDep
+    station_id: IdPath, body: schemas.ReceiverCreate, session: SessionDep, principal: AdminDep
 ) -> schemas.ReceiverCreated:
     """A loudspeaker-cluster receiver; its MQTT password is in this answer only."""
     station, _area = registry.get_station(
@@ -189,7 +189,7 @@ def _ident_kind(kind: str) -> str:
     summary="Upload the station's intro or outro jingle",
 )
 def upload_ident(
-    station_id: int,
+    station_id: IdPath,
     kind: str,
     file: UploadFile,
     session: SessionDep,
@@ -232,7 +232,7 @@ def upload_ident(
     summary="Remove the station's intro or outro jingle",
 )
 def delete_ident(
-    station_id: int, kind: str, session: SessionDep, principal: AdminDep
+    station_id: IdPath, kind: str, session: SessionDep, principal: AdminDep
 ) -> schemas.StationPublic:
     """Programmes of this station go back to the settings-wide jingle (if any)."""
     _ident_kind(kind)

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends
 
 from api import schemas
 from api.convert import user_public
-from api.deps import AdminDep, PrincipalDep, SessionDep
+from api.deps import AdminDep, IdPath, PrincipalDep, SessionDep
 from broadcast import audit, users
 from broadcast.models import Role
 
@@ -71,7 +71,7 @@ def create_user(
 
 
 @router.get("/{user_id}", response_model=schemas.UserPublic, summary="Show a user")
-def get_user(user_id: int, session: SessionDep, principal: AdminDep) -> schemas.UserPublic:
+def get_user(user_id: IdPath, session: SessionDep, principal: AdminDep) -> schemas.UserPublic:
     """One user of the administrator's subtree."""
     return user_public(
         session, users.get_user(session=session, user_id=user_id, scope=principal.scope)
@@ -80,7 +80,7 @@ def get_user(user_id: int, session: SessionDep, principal: AdminDep) -> schemas.
 
 @router.patch("/{user_id}", response_model=schemas.UserPublic, summary="Change a user")
 def update_user(
-    user_id: int, body: schemas.UserUpdate, session: SessionDep, principal: AdminDep
+    user_id: IdPath, body: schemas.UserUpdate, session: SessionDep, principal: AdminDep
 ) -> schemas.UserPublic:
     """Change role, area, password or active flag."""
     user = users.get_user(session=session, user_id=user_id, scope=principal.scope)
