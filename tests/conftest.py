@@ -23,6 +23,7 @@ from broadcast.models import Role
 from broadcast.settings import Settings
 from broadcast.users import create_user, issue_access_token
 from stations.areas import Scope
+from tts import Synthesizer
 
 warnings.filterwarnings("ignore", message=".*httpx2.*")
 
@@ -164,3 +165,19 @@ def make_user(engine: Engine, settings: Settings) -> UserFactory:
 def admin_headers(make_user: UserFactory) -> Headers:
     """A global administrator."""
     return make_user(Role.admin)
+
+
+@pytest.fixture(scope="session")
+def offline_speech(tmp_path_factory: pytest.TempPathFactory) -> Synthesizer:
+    """The service's synthesizer, offline engines only (eSpeak NG), one cache for the run."""
+    from tests.audio import offline_synthesizer
+
+    return offline_synthesizer(tmp_path_factory.mktemp("speech"))
+
+
+@pytest.fixture(scope="session")
+def bulletin_recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-second recording (an mp3 tone made by ffmpeg), as an editor would upload it."""
+    from tests.audio import tone_recording
+
+    return tone_recording(tmp_path_factory.mktemp("recording") / "ban-tin.mp3")

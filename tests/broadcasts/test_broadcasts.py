@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,46 +12,34 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from broadcast.broadcast_models import Delivery, DeliveryEvent, DeliveryState
-from broadcast.bulletin_models import Bulletin, BulletinStatus
 from broadcast.db import transaction
 from broadcast.deadlines import apply_deadlines
-from broadcast.dispatch import dispatch_due, publish_cancels, publish_queued, resend_to_online
+from broadcast.dispatch import (
+    default_programme_builder,
+    dispatch_due,
+    publish_cancels,
+    publish_queued,
+    resend_to_online,
+)
 from broadcast.ingest import SEEN_WRITE, AckIngestor
-from broadcast.models import Role, User
+from broadcast.media import media_url
+from broadcast.models import Role
 from broadcast.scheduling import air_times
 from broadcast.settings import Settings
 from stations.errors import InvalidInputError
 from stations.models import Area, Receiver, Station
 from stations.mqtt import Message
 from stations.protocol import Topics
+from tests.audio import approved_bulletin, ensure_user, tone_recording, version_audio
 from tests.utils import Headers, UserFactory
+from tts import Synthesizer
 
 ZONE_OFFSET = "+07:00"
 T0 = datetime(2031, 3, 1, 6, 0, tzinfo=UTC) - timedelta(hours=7)  # 06:00 in Hà Nội time
 
 
-class FakeProgramme:
-    version = "f" * 64
-    total_duration_ms = 60_000
-
-    def manifest(self, media_url: Callable[[str], str]) -> dict[str, Any]:
-        sha = "a" * 64
-        return {
-            "items": [
-                {
-                    "url": media_url(sha),
-                    "sha256": sha,
-                    "bytes": 10,
-                    "duration_ms": 60_000,
-                    "language": "vi",
-                    "title": "Bản tin",
-                }
-            ]
-        }
-
-
-def fake_builder(*_args: Any) -> FakeProgramme:
-    return FakeProgramme()
+# The service's own programme builder: programmes hold the bulletin's real audio.
+builder = default_programme_builder
 
 
 class FakePublisher:
@@ -63,20 +50,33 @@ class FakePublisher:
         self.sent.append((topic, payload))
 
 
+@pytest.fixture(scope="module")
+def minute_recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A one-minute recording of the bulletin (an ffmpeg tone)."""
+    return tone_recording(tmp_path_factory.mktemp("minute") / "ban-tin.mp3", 60_000)
+
+
 @pytest.fixture
-def bulletin(engine: Engine, demo: dict[str, str]) -> int:
+def bulletin(
+    engine: Engine,
+    settings: Settings,
+    demo: dict[str, str],
+    offline_speech: Synthesizer,
+    minute_recording: Path,
+) -> int:
+    """A province bulletin with a one-minute Vietnamese recording, submitted and approved."""
     with transaction(engine) as ses:
-        admin = ses.exec(select(User).where(User.username == "admin")).one()
-        province = ses.exec(select(Area).where(Area.code == "10")).one()
-        row = Bulletin(
-            title="Tuyên truyền luật biên giới",
-            status=BulletinStatus.approved,
-            author_id=admin.id or 0,
-            area_id=province.id or 0,
-        )
-        ses.add(row)
-        ses.flush()
-        return row.id or 0
+        approver = ensure_user(ses, "duyet.tinh", Role.approver, "10")
+    return approved_bulletin(
+        engine,
+        settings,
+        offline_speech,
+        title="Tuyên truyền luật biên giới",
+        area_code="10",
+        author="admin",
+        approver=approver,
+        recordings={"vi": minute_recording},
+    )
 
 
 def ack(topics: Topics, rid: str, ref: str, state: str, at: datetime, **extra: str) -> Message:
@@ -155,7 +155,7 @@ def _schedule(client: TestClient, headers: Headers, bulletin: int, areas: list[s
 def _send(engine: Engine, settings: Settings, now: datetime) -> FakePublisher:
     """Dispatch what is due at `now` and publish its commands; what was published."""
     publisher = FakePublisher()
-    dispatch_due(engine=engine, settings=settings, builder=fake_builder, now=now)
+    dispatch_due(engine=engine, settings=settings, builder=builder, now=now)
     topics = Topics(settings.mqtt_topic_prefix)
     publish_queued(engine=engine, publisher=publisher, topics=topics, now=now)
     return publisher
@@ -173,18 +173,23 @@ def test_dispatch_ingest_status_and_deadlines(
     topics = Topics(settings.mqtt_topic_prefix)
     # Not due before the lookahead window.
     assert dispatch_due(
-        engine=engine, settings=settings, builder=fake_builder, now=T0 - timedelta(minutes=31)
+        engine=engine, settings=settings, builder=builder, now=T0 - timedelta(minutes=31)
     ) == (0, 0)
     now = T0 - timedelta(minutes=30)
-    assert dispatch_due(engine=engine, settings=settings, builder=fake_builder, now=now) == (1, 5)
+    assert dispatch_due(engine=engine, settings=settings, builder=builder, now=now) == (1, 5)
     # A second pass (or a restarted worker) sends nothing twice.
-    assert dispatch_due(engine=engine, settings=settings, builder=fake_builder, now=now) == (0, 0)
+    assert dispatch_due(engine=engine, settings=settings, builder=builder, now=now) == (0, 0)
     publisher = FakePublisher()
     assert publish_queued(engine=engine, publisher=publisher, topics=topics, now=now) == 5
     assert publish_queued(engine=engine, publisher=publisher, topics=topics, now=now) == 0
     command = json.loads(publisher.sent[0][1])
     assert command["type"] == "programme" and command["broadcast_id"] == f"{bid}.1"
-    assert command["items"][0]["url"].endswith(".mp3")
+    # The bulletin's one-minute recording, as published under its digest.
+    audio = version_audio(engine, bulletin, "vi")
+    assert [(i["sha256"], i["bytes"], i["duration_ms"]) for i in command["items"]] == [
+        (audio.audio_sha256, audio.audio_bytes, 60_000)
+    ]
+    assert command["items"][0]["url"] == media_url(settings, audio.audio_sha256 or "")
 
     yty = receivers_in(engine, "02680")
     amu = receivers_in(engine, "02659")
@@ -246,7 +251,8 @@ def test_dispatch_ingest_status_and_deadlines(
     assert mine["total"] == 3  # only Y Tý's receivers
 
     rx = client.get(f"/api/v1/receivers/{yty[0]}", headers=editor).json()
-    assert rx["programme_version"] == FakeProgramme.version
+    sent_to = dict(publisher.sent)
+    assert rx["programme_version"] == json.loads(sent_to[topics.cmd(yty[0])])["version"]
     assert rx["programme_broadcast_id"] == ref
 
 
@@ -338,7 +344,7 @@ def test_operator_confirms_legacy_station(
 ) -> None:
     editor = make_user(Role.editor, "10")
     bid = _schedule(client, editor, bulletin, ["083"])  # Pha Long: a legacy station
-    dispatch_due(engine=engine, settings=settings, builder=fake_builder, now=T0)
+    dispatch_due(engine=engine, settings=settings, builder=builder, now=T0)
     with Session(engine) as ses:
         station = ses.exec(select(Station).join(Area).where(Area.code == "02743")).one()
     client.app.state.clock = lambda: T0 + timedelta(minutes=10)  # after the airing

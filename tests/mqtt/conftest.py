@@ -1,8 +1,11 @@
-"""Fixtures for the MQTT side: brokers (embedded, mosquitto), media, workers, receivers."""
+"""Fixtures for the MQTT side: brokers (embedded, mosquitto), media, workers, receivers.
+
+Programmes are built by the service's own builder from the `world` bulletin's real audio,
+and receivers download the files from the service's own media route over HTTP.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import subprocess
@@ -11,15 +14,18 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 import stations.mqtt
-from broadcast.bulletin_models import Bulletin, BulletinStatus
+from api.main import create_app
 from broadcast.db import transaction
 from broadcast.demo import seed_demo
+from broadcast.dispatch import ProgrammeBuilder, StationProgramme, default_programme_builder
+from broadcast.models import Role
 from broadcast.mosquitto import mosquitto_conf, sync_files
 from broadcast.mqtt_auth import DatabaseAuthority
 from broadcast.settings import Settings
@@ -27,12 +33,17 @@ from broadcast.worker import Worker
 from stations.broker import EmbeddedBroker
 from stations.models import Area, Station
 from stations.mqtt import BrokerAddress
-from stations.simulate import MediaServer, SimReceiver, Simulation
+from stations.simulate import SimReceiver, Simulation
+from tests.audio import approved_bulletin, ensure_user, version_audio
+from tests.live_http import serve_http
 from tests.utils import TEST_PASSWORD, free_port
+from tts import Synthesizer
 
 SERVICE_USER = "loa-server"
 SERVICE_PASSWORD = "service-password-for-tests"
 MOSQUITTO = Path("/usr/sbin/mosquitto")
+# Approves the `world` bulletin (its author, the admin, may not).
+PROVINCE_APPROVER = "duyet.tinh"
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, step: float = 0.02) -> Any:
@@ -58,9 +69,14 @@ def _no_swallowed_handler_errors() -> Iterator[None]:
 
 @pytest.fixture
 def mqtt_settings(settings: Settings) -> Settings:
-    """Settings with short timings so deadlines need no long sleeps."""
+    """Settings with short timings so deadlines need no long sleeps.
+
+    Media URLs name a free port where the `media` fixture serves the service's media route.
+    """
     return settings.model_copy(
         update={
+            "public_base_url": f"http://127.0.0.1:{free_port()}",
+            "tts_online": False,
             "mqtt_username": SERVICE_USER,
             "mqtt_password": SERVICE_PASSWORD,
             "lookahead_minutes": 30,
@@ -74,11 +90,15 @@ def mqtt_settings(settings: Settings) -> Settings:
 
 @dataclass
 class World:
-    """The demo province, its receivers' passwords and one approved bulletin."""
+    """The demo province, its receivers' passwords and one approved bulletin with real audio."""
 
     receivers: dict[str, str]
     bulletin_id: int
     stations: dict[str, int]  # area code -> station id
+    # The bulletin's Vietnamese audio, as published under the media folder.
+    audio_sha256: str = ""
+    audio_bytes: int = 0
+    duration_ms: int = 0
 
     def receivers_of(self, engine: Engine, area_code: str) -> list[str]:
         """Receiver ids of the station in `area_code`."""
@@ -94,96 +114,74 @@ class World:
 
 
 @pytest.fixture
-def world(engine: Engine) -> World:
-    """Seed the demo province and an approved bulletin for the whole province."""
-    from broadcast.models import User
+def world(
+    engine: Engine, mqtt_settings: Settings, offline_speech: Synthesizer, bulletin_recording: Path
+) -> World:
+    """Seed the demo province and a bulletin for the whole province, approved, with audio.
 
+    Its Vietnamese version is a 2-second recording, levelled and published as the upload
+    route does, so every programme holds one real 2-second file.
+    """
     with transaction(engine) as ses:
         result = seed_demo(session=ses, admin_username="admin", admin_password=TEST_PASSWORD)
-        admin = ses.exec(select(User).where(User.username == "admin")).one()
-        province = ses.exec(select(Area).where(Area.code == "10")).one()
-        bulletin = Bulletin(
-            title="Phòng chống cháy rừng",
-            status=BulletinStatus.approved,
-            author_id=admin.id or 0,
-            area_id=province.id or 0,
-        )
-        ses.add(bulletin)
-        ses.flush()
+        ensure_user(ses, PROVINCE_APPROVER, Role.approver, "10")
         stations = {
             area.code: station.id or 0
             for station, area in ses.exec(select(Station, Area).join(Area)).all()
         }
-        return World(result.receivers, bulletin.id or 0, stations)
+    bulletin_id = approved_bulletin(
+        engine,
+        mqtt_settings,
+        offline_speech,
+        title="Phòng chống cháy rừng",
+        area_code="10",
+        author="admin",
+        approver=PROVINCE_APPROVER,
+        recordings={"vi": bulletin_recording},
+    )
+    audio = version_audio(engine, bulletin_id, "vi")
+    return World(
+        result.receivers,
+        bulletin_id,
+        stations,
+        audio_sha256=audio.audio_sha256 or "",
+        audio_bytes=audio.audio_bytes or 0,
+        duration_ms=audio.audio_duration_ms or 0,
+    )
 
 
 @dataclass
 class Media:
-    """One audio file served over HTTP."""
+    """The service's media route over HTTP, and the `world` bulletin's audio file."""
 
-    server: MediaServer
+    base_url: str
     sha256: str
     size: int
-    root: Path
+    root: Path  # where the service keeps published audio
 
     def url(self, sha256: str | None = None) -> str:
-        """Its URL."""
-        return f"{self.server.base_url}/media/{sha256 or self.sha256}.mp3"
+        """The URL of a file (the world bulletin's audio by default)."""
+        return f"{self.base_url}/media/{sha256 or self.sha256}.mp3"
 
 
 @pytest.fixture
-def media(tmp_path: Path) -> Iterator[Media]:
-    """A media server with one 'audio' file."""
-    root = tmp_path / "served"
-    root.mkdir()
-    data = os.urandom(4096)
-    sha = hashlib.sha256(data).hexdigest()
-    (root / sha).write_bytes(data)
-    server = MediaServer(root).start()
-    yield Media(server, sha, len(data), root)
-    server.stop()
+def media(engine: Engine, mqtt_settings: Settings, world: World) -> Iterator[Media]:
+    """The service's app on the port of LOA_PUBLIC_BASE_URL: receivers download from it."""
+    from broadcast.media import media_dir
+
+    port = urlsplit(mqtt_settings.public_base_url).port or 80
+    with serve_http(create_app(mqtt_settings, engine=engine), port) as base_url:
+        yield Media(base_url, world.audio_sha256, world.audio_bytes, media_dir(mqtt_settings))
 
 
-@dataclass
-class FakeProgramme:
-    """A programme of one item, standing in for playlists.Programme in MQTT tests."""
-
-    media: Media
-    duration_ms: int = 2000
-
-    @property
-    def version(self) -> str:
-        return "v-" + self.media.sha256[:16]
-
-    @property
-    def total_duration_ms(self) -> int:
-        return self.duration_ms
-
-    def manifest(self, _media_url: Callable[[str], str]) -> dict[str, Any]:
-        return {
-            "items": [
-                {
-                    "url": self.media.url(),
-                    "sha256": self.media.sha256,
-                    "bytes": self.media.size,
-                    "duration_ms": self.duration_ms,
-                    "language": "vi",
-                    "title": "Bản tin",
-                }
-            ]
-        }
+# What the `builder` fixture builds (the name is older than the real builder).
+FakeProgramme = StationProgramme
 
 
 @pytest.fixture
-def builder(media: Media) -> Callable[..., FakeProgramme]:
-    """A programme builder that does not need rendered audio."""
-
-    def _build(
-        _session: Session, _station: Station, _ids: Sequence[int], _settings: Settings
-    ) -> FakeProgramme:
-        return FakeProgramme(media)
-
-    return _build
+def builder() -> ProgrammeBuilder:
+    """The service's own programme builder (the `world` bulletin has real audio)."""
+    return default_programme_builder
 
 
 @pytest.fixture
@@ -277,14 +275,12 @@ WorkerFactory = Callable[..., Worker]
 
 
 @pytest.fixture
-def make_worker(
-    engine: Engine, mqtt_settings: Settings, builder: Callable[..., FakeProgramme]
-) -> Iterator[WorkerFactory]:
+def make_worker(engine: Engine, mqtt_settings: Settings) -> Iterator[WorkerFactory]:
     """Start Workers (ingestor running, scheduler ticked by hand); all stopped at the end."""
     started: list[Worker] = []
 
     def _make(address: BrokerAddress, **kwargs: Any) -> Worker:
-        worker = Worker(engine, mqtt_settings, address=address, builder=builder, **kwargs)
+        worker = Worker(engine, mqtt_settings, address=address, **kwargs)
         worker.start(loop=False)
         started.append(worker)
         return worker
@@ -298,8 +294,13 @@ SimFactory = Callable[..., Simulation]
 
 
 @pytest.fixture
-def make_simulation(tmp_path: Path, world: World, mqtt_settings: Settings) -> Iterator[SimFactory]:
-    """Start simulated receivers (real MQTT sessions) by id; all stopped at the end."""
+def make_simulation(
+    tmp_path: Path, world: World, mqtt_settings: Settings, media: Media
+) -> Iterator[SimFactory]:
+    """Start simulated receivers (real MQTT sessions) by id; all stopped at the end.
+
+    They download from the service's media route (`media`) with their own credentials.
+    """
     started: list[Simulation] = []
 
     def _make(

@@ -88,8 +88,19 @@ def test_programme_reaches_receivers_and_acks_are_stored(
         assert {"sent", "received", "downloaded", "started", "completed"} <= events
         receiver = ses.get(Receiver, yty[0])
         assert receiver is not None and receiver.online and receiver.last_seen_at
-    # The shared cache fetched the file once for three receivers.
+        assert delivery.payload is not None
+        command = json.loads(delivery.payload)
+    # The programme is the bulletin's real audio, fetched from the service's media route
+    # once for three receivers (a shared cache) and checked against its digest and size.
+    assert [(i["sha256"], i["bytes"], i["duration_ms"]) for i in command["items"]] == [
+        (world.audio_sha256, world.audio_bytes, world.duration_ms)
+    ]
+    assert (
+        command["items"][0]["url"]
+        == f"{mqtt_settings.public_base_url}/media/{world.audio_sha256}.mp3"
+    )
     assert sim.cache.downloads == 1
+    assert sim.cache.path(world.audio_sha256).stat().st_size == world.audio_bytes
 
 
 def test_receiver_online_only_after_dispatch_still_gets_it(

@@ -26,7 +26,7 @@ def test_missed_and_expired_deadlines(
     make_simulation: SimFactory,
 ) -> None:
     online, _slow, offline = world.receivers_of(engine, "02680")
-    # Plays 2 s of audio at 1000x slower: it starts but does not complete in this test.
+    # Plays the bulletin 1000x slower: it starts but does not complete in this test.
     make_simulation(embedded_broker, [online], time_scale=1000)
     worker = make_worker(embedded_broker)
     bid = schedule(engine, mqtt_settings, world, ["02680"], in_seconds=0.2)
@@ -36,8 +36,11 @@ def test_missed_and_expired_deadlines(
         occ = ses.exec(select(Occurrence).where(Occurrence.broadcast_id == bid)).one()
         air_at, expires_at = as_utc(occ.air_at), as_utc(occ.expires_at)
     # Before the deadlines nothing changes; the clock is moved, nobody sleeps.
-    assert worker.tick(now=air_at + timedelta(seconds=30)).deadlines["missed"] == 0
-    report = worker.tick(now=max(expires_at, air_at + timedelta(seconds=63)))
+    missed_at = air_at + timedelta(
+        milliseconds=world.duration_ms, seconds=mqtt_settings.missed_grace_seconds
+    )
+    assert worker.tick(now=missed_at - timedelta(seconds=1)).deadlines["missed"] == 0
+    report = worker.tick(now=max(expires_at, missed_at + timedelta(seconds=1)))
     assert report.deadlines["missed"] == 1 and report.deadlines["expired"] == 2
     final = states(engine, bid)
     assert final[online] == "missed" and final[offline] == "expired"
