@@ -3,14 +3,14 @@
 The ingestor subscribes with a fixed client id and a persistent session, and takes
 QoS 1 messages with manual acknowledgement: a message is PUBACKed only after the
 batch holding it is committed, so a service killed mid-batch gets it again from the
-broker. Duplicates are harmless: events are unique per (delivery, state) and a state
-only replaces one of lower rank (STATE_RANK), so out-of-order acks end right.
+broker. Duplicates are harmless: events are unique per (delivery, state) and each ack
+goes through the state machine of broadcast.delivery_state (precedence, earliest time
+per state, plausibility), so out-of-order acks end right.
 """
 
 from __future__ import annotations
 
 import logging
-import operator
 import queue
 import threading
 import time
@@ -18,20 +18,31 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import reduce
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, case, literal_column, tuple_, update
+from sqlalchemy import (
+    Dialect,
+    Engine,
+    and_,
+    bindparam,
+    literal_column,
+    not_,
+    or_,
+    tuple_,
+    update,
+)
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import select as sa_select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel
 
-from broadcast.broadcast_models import INSERT_EVENTS, STATE_RANK, DeliveryState
+from broadcast.broadcast_models import EVENT_KEYS, NOT_SENT_STATES
 from broadcast.db import (
     BulkStatement,
     driver_list,
     driver_time,
     in_list,
+    rows_insert,
     rows_update,
 )
 from broadcast.dead_letters import (
@@ -41,6 +52,18 @@ from broadcast.dead_letters import (
     Letter,
     park,
 )
+from broadcast.delivery_state import (
+    NOT_BELIEVED,
+    Event,
+    Rules,
+    Standing,
+    Timing,
+    apply_report,
+    format_flags,
+    parse_flags,
+)
+from broadcast.delivery_state import TIME_COLUMN as STATE_TIME_COLUMN
+from broadcast.delivery_state import TIME_COLUMNS as STATE_TIME_COLUMNS
 from broadcast.scheduling import parse_occurrence_ref
 from stations.mqtt import Message, MqttClient
 from stations.protocol import (
@@ -53,7 +76,7 @@ from stations.protocol import (
     decode_ack,
     decode_state,
 )
-from stations.timeutil import utcnow
+from stations.timeutil import as_utc, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -66,47 +89,95 @@ ERRORS_KEPT = 20
 # driver or wrapped by SQLAlchemy: the batch is kept and retried, never parked.
 _TRANSIENT_NAMES = frozenset({"OperationalError", "InterfaceError", "DisconnectionError"})
 
-# The column that keeps the time of each reported state.
-TIME_COLUMN: dict[AckState, str] = {
-    AckState.received: "received_at",
-    AckState.downloaded: "downloaded_at",
-    AckState.started: "started_at",
-    AckState.completed: "completed_at",
-    AckState.failed: "finished_at",
-    AckState.rejected: "finished_at",
-}
+# The column that keeps the time of each reported state (see broadcast.delivery_state).
+TIME_COLUMN: dict[AckState, str] = {ack: STATE_TIME_COLUMN[ack.value] for ack in AckState}
 # How stale `last_seen_at` may be for a receiver heard from only through its acks (one
 # write per receiver per this, not per batch: a burst of acks costs one row each).
 SEEN_WRITE = timedelta(seconds=15)
 DELIVERY = SQLModel.metadata.tables["delivery"]
 OCCURRENCE = SQLModel.metadata.tables["occurrence"]
 RECEIVER = SQLModel.metadata.tables["receiver"]
-_TIME_FIELDS = ("received_at", "downloaded_at", "started_at", "completed_at", "finished_at")
-_COLUMN_ORDER = {column.name: index for index, column in enumerate(DELIVERY.columns)}
-_EMPTY_BIT = {name: 1 << index for index, name in enumerate(_TIME_FIELDS)}
-# What an acknowledged state does to a delivery: (state, time column, its bit, rank).
-_EFFECT = {
-    ack: (ack.value, TIME_COLUMN[ack], _EMPTY_BIT[TIME_COLUMN[ack]], STATE_RANK[DeliveryState(ack)])
-    for ack in AckState
-}
-_RANK_OF = {state.value: rank for state, rank in STATE_RANK.items()}
-# Which of a delivery's time columns are still NULL, as a bitmask of _EMPTY_BIT.
-_EMPTY_MASK = reduce(
-    operator.add,
-    (
-        case((DELIVERY.c[name].is_(None), literal_column(str(bit))), else_=literal_column("0"))
-        for name, bit in _EMPTY_BIT.items()
-    ),
-).label("empty")
+EVENT = SQLModel.metadata.tables["delivery_event"]
+_NOT_SENT = frozenset(state.value for state in NOT_SENT_STATES)
+_NO_FLAGS: frozenset[str] = frozenset()
+# Per delivery of a batch: where it stands, whole (the rules compare times), in one query.
 _SELECT_DELIVERIES = BulkStatement(
     lambda dialect: sa_select(
-        DELIVERY.c.id, DELIVERY.c.occurrence_id, DELIVERY.c.target, DELIVERY.c.state, _EMPTY_MASK
+        DELIVERY.c.id,
+        DELIVERY.c.occurrence_id,
+        DELIVERY.c.target,
+        DELIVERY.c.state,
+        DELIVERY.c.flags,
+        DELIVERY.c.duration_ms,
+        *(DELIVERY.c[name] for name in STATE_TIME_COLUMNS),
     ).where(
         in_list(DELIVERY.c.occurrence_id, "occurrences", dialect),
         in_list(DELIVERY.c.target, "targets", dialect),
     ),
     ("occurrences", "targets"),
 )
+
+
+def _events_upsert(dialect: str) -> Any:
+    """INSERT of receivers' as-run events; one (delivery, state) keeps the report believed.
+
+    A later report of the same state replaces the recorded one when it is believed and
+    the recorded one was not, or when both are believed and it is earlier: the log then
+    holds, per state, the earliest believed report (else the first one not believed).
+    """
+    statement: Any = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(EVENT)
+    return _keep_believed(statement)
+
+
+def _keep_believed(statement: Any) -> Any:
+    new, old = statement.excluded, EVENT.c
+    # Literals, not parameters: BulkStatement binds the rows' values only.
+    marked: Any = literal_column(f"'{NOT_BELIEVED}%'")
+    receiver: Any = literal_column("'receiver'")
+    new_believed = or_(new.detail.is_(None), new.detail.not_like(marked))
+    old_believed = or_(old.detail.is_(None), old.detail.not_like(marked))
+    return statement.on_conflict_do_update(
+        index_elements=["delivery_id", "state"],
+        set_={"at": new.at, "recorded_at": new.recorded_at, "detail": new.detail},
+        where=and_(
+            old.source == receiver,
+            new.source == receiver,
+            new_believed,
+            or_(not_(old_believed), new.at < old.at),
+        ),
+    )
+
+
+_UPSERT_EVENTS = BulkStatement(
+    _events_upsert,
+    EVENT_KEYS,
+    rows=_keep_believed(rows_insert(EVENT, EVENT_KEYS, skip_conflicts=False)),
+)
+
+
+def _time_reader(dialect: Dialect) -> Callable[[Any], datetime | None]:
+    """How a time the driver returns is read back (SQLite: UTC text; others: datetimes)."""
+    if dialect.name == "sqlite":
+        parse = datetime.fromisoformat  # (the offset appended is faster than .replace())
+        return lambda value: None if value is None else parse(value + "+00:00")
+    return lambda value: None if value is None else as_utc(value)
+
+
+def _preferred(event: Event, kept: Event) -> bool:
+    """Of two reports of one state in a batch, whether `event` is the one the log keeps."""
+    if event.believed != kept.believed:
+        return event.believed
+    return event.believed and event.at < kept.at
+
+
+@dataclass
+class ClaimStats:
+    """Receivers' reports the rules did not take as they were (docs/protocol.md)."""
+
+    not_believed: int = 0  # kept as an as-run event only (implausible or contradictory)
+    clamped: int = 0  # a time outside the airing's window, replaced by the receive time
+
+
 _UPDATE_RECEIVERS = BulkStatement(
     update(RECEIVER).where(RECEIVER.c.id == bindparam("_id")),
     ("online", "last_seen_at", "_id"),
@@ -119,11 +190,10 @@ class _Row:
     """What a batch knows and changes of one delivery."""
 
     id: int
-    rank: int
-    empty: int  # time columns still NULL in the database (bits of _EMPTY_BIT)
-    state: str | None = None  # the new state (a DeliveryState value), when the batch raises it
-    detail: str | None = None
-    times: dict[str, Any] = field(default_factory=dict)  # column -> time, as the driver takes
+    timing: Timing
+    before: Standing  # as read
+    standing: Standing  # after the batch's reports so far
+    detail: str | None = None  # the new detail, when a report changed the state with one
 
 
 @dataclass
@@ -187,8 +257,12 @@ class AckIngestor:
         flush_ms: int = 50,
         clock: Callable[[], datetime] = utcnow,
         on_online: Callable[[list[str]], None] | None = None,
+        rules: Rules | None = None,
     ) -> None:
         self.engine = engine
+        # What the server believes of receivers' reports (skew, grace; Rules.of(settings)).
+        self.rules = rules or Rules()
+        self.claims = ClaimStats()
         # Told, after each commit, which receivers said `online: true` in the batch (the
         # worker resends their current commands); it must return at once.
         self.on_online = on_online
@@ -464,33 +538,65 @@ class AckIngestor:
     def _store_acks(
         self, session: Session, acks: list[tuple[str, int, int, Ack]], now: datetime
     ) -> int:
+        """Fold the batch's acks into their deliveries (delivery_state.apply_report)."""
         if not acks:
             return 0
         connection = session.connection()
-        to_db = driver_time(connection.dialect)
+        dialect = connection.dialect
+        driver_value = driver_time(dialect)
+        converted: dict[datetime, Any] = {}
+
+        def to_db(value: datetime) -> Any:
+            # A report's time goes to its event and its column: converted once.
+            found = converted.get(value)
+            if found is None:
+                found = converted[value] = driver_value(value)
+            return found
+
         recorded_at = to_db(now)
         d, o = DELIVERY, OCCURRENCE
         pairs = sorted({(a[1], a[2]) for a in acks})
-        occurrences = {
-            (bid, seq): oid
-            for oid, bid, seq in connection.execute(
-                sa_select(o.c.id, o.c.broadcast_id, o.c.seq).where(
-                    tuple_(o.c.broadcast_id, o.c.seq).in_(pairs)
-                )
-            )
-        }
-        # Per delivery: id, state, and which time columns are still empty (a bitmask, so
-        # no time is read back). Only what the batch changes is written.
+        occurrences: dict[tuple[int, int], int] = {}
+        airings: dict[int, tuple[datetime, datetime, datetime | None]] = {}
+        for oid, bid, seq, air_at, expires_at, dispatched_at in connection.execute(
+            sa_select(
+                o.c.id, o.c.broadcast_id, o.c.seq, o.c.air_at, o.c.expires_at, o.c.dispatched_at
+            ).where(tuple_(o.c.broadcast_id, o.c.seq).in_(pairs))
+        ):
+            occurrences[(bid, seq)] = oid
+            airings[oid] = (air_at, expires_at, dispatched_at)
+        # Per delivery: where it stands and its airing's timing, read once for the batch;
+        # only what the batch changes is written.
         rows: dict[tuple[int, str], _Row] = {}
         if occurrences:
-            to_list = driver_list(connection.dialect)
+            to_list = driver_list(dialect)
+            read = _time_reader(dialect)
             found = _SELECT_DELIVERIES.fetch(
                 connection,
                 (to_list(sorted(occurrences.values())), to_list(sorted({a[0] for a in acks}))),
             )
-            for did, oid, target, state, empty in found:
-                rows[(oid, target)] = _Row(did, _RANK_OF[state], empty)
-        events: list[tuple[Any, ...]] = []
+            timings: dict[tuple[int, int], Timing] = {}
+            for did, oid, target, state, flags, duration_ms, *times in found:
+                if state in _NOT_SENT:
+                    continue  # nothing was sent, so nothing can be acknowledged
+                sent, received, downloaded, started, completed, finished = map(read, times)
+                standing = Standing(
+                    state,
+                    sent,
+                    received,
+                    downloaded,
+                    started,
+                    completed,
+                    finished,
+                    parse_flags(flags) if flags else _NO_FLAGS,
+                )
+                timing = timings.get((oid, duration_ms))
+                if timing is None:
+                    timing = timings[(oid, duration_ms)] = Timing(*airings[oid], duration_ms or 0)
+                rows[(oid, target)] = _Row(did, timing, standing, standing)
+        rules = self.rules
+        events: dict[tuple[int, str], Event] = {}
+        stored = not_believed = clamped = 0
         for receiver_id, bid, seq, ack in acks:
             oid = occurrences.get((bid, seq))
             row = rows.get((oid, receiver_id)) if oid is not None else None
@@ -503,32 +609,72 @@ class AckIngestor:
                     receiver_id,
                 )
                 continue
-            at = to_db(ack.at)
-            state, column, bit, rank = _EFFECT[ack.state]
-            events.append((row.id, state, at, recorded_at, "receiver", None, ack.detail))
-            if row.empty & bit:
-                row.empty &= ~bit
-                row.times[column] = at
-            if rank > row.rank:
-                row.rank, row.state = rank, state
-                if ack.detail:
-                    row.detail = ack.detail
-        INSERT_EVENTS.execute(connection, events)
+            step = apply_report(
+                row.standing,
+                ack.state.value,
+                ack.at,
+                ack.detail,
+                timing=row.timing,
+                rules=rules,
+                now=now,
+            )
+            row.standing = step.standing
+            if step.detail is not None:
+                row.detail = step.detail
+            stored += 1
+            not_believed += not step.believed
+            clamped += step.clamped
+            for event in step.events:
+                key = (row.id, event.state)
+                kept = events.get(key)
+                if kept is None or _preferred(event, kept):
+                    events[key] = event
+        _UPSERT_EVENTS.execute(
+            connection,
+            [
+                (did, state, to_db(e.at), recorded_at, e.source, None, e.detail)
+                for (did, state), e in events.items()
+            ],
+        )
         # One executemany per shape of change (usually one per batch).
         groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
         for row in rows.values():
-            if row.state is None and not row.times:
+            before, after = row.before, row.standing
+            if after is before:
                 continue
-            changed = dict(row.times)
-            if row.state is not None:
-                changed["state"] = row.state
+            # Built in the table's column order, so the driver takes the values as they are.
+            names: list[str] = []
+            values: list[Any] = []
+            if after.state != before.state:
+                names.append("state")
+                values.append(after.state)
             if row.detail is not None:
-                changed["detail"] = row.detail
-            # In the table's column order, so the driver takes the values as they are.
-            keys = tuple(sorted(changed, key=_COLUMN_ORDER.__getitem__))
-            groups.setdefault(keys, []).append(
-                (*[changed[name] for name in keys], recorded_at, row.id)
-            )
+                names.append("detail")
+                values.append(row.detail)
+            # Times only ever move earlier, to a reported (not None) time.
+            if after.sent_at is not before.sent_at and after.sent_at is not None:
+                names.append("sent_at")
+                values.append(to_db(after.sent_at))
+            if after.received_at is not before.received_at and after.received_at is not None:
+                names.append("received_at")
+                values.append(to_db(after.received_at))
+            if after.downloaded_at is not before.downloaded_at and after.downloaded_at is not None:
+                names.append("downloaded_at")
+                values.append(to_db(after.downloaded_at))
+            if after.started_at is not before.started_at and after.started_at is not None:
+                names.append("started_at")
+                values.append(to_db(after.started_at))
+            if after.completed_at is not before.completed_at and after.completed_at is not None:
+                names.append("completed_at")
+                values.append(to_db(after.completed_at))
+            if after.finished_at is not before.finished_at and after.finished_at is not None:
+                names.append("finished_at")
+                values.append(to_db(after.finished_at))
+            if after.flags != before.flags:
+                names.append("flags")
+                values.append(format_flags(after.flags))
+            if names:
+                groups.setdefault(tuple(names), []).append((*values, recorded_at, row.id))
         for keys, params in groups.items():
             statement = self._updates.get(keys)
             if statement is None:
@@ -538,7 +684,17 @@ class AckIngestor:
                     rows=rows_update(d, (*keys, "updated_at")),
                 )
             statement.execute(connection, params)
-        return len(events)
+        if not_believed or clamped:
+            self.claims.not_believed += not_believed
+            self.claims.clamped += clamped
+            log.warning(
+                "%d receiver reports not believed and %d clocks clamped in a batch of %d "
+                "(see the deliveries' flags and the as-run log)",
+                not_believed,
+                clamped,
+                len(acks),
+            )
+        return stored
 
     def _store_receivers(
         self,
