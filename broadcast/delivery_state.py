@@ -251,13 +251,12 @@ def apply_report(
     elif state != current and state in RECEIVER_ENDS and current in RECEIVER_ENDS:
         why = f"contradicts {current}"
         flags = flags | {CONTRADICTED}
-    note = (
-        clamp_note
-        if detail is None
-        else detail
-        if clamp_note is None
-        else f"{clamp_note}; {detail}"
-    )
+    if clamp_note is None:
+        note = detail
+    elif detail is None:
+        note = clamp_note
+    else:
+        note = f"{clamp_note}; {detail}"
     if why is not None:
         why = NOT_BELIEVED + why
         events.append(Event(state, at, "receiver", f"{why}; {note}"[:500] if note else why, False))
@@ -291,7 +290,7 @@ def apply_report(
         new_detail = detail
         if effect in _FINISHED:
             finished_at = at
-        if effect is _EXPIRED:
+        if effect != state:  # expired on the receiver: the server's verdict, from its report
             events.append(Event(_EXPIRED, at, "server", EXPIRED_ON_RECEIVER, True))
             new_detail = detail or EXPIRED_ON_RECEIVER
     elif effect == current and effect in _FINISHED:

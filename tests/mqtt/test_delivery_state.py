@@ -379,6 +379,27 @@ def test_an_ack_that_beats_the_sent_marking_still_leaves_sent_in_the_log(
     assert as_utc(events["sent"].at) == dispatched + timedelta(seconds=1)
 
 
+def test_an_ack_for_a_delivery_that_was_never_sent_is_unknown(
+    engine: Engine, mqtt_settings: Settings, world: World, worker: Worker
+) -> None:
+    airing = dispatch(engine, mqtt_settings, world, worker, "02680")
+    rx = airing.receivers[0]
+    with transaction(engine) as ses:  # dispatch's verdict: nothing airable for it
+        delivery = ses.exec(
+            select(Delivery).where(
+                Delivery.broadcast_id == airing.broadcast_id, Delivery.target == rx
+            )
+        ).one()
+        delivery.state = "no_content"
+        ses.add(delivery)
+    ingest = Ingest(engine, mqtt_settings, airing.air_at + 2 * MINUTE)
+    ingest((rx, airing.ref, "completed", at(airing.air_at + MINUTE)))
+    assert ingest.ingestor.stats.unknown == 1 and ingest.ingestor.stats.acks_stored == 0
+    delivery = delivery_of(engine, airing.broadcast_id, rx)
+    assert delivery.state == "no_content" and delivery.completed_at is None
+    assert "completed" not in events_of(engine, delivery.id)
+
+
 # --- C: a legacy station is confirmed only once it can have aired ---------------------------
 
 
