@@ -68,6 +68,10 @@ from stations.timeutil import as_utc
 
 # Longest period one report may span: a year of daily airings stays quick to compute.
 MAX_REPORT_DAYS = 400
+# Days a report may name: each day's start and end must exist in UTC as well, which
+# the calendar's own ends (year 1, year 9999) do not allow.
+FIRST_REPORT_DAY = date(1970, 1, 1)
+LAST_REPORT_DAY = date(9999, 12, 30)
 # Scheduled airings looked at when listing; a province has far fewer in a report period.
 MAX_BROADCASTS = 10_000
 
@@ -679,8 +683,19 @@ def to_xlsx(report: CoverageReport) -> bytes:
     return buffer.getvalue()
 
 
+def check_report_day(day: date) -> date:
+    """`day`, or InvalidInputError when it lies outside FIRST_REPORT_DAY..LAST_REPORT_DAY."""
+    if not FIRST_REPORT_DAY <= day <= LAST_REPORT_DAY:
+        raise InvalidInputError(
+            f"Report days lie between {FIRST_REPORT_DAY} and {LAST_REPORT_DAY} (not {day})"
+        )
+    return day
+
+
 def period_of(first: date, last: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
     """[first 00:00, day after last 00:00) on the wall clock of `zone`, as UTC times."""
+    check_report_day(first)
+    check_report_day(last)
     if last < first:
         raise InvalidInputError("The last day of the period comes before its first day")
     start = datetime.combine(first, time.min, tzinfo=zone)

@@ -19,6 +19,10 @@ from stations.timeutil import utcnow
 
 router = APIRouter(route_class=ConsoleRoute)
 
+OUTSIDE_CALENDAR = (
+    f"Ngày phải từ {reports.FIRST_REPORT_DAY:%d/%m/%Y} đến {reports.LAST_REPORT_DAY:%d/%m/%Y}"
+)
+
 
 def _period(settings: Settings, start: str, end: str) -> tuple[date, date, dict[str, str]]:
     errors: dict[str, str] = {}
@@ -32,6 +36,12 @@ def _period(settings: Settings, start: str, end: str) -> tuple[date, date, dict[
         first = date.fromisoformat(start) if start else last - timedelta(days=6)
     except ValueError:
         errors["from"] = "Ngày không hợp lệ"
+    except OverflowError:  # the week before the first day of the calendar
+        errors["to"] = OUTSIDE_CALENDAR
+    if not errors:
+        for key, day in (("from", first), ("to", last)):
+            if not reports.FIRST_REPORT_DAY <= day <= reports.LAST_REPORT_DAY:
+                errors[key] = OUTSIDE_CALENDAR
     if not errors and last < first:
         errors["to"] = "Ngày kết thúc phải sau ngày bắt đầu"
     if not errors and (last - first).days > reports.MAX_REPORT_DAYS:

@@ -154,8 +154,8 @@ def coverage(
     LOA_LATE_AFTER_SECONDS after air time aired late.
     """
     today = utcnow().astimezone(settings.zone).date()
-    last = to or today
-    first = from_ or last - timedelta(days=6)
+    last = reports.check_report_day(to or today)
+    first = from_ or max(last - timedelta(days=6), reports.FIRST_REPORT_DAY)
     start, end = reports.period_of(first, last, settings.zone)
     report = reports.coverage_report(
         session=session,
