@@ -18,6 +18,7 @@ from api.routes import (
     lexicon,
     media,
     receivers,
+    schedule,
     stations,
     users,
 )
@@ -48,6 +49,7 @@ def api_router() -> APIRouter:
     router.include_router(broadcasts.station_router)
     router.include_router(report_routes.router)
     router.include_router(dead_letters.router)
+    router.include_router(schedule.router)
     return router
 
 

@@ -193,7 +193,7 @@ def create_broadcast(
                 errors["when"] = (
                     "Không đọc được giờ phát. Viết ví dụ: “hằng ngày lúc 6:00 và 17:00”, "
                     "“thứ hai, thứ sáu lúc 6h30” hoặc “lúc 7:15”"
-                    if "time of day" in message
+                    if message.startswith("No time of day")
                     else vietnamese(message)
                 )
     if not errors and plan is not None:

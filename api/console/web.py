@@ -123,6 +123,55 @@ _MESSAGES: list[tuple[re.Pattern[str], str]] = [
         "Giờ đã phát {0} sớm hơn giờ phát theo lịch {1}",
     ),
     (re.compile(r"^No station in (.+) airs '(.+)'"), "Không đài nào ở {0} phát tiếng '{1}'"),
+    # Times in plain words (broadcast/recurrence.py).
+    (
+        re.compile(r"^Words not understood: (.+)\. Probable cause"),
+        "Không hiểu: {0}. Viết ví dụ: “thứ hai đến thứ sáu lúc 6:00”, “hằng ngày lúc 6h30”, "
+        "“ngày 10/12 lúc 7h”",
+    ),
+    (
+        re.compile(r"^'(.+)' does not say which days and times to air"),
+        "“{0}” chưa nói rõ phát vào những ngày nào, giờ nào. Hãy ghi rõ, ví dụ: "
+        "“thứ hai và thứ năm lúc 6:00”",
+    ),
+    (
+        re.compile(r"^'(.+)' does not say which days to air"),
+        "“{0}” chưa nói rõ phát vào những ngày nào. Hãy ghi rõ, ví dụ: "
+        "“thứ hai hằng tuần lúc 6:00”",
+    ),
+    (
+        re.compile(r"^'(.+)' is not a time of day: '(.+)' goes with hours (.+)$"),
+        "“{0}” không phải giờ hợp lệ: “{1}” chỉ đi với giờ {2}",
+    ),
+    (
+        re.compile(r"^'(.+)' is not a time of day"),
+        "“{0}” không phải giờ hợp lệ (giờ từ 0 đến 23, phút từ 00 đến 59)",
+    ),
+    (re.compile(r"^'(.+)' is not a date"), "“{0}” không phải ngày hợp lệ"),
+    (
+        re.compile(r"^Only one date can be given: (.+)\. Probable cause"),
+        "Chỉ ghi được một ngày (đã ghi {0}): mỗi ngày phát hãy tạo một lịch phát riêng",
+    ),
+    (
+        re.compile(r"^(\S+) falls on '(.+)', not on '(.+)'$"),
+        "Ngày {0} là “{1}”, không phải “{2}”",
+    ),
+    (
+        re.compile(r"^'(.+)' cannot be combined with '(.+)'$"),
+        "Không ghi được “{0}” cùng với “{1}”",
+    ),
+    (
+        re.compile(r"^None of the days named falls between the start and the end"),
+        "Không có ngày nào đã chọn nằm trong thời gian phát (giữa “Từ ngày” và “Đến ngày”)",
+    ),
+    (
+        re.compile(r"^Dates must lie between (\S+) and (\S+)"),
+        "Ngày phải nằm trong khoảng {0} đến {1}",
+    ),
+    (
+        re.compile(r"^The text is longer than (\d+) characters"),
+        "Nội dung giờ phát dài quá {0} ký tự",
+    ),
 ]
 
 

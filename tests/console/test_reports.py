@@ -50,13 +50,14 @@ def test_plain_words_become_rrules() -> None:
         parse_plain("hằng ngày", first_day=date(2026, 12, 1), until=None, zone=ZONE)
     with pytest.raises(InvalidInputError):
         parse_plain("hằng ngày lúc 6:00", first_day=date(2026, 12, 1), until=None, zone=ZONE)
-    with pytest.raises(InvalidInputError):
-        parse_plain(
-            "hằng ngày lúc 6:00 và 17:30",
-            first_day=date(2026, 12, 1),
-            until=date(2026, 12, 9),
-            zone=ZONE,
-        )
+    # Different minutes share one rule: BYSETPOS keeps 6:00 and 17:30, not 6:30 or 17:00.
+    mixed = parse_plain(
+        "hằng ngày lúc 6:00 và 17:30",
+        first_day=date(2026, 12, 1),
+        until=date(2026, 12, 9),
+        zone=ZONE,
+    )
+    assert "BYHOUR=6,17;BYMINUTE=0,30;BYSECOND=0;BYSETPOS=1,4" in (mixed.rrule or "")
 
 
 @pytest.fixture
