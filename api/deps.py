@@ -69,7 +69,9 @@ def get_clock(request: Request) -> Callable[[], datetime]:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-SessionDep = Annotated[Session, Depends(get_db)]
+# Committed when the route returns, before the answer is sent (FastAPI's default "request"
+# scope would commit after it: a client could ask again and not find what it created).
+SessionDep = Annotated[Session, Depends(get_db, scope="function")]
 ClockDep = Annotated[Callable[[], datetime], Depends(get_clock)]
 
 
