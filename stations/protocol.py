@@ -161,8 +161,9 @@ class Ack(_Payload):
     @field_validator("at", mode="before")
     @classmethod
     def _text_time(cls, value: Any) -> Any:
-        # pydantic would read a number as Unix time; the protocol says RFC 3339 text.
-        if not isinstance(value, str):
+        # pydantic would read a number as Unix time; the protocol says RFC 3339 text. A
+        # datetime is what a sender (the receiver agent) builds its ack from.
+        if not isinstance(value, str | datetime):
             raise ValueError("times are RFC 3339 text with an offset")
         return value
 
