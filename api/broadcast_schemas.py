@@ -44,6 +44,16 @@ class OccurrencePublic(BaseModel):
     state: OccurrenceState
     dispatched_at: datetime | None
     settled: bool
+    detail: str | None = Field(
+        None,
+        description="Why the airing is as it is, for people: why a station had nothing to "
+        "air or was blocked, bulletins that did not fit",
+    )
+    overflow: dict[str, list[int]] | None = Field(
+        None,
+        description="Bulletins that did not fit in this airing, by station id; the next "
+        "airing of the broadcast at that station airs them first",
+    )
 
 
 class BroadcastPublic(BaseModel):
@@ -130,6 +140,11 @@ class BroadcastStatusPublic(BaseModel):
     stations: list[RollupPublic]
     areas: list[RollupPublic]
     deliveries: list[DeliveryPublic]
+    occurrences: list[OccurrencePublic] = Field(
+        default_factory=list,
+        description="The airings reported on, with their state (no_content: nothing was "
+        "sent) and detail",
+    )
 
 
 class ConfirmationCreate(Strict):

@@ -7,11 +7,19 @@ moved to `sent` once the broker took them. A restart republishes whatever is sti
 but no airing is sent twice by the scheduler nor skipped. When a receiver comes
 online, `resend_to_online` publishes its still-current stored commands again, for
 receivers the broker kept no session for.
+
+Only what can air is sent. Each station's programme is built on its own: a station whose
+programme has nothing airable (`no_content`), is blocked by a missing language
+(`blocked`) or cannot be built at all (`no_content`, with the error) gets its deliveries
+decided at once, unsent, with the reason in `detail`, and the rest of the airing goes
+out as usual. Bulletins that do not fit in a station's slot are kept in
+`Occurrence.overflow` and aired first by the next airing of the same broadcast there.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,6 +30,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, col, select
 
 from broadcast.broadcast_models import (
+    NOT_SENT_STATES,
     Broadcast,
     BroadcastStatus,
     BroadcastTarget,
@@ -49,8 +58,10 @@ from stations.timeutil import as_utc
 
 log = logging.getLogger(__name__)
 
-# How long publish() waits for the broker to take a batch before trying again later.
+# How long publish_queued() waits for the broker to take a whole batch (one deadline for
+# the batch, never per message) before leaving the rest `queued` for a later pass.
 PUBLISH_CONFIRM_SECONDS = 10.0
+DETAIL_CHARS = 500  # Delivery.detail and Occurrence.detail
 PUBLISH_BATCH = 5000
 # Deliveries whose programme is sent again to a receiver that comes online.
 NOT_AIRING = (
@@ -86,7 +97,9 @@ _DELIVERY_KEYS = (
     "version",
     "duration_ms",
     "payload",
+    "detail",
     "sent_at",
+    "finished_at",
     "updated_at",
 )
 _INSERT_DELIVERIES = BulkStatement(
@@ -94,6 +107,16 @@ _INSERT_DELIVERIES = BulkStatement(
     _DELIVERY_KEYS,
     rows=rows_insert(DELIVERY, _DELIVERY_KEYS, skip_conflicts=False),
 )
+
+
+class ProgrammeNote(Protocol):
+    """What dispatch reads of a playlists.ProgrammeWarning."""
+
+    @property
+    def code(self) -> str: ...  # noqa: D102
+
+    @property
+    def message(self) -> str: ...  # noqa: D102
 
 
 class StationProgramme(Protocol):
@@ -104,6 +127,18 @@ class StationProgramme(Protocol):
 
     @property
     def total_duration_ms(self) -> int: ...  # noqa: D102
+
+    @property
+    def bulletin_ids(self) -> tuple[int, ...]: ...  # noqa: D102
+
+    @property
+    def overflow_ids(self) -> tuple[int, ...]: ...  # noqa: D102
+
+    @property
+    def blocked(self) -> bool: ...  # noqa: D102
+
+    @property
+    def warnings(self) -> Sequence[ProgrammeNote]: ...  # noqa: D102
 
     def manifest(self, media_url: Callable[[str], str]) -> dict[str, Any]: ...  # noqa: D102
 
@@ -164,6 +199,91 @@ class DispatchReport:
     cancels: int = 0
 
 
+def clip(text: str) -> str:
+    """`text` cut to what Delivery.detail and Occurrence.detail hold."""
+    return text if len(text) <= DETAIL_CHARS else text[: DETAIL_CHARS - 1] + "…"
+
+
+def error_text(exc: BaseException) -> str:
+    """The first line of an error, for a detail people read."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def _clause(message: str) -> str:
+    """A programme warning as a clause of a detail: lower-case start, no ': left out'."""
+    text = message.removesuffix(": left out")
+    return text[:1].lower() + text[1:]
+
+
+# Why a bulletin is missing from a programme (programme warnings that name one).
+_LEFT_OUT = ("not_approved", "not_for_station", "no_version")
+
+
+def verdict(programme: StationProgramme) -> tuple[DeliveryState, str] | None:
+    """Why this programme is not sent (`blocked` or `no_content`, with the reason), or None."""
+    if programme.blocked:
+        missing = [_clause(w.message) for w in programme.warnings if w.code == "missing_language"]
+        return DeliveryState.blocked, clip(
+            "Blocked: " + "; ".join([*missing, "every language the station airs is required"])
+        )
+    if not programme.bulletin_ids:
+        reasons = [_clause(w.message) for w in programme.warnings if w.code in _LEFT_OUT]
+        return DeliveryState.no_content, clip(
+            "No content to air: " + ("; ".join(reasons) or "nothing approved to air in this slot")
+        )
+    return None
+
+
+def _neighbours(session: Session, occurrence: Occurrence) -> tuple[dict[str, list[int]], bool]:
+    """What the previous airing of the broadcast carried over, and whether a next one exists."""
+    before = session.exec(
+        select(Occurrence)
+        .where(Occurrence.broadcast_id == occurrence.broadcast_id, Occurrence.seq < occurrence.seq)
+        .order_by(col(Occurrence.seq).desc())
+        .limit(1)
+    ).first()
+    after = session.exec(
+        select(Occurrence.id)
+        .where(
+            Occurrence.broadcast_id == occurrence.broadcast_id,
+            Occurrence.seq > occurrence.seq,
+            Occurrence.state == OccurrenceState.pending,
+        )
+        .limit(1)
+    ).first()
+    carried = (before.overflow or {}) if before is not None else {}
+    return carried, after is not None
+
+
+def _bulletins_for(carried: Sequence[int], own: Sequence[int]) -> list[int]:
+    """Bulletins carried from the previous airing first, then the broadcast's own."""
+    return [*carried, *(b for b in own if b not in carried)]
+
+
+def _ids(ids: Sequence[int]) -> str:
+    return ", ".join(str(i) for i in ids)
+
+
+def _occurrence_detail(notes: list[tuple[str, str]], stations: int) -> str | None:
+    """Occurrence.detail from (station name, note) pairs, one line per distinct note.
+
+    A note that holds for every station of the airing stands alone; any other names
+    its stations: "Station 'A': …", "Stations 'A', 'B': …".
+    """
+    grouped: dict[str, list[str]] = {}
+    for name, note in notes:
+        grouped.setdefault(note, []).append(name)
+    lines = []
+    for note, names in grouped.items():
+        if len(names) == stations:
+            lines.append(note)
+        else:
+            named = ", ".join(f"'{n}'" for n in names)
+            lines.append(f"{'Stations' if len(names) > 1 else 'Station'} {named}: {note}")
+    return clip("\n".join(lines)) if lines else None
+
+
 def materialise(
     *,
     session: Session,
@@ -173,7 +293,12 @@ def materialise(
     builder: ProgrammeBuilder,
     now: datetime,
 ) -> int:
-    """Create the deliveries of one due airing and mark it dispatched; returns how many."""
+    """Create the deliveries of one due airing and mark it dispatched; returns how many.
+
+    Each station's programme is built on its own; one that has nothing airable, is
+    blocked or cannot be built gets its deliveries decided unsent, and never holds back
+    the other stations.
+    """
     media_url = media_url_for(settings)
     ref = occurrence_ref(broadcast.id or 0, occurrence.seq)
     air_at, expires_at = as_utc(occurrence.air_at), as_utc(occurrence.expires_at)
@@ -183,68 +308,146 @@ def materialise(
     to_db = driver_time(connection.dialect)
     at = to_db(now)
     oid, bid = occurrence.id or 0, broadcast.id or 0
+    carried, has_next = _neighbours(session, occurrence)
     longest = 0
     # Rows in _INSERT_DELIVERIES' key order; a province is tens of thousands of them.
     rows: list[tuple[Any, ...]] = []
-    for station, _area in stations_for(session, bid):
+    notes: list[tuple[str, str]] = []  # (station name, why), for Occurrence.detail
+    overflow: dict[str, list[int]] = {}
+    stations = stations_for(session, bid)
+    for station, _area in stations:
         sid = station.id or 0
-        programme = builder(session, station, broadcast.bulletin_ids, settings)
-        duration = programme.total_duration_ms
-        longest = max(longest, duration)
-        manifest = programme.manifest(media_url)
-        if station.kind == StationKind.legacy:
-            state = DeliveryState.expired if late else DeliveryState.sent
-            sent_at = None if late else at
-            target = f"station:{sid}"
-            rows.append(
-                (oid, bid, sid, None, target, state.value, programme.version, duration)
-                + (None, sent_at, at)
+        legacy = station.kind == StationKind.legacy
+        receivers: Sequence[str] = []
+        if not legacy:
+            receivers = session.exec(
+                select(Receiver.id)
+                .where(Receiver.station_id == sid, col(Receiver.active).is_(True))
+                .order_by(col(Receiver.id))
+            ).all()
+        targets = [(None, f"station:{sid}")] if legacy else [(rid, rid) for rid in receivers]
+        version: str | None = None
+        try:
+            ids = _bulletins_for(carried.get(str(sid), []), broadcast.bulletin_ids)
+            programme = builder(session, station, ids, settings)
+            version = programme.version
+            decided = verdict(programme)
+            command = None
+            if decided is None and not legacy:
+                command = ProgrammeCommand(
+                    broadcast_id=ref,
+                    air_at=air_at,
+                    expires_at=expires_at,
+                    priority=priority,
+                    version=programme.version,
+                    items=[
+                        MediaItem.model_validate(item)
+                        for item in programme.manifest(media_url)["items"]
+                    ],
+                )
+        except Exception as exc:
+            log.exception("Programme of station %s for airing %s could not be built", sid, ref)
+            decided = (
+                DeliveryState.no_content,
+                clip(f"No content to air: the programme could not be built ({error_text(exc)})"),
+            )
+        if decided is not None:
+            state, why = decided
+            notes.append((station.name, why))
+            rows.extend(
+                (oid, bid, sid, rid, target, state.value, version, 0) + (None, why, None, at, at)
+                for rid, target in targets
             )
             continue
-        command = ProgrammeCommand(
-            broadcast_id=ref,
-            air_at=air_at,
-            expires_at=expires_at,
-            priority=priority,
-            version=programme.version,
-            items=[MediaItem.model_validate(item) for item in manifest["items"]],
-        )
+        duration = programme.total_duration_ms
+        longest = max(longest, duration)
+        left_out = [_clause(w.message) for w in programme.warnings if w.code in _LEFT_OUT]
+        if left_out:  # the rest airs; the author should know what did not
+            notes.append((station.name, clip("Left out: " + "; ".join(left_out))))
+        if programme.overflow_ids and not late:
+            moved = list(programme.overflow_ids)
+            overflow[str(sid)] = moved
+            notes.append(
+                (
+                    station.name,
+                    f"bulletins {_ids(moved)} did not fit in the slot and are carried to "
+                    "the next airing"
+                    if has_next
+                    else f"bulletins {_ids(moved)} did not fit in the slot and there is no "
+                    "next airing: not aired",
+                )
+            )
+        if legacy:
+            state = DeliveryState.expired if late else DeliveryState.sent
+            rows.append(
+                (oid, bid, sid, None, targets[0][1], state.value, programme.version, duration)
+                + (None, None, None if late else at, None, at)
+            )
+            continue
+        assert command is not None
         payload = None if late else encode(command).decode()
         state = DeliveryState.expired if late else DeliveryState.queued
-        receivers = session.exec(
-            select(Receiver.id)
-            .where(Receiver.station_id == sid, col(Receiver.active).is_(True))
-            .order_by(col(Receiver.id))
-        ).all()
         rows.extend(
-            (oid, bid, sid, rid, rid, state.value, programme.version, duration)
-            + (payload, None, at)
-            for rid in receivers
+            (oid, bid, sid, rid, target, state.value, programme.version, duration)
+            + (payload, None, None, None, at)
+            for rid, target in targets
         )
     _INSERT_DELIVERIES.execute(connection, rows)
     # The as-run log starts now for what is already decided: legacy stations were "sent"
-    # (their operator confirms), and everything of an airing found too late expired.
-    decided = [DeliveryState.sent.value, DeliveryState.expired.value]
-    where = and_(DELIVERY.c.occurrence_id == oid, DELIVERY.c.state.in_(decided))
+    # (their operator confirms), everything of an airing found too late expired, and
+    # what had nothing to air was never sent.
+    decided_states = [
+        DeliveryState.sent.value,
+        DeliveryState.expired.value,
+        *(s.value for s in NOT_SENT_STATES),
+    ]
+    where = and_(DELIVERY.c.occurrence_id == oid, DELIVERY.c.state.in_(decided_states))
     record_events_of(connection, where, at=now, now=now)
-    occurrence.state = OccurrenceState.dispatched
+    unsent = {s.value for s in NOT_SENT_STATES}
+    nothing_sent = bool(rows) and all(row[5] in unsent for row in rows)
+    occurrence.state = OccurrenceState.no_content if nothing_sent else OccurrenceState.dispatched
+    occurrence.settled = occurrence.settled or nothing_sent
     occurrence.dispatched_at = now
+    occurrence.detail = _occurrence_detail(notes, len(stations))
+    occurrence.overflow = overflow or None
     grace = timedelta(seconds=settings.missed_grace_seconds)
     occurrence.deadline_at = max(air_at + timedelta(milliseconds=longest) + grace, expires_at)
     session.add(occurrence)
     session.flush()
     if late:
         log.warning("Airing %s was due before the service came back: recorded as expired", ref)
+    if notes:
+        log.warning("Airing %s: %s", ref, occurrence.detail)
     return len(rows)
+
+
+def give_up(*, engine: Engine, occurrence_id: int, error: BaseException, now: datetime) -> bool:
+    """Record an airing that could not be dispatched by its expiry as `no_content`."""
+    with transaction(engine) as session:
+        occ = session.get(Occurrence, occurrence_id)
+        if occ is None or occ.state != OccurrenceState.pending:
+            return False
+        occ.state = OccurrenceState.no_content
+        occ.settled = True
+        occ.dispatched_at = now
+        occ.detail = clip(
+            f"No content to air: the airing could not be dispatched ({error_text(error)})"
+        )
+        session.add(occ)
+    return True
 
 
 def dispatch_due(
     *, engine: Engine, settings: Settings, builder: ProgrammeBuilder, now: datetime
 ) -> tuple[int, int]:
-    """Materialise every airing whose dispatch time has come; one transaction per airing."""
+    """Materialise every airing whose dispatch time has come; one transaction per airing.
+
+    An airing that fails is tried again on the next pass, until its `expires_at`: then
+    it is given up (`no_content`, with the error in its detail) instead of retried forever.
+    """
     with Session(engine) as session:
         due = session.exec(
-            select(Occurrence.id)
+            select(Occurrence.id, Occurrence.expires_at)
             .join(Broadcast, col(Occurrence.broadcast_id) == col(Broadcast.id))
             .where(
                 Occurrence.state == OccurrenceState.pending,
@@ -254,7 +457,7 @@ def dispatch_due(
             .order_by(col(Occurrence.dispatch_at))
         ).all()
     occurrences = deliveries = 0
-    for occ_id in due:
+    for occ_id, expires_at in due:
         try:
             with transaction(engine) as session:
                 occ = session.get(Occurrence, occ_id)
@@ -272,13 +475,25 @@ def dispatch_due(
                     now=now,
                 )
                 occurrences += 1
-        except Exception:
-            log.exception("Could not dispatch airing %s; will retry", occ_id)
+        except Exception as exc:
+            if now < as_utc(expires_at):
+                log.exception("Could not dispatch airing %s; will retry", occ_id)
+                continue
+            log.exception("Could not dispatch airing %s by its expiry; given up", occ_id)
+            try:
+                give_up(engine=engine, occurrence_id=occ_id or 0, error=exc, now=now)
+            except Exception:
+                log.exception("Could not record airing %s as given up; will retry", occ_id)
     return occurrences, deliveries
 
 
 def publish_queued(*, engine: Engine, publisher: Publisher, topics: Topics, now: datetime) -> int:
-    """Publish every `queued` command and move the ones the broker took to `sent`."""
+    """Publish every `queued` command and move the ones the broker took to `sent`.
+
+    Each batch has one deadline, PUBLISH_CONFIRM_SECONDS, for all its messages: a broker
+    that stops answering costs one wait, not one per message. What it did not take stays
+    `queued` and is published again on a later pass (receivers deduplicate).
+    """
     total = 0
     while True:
         with Session(engine) as session:
@@ -296,12 +511,15 @@ def publish_queued(*, engine: Engine, publisher: Publisher, topics: Topics, now:
                 continue
             info = publisher.publish(topics.cmd(receiver_id), payload.encode(), qos=1)
             infos.append((delivery_id, info))
+        if not infos:
+            return total
+        deadline = time.monotonic() + PUBLISH_CONFIRM_SECONDS
         taken: list[int] = []
         for delivery_id, info in infos:
             wait = getattr(info, "wait_for_publish", None)
             try:
                 if wait is not None:
-                    wait(PUBLISH_CONFIRM_SECONDS)
+                    wait(max(0.0, deadline - time.monotonic()))
                 if getattr(info, "is_published", lambda: True)() and delivery_id is not None:
                     taken.append(delivery_id)
             except (RuntimeError, ValueError):

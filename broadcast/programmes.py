@@ -69,6 +69,17 @@ def station_idents(settings: Settings, station: Station) -> dict[str, MediaAsset
     return found
 
 
+def _why_not_airable(bulletin: Bulletin) -> str:
+    """Why a scheduled bulletin cannot air (only approved bulletins can be scheduled)."""
+    head = f"Bulletin {bulletin.id} '{bulletin.title}'"
+    if bulletin.status in (BulletinStatus.draft, BulletinStatus.submitted):
+        # Any change to an approved bulletin sends it back to draft.
+        return f"{head} was changed after its approval and is {bulletin.status} again: left out"
+    if bulletin.status == BulletinStatus.approved:
+        return f"{head} changed since its approval: left out"
+    return f"{head} is {bulletin.status}, not approved: left out"
+
+
 def programme_for_station(
     *,
     session: Session,
@@ -132,14 +143,7 @@ def programme_for_station(
     for order, b in enumerate(bulletins):
         versions = versions_by_bulletin.get(b.id or 0, [])
         if not is_airable(b, versions):
-            skipped.append(
-                ProgrammeWarning(
-                    "not_approved",
-                    f"Bulletin {b.id} '{b.title}' is {b.status} or changed since its "
-                    "approval: left out",
-                    b.id,
-                )
-            )
+            skipped.append(ProgrammeWarning("not_approved", _why_not_airable(b), b.id))
             continue
         entries.append(
             ProgrammeEntry(

@@ -1,4 +1,9 @@
-"""The background worker: scheduler/dispatcher, cancel sender, deadlines and the ingestor."""
+"""The background worker: scheduler/dispatcher, cancel sender, deadlines and the ingestor.
+
+Deadlines run in their own loop, under their own lock: publishing may wait for a broker
+that stopped answering (PUBLISH_CONFIRM_SECONDS per batch), and `missed`/`expired`
+verdicts never wait for it.
+"""
 
 from __future__ import annotations
 
@@ -20,15 +25,15 @@ from broadcast.dispatch import (
     publish_queued,
     resend_to_online,
 )
-from broadcast.ingest import INGESTOR_CLIENT_ID, AckIngestor
+from broadcast.ingest import AckIngestor
 from broadcast.settings import Settings
+from stations.identities import DISPATCHER, INGESTOR, service_client
 from stations.mqtt import BrokerAddress, MqttClient
 from stations.protocol import Topics
 from stations.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
-DISPATCHER_CLIENT_ID = "loa-dispatcher"
 # While the publisher is disconnected, receivers that came online wait this long per try.
 RESEND_RETRY_SECONDS = 0.5
 
@@ -85,8 +90,10 @@ class Worker:
         self.clock = clock
         self.builder = builder or default_programme_builder
         self.topics = Topics(settings.mqtt_topic_prefix)
+        # Each connection logs in under its own name, its client id (stations.identities).
+        publisher_address, publisher_id = service_client(self.address, DISPATCHER)
         self.publisher = MqttClient(
-            self.address, client_id=DISPATCHER_CLIENT_ID + client_suffix, clean_session=True
+            publisher_address, client_id=publisher_id + client_suffix, clean_session=True
         )
         self.ingestor: AckIngestor | None = None
         self.ingest_client: MqttClient | None = None
@@ -100,9 +107,10 @@ class Worker:
                 on_online=self.receivers_online,
                 rules=Rules.of(settings),
             )
+            ingest_address, ingest_id = service_client(self.address, INGESTOR)
             self.ingest_client = MqttClient(
-                self.address,
-                client_id=INGESTOR_CLIENT_ID + client_suffix,
+                ingest_address,
+                client_id=ingest_id + client_suffix,
                 clean_session=False,
                 manual_ack=True,
             )
@@ -110,7 +118,9 @@ class Worker:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
-        self._tick_lock = threading.Lock()
+        self._tick_lock = threading.Lock()  # dispatch, publishing and cancels
+        self._deadline_lock = threading.Lock()
+        self._deadline_thread: threading.Thread | None = None
         # Receivers that came online and wait for their commands to be resent.
         self.resend_stats = ResendStats()
         self._online: set[str] = set()
@@ -132,6 +142,10 @@ class Worker:
         if loop:
             self._thread = threading.Thread(target=self._run, name="loa-scheduler", daemon=True)
             self._thread.start()
+            self._deadline_thread = threading.Thread(
+                target=self._run_deadlines, name="loa-deadlines", daemon=True
+            )
+            self._deadline_thread.start()
 
     def stop(self) -> None:
         """Stop the loops and disconnect."""
@@ -141,6 +155,9 @@ class Worker:
         if self._thread is not None:
             self._thread.join(30)
             self._thread = None
+        if self._deadline_thread is not None:
+            self._deadline_thread.join(30)
+            self._deadline_thread = None
         if self._resend_thread is not None:
             self._resend_thread.join(30)
             self._resend_thread = None
@@ -211,6 +228,13 @@ class Worker:
     def tick(self, now: datetime | None = None) -> TickReport:
         """One pass: dispatch due airings, publish commands and cancels, apply deadlines."""
         now = now or self.clock()
+        report = self.dispatch_pass(now)
+        report.deadlines = self.deadline_pass(now)
+        return report
+
+    def dispatch_pass(self, now: datetime | None = None) -> TickReport:
+        """Dispatch due airings and publish their commands and cancels (no deadlines)."""
+        now = now or self.clock()
         report = TickReport()
         with self._tick_lock:
             report.occurrences, report.deliveries = dispatch_due(
@@ -223,14 +247,28 @@ class Worker:
                 report.cancels = publish_cancels(
                     engine=self.engine, publisher=self.publisher, topics=self.topics, now=now
                 )
-            report.deadlines = apply_deadlines(engine=self.engine, settings=self.settings, now=now)
         return report
+
+    def deadline_pass(self, now: datetime | None = None) -> dict[str, int]:
+        """Apply deadlines (expired, missed, settled); never waits for the broker."""
+        with self._deadline_lock:
+            return apply_deadlines(
+                engine=self.engine, settings=self.settings, now=now or self.clock()
+            )
 
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                self.tick()
+                self.dispatch_pass()
             except Exception:
                 log.exception("Scheduler pass failed; retrying")
             self._wake.wait(self.settings.scheduler_interval_seconds)
             self._wake.clear()
+
+    def _run_deadlines(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.deadline_pass()
+            except Exception:
+                log.exception("Deadline pass failed; retrying")
+            self._stop.wait(self.settings.scheduler_interval_seconds)

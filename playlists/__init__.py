@@ -1,6 +1,7 @@
 """Commune programmes: approved bulletins in a station's languages, ordered for one slot."""
 
 from playlists.programme import (
+    IDENT_LANGUAGE,
     PRIORITY_RANK,
     MediaAsset,
     Programme,
@@ -13,6 +14,7 @@ from playlists.programme import (
 )
 
 __all__ = [
+    "IDENT_LANGUAGE",
     "PRIORITY_RANK",
     "MediaAsset",
     "Programme",

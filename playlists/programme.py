@@ -17,6 +17,9 @@ from typing import Any, Literal
 PRIORITY_RANK: Mapping[str, int] = {"emergency": 0, "priority": 1, "normal": 2}
 
 ItemKind = Literal["intro", "bulletin", "outro"]
+# ISO 639-2 "no linguistic content": the language of station idents (jingles) in a
+# manifest, so receivers that require a language on every item take them.
+IDENT_LANGUAGE = "zxx"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +68,7 @@ class ProgrammeItem:
     kind: ItemKind
     media: MediaAsset
     title: str
-    language: str | None
+    language: str | None  # IDENT_LANGUAGE for intro and outro
     bulletin_id: int | None
     start_ms: int
 
@@ -118,6 +121,16 @@ class Programme:
         return tuple(seen)
 
     @property
+    def airable(self) -> bool:
+        """True when there is a bulletin to air and nothing blocks the programme."""
+        return bool(self.bulletin_ids) and not self.blocked
+
+    @property
+    def overflow_ids(self) -> tuple[int, ...]:
+        """The bulletins that did not fit in this slot, in airing order."""
+        return tuple(e.bulletin_id for e in self.overflow)
+
+    @property
     def version(self) -> str:
         """A hash that changes whenever anything a receiver plays or shows changes."""
         return self._version or _version_of(self.items, self.gap_ms, self.blocked)
@@ -136,7 +149,7 @@ class Programme:
                     "sha256": item.media.sha256,
                     "bytes": item.media.bytes,
                     "duration_ms": item.media.duration_ms,
-                    "language": item.language,
+                    "language": item.language or IDENT_LANGUAGE,
                     "title": item.title,
                 }
                 for item in self.items
@@ -260,12 +273,12 @@ def assemble(
         clock += media.duration_ms
 
     if kept and rules.intro is not None:
-        add("intro", rules.intro, "Giới thiệu", None, None)
+        add("intro", rules.intro, "Giới thiệu", IDENT_LANGUAGE, None)
     for entry, versions in kept:
         for lang, media in versions:
             add("bulletin", media, entry.title, lang, entry.bulletin_id)
     if kept and rules.outro is not None:
-        add("outro", rules.outro, "Kết thúc", None, None)
+        add("outro", rules.outro, "Kết thúc", IDENT_LANGUAGE, None)
     if not kept:
         warnings.append(ProgrammeWarning("empty", "Nothing approved to air in this slot"))
     return Programme(

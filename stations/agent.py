@@ -390,6 +390,7 @@ class ReceiverAgent:
         self.executor.submit(self._download, ref, job)
 
     def _download(self, ref: str, job: _Job) -> None:
+        # Every item airs in order, station idents (language "zxx") included.
         auth = (self.receiver_id, self.password) if self.password else None
         try:
             files = [

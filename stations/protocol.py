@@ -29,6 +29,8 @@ MAX_ACK_BYTES = 4 * 1024
 MAX_STATE_BYTES = 4 * 1024
 MAX_ITEMS = 100
 MAX_DETAIL_CHARS = 500
+# The language of an item with no linguistic content (ISO 639-2 "zxx"): a station ident.
+IDENT_LANGUAGE = "zxx"
 # Bounds of what is stored (docs/protocol.md, "Limits and bad input"): the numbers of a
 # "<broadcast>.<seq>" ref fit a signed 64-bit column, and times lie well inside what
 # UTC conversion and the databases take. A device whose clock was reset reads 1970: its
@@ -103,7 +105,10 @@ class MediaItem(_Payload):
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     bytes: int = Field(ge=0, le=2**31)
     duration_ms: int = Field(ge=0, le=24 * 3600 * 1000)
-    language: str = Field(max_length=16)
+    language: str = Field(
+        max_length=16,
+        description='ISO 639 code of the item; "zxx" (no linguistic content) is a station ident',
+    )
     title: str = Field(max_length=300)
 
 

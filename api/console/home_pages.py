@@ -2,23 +2,37 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
-from api.console.web import ConsoleRoute, UserDep, render
+from api.console.airing_details import vietnamese_detail
+from api.console.web import ConsoleRoute, UserDep, render, templates
 from api.deps import SessionDep, SettingsDep
 from broadcast import reports, scheduling, status
-from broadcast.broadcast_models import Broadcast
+from broadcast.broadcast_models import (
+    NOT_SENT_STATES,
+    Broadcast,
+    Delivery,
+    Occurrence,
+    OccurrenceState,
+)
 from broadcast.models import Role
 from broadcast.settings import Settings
 from broadcast.users import Principal
 from stations import registry
+from stations.errors import NotFoundError
+from stations.models import Area, Station
 from stations.timeutil import as_utc, utcnow
 
 router = APIRouter(route_class=ConsoleRoute)
+# Details of airings and deliveries, stored in English, read in Vietnamese.
+templates.env.filters["airing_detail"] = vietnamese_detail
+UNSENT_DAYS = 7  # how far back the home page lists airings that sent nothing
+UNSENT_ROWS = 20
 
 
 def today_bounds(settings: Settings, day_offset: int = 0) -> tuple[datetime, datetime]:
@@ -77,6 +91,74 @@ def broadcast_coverage(
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class UnsentAiring:
+    """An airing that sent nothing to one station (or to any, when `station` is None)."""
+
+    occurrence: Occurrence
+    broadcast: Broadcast
+    station: Station | None
+    state: str  # no_content or blocked
+    detail: str | None
+
+
+def unsent_airings(session: Session, principal: Principal, since: datetime) -> list[UnsentAiring]:
+    """Recent airings that sent nothing to a station in scope (no content, blocked), newest first.
+
+    One row per airing and station; an airing given up before any delivery was made
+    has one row without a station.
+    """
+    found = session.exec(
+        select(Delivery.occurrence_id, Delivery.station_id, Delivery.state, Delivery.detail)
+        .join(Occurrence, col(Delivery.occurrence_id) == col(Occurrence.id))
+        .join(Station, col(Delivery.station_id) == col(Station.id))
+        .join(Area, col(Station.area_id) == col(Area.id))
+        .where(
+            principal.scope.clause(),
+            col(Delivery.state).in_([s.value for s in NOT_SENT_STATES]),
+            col(Occurrence.air_at) >= since,
+        )
+        .distinct()
+        .order_by(col(Delivery.occurrence_id).desc(), col(Delivery.station_id))
+        .limit(UNSENT_ROWS)
+    ).all()
+    rows: list[tuple[int, int | None, str, str | None]] = [
+        (oid, sid, str(state), detail) for oid, sid, state, detail in found
+    ]
+    bare = session.exec(
+        select(Occurrence.id, Occurrence.detail)
+        .where(
+            Occurrence.state == OccurrenceState.no_content,
+            col(Occurrence.air_at) >= since,
+            col(Occurrence.id).not_in([r[0] for r in rows]),
+        )
+        .limit(UNSENT_ROWS)
+    ).all()
+    rows += [(oid or 0, None, OccurrenceState.no_content.value, detail) for oid, detail in bare]
+    out: list[UnsentAiring] = []
+    for oid, sid, state, detail in rows:
+        occ = session.get(Occurrence, oid)
+        if occ is None:
+            continue
+        if (
+            sid is None
+            and session.exec(
+                select(Delivery.id).where(Delivery.occurrence_id == oid).limit(1)
+            ).first()
+        ):
+            continue  # it has deliveries, none of them in scope
+        try:
+            broadcast = scheduling.get_broadcast(
+                session=session, broadcast_id=occ.broadcast_id, scope=principal.scope
+            )
+        except NotFoundError:
+            continue
+        station = session.get(Station, sid) if sid is not None else None
+        out.append(UnsentAiring(occ, broadcast, station, state, detail or occ.detail))
+    out.sort(key=lambda u: as_utc(u.occurrence.air_at), reverse=True)
+    return out[:UNSENT_ROWS]
+
+
 @router.get("/", response_class=HTMLResponse)
 def home(
     request: Request, session: SessionDep, settings: SettingsDep, principal: UserDep
@@ -91,6 +173,10 @@ def home(
     problems = reports.recent_problems(
         session=session, scope=principal.scope, since=utcnow() - timedelta(days=1)
     )
+    unsent = unsent_airings(session, principal, utcnow() - timedelta(days=UNSENT_DAYS))
+    unsent_titles = reports.bulletin_titles(
+        session=session, ids=[i for u in unsent for i in u.broadcast.bulletin_ids]
+    )
     return render(
         request,
         "home.html",
@@ -102,6 +188,8 @@ def home(
             "receivers": sum(int(str(s["total"])) for s in stations),
             "broadcasts": broadcast_coverage(session, principal),
             "problems": problems,
+            "unsent": unsent,
+            "unsent_labels": broadcast_labels([u.broadcast for u in unsent], unsent_titles),
             "offline": [(s["station"], r) for s in stations for r in s["offline"]],  # type: ignore[attr-defined]
             "is_operator": principal.role is Role.operator,
         },

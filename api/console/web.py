@@ -66,6 +66,8 @@ STATE_LABELS = {
     "expired": "Hết hạn",
     "missed": "Bỏ lỡ",
     "confirmed": "Đã xác nhận",
+    "no_content": "Không có nội dung",
+    "blocked": "Bị chặn",
     "pending": "Chờ",
     "dispatched": "Đã phát lệnh",
     "scheduled": "Đã lên lịch",

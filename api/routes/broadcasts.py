@@ -35,6 +35,8 @@ def occurrence_public(occ: Occurrence) -> bs.OccurrencePublic:
         state=occ.state,
         dispatched_at=_utc(occ.dispatched_at),
         settled=occ.settled,
+        detail=occ.detail,
+        overflow=occ.overflow,
     )
 
 
@@ -233,6 +235,7 @@ def broadcast_status(
             )
             for r in rows
         ],
+        occurrences=[occurrence_public(o) for o in report.occurrences],
     )
 
 

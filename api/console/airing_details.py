@@ -1,0 +1,120 @@
+"""Vietnamese for the details dispatch writes on airings and deliveries (broadcast/dispatch.py).
+
+Details are stored in English, like every domain message: lines of "Station 'A': " or
+"Stations 'A', 'B': " followed by a reason ("No content to air: …", "Blocked: …",
+"Left out: …") made of clauses joined by "; ". Each part is translated on its own; a
+part not recognised (a receiver's own detail, an operator's note) is shown as it is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+# Bulletin states as a clause names them.
+_STATUS = {
+    "draft": "bản nháp",
+    "submitted": "chờ duyệt",
+    "approved": "đã duyệt",
+    "rejected": "bị từ chối",
+    "archived": "lưu trữ",
+}
+
+_HEADS = (
+    ("No content to air: ", "Không có nội dung để phát: "),
+    ("Blocked: ", "Bị chặn, không gửi: "),
+    ("Left out: ", "Không phát: "),
+)
+_STATIONS = re.compile(r"^Stations? ((?:'[^']*'(?:, )?)+): (.*)$")
+_NAME = re.compile(r"'([^']*)'")
+
+Clause = tuple[re.Pattern[str], Callable[[re.Match[str]], str]]
+_CLAUSES: list[Clause] = [
+    (
+        re.compile(r"^bulletin (\d+) '(.*)' was changed after its approval and is (\w+) again$"),
+        lambda m: (
+            f"bản tin {m[1]} «{m[2]}» đã bị sửa sau khi duyệt "
+            f"(nay là {_STATUS.get(m[3], m[3])}, cần duyệt lại)"
+        ),
+    ),
+    (
+        re.compile(r"^bulletin (\d+) '(.*)' changed since its approval$"),
+        lambda m: f"bản tin {m[1]} «{m[2]}» đã thay đổi sau khi duyệt",
+    ),
+    (
+        re.compile(r"^bulletin (\d+) '(.*)' is (\w+), not approved$"),
+        lambda m: f"bản tin {m[1]} «{m[2]}» không còn được duyệt ({_STATUS.get(m[3], m[3])})",
+    ),
+    (
+        re.compile(r"^bulletin (\d+) does not exist or is not for this station's area$"),
+        lambda m: f"bản tin {m[1]} không có hoặc không dành cho địa bàn của đài",
+    ),
+    (
+        re.compile(
+            r"^bulletin (\d+) '(.*)' has no version in any language this station airs \((.*)\)$"
+        ),
+        lambda m: f"bản tin {m[1]} «{m[2]}» không có bản nào bằng ngôn ngữ đài phát ({m[3]})",
+    ),
+    (
+        re.compile(r"^bulletin (\d+) '(.*)' has no '(.*)' version$"),
+        lambda m: f"bản tin {m[1]} «{m[2]}» chưa có bản tiếng '{m[3]}'",
+    ),
+    (
+        re.compile(r"^every language the station airs is required$"),
+        lambda m: "đài chỉ phát khi có đủ mọi ngôn ngữ của đài",
+    ),
+    (
+        re.compile(r"^nothing approved to air in this slot$"),
+        lambda m: "không có bản tin đã duyệt nào cho lượt phát này",
+    ),
+    (
+        re.compile(r"^the programme could not be built \((.*)\)$", re.DOTALL),
+        lambda m: f"không dựng được chương trình phát của đài (lỗi: {m[1]})",
+    ),
+    (
+        re.compile(r"^the airing could not be dispatched \((.*)\)$", re.DOTALL),
+        lambda m: f"không gửi được lượt phát (lỗi: {m[1]})",
+    ),
+    (
+        re.compile(
+            r"^bulletins ([\d, ]+) did not fit in the slot and are carried to the next airing$"
+        ),
+        lambda m: f"bản tin {m[1]} không đủ thời lượng của lượt phát: chuyển sang lượt sau",
+    ),
+    (
+        re.compile(
+            r"^bulletins ([\d, ]+) did not fit in the slot and there is no next airing: not aired$"
+        ),
+        lambda m: (
+            f"bản tin {m[1]} không đủ thời lượng của lượt phát và không còn lượt phát "
+            "sau: không được phát"
+        ),
+    ),
+]
+
+
+def _clause(text: str) -> str:
+    for pattern, say in _CLAUSES:
+        match = pattern.match(text)
+        if match:
+            return say(match)
+    return text
+
+
+def _line(text: str) -> str:
+    stations = _STATIONS.match(text)
+    if stations:
+        return f"{', '.join(_NAME.findall(stations[1]))}: {_line(stations[2])}"
+    head = ""
+    for english, vietnamese in _HEADS:
+        if text.startswith(english):
+            head, text = vietnamese, text[len(english) :]
+            break
+    return head + "; ".join(_clause(part) for part in text.split("; "))
+
+
+def vietnamese_detail(detail: str | None) -> str:
+    """The Vietnamese of an airing's or delivery's detail (lines kept apart by newlines)."""
+    if not detail:
+        return ""
+    return "\n".join(_line(line) for line in detail.split("\n"))
