@@ -279,5 +279,12 @@ def register(app: typer.Typer) -> None:
                 + ", ".join(report.without_hash[:5]),
                 highlight=False,
             )
+        if report.reserved:
+            cli.err.print(
+                f"{len(report.reserved)} receivers left out: their id is one of the service's "
+                "MQTT logins (LOA_MQTT_USERNAME and its -ingestor/-dispatcher logins): "
+                + ", ".join(report.reserved[:5]),
+                highlight=False,
+            )
         if print_conf:
             cli.out.print(mosquitto_conf(directory=directory, port=print_conf), highlight=False)

@@ -10,6 +10,7 @@ import time
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from stations.identities import service_usernames
 from stations.models import Receiver
 from stations.protocol import Topics
 from stations.security import verify_secret
@@ -27,6 +28,8 @@ class DatabaseAuthority:
     ) -> None:
         self.engine = engine
         self.service_username = service_username
+        # LOA_MQTT_USERNAME and the logins of the service's connections (stations.identities).
+        self.service_usernames = frozenset(service_usernames(service_username))
         self._service_password = service_password
         self.topics = Topics(prefix)
         self._salt = hashlib.sha256(str(time.time_ns()).encode()).digest()
@@ -38,8 +41,8 @@ class DatabaseAuthority:
         return hmac.new(self._salt, password.encode(), hashlib.sha256).digest()
 
     def authenticate(self, username: str, password: str) -> bool:
-        """The service identity, or an active receiver with its password."""
-        if username == self.service_username:
+        """A service login, or an active receiver with its password."""
+        if username in self.service_usernames:
             return hmac.compare_digest(password.encode(), self._service_password.encode())
         now = time.monotonic()
         digest = self._digest(password)
@@ -75,9 +78,16 @@ class DatabaseAuthority:
 
     def allowed(self, username: str, topic: str, action: str) -> bool:
         """The service may do anything; a receiver reads its `cmd`, writes its `ack`/`state`."""
-        if username == self.service_username:
+        if username in self.service_usernames:
             return True
         return self.topics.receiver_may(username, topic, action) and self._is_active(username)
+
+    def client_id_allowed(self, username: str, client_id: str) -> bool:
+        """A receiver connects as its own id; the service as any id that is not a receiver's."""
+        if username not in self.service_usernames:
+            return client_id == username
+        with Session(self.engine) as session:
+            return session.get(Receiver, client_id) is None
 
     def forget(self, username: str | None = None) -> None:
         """Drop cached verdicts (after a password reset or deactivation)."""

@@ -205,9 +205,10 @@ def test_ingestor_restarted_while_receivers_ack(
     make_simulation: SimFactory,
 ) -> None:
     receivers = world.receivers_of(engine, "02680") + world.receivers_of(engine, "02659")
-    dispatcher = make_worker(broker, ingest=False, client_suffix="-a")
     ingest = make_worker(broker)  # subscribe once: the persistent session now exists
     ingest.stop()
+    # One worker at a time: on mosquitto each service login is one client id.
+    dispatcher = make_worker(broker, ingest=False)
     make_simulation(broker, receivers)
     bid = schedule(engine, mqtt_settings, world, ["02680", "02659"])
     dispatcher.tick()
@@ -217,6 +218,7 @@ def test_ingestor_restarted_while_receivers_ack(
 
     time.sleep(0.5)
     assert set(states(engine, bid).values()) == {"sent"}
+    dispatcher.stop()
     make_worker(broker)
     wait_for(lambda: all_in(engine, bid, {"completed"}), timeout=15)
 
@@ -233,9 +235,7 @@ def test_spoofed_ack_on_another_receivers_topic_changes_nothing(
     bid = schedule(engine, mqtt_settings, world, ["02680"])
     worker.tick()
     topics = Topics(mqtt_settings.mqtt_topic_prefix)
-    spy = MqttClient(
-        broker.with_login(attacker, world.receivers[attacker]), client_id=attacker + "-x"
-    )
+    spy = MqttClient(broker.with_login(attacker, world.receivers[attacker]), client_id=attacker)
     spy.start()
     payload = json.dumps(
         {"broadcast_id": f"{bid}.1", "state": "completed", "at": utcnow().isoformat()}
@@ -243,9 +243,7 @@ def test_spoofed_ack_on_another_receivers_topic_changes_nothing(
     spy.publish(topics.ack(victim), payload).wait_for_publish(5)
     # mosquitto may drop the connection of a client that broke its ACL: go on with a new one.
     spy.stop()
-    spy = MqttClient(
-        broker.with_login(attacker, world.receivers[attacker]), client_id=attacker + "-y"
-    )
+    spy = MqttClient(broker.with_login(attacker, world.receivers[attacker]), client_id=attacker)
     spy.start()
     # Its own topic, naming the victim in the payload: rejected by the ingestor.
     spoof = json.dumps(
