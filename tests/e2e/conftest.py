@@ -20,6 +20,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
+import stations.mqtt
 from api.main import create_app
 from broadcast.db import transaction
 from broadcast.demo import seed_demo
@@ -35,6 +36,16 @@ from tests.utils import TEST_PASSWORD, Headers, free_port
 SERVICE_USER = "loa-server"
 SERVICE_PASSWORD = "e2e-service-password"
 API = "/api/v1"
+
+
+@pytest.fixture(autouse=True)
+def _no_swallowed_handler_errors() -> Iterator[None]:
+    """Fail a test when one of the service's MQTT callbacks raised (they are only logged)."""
+    stations.mqtt.handler_errors.clear()
+    yield
+    errors = list(stations.mqtt.handler_errors)
+    stations.mqtt.handler_errors.clear()
+    assert not errors, f"MQTT callbacks raised: {errors!r}"
 
 
 @dataclass
@@ -114,7 +125,8 @@ def chain(request: pytest.FixtureRequest, settings: Settings, engine: Engine) ->
     live = settings.model_copy(
         update={
             "public_base_url": f"http://127.0.0.1:{http_port}",
-            "tts_online": False,  # eSpeak NG only: no network
+            "tts_online": False,  # offline engines only: no network
+            "tts_engine_policy": {"vi": ["espeak"]},
             "mqtt_username": SERVICE_USER,
             "mqtt_password": SERVICE_PASSWORD,
             "mqtt_embedded_port": free_port(),
