@@ -53,6 +53,7 @@ from broadcast.broadcast_models import Delivery, DeliveryEvent, DeliveryState  #
 from broadcast.db import make_engine  # noqa: E402
 from broadcast.settings import Settings  # noqa: E402
 from broadcast.worker import Worker  # noqa: E402
+from stations.identities import DISPATCHER, INGESTOR, service_login  # noqa: E402
 from stations.mqtt import BrokerAddress  # noqa: E402
 from stations.protocol import Topics  # noqa: E402
 from stations.simulate import ClientPool, MediaServer, SimReceiver, Simulation  # noqa: E402
@@ -149,7 +150,8 @@ def raw_round_trip(port: int, specs: Sequence[SimReceiver], topics: Topics) -> t
 
     sink = pahoc.Client(CallbackAPIVersion.VERSION2, client_id="raw-sink", clean_session=True)
     sink.on_disconnect = lambda *a: a[3].is_failure and print(f"  raw: sink lost: {a[3]}")
-    sink.username_pw_set(SERVICE_USER, SERVICE_PASSWORD)
+    # Two logins: on mosquitto the client id is the login (use_username_as_clientid).
+    sink.username_pw_set(service_login(SERVICE_USER, INGESTOR), SERVICE_PASSWORD)
     sink.on_message = on_reply
     sink.max_inflight_messages_set(0)
     sink.connect("127.0.0.1", port)
@@ -159,7 +161,7 @@ def raw_round_trip(port: int, specs: Sequence[SimReceiver], topics: Topics) -> t
     time.sleep(0.5)
     pub = pahoc.Client(CallbackAPIVersion.VERSION2, client_id="raw-pub")
     pub.on_disconnect = lambda *a: a[3].is_failure and print(f"  raw: publisher lost: {a[3]}")
-    pub.username_pw_set(SERVICE_USER, SERVICE_PASSWORD)
+    pub.username_pw_set(service_login(SERVICE_USER, DISPATCHER), SERVICE_PASSWORD)
     pub.max_inflight_messages_set(0)
     pub.connect("127.0.0.1", port)
     pub.loop_start()

@@ -52,9 +52,10 @@ from sqlmodel import Session, func, select  # noqa: E402
 
 from broadcast.broadcast_models import Delivery, DeliveryEvent, DeliveryState  # noqa: E402
 from broadcast.db import driver_time, make_engine  # noqa: E402
-from broadcast.ingest import INGESTOR_CLIENT_ID, AckIngestor  # noqa: E402
+from broadcast.ingest import AckIngestor  # noqa: E402
 from broadcast.settings import Settings  # noqa: E402
 from broadcast.worker import Worker  # noqa: E402
+from stations.identities import INGESTOR, service_client  # noqa: E402
 from stations.mqtt import BrokerAddress, MqttClient  # noqa: E402
 from stations.protocol import Topics  # noqa: E402
 from stations.security import mosquitto_hash  # noqa: E402
@@ -214,7 +215,8 @@ def run(n: int, database_url: str | None) -> dict[str, float]:
 
         # The ingestor's session exists, it goes away, the backlog piles up at the broker.
         ingestor = AckIngestor(engine, topics, batch_size=settings.ingest_batch_size)
-        client = MqttClient(address, client_id=INGESTOR_CLIENT_ID, manual_ack=True)
+        ingest_address, ingest_id = service_client(address, INGESTOR)  # as the service does
+        client = MqttClient(ingest_address, client_id=ingest_id, manual_ack=True)
         ingestor.attach(client)
         client.start()
         time.sleep(0.3)  # let the SUBACKs arrive before leaving
