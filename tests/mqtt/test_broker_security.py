@@ -489,3 +489,31 @@ def test_the_printed_mosquitto_config_binds_ids_and_caps_sizes(
         process.terminate()
         process.wait(10)
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_a_receiver_named_like_a_service_login_gets_no_broker_access(
+    engine: Engine, mqtt_settings: Settings, world: World, embedded_broker: BrokerAddress
+) -> None:
+    from broadcast.db import transaction
+    from broadcast.mosquitto import sync_files
+    from stations import registry
+    from stations.models import Station
+
+    taken = f"{SERVICE_USER}-ingestor"
+    with transaction(engine) as ses:
+        station = ses.get(Station, world.stations["02680"])
+        assert station is not None
+        secret = registry.create_receiver(
+            session=ses, station=station, name="Trùng tên", receiver_id=taken
+        ).password
+    directory = Path("/tmp") / f"loa-sync-{os.getpid()}-{free_port()}"
+    try:
+        report = sync_files(engine=engine, settings=mqtt_settings, directory=directory)
+        users = [line.split(":")[0] for line in report.password_file.read_text().splitlines()]
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+    assert report.reserved == [taken]
+    assert users.count(taken) == 1  # the service's own line only
+    device = connect(embedded_broker, taken, secret, client_id=taken, reconnect=False)
+    device.close()
+    assert not device.accepted
