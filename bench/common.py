@@ -46,10 +46,15 @@ def free_port() -> int:
 class Programme:
     """One 3-minute item: the bench measures transport and storage, not TTS."""
 
-    def __init__(self, url: str, sha: str, size: int) -> None:
+    blocked = False
+    overflow_ids: tuple[int, ...] = ()
+    warnings: tuple[Any, ...] = ()
+
+    def __init__(self, url: str, sha: str, size: int, bulletin_id: int = 1) -> None:
         self.url, self.sha, self.size = url, sha, size
         self.version = "bench-" + sha[:16]
         self.total_duration_ms = 180_000
+        self.bulletin_ids = (bulletin_id,)
 
     def manifest(self, _media_url: Callable[[str], str]) -> dict[str, Any]:
         item = {

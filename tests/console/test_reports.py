@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from datetime import date, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,8 +14,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from broadcast.broadcast_models import Delivery, DeliveryState
-from broadcast.bulletin_models import Bulletin, BulletinStatus, Translation
 from broadcast.db import transaction
+from broadcast.dispatch import default_programme_builder, dispatch_due
 from broadcast.models import Role, User
 from broadcast.recurrence import parse_plain
 from broadcast.scheduling import create_broadcast
@@ -24,8 +25,10 @@ from stations.areas import Scope
 from stations.errors import InvalidInputError
 from stations.models import Area, Station
 from stations.timeutil import utcnow
+from tests.audio import approved_bulletin, ensure_user, tone_recording
 from tests.console.conftest import Login, csrf_of
 from tests.utils import Headers
+from tts import Synthesizer
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -61,50 +64,49 @@ def test_plain_words_become_rrules() -> None:
 
 
 @pytest.fixture
-def aired(engine: Engine, settings: Settings, demo: dict[str, str]) -> int:
-    """A broadcast to Y Tý (IP) and Pha Long (legacy), dispatched by hand and half aired."""
+def aired(
+    engine: Engine,
+    settings: Settings,
+    demo: dict[str, str],
+    offline_speech: Synthesizer,
+    tmp_path: Path,
+) -> int:
+    """A broadcast to Y Tý (IP) and Pha Long (legacy), dispatched and half aired.
+
+    The bulletin has a 90 s Vietnamese and a 30 s H'Mông recording, and dispatch builds
+    each station's programme with the real builder.
+    """
+    with transaction(engine) as ses:
+        approver = ensure_user(ses, "duyet.tinh", Role.approver, "10")
+    bulletin_id = approved_bulletin(
+        engine,
+        settings,
+        offline_speech,
+        title="Tiêm phòng cho trẻ",
+        area_code="10",
+        author="admin",
+        approver=approver,
+        recordings={
+            "vi": tone_recording(tmp_path / "vi.mp3", 90_000),
+            "hmn": tone_recording(tmp_path / "hmn.mp3", 30_000, freq=600),
+        },
+    )
     with transaction(engine) as ses:
         admin = ses.exec(select(User).where(User.username == "admin")).one()
-        province = ses.exec(select(Area).where(Area.code == "10")).one()
-        bulletin = Bulletin(
-            title="Tiêm phòng cho trẻ",
-            status=BulletinStatus.approved,
-            author_id=admin.id or 0,
-            area_id=province.id or 0,
-        )
-        ses.add(bulletin)
-        ses.flush()
-        ses.add(Translation(bulletin_id=bulletin.id or 0, language="vi", text="x", content_hash="h",
-                            audio_duration_ms=90_000))  # fmt: skip
         broadcast = create_broadcast(
             session=ses,
             settings=settings,
             actor=admin,
             scope=Scope.everything(),
-            bulletin_ids=[bulletin.id or 0],
+            bulletin_ids=[bulletin_id],
             area_codes=["02680", "02743"],
             starts_at=utcnow() + timedelta(minutes=2),
         )
         bid = broadcast.id or 0
-    from broadcast.dispatch import dispatch_due
-
-    class Programme:
-        version = "v1"
-        total_duration_ms = 120_000
-
-        def manifest(self, _url: object) -> dict[str, object]:
-            items = [
-                {"url": "http://x/m.mp3", "sha256": "a" * 64, "bytes": 10, "duration_ms": 90_000,
-                 "language": "vi", "title": "t"},
-                {"url": "http://x/n.mp3", "sha256": "b" * 64, "bytes": 10, "duration_ms": 30_000,
-                 "language": "hmn", "title": "t"},
-            ]  # fmt: skip
-            return {"items": items}
-
     dispatch_due(
         engine=engine,
         settings=settings,
-        builder=lambda *_a: Programme(),  # type: ignore[arg-type, return-value]
+        builder=default_programme_builder,
         now=utcnow() + timedelta(minutes=3),
     )
     with transaction(engine) as ses:
@@ -131,8 +133,8 @@ def test_coverage_report_over_rest_in_json_csv_and_xlsx(
     assert communes["02680"]["deliveries"] == 3 and communes["02680"]["deliveries_aired"] == 1
     assert communes["02680"]["receivers"] == 3
     assert communes["02743"]["pending"] == 1  # the legacy station is not confirmed yet
-    assert body["languages"]["vi"]["minutes_aired"] == 1.5
-    assert body["languages"]["hmn"]["minutes_aired"] == 0.5
+    assert body["languages"]["vi"]["minutes_aired"] == pytest.approx(1.5, abs=0.02)
+    assert body["languages"]["hmn"]["minutes_aired"] == pytest.approx(0.5, abs=0.02)
     csv_text = client.get(
         "/api/v1/reports/coverage?area_code=10&format=csv", headers=headers
     ).content.decode("utf-8-sig")
