@@ -58,12 +58,14 @@ from broadcast.broadcast_models import (
     OccurrenceState,
 )
 from broadcast.bulletin_models import Bulletin, Translation
+from broadcast.delivery_state import is_late
 from broadcast.dispatch import stations_for
 from broadcast.scheduling import list_broadcasts
 from broadcast.settings import Settings
 from stations.areas import Scope, get_area
 from stations.errors import InvalidInputError
 from stations.models import Area, AreaLevel, Receiver, Station
+from stations.protocol import IDENT_LANGUAGE
 from stations.timeutil import as_utc
 
 # Longest period one report may span: a year of daily airings stays quick to compute.
@@ -311,19 +313,17 @@ def _commune_of(area: Area, areas: dict[int, Area]) -> Area:
     return area
 
 
-def aired_start(delivery: Delivery) -> datetime | None:
-    """When an aired delivery started: `started_at`, else `completed_at` minus its length."""
-    if delivery.started_at is not None:
-        return as_utc(delivery.started_at)
-    if delivery.completed_at is not None:
-        return as_utc(delivery.completed_at) - timedelta(milliseconds=delivery.duration_ms)
-    return None
-
-
 def aired_late(delivery: Delivery, air_at: datetime, late_after: timedelta) -> bool:
-    """True when an aired delivery started later than air time + `late_after`."""
-    start = aired_start(delivery)
-    return start is not None and start > as_utc(air_at) + late_after
+    """True when an aired delivery started later than air time + `late_after` (the state
+    machine's rule, so reports and the status page agree)."""
+    return is_late(
+        delivery.state,
+        as_utc(air_at),
+        as_utc(delivery.started_at) if delivery.started_at else None,
+        as_utc(delivery.completed_at) if delivery.completed_at else None,
+        delivery.duration_ms,
+        late_after,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,8 +358,10 @@ def _played(
                 for item in items:
                     minutes = int(item.get("duration_ms") or 0) / 60000
                     total += minutes  # idents included: they air too
-                    if item.get("language"):
-                        per_language[str(item["language"])] += minutes
+                    # Station idents carry no language (zxx): minutes, not a language.
+                    language = item.get("language")
+                    if language and language != IDENT_LANGUAGE:
+                        per_language[str(language)] += minutes
             except (ValueError, AttributeError, TypeError):
                 continue
             return Played(total, dict(per_language))

@@ -370,3 +370,32 @@ def test_coverage_share_leaves_out_what_was_not_sent() -> None:
     counts = {"completed": 1, "missed": 1, "no_content": 3, "blocked": 2, "cancelled": 1}
     assert reports.coverage_share(counts) == 0.5
     assert reports.coverage_share({"no_content": 2}) is None
+
+
+def test_station_idents_count_as_minutes_not_as_a_language() -> None:
+    """An intro jingle (language zxx) adds to the minutes aired, never to a language row."""
+    import json as _json
+
+    from broadcast.broadcast_models import Broadcast, Delivery
+    from broadcast.reports import _played
+    from stations.models import Station
+
+    items = [
+        {"language": "zxx", "duration_ms": 6_000},
+        {"language": "vi", "duration_ms": 60_000},
+    ]
+    delivery = Delivery(
+        occurrence_id=1,
+        broadcast_id=1,
+        station_id=1,
+        receiver_id="rx-1",
+        target="rx-1",
+        state="completed",
+        payload=_json.dumps({"items": items}),
+    )
+    station = Station(id=1, area_id=1, name="Đài", languages=["vi"])
+    broadcast = Broadcast(bulletin_ids=[1], area_codes=["x"], timezone="UTC", area_id=1)
+    played = _played([delivery], station, broadcast, {})
+    assert played is not None
+    assert played.languages == {"vi": 1.0}
+    assert played.minutes == 1.1
