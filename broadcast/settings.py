@@ -172,6 +172,13 @@ class Settings(BaseSettings):
             raise ValueError("LOA_MQTT_TOPIC_PREFIX must be a plain topic such as loa/v1")
         return value
 
+    @field_validator("mqtt_username")
+    @classmethod
+    def _not_a_receiver_login(cls, value: str) -> str:
+        if value.startswith(("rx-", "sim-")):
+            raise ValueError("LOA_MQTT_USERNAME may not start with rx- or sim- (receiver logins)")
+        return value
+
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:
         weak = self.secret_key == DEVELOPMENT_SECRET or len(self.secret_key) < 32

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from stations.areas import Scope, get_area
 from stations.errors import ConflictError, InvalidInputError, NotFoundError
 from stations.models import LEVEL_RANK, Area, AreaLevel, Language, Receiver, Station, StationKind
+from stations.protocol import valid_receiver_id
 from stations.security import hash_secret, mosquitto_hash, new_secret
 
 # Seeded on the first migration and by `loa demo`: Vietnamese and the languages
@@ -196,6 +197,10 @@ def new_receiver_id() -> str:
     return f"rx-{secrets.token_hex(5)}"
 
 
+# Every receiver id starts with one of these; LOA_MQTT_USERNAME may start with neither.
+RECEIVER_ID_PREFIXES = ("rx-", "sim-")
+
+
 def create_receiver(
     *,
     session: Session,
@@ -214,6 +219,12 @@ def create_receiver(
             "adding receivers"
         )
     rid = receiver_id or new_receiver_id()
+    if not rid.startswith(RECEIVER_ID_PREFIXES) or not valid_receiver_id(rid):
+        # Receiver ids are MQTT logins: the prefixes keep them apart from the service's.
+        raise InvalidInputError(
+            f"Receiver id '{rid}' is not allowed. Probable cause: receiver ids start with "
+            f"{' or '.join(RECEIVER_ID_PREFIXES)} and use letters, digits, '.', '_' and '-'"
+        )
     if session.get(Receiver, rid) is not None:
         raise ConflictError(f"Receiver '{rid}' already exists")
     secret = password or new_secret()

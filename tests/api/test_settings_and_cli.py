@@ -171,3 +171,8 @@ def test_console_script_help_explains_itself() -> None:
     done = subprocess.run([str(loa), "--help"], capture_output=True, text=True, check=True)
     for command_name in ("serve", "demo", "user", "db", "areas", "tts"):
         assert command_name in done.stdout
+
+
+def test_service_login_may_not_look_like_a_receiver() -> None:
+    with pytest.raises(ValueError, match="LOA_MQTT_USERNAME"):
+        Settings(mqtt_username="rx-server")

@@ -497,15 +497,29 @@ def test_a_receiver_named_like_a_service_login_gets_no_broker_access(
     from broadcast.db import transaction
     from broadcast.mosquitto import sync_files
     from stations import registry
-    from stations.models import Station
+    from stations.errors import InvalidInputError
+    from stations.models import Receiver, Station
+    from stations.security import hash_secret, mosquitto_hash
 
     taken = f"{SERVICE_USER}-ingestor"
     with transaction(engine) as ses:
         station = ses.get(Station, world.stations["02680"])
         assert station is not None
-        secret = registry.create_receiver(
-            session=ses, station=station, name="Trùng tên", receiver_id=taken
-        ).password
+        # The registry refuses such an id now; a database from before may still hold one.
+        with pytest.raises(InvalidInputError, match="not allowed"):
+            registry.create_receiver(
+                session=ses, station=station, name="Trùng tên", receiver_id=taken
+            )
+        secret = "mat-khau-trung-ten"
+        ses.add(
+            Receiver(
+                id=taken,
+                station_id=station.id or 0,
+                name="Trùng tên",
+                secret_hash=hash_secret(secret),
+                mqtt_hash=mosquitto_hash(secret),
+            )
+        )
     directory = Path("/tmp") / f"loa-sync-{os.getpid()}-{free_port()}"
     try:
         report = sync_files(engine=engine, settings=mqtt_settings, directory=directory)
