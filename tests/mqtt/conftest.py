@@ -24,7 +24,7 @@ import stations.mqtt
 from api.main import create_app
 from broadcast.db import transaction
 from broadcast.demo import seed_demo
-from broadcast.dispatch import ProgrammeBuilder, StationProgramme, default_programme_builder
+from broadcast.dispatch import ProgrammeBuilder, default_programme_builder
 from broadcast.models import Role
 from broadcast.mosquitto import mosquitto_conf, sync_files
 from broadcast.mqtt_auth import DatabaseAuthority
@@ -172,10 +172,6 @@ def media(engine: Engine, mqtt_settings: Settings, world: World) -> Iterator[Med
     port = urlsplit(mqtt_settings.public_base_url).port or 80
     with serve_http(create_app(mqtt_settings, engine=engine), port) as base_url:
         yield Media(base_url, world.audio_sha256, world.audio_bytes, media_dir(mqtt_settings))
-
-
-# What the `builder` fixture builds (the name is older than the real builder).
-FakeProgramme = StationProgramme
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ import broadcast.ingest
 from broadcast.broadcast_models import DeadLetter, Delivery, DeliveryEvent, Occurrence
 from broadcast.db import make_engine, transaction
 from broadcast.dead_letters import Letter, park
-from broadcast.dispatch import dispatch_due
+from broadcast.dispatch import StationProgramme, dispatch_due
 from broadcast.ingest import AckIngestor
 from broadcast.models import Role
 from broadcast.scheduling import create_broadcast
@@ -29,7 +29,7 @@ from stations.areas import Scope
 from stations.mqtt import BrokerAddress, Message, MqttClient
 from stations.protocol import ProtocolError, Topics, decode_ack
 from stations.timeutil import utcnow
-from tests.mqtt.conftest import FakeProgramme, WorkerFactory, World, wait_for
+from tests.mqtt.conftest import WorkerFactory, World, wait_for
 from tests.utils import UserFactory
 
 IP_AREAS = ["02680", "02659", "02800"]  # six receivers between them
@@ -132,7 +132,7 @@ def test_poison_acks_are_rejected_and_the_good_ones_in_their_batch_stored(
     engine: Engine,
     mqtt_settings: Settings,
     world: World,
-    builder: Callable[..., FakeProgramme],
+    builder: Callable[..., StationProgramme],
 ) -> None:
     topics = Topics(mqtt_settings.mqtt_topic_prefix)
     (did, ref, rid), (did2, _, rid2) = airings(engine, mqtt_settings, world, builder, 1)[:2]
@@ -155,7 +155,7 @@ def test_poisoned_ack_among_a_thousand_is_parked_and_the_rest_stored(
     mqtt_settings: Settings,
     world: World,
     broker: BrokerAddress,
-    builder: Callable[..., FakeProgramme],
+    builder: Callable[..., StationProgramme],
     make_worker: WorkerFactory,
 ) -> None:
     topics = Topics(mqtt_settings.mqtt_topic_prefix)
@@ -220,7 +220,7 @@ def test_a_locked_database_is_retried_not_dead_lettered(
     settings: Settings,
     mqtt_settings: Settings,
     world: World,
-    builder: Callable[..., FakeProgramme],
+    builder: Callable[..., StationProgramme],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(broadcast.ingest, "RETRY_SECONDS", 0.05)
@@ -254,7 +254,7 @@ def test_a_locked_database_is_retried_not_dead_lettered(
 
 @pytest.fixture
 def known(
-    engine: Engine, mqtt_settings: Settings, world: World, builder: Callable[..., FakeProgramme]
+    engine: Engine, mqtt_settings: Settings, world: World, builder: Callable[..., StationProgramme]
 ) -> Deliveries:
     """One airing dispatched to six receivers."""
     return airings(engine, mqtt_settings, world, builder, 1)
@@ -341,7 +341,7 @@ def test_admins_read_and_discard_dead_letters(
     engine: Engine,
     mqtt_settings: Settings,
     world: World,
-    builder: Callable[..., FakeProgramme],
+    builder: Callable[..., StationProgramme],
     make_user: UserFactory,
     admin_headers: dict[str, str],
 ) -> None:
