@@ -35,8 +35,9 @@ _UINT16 = struct.Struct("!H")
 _PUBACK_SUCCESS = ReasonCode(PacketTypes.PUBACK)
 _PUBACK_PROPERTIES = Properties(PacketTypes.PUBACK)
 
-# Exceptions raised by user callbacks, kept so tests can fail on any of them.
-handler_errors: list[BaseException] = []
+# The log record of a callback that raised carries this attribute (True), so tests can
+# fail on any exception swallowed by the network loop without any shared state here.
+CALLBACK_FAILED = "mqtt_callback_failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,6 +386,5 @@ def _safely(func: Callable[..., None], *args: object) -> None:
     """Run a user callback; one bad handler must not kill the network loop."""
     try:
         func(*args)
-    except Exception as exc:  # noqa: BLE001 - logged and kept for tests
-        handler_errors.append(exc)
-        log.exception("MQTT callback %r failed", func)
+    except Exception:  # noqa: BLE001 - logged, marked for tests
+        log.exception("MQTT callback %r failed", func, extra={CALLBACK_FAILED: True})

@@ -20,7 +20,6 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-import stations.mqtt
 from api.main import create_app
 from broadcast.db import transaction
 from broadcast.demo import seed_demo
@@ -31,7 +30,7 @@ from broadcast.settings import Settings
 from tests.e2e.receiver_client import DeviceClock, Receiver
 from tests.live_http import serve_http
 from tests.mqtt.conftest import MOSQUITTO, _spawn_mosquitto, wait_for
-from tests.utils import TEST_PASSWORD, Headers, free_port
+from tests.utils import TEST_PASSWORD, Headers, SwallowedCallbackErrors, free_port
 
 SERVICE_USER = "loa-server"
 SERVICE_PASSWORD = "e2e-service-password"
@@ -41,11 +40,9 @@ API = "/api/v1"
 @pytest.fixture(autouse=True)
 def _no_swallowed_handler_errors() -> Iterator[None]:
     """Fail a test when one of the service's MQTT callbacks raised (they are only logged)."""
-    stations.mqtt.handler_errors.clear()
-    yield
-    errors = list(stations.mqtt.handler_errors)
-    stations.mqtt.handler_errors.clear()
-    assert not errors, f"MQTT callbacks raised: {errors!r}"
+    with SwallowedCallbackErrors() as swallowed:
+        yield
+    assert not swallowed.errors, f"MQTT callbacks raised: {swallowed.errors!r}"
 
 
 @dataclass

@@ -20,7 +20,6 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-import stations.mqtt
 from api.main import create_app
 from broadcast.db import transaction
 from broadcast.demo import seed_demo
@@ -36,7 +35,7 @@ from stations.mqtt import BrokerAddress
 from stations.simulate import SimReceiver, Simulation
 from tests.audio import approved_bulletin, ensure_user, version_audio
 from tests.live_http import serve_http
-from tests.utils import TEST_PASSWORD, free_port
+from tests.utils import TEST_PASSWORD, SwallowedCallbackErrors, free_port
 from tts import Synthesizer
 
 SERVICE_USER = "loa-server"
@@ -60,11 +59,9 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, step: float = 
 @pytest.fixture(autouse=True)
 def _no_swallowed_handler_errors() -> Iterator[None]:
     """Fail a test when an MQTT callback raised (they are logged, not propagated)."""
-    stations.mqtt.handler_errors.clear()
-    yield
-    errors = list(stations.mqtt.handler_errors)
-    stations.mqtt.handler_errors.clear()
-    assert not errors, f"MQTT callbacks raised: {errors!r}"
+    with SwallowedCallbackErrors() as swallowed:
+        yield
+    assert not swallowed.errors, f"MQTT callbacks raised: {swallowed.errors!r}"
 
 
 @pytest.fixture
