@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Protocol
 
 import httpx
+import tenacity
 
 from stations.mqtt import BrokerAddress, Message, MqttClient, Will
 from stations.protocol import (
@@ -45,7 +46,10 @@ log = logging.getLogger(__name__)
 
 HTTP_TIMEOUT_SECONDS = 30.0
 DOWNLOAD_ATTEMPTS = 3
-DOWNLOAD_CHUNK = 64 * 1024
+# Pause before retrying a cut download: doubles from this, jittered, up to the maximum,
+# so a fleet that lost the media server together does not come back together.
+DOWNLOAD_BACKOFF_SECONDS = 1.0
+DOWNLOAD_BACKOFF_MAX_SECONDS = 20.0
 # How many commands a receiver remembers, to answer duplicates without replaying them.
 REMEMBERED_COMMANDS = 200
 
@@ -138,15 +142,18 @@ class MediaCache:
             if target.exists():
                 return target
             part = target.with_suffix(".part")
-            last: Exception | None = None
-            for _attempt in range(DOWNLOAD_ATTEMPTS):
-                try:
-                    self._download(url, part, auth)
-                    break
-                except (httpx.HTTPError, OSError) as exc:
-                    last = exc
-            else:
-                raise DownloadError(f"{url}: {last}")
+            retrying = tenacity.Retrying(
+                retry=tenacity.retry_if_exception(_worth_retrying),
+                stop=tenacity.stop_after_attempt(DOWNLOAD_ATTEMPTS),
+                wait=tenacity.wait_random_exponential(
+                    multiplier=DOWNLOAD_BACKOFF_SECONDS, max=DOWNLOAD_BACKOFF_MAX_SECONDS
+                ),
+                reraise=True,
+            )
+            try:
+                retrying(self._download, url, part, auth)
+            except (httpx.HTTPError, OSError) as exc:
+                raise DownloadError(f"{url}: {_explain(exc)}") from exc
             digest = _sha256_file(part)
             if digest != sha256:
                 part.unlink(missing_ok=True)
@@ -167,8 +174,29 @@ class MediaCache:
             response.raise_for_status()
             mode = "ab" if have and response.status_code == 206 else "wb"
             with part.open(mode) as handle:
-                for chunk in response.iter_bytes(DOWNLOAD_CHUNK):
+                # As it arrives (no re-chunking): after a cut, all that came is kept.
+                for chunk in response.iter_bytes():
                     handle.write(chunk)
+
+
+def _worth_retrying(exc: BaseException) -> bool:
+    """A cut connection or a server error may pass; a refusal (401, 404) will not."""
+    if isinstance(exc, httpx.HTTPStatusError):
+        return exc.response.status_code >= 500 or exc.response.status_code == 429
+    return isinstance(exc, httpx.TransportError | OSError)
+
+
+def _explain(exc: BaseException) -> str:
+    """The reason a download failed, in plain words for the operator's log and the ack."""
+    if isinstance(exc, httpx.HTTPStatusError):
+        code = exc.response.status_code
+        words = {401: "the media server refused the receiver's login", 404: "no such file"}
+        return f"HTTP {code}: {words.get(code, exc.response.reason_phrase)}"
+    if isinstance(exc, httpx.ConnectError):
+        return f"cannot connect to the media server ({exc})"
+    if isinstance(exc, httpx.TimeoutException):
+        return "the media server did not answer in time"
+    return str(exc) or type(exc).__name__
 
 
 def _sha256_file(path: Path) -> str:
