@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from icalendar import Calendar, Event
 from sqlmodel import Session, col, select
 
 from broadcast.broadcast_models import (
@@ -28,37 +29,6 @@ FUTURE_DAYS = 120
 DEFAULT_MINUTES = 15
 
 PRIORITY_TEXT = {"normal": "Thông thường", "priority": "Ưu tiên", "emergency": "Khẩn cấp"}
-
-
-def _escape(text: str) -> str:
-    """TEXT value escaping (RFC 5545 3.3.11)."""
-    return (
-        text.replace("\\", "\\\\")
-        .replace(";", "\\;")
-        .replace(",", "\\,")
-        .replace("\r\n", "\\n")
-        .replace("\n", "\\n")
-    )
-
-
-def _fold(line: str) -> str:
-    """Fold a content line at 75 octets without splitting a UTF-8 character (RFC 5545 3.1)."""
-    out: list[str] = []
-    current = ""
-    size = 0
-    for char in line:
-        width = len(char.encode())
-        if size + width > (75 if not out else 74):
-            out.append(current)
-            current, size = "", 0
-        current += char
-        size += width
-    out.append(current)
-    return "\r\n ".join(out)
-
-
-def _stamp(moment: datetime) -> str:
-    return as_utc(moment).strftime("%Y%m%dT%H%M%SZ")
 
 
 def _airings(
@@ -89,21 +59,38 @@ def _airings(
     return unique
 
 
-def _duration(session: Session, occ: Occurrence, station: Station, broadcast: Broadcast) -> int:
-    """Programme length in ms: the dispatched one, else the station's language versions."""
-    delivery = session.exec(
-        select(Delivery).where(Delivery.occurrence_id == occ.id, Delivery.station_id == station.id)
-    ).first()
-    if delivery is not None and delivery.duration_ms:
-        return delivery.duration_ms
-    total = 0
-    if broadcast.bulletin_ids:
+def _durations(
+    session: Session, station: Station, rows: Sequence[tuple[Occurrence, Broadcast]]
+) -> dict[int, int]:
+    """Programme length in ms per airing: the dispatched one, else the station's versions.
+
+    Two queries whatever the number of airings.
+    """
+    occurrence_ids = [occ.id or 0 for occ, _b in rows]
+    sent: dict[int, int] = {}
+    if occurrence_ids:
+        for occurrence_id, duration in session.exec(
+            select(Delivery.occurrence_id, Delivery.duration_ms).where(
+                col(Delivery.occurrence_id).in_(occurrence_ids),
+                Delivery.station_id == station.id,
+            )
+        ).all():
+            sent[occurrence_id] = max(sent.get(occurrence_id, 0), duration or 0)
+    bulletin_ids = sorted({i for _o, b in rows for i in b.bulletin_ids})
+    version_ms: dict[int, int] = {}
+    if bulletin_ids:
         for t in session.exec(
-            select(Translation).where(col(Translation.bulletin_id).in_(broadcast.bulletin_ids))
+            select(Translation).where(col(Translation.bulletin_id).in_(bulletin_ids))
         ).all():
             if t.language in (station.languages or []):
-                total += t.audio_duration_ms or 0
-    return total or DEFAULT_MINUTES * 60_000
+                version_ms[t.bulletin_id] = version_ms.get(t.bulletin_id, 0) + (
+                    t.audio_duration_ms or 0
+                )
+    found: dict[int, int] = {}
+    for occ, broadcast in rows:
+        planned = sum(version_ms.get(i, 0) for i in broadcast.bulletin_ids)
+        found[occ.id or 0] = sent.get(occ.id or 0) or planned or DEFAULT_MINUTES * 60_000
+    return found
 
 
 def station_calendar(
@@ -115,40 +102,37 @@ def station_calendar(
         session, station, now - timedelta(days=PAST_DAYS), now + timedelta(days=FUTURE_DAYS)
     )
     titles = bulletin_titles(session=session, ids=[i for _o, b in rows for i in b.bulletin_ids])
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//Loa//Truyen thanh co so//VI",
-        "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
-        f"X-WR-CALNAME:{_escape('Lịch phát – ' + station.name)}",
-        "X-WR-TIMEZONE:UTC",
-    ]
+    lengths = _durations(session, station, rows)
+    calendar = Calendar()
+    calendar.add("prodid", "-//Loa//Truyen thanh co so//VI")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    calendar.add("x-wr-calname", "Lịch phát – " + station.name)
+    calendar.add("x-wr-timezone", "UTC")
     for occ, broadcast in rows:
         start = as_utc(occ.air_at)
-        end = start + timedelta(milliseconds=_duration(session, occ, station, broadcast))
+        end = start + timedelta(milliseconds=lengths[occ.id or 0])
         names = [titles.get(i, f"#{i}") for i in broadcast.bulletin_ids]
         summary = broadcast.title or ", ".join(names) or f"Lịch phát {broadcast.id}"
         cancelled = (
             occ.state == OccurrenceState.cancelled or broadcast.status == BroadcastStatus.cancelled
         )
-        description = (
+        ref = occurrence_ref(broadcast.id or 0, occ.seq)
+        event = Event()
+        event.add("uid", f"{ref}.station-{station.id}@{host}")
+        event.add("dtstamp", as_utc(now))
+        event.add("dtstart", start)
+        event.add("dtend", end)
+        event.add("summary", summary)
+        event.add(
+            "description",
             f"Mức ưu tiên: {PRIORITY_TEXT.get(broadcast.priority, broadcast.priority)}\n"
             f"Bản tin: {'; '.join(names)}\n"
-            f"Mã lần phát: {occurrence_ref(broadcast.id or 0, occ.seq)}"
+            f"Mã lần phát: {ref}",
         )
-        lines += [
-            "BEGIN:VEVENT",
-            f"UID:{occurrence_ref(broadcast.id or 0, occ.seq)}.station-{station.id}@{host}",
-            f"DTSTAMP:{_stamp(now)}",
-            f"DTSTART:{_stamp(start)}",
-            f"DTEND:{_stamp(end)}",
-            f"SUMMARY:{_escape(summary)}",
-            f"DESCRIPTION:{_escape(description)}",
-            f"STATUS:{'CANCELLED' if cancelled else 'CONFIRMED'}",
-            f"PRIORITY:{1 if broadcast.priority == 'emergency' else 5}",
-            "TRANSP:OPAQUE",
-            "END:VEVENT",
-        ]
-    lines.append("END:VCALENDAR")
-    return "".join(_fold(line) + "\r\n" for line in lines)
+        event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+        event.add("priority", 1 if broadcast.priority == "emergency" else 5)
+        event.add("transp", "OPAQUE")
+        calendar.add_component(event)
+    return calendar.to_ical().decode()

@@ -166,6 +166,12 @@ def test_station_ics_feed(
     assert f"UID:{aired}.1.station-{station.id}@" in text
     assert "SUMMARY:Tiêm phòng cho trẻ" in text
     assert all(len(line.encode()) <= 75 for line in text.split("\r\n"))
+    # A calendar program reads it back: one event with the bulletin's title and lines.
+    from icalendar import Calendar
+
+    (event,) = Calendar.from_ical(text).walk("VEVENT")
+    assert str(event["summary"]) == "Tiêm phòng cho trẻ"
+    assert str(event["description"]).splitlines()[1] == "Bản tin: Tiêm phòng cho trẻ"
     outsider: Headers = make_user(Role.operator, "02743")  # type: ignore[operator]
     assert (
         client.get(f"/api/v1/stations/{station.id}/schedule.ics", headers=outsider).status_code
