@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 from collections.abc import Sequence
 from datetime import datetime
@@ -26,21 +27,21 @@ def media_url(settings: Settings, sha256: str) -> str:
     return media.media_url(settings, sha256)
 
 
-_IDENTS: dict[tuple[str, int, float], MediaAsset] = {}
+@functools.lru_cache(maxsize=32)
+def _measure_ident(path: str, size: int, mtime_ns: int) -> tuple[str, int, int]:
+    """sha256, bytes and duration of one version of an ident file (size and mtime key it)."""
+    data = Path(path).read_bytes()  # a jingle: a few seconds of audio
+    return hashlib.sha256(data).hexdigest(), len(data), probe_duration_ms(Path(path))
 
 
 def _ident(settings: Settings, path: Path | None) -> MediaAsset | None:
-    """A station ident file, published under its hash (measured once per file version)."""
+    """A settings-wide ident file, published under its hash in this service's media."""
     if path is None:
         return None
     stat = path.stat()
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime)
-    if key not in _IDENTS:
-        data = path.read_bytes()  # a jingle: a few seconds of audio
-        sha = hashlib.sha256(data).hexdigest()
-        media.publish_bytes(settings, data, sha)
-        _IDENTS[key] = media.asset(settings, sha, len(data), probe_duration_ms(path))
-    return _IDENTS[key]
+    sha, size, duration = _measure_ident(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    media.publish(settings, path, sha)
+    return media.asset(settings, sha, size, duration)
 
 
 def slot_rules(settings: Settings) -> SlotRules:
