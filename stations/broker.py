@@ -22,8 +22,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import uuid
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from amqtt.adapters import ReaderAdapter, StreamReaderAdapter, StreamWriterAdapter, WriterAdapter
@@ -93,34 +91,24 @@ async def admission(authority: BrokerAuthority | None, session: Session) -> int:
     )
 
 
-# Plugins are built by amqtt from a dotted path and a config dict, so they find
-# their authority here by a key held in the config.
-_AUTHORITIES: dict[str, BrokerAuthority] = {}
+def _authority_of(context: Any) -> BrokerAuthority | None:
+    """The authority of the broker a plugin runs in (amqtt builds plugins from a dotted
+    path and a config dict, so they reach it through their broker context)."""
+    broker = getattr(context, "_broker_instance", None)
+    return getattr(broker, "loa_authority", None)
 
 
 class AuthorityAuthPlugin(BaseAuthPlugin):
     """amqtt authentication through a BrokerAuthority; no anonymous access."""
 
-    @dataclass
-    class Config:
-        """The key of the authority in the registry."""
-
-        authority_key: str = ""
-
     async def authenticate(self, *, session: Session) -> bool | None:
         """Check the login, that the client id is the login's, and where the Will goes."""
-        authority = _AUTHORITIES.get(self.config.authority_key)
+        authority = _authority_of(self.context)
         return await admission(authority, session) == CONNECTION_ACCEPTED
 
 
 class AuthorityTopicPlugin(BaseTopicPlugin):
     """amqtt topic filtering through a BrokerAuthority."""
-
-    @dataclass
-    class Config:
-        """The key of the authority in the registry."""
-
-        authority_key: str = ""
 
     async def topic_filtering(
         self,
@@ -130,7 +118,7 @@ class AuthorityTopicPlugin(BaseTopicPlugin):
         action: Action | None = None,
     ) -> bool | None:
         """Publish needs write access; subscribe and receive need read access."""
-        authority = _AUTHORITIES.get(self.config.authority_key)
+        authority = _authority_of(self.context)
         if authority is None or session is None or not session.username or not topic:
             return False
         kind = "write" if action == Action.PUBLISH else "read"
@@ -198,10 +186,10 @@ class _LoaBroker(Broker):
     """amqtt with Loa's admission before any session is touched, size limit and retained ACL."""
 
     def __init__(
-        self, config: dict[str, Any], *, loop: asyncio.AbstractEventLoop, authority_key: str
+        self, config: dict[str, Any], *, loop: asyncio.AbstractEventLoop, authority: BrokerAuthority
     ) -> None:
+        self.loa_authority = authority  # before the plugins are built: they read it
         super().__init__(config, loop=loop)
-        self._authority_key = authority_key
 
     async def stream_connected(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, listener_name: str
@@ -224,7 +212,7 @@ class _LoaBroker(Broker):
         except MQTTError:
             await writer.close()
             raise
-        code = await admission(_AUTHORITIES.get(self._authority_key), client_session)
+        code = await admission(self.loa_authority, client_session)
         if code != CONNECTION_ACCEPTED:
             log.warning(
                 "MQTT CONNECT from %s:%s as %r with client id %r refused (return code %d)",
@@ -295,7 +283,6 @@ class EmbeddedBroker:
         self.host = host
         self.port = port
         self.authority = authority
-        self._key = uuid.uuid4().hex
         self._loop: asyncio.AbstractEventLoop | None = None
         self._broker: Broker | None = None
         self._thread: threading.Thread | None = None
@@ -303,7 +290,7 @@ class EmbeddedBroker:
         self._error: BaseException | None = None
 
     def _config(self) -> dict[str, Any]:
-        plugin_cfg = {"authority_key": self._key}
+        plugin_cfg: dict[str, Any] = {}
         return {
             "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
             "plugins": {
@@ -314,7 +301,6 @@ class EmbeddedBroker:
 
     def start(self) -> None:
         """Start listening; returns once the port accepts connections."""
-        _AUTHORITIES[self._key] = self.authority
         self._ready.clear()
         self._error = None
         self._thread = threading.Thread(target=self._run, name="loa-broker", daemon=True)
@@ -332,7 +318,7 @@ class EmbeddedBroker:
         self._loop = loop
         asyncio.set_event_loop(loop)
         try:
-            self._broker = _LoaBroker(self._config(), loop=loop, authority_key=self._key)
+            self._broker = _LoaBroker(self._config(), loop=loop, authority=self.authority)
             loop.run_until_complete(self._broker.start())
         except BaseException as exc:  # noqa: BLE001 - reported to start()
             self._error = exc
@@ -360,7 +346,6 @@ class EmbeddedBroker:
         self._thread = None
         self._loop = None
         self._broker = None
-        _AUTHORITIES.pop(self._key, None)
 
     def __enter__(self) -> EmbeddedBroker:
         self.start()
