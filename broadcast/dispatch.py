@@ -149,7 +149,7 @@ ProgrammeBuilder = Callable[[Session, Station, Sequence[int], Settings], Station
 def default_programme_builder(
     session: Session, station: Station, bulletin_ids: Sequence[int], settings: Settings
 ) -> StationProgramme:
-    """The station's programme from issue-4's `broadcast.programmes.programme_for_station`."""
+    """The station's programme from `broadcast.programmes.programme_for_station`."""
     from broadcast.programmes import programme_for_station
 
     programme: StationProgramme = programme_for_station(

@@ -96,7 +96,7 @@ class Settings(BaseSettings):
     demo_credentials_file: Path = Field(
         Path("./var/demo-admin.txt"), description="Where `loa demo` keeps the demo admin login"
     )
-    # --- bulletin audio and commune programmes (issue 4) ---
+    # --- bulletin audio and commune programmes ---
     tts_online: bool = Field(
         True, description="Allow online TTS engines (gTTS); false = offline engines only"
     )
