@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import json
-import logging
 import secrets
-import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
 
+from api.cli_broadcast import register as register_broadcast_commands
+from api.cli_common import LogLevel, err, fail, load_settings, log, out, setup_logging
 from broadcast.db import make_engine, transaction, upgrade
 from broadcast.models import Role
-from broadcast.settings import Environment, Settings, get_settings
+from broadcast.settings import Environment, Settings
 from stations.errors import LoaError
 from tts.cli import app as tts_app
+
+__all__ = ["app", "err", "fail", "load_settings", "log", "main", "out", "setup_logging"]
 
 app = typer.Typer(
     name="loa",
@@ -32,45 +32,6 @@ app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(areas_app, name="areas")
 app.add_typer(tts_app, name="tts", help="Text to broadcast-ready speech.")
-
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-log = logging.getLogger("loa")
-
-
-def fail(message: str) -> NoReturn:
-    """Print one clear error line and exit 1."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    raise typer.Exit(1)
-
-
-def load_settings() -> Settings:
-    """Settings from the environment, or a clear error line."""
-    try:
-        return get_settings()
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"LOA_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()
-        )
-        fail(f"invalid settings: {problems}")
-    except ValueError as exc:
-        fail(f"invalid settings: {exc}")
-
-
-def setup_logging(level: str) -> None:
-    """Log to stderr in one plain format."""
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    # The embedded broker and its state machine log every connection at INFO.
-    for noisy in ("amqtt", "transitions"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
-
-
-LogLevel = Annotated[str, typer.Option("--log-level", help="debug, info, warning or error")]
-
 
 # --- db ------------------------------------------------------------------------------
 
@@ -277,13 +238,7 @@ def serve(
         engine.dispose()
 
 
-def _register_broadcast_commands() -> None:
-    from api.cli_broadcast import register
-
-    register(app)
-
-
-_register_broadcast_commands()
+register_broadcast_commands(app)
 
 
 def main() -> None:

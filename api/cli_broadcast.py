@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-LogLevel = Annotated[str, typer.Option("--log-level", help="debug, info, warning or error")]
+from api.cli_common import LogLevel, err, fail, load_settings, out, setup_logging
 
 mqtt_app = typer.Typer(help="The MQTT broker: mosquitto files for receivers.", no_args_is_help=True)
 
@@ -59,8 +59,6 @@ def _wait_for_signal() -> None:
 
 def register(app: typer.Typer) -> None:
     """Add the broadcast commands to the `loa` app."""
-    from api import cli
-
     app.add_typer(mqtt_app, name="mqtt")
 
     @app.command()
@@ -73,14 +71,14 @@ def register(app: typer.Typer) -> None:
         from broadcast.db import make_engine, upgrade
         from broadcast.service import start_background
 
-        cli.setup_logging(log_level)
-        settings = cli.load_settings()
+        setup_logging(log_level)
+        settings = load_settings()
         upgrade(settings.database_url)
         try:
             handle = start_background(settings, make_engine(settings.database_url))
         except (ValueError, ConnectionError, RuntimeError) as exc:
-            cli.fail(str(exc))
-        cli.out.print("Loa worker running (Ctrl-C to stop)", highlight=False)
+            fail(str(exc))
+        out.print("Loa worker running (Ctrl-C to stop)", highlight=False)
         try:
             _wait_for_signal()
         finally:
@@ -120,23 +118,23 @@ def register(app: typer.Typer) -> None:
         from stations.agent import run_receiver
         from stations.mqtt import BrokerAddress
 
-        cli.setup_logging(log_level)
+        setup_logging(log_level)
         try:
             secret, warning = receiver_password(
                 flag=password, password_file=password_file, environ=dict(os.environ)
             )
         except ValueError as exc:
-            cli.fail(str(exc))
+            fail(str(exc))
         if warning:
-            cli.err.print(warning, highlight=False)
+            err.print(warning, highlight=False)
         try:
             address = BrokerAddress.from_url(broker)
         except ValueError as exc:
-            cli.fail(str(exc))
+            fail(str(exc))
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_a: stop.set())
-        cli.out.print(f"Receiver {receiver_id} -> {address.host}:{address.port}", highlight=False)
+        out.print(f"Receiver {receiver_id} -> {address.host}:{address.port}", highlight=False)
         run_receiver(
             receiver_id=receiver_id,
             password=secret,
@@ -179,8 +177,8 @@ def register(app: typer.Typer) -> None:
         from stations.mqtt import BrokerAddress
         from stations.simulate import SimReceiver, Simulation
 
-        cli.setup_logging(log_level)
-        settings = cli.load_settings()
+        setup_logging(log_level)
+        settings = load_settings()
         upgrade(settings.database_url)
         specs: list[SimReceiver] = []
         with transaction(make_engine(settings.database_url)) as ses:
@@ -189,7 +187,7 @@ def register(app: typer.Typer) -> None:
                 stmt = stmt.where(Station.id == station_id)
             station = ses.exec(stmt.order_by(col(Station.id))).first()
             if station is None:
-                cli.fail("no active IP station found (run `loa demo`, or pass --station-id)")
+                fail("no active IP station found (run `loa demo`, or pass --station-id)")
             for n in range(1, receivers + 1):
                 rid = f"sim-{station.id}-{n:05d}"
                 row = ses.get(Receiver, rid)
@@ -217,8 +215,8 @@ def register(app: typer.Typer) -> None:
             sim.start()
         except ConnectionError as exc:
             sim.stop()
-            cli.fail(f"{exc}. Probable cause: the broker has not reloaded (run `loa mqtt sync`)")
-        cli.out.print(
+            fail(f"{exc}. Probable cause: the broker has not reloaded (run `loa mqtt sync`)")
+        out.print(
             f"{receivers} receivers of station {station.id} online in "
             f"{time.monotonic() - started:.1f}s (Ctrl-C to stop)",
             highlight=False,
@@ -254,7 +252,7 @@ def register(app: typer.Typer) -> None:
         from broadcast.db import make_engine, upgrade
         from broadcast.mosquitto import mosquitto_conf, sync_files
 
-        settings = cli.load_settings()
+        settings = load_settings()
         upgrade(settings.database_url)
         try:
             report = sync_files(
@@ -266,25 +264,25 @@ def register(app: typer.Typer) -> None:
                 reload_command=reload_command,
             )
         except (ValueError, OSError) as exc:
-            cli.fail(str(exc))
-        cli.out.print(
+            fail(str(exc))
+        out.print(
             f"{report.receivers} receivers written to {report.password_file} and {report.acl_file}"
             + ("; mosquitto reloaded" if report.reloaded else "; reload mosquitto yourself"),
             highlight=False,
         )
         if report.without_hash:
-            cli.err.print(
+            err.print(
                 f"{len(report.without_hash)} receivers have no mosquitto hash (created before "
                 "0003_broadcasts): reset their passwords. First: "
                 + ", ".join(report.without_hash[:5]),
                 highlight=False,
             )
         if report.reserved:
-            cli.err.print(
+            err.print(
                 f"{len(report.reserved)} receivers left out: their id is one of the service's "
                 "MQTT logins (LOA_MQTT_USERNAME and its -ingestor/-dispatcher logins): "
                 + ", ".join(report.reserved[:5]),
                 highlight=False,
             )
         if print_conf:
-            cli.out.print(mosquitto_conf(directory=directory, port=print_conf), highlight=False)
+            out.print(mosquitto_conf(directory=directory, port=print_conf), highlight=False)
