@@ -14,7 +14,6 @@ from sqlmodel import Session
 from broadcast.models import Role
 from broadcast.settings import Settings
 from broadcast.users import Principal, resolve_bearer, user_area
-from stations.errors import PermissionDeniedError
 from stations.timeutil import utcnow
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -103,10 +102,7 @@ def require_roles(*roles: Role) -> object:
     """A dependency that lets through admins and the given roles."""
 
     def _check(principal: PrincipalDep) -> Principal:
-        try:
-            principal.require(*roles)
-        except PermissionDeniedError as exc:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
+        principal.require(*roles)  # PermissionDeniedError answers 403, like any domain error
         return principal
 
     return Depends(_check)

@@ -1,4 +1,9 @@
-"""One error body everywhere: {"detail": message, "code": short_code, "errors": [...]}."""
+"""One error body everywhere: {"detail", "code", "reason", "errors"}.
+
+`code` is the short class of the answer (`invalid`, `not_found`...); `reason` the stable
+dotted code of what went wrong (`bulletin.self_approval`): a domain error's own code, or
+`http.<code>` / `request.<what>` for the errors raised by the web layer.
+"""
 
 from __future__ import annotations
 
@@ -51,10 +56,19 @@ HTTP_CODES = {
 
 
 def error_body(
-    message: str, code: str, errors: list[dict[str, Any]] | None = None
+    message: str,
+    code: str,
+    errors: list[dict[str, Any]] | None = None,
+    *,
+    reason: str | None = None,
 ) -> dict[str, Any]:
-    """The JSON body of every error answer."""
-    return {"detail": message, "code": code, "errors": errors or []}
+    """The JSON body of every error answer (`reason` defaults to `http.<code>`)."""
+    return {
+        "detail": message,
+        "code": code,
+        "reason": reason or f"http.{code}",
+        "errors": errors or [],
+    }
 
 
 def register_domain_error(exc_type: type[Exception], status: int, code: str) -> None:
@@ -68,9 +82,14 @@ def _domain_response(exc: Exception) -> JSONResponse:
             headers = None
             if isinstance(exc, TooManyAttemptsError):
                 headers = {"Retry-After": str(exc.retry_after)}
-            return JSONResponse(error_body(str(exc), code), status_code=status, headers=headers)
+            reason = getattr(exc, "code", None) or "error.failed"
+            return JSONResponse(
+                error_body(str(exc), code, reason=reason), status_code=status, headers=headers
+            )
     log.exception("Unmapped domain error", exc_info=exc)
-    return JSONResponse(error_body("Internal error", "internal"), status_code=500)
+    return JSONResponse(
+        error_body("Internal error", "internal", reason="error.internal"), status_code=500
+    )
 
 
 class RefuseNulCharacters:
@@ -86,7 +105,11 @@ class RefuseNulCharacters:
             query = scope.get("query_string", b"")
             if b"%00" in raw.lower() or b"%00" in query or "\x00" in scope.get("path", ""):
                 response = JSONResponse(
-                    error_body("The address contains a NUL character", "bad_request"),
+                    error_body(
+                        "The address contains a NUL character",
+                        "bad_request",
+                        reason="request.nul_character",
+                    ),
                     status_code=400,
                 )
                 await response(scope, receive, send)
@@ -161,6 +184,7 @@ class LimitRequestBody:
                         error_body(
                             f"The request is larger than {self.max_bytes // 1_000_000} MB",
                             "too_large",
+                            reason="request.too_large",
                         ),
                         status_code=413,
                     )
@@ -195,7 +219,8 @@ def install(app: FastAPI) -> None:
             f"{'.'.join(e['loc'][1:] or e['loc'])}: {e['message']}" for e in errors[:5]
         )
         return JSONResponse(
-            error_body(f"Invalid request: {summary}", "invalid", errors), status_code=422
+            error_body(f"Invalid request: {summary}", "invalid", errors, reason="request.invalid"),
+            status_code=422,
         )
 
     @app.exception_handler(DataError)
@@ -208,6 +233,7 @@ def install(app: FastAPI) -> None:
                 "A value cannot be stored. Probable cause: a NUL character in a text "
                 "or a number out of range",
                 "invalid",
+                reason="request.unstorable_value",
             ),
             status_code=422,
         )

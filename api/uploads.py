@@ -39,12 +39,17 @@ def save_upload(upload: UploadFile, folder: Path, max_bytes: int) -> tuple[Path,
                 if size > max_bytes:
                     raise TooLargeError(
                         f"The recording is larger than {max_bytes // 1_000_000} MB. "
-                        "Probable cause: it is far too long or not compressed; send an mp3"
+                        "Probable cause: it is far too long or not compressed; send an mp3",
+                        code="recording.too_large",
+                        limit_mb=max_bytes // 1_000_000,
                     )
                 digest.update(chunk)
                 handle.write(chunk)
         if size == 0:
-            raise InvalidInputError("The recording is empty. Probable cause: the upload failed")
+            raise InvalidInputError(
+                "The recording is empty. Probable cause: the upload failed",
+                code="recording.empty",
+            )
     except BaseException:
         path.unlink(missing_ok=True)
         raise
@@ -56,8 +61,10 @@ def level_recording(settings: Settings, path: Path, language: str) -> AudioResul
     try:
         result = synthesizer_for(settings).from_recording(path, language)
     except InvalidRecording as exc:
-        raise InvalidInputError(str(exc)) from exc
+        raise InvalidInputError(str(exc), code=exc.code, **exc.fields) from exc
     except TTSError as exc:
-        raise InvalidInputError(f"The recording could not be processed: {exc}") from exc
+        raise InvalidInputError(
+            f"The recording could not be processed: {exc}", code=exc.code, **exc.fields
+        ) from exc
     media.publish(settings, result.path, result.sha256)
     return result

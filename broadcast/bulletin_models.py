@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Column, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from stations.models import UTCDateTime
@@ -98,6 +99,10 @@ class Translation(SQLModel, table=True):
     content_hash: str = Field(max_length=64)
     audio_state: AudioState = Field(default=AudioState.pending, sa_type=String(16), index=True)
     audio_error: str | None = Field(default=None, max_length=1000)
+    # The failure's stable code and fields (tts/errors.py), which the console says in
+    # Vietnamese; audio_error is its English message.
+    audio_error_code: str | None = Field(default=None, max_length=64)
+    audio_error_fields: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     audio_sha256: str | None = Field(default=None, max_length=64)
     audio_bytes: int | None = None
     audio_duration_ms: int | None = None

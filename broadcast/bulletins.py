@@ -64,11 +64,16 @@ def approval_hash(translations: Sequence[Translation]) -> str:
 def _check_text(text: str) -> str:
     text = text.strip()
     if not text:
-        raise InvalidInputError("The text of a version cannot be empty")
+        raise InvalidInputError(
+            "The text of a version cannot be empty", code="translation.empty_text"
+        )
     if len(text) > MAX_TEXT_CHARS:
         raise InvalidInputError(
             f"The text has {len(text)} characters, more than the maximum of {MAX_TEXT_CHARS}. "
-            "Probable cause: several bulletins pasted into one; split them"
+            "Probable cause: several bulletins pasted into one; split them",
+            code="translation.text_too_long",
+            length=len(text),
+            limit=MAX_TEXT_CHARS,
         )
     return text
 
@@ -87,7 +92,11 @@ def check_language(*, session: Session, area: Area, language: str) -> None:
     """Refuse a version in a language that is unknown or that no station of the area airs."""
     lang = session.get(Language, language)
     if lang is None or not lang.active:
-        raise InvalidInputError(f"Unknown or inactive language '{language}'")
+        raise InvalidInputError(
+            f"Unknown or inactive language '{language}'",
+            code="language.unknown",
+            language=language,
+        )
     if language == SOURCE_LANGUAGE:
         return
     aired = aired_languages(session=session, area=area)
@@ -95,7 +104,11 @@ def check_language(*, session: Session, area: Area, language: str) -> None:
         listed = ", ".join(sorted(aired)) or "none"
         raise InvalidInputError(
             f"No station in {area.name} airs '{language}' (aired there: {listed}). "
-            "Probable cause: wrong language code or wrong area"
+            "Probable cause: wrong language code or wrong area",
+            code="language.not_aired",
+            area=area.name,
+            language=language,
+            aired=sorted(aired),
         )
 
 
@@ -110,7 +123,9 @@ def get_bulletin(*, session: Session, bulletin_id: int, scope: Scope) -> tuple[B
         .where(Bulletin.id == bulletin_id, scope.clause())
     ).first()
     if row is None:
-        raise NotFoundError(f"Bulletin {bulletin_id} not found")
+        raise NotFoundError(
+            f"Bulletin {bulletin_id} not found", code="bulletin.not_found", bulletin_id=bulletin_id
+        )
     return row[0], row[1]
 
 
@@ -128,7 +143,12 @@ def get_translation(*, session: Session, bulletin: Bulletin, language: str) -> T
         )
     ).first()
     if row is None:
-        raise NotFoundError(f"Bulletin {bulletin.id} has no '{language}' version")
+        raise NotFoundError(
+            f"Bulletin {bulletin.id} has no '{language}' version",
+            code="translation.not_found",
+            bulletin_id=bulletin.id,
+            language=language,
+        )
     return row
 
 
@@ -201,14 +221,21 @@ def create_bulletin(
     elif principal.area is not None:
         area = principal.area
     else:
-        raise InvalidInputError("A global administrator must give the bulletin's area_code")
+        raise InvalidInputError(
+            "A global administrator must give the bulletin's area_code",
+            code="bulletin.area_required",
+        )
     if valid_from and valid_until and as_utc(valid_until) <= as_utc(valid_from):
-        raise InvalidInputError("valid_until must come after valid_from")
+        raise InvalidInputError(
+            "valid_until must come after valid_from", code="bulletin.validity_reversed"
+        )
     if not title.strip():
-        raise InvalidInputError("A bulletin needs a title")
+        raise InvalidInputError("A bulletin needs a title", code="bulletin.title_required")
     languages = [t.language for t in translations]
     if len(set(languages)) != len(languages):
-        raise InvalidInputError("Each language may appear only once in translations")
+        raise InvalidInputError(
+            "Each language may appear only once in translations", code="bulletin.language_twice"
+        )
     texts = []
     for item in translations:
         check_language(session=session, area=area, language=item.language)
@@ -280,7 +307,9 @@ def update_bulletin(
         and bulletin.valid_until
         and as_utc(bulletin.valid_until) <= as_utc(bulletin.valid_from)
     ):
-        raise InvalidInputError("valid_until must come after valid_from")
+        raise InvalidInputError(
+            "valid_until must come after valid_from", code="bulletin.validity_reversed"
+        )
     # Title and priority are aired/acted on: they are part of what is approved.
     if changes.keys() & {"title", "priority"}:
         _reopen(session, principal.user, bulletin, "details changed")
@@ -293,7 +322,11 @@ def update_bulletin(
 
 def _editable(bulletin: Bulletin) -> None:
     if bulletin.status == BulletinStatus.archived:
-        raise ConflictError(f"Bulletin {bulletin.id} is archived and can no longer change")
+        raise ConflictError(
+            f"Bulletin {bulletin.id} is archived and can no longer change",
+            code="bulletin.archived",
+            bulletin_id=bulletin.id,
+        )
 
 
 def _reopen(session: Session, actor: User | None, bulletin: Bulletin, reason: str) -> None:
@@ -317,6 +350,8 @@ def _invalidate(translation: Translation) -> None:
     translation.review_state = ReviewState.unreviewed
     translation.audio_state = AudioState.pending
     translation.audio_error = None
+    translation.audio_error_code = None
+    translation.audio_error_fields = None
     translation.audio_sha256 = None
     translation.audio_bytes = None
     translation.audio_duration_ms = None
@@ -432,10 +467,17 @@ def submit(*, session: Session, principal: Principal, bulletin: Bulletin) -> Bul
     if bulletin.status not in (BulletinStatus.draft, BulletinStatus.rejected):
         raise ConflictError(
             f"Bulletin {bulletin.id} is {bulletin.status}: only a draft or a rejected "
-            "bulletin can be submitted"
+            "bulletin can be submitted",
+            code="bulletin.not_submittable",
+            bulletin_id=bulletin.id,
+            status=str(bulletin.status),
         )
     if not translations_of(session=session, bulletin_id=bulletin.id or 0):
-        raise InvalidInputError(f"Bulletin {bulletin.id} has no language version to review")
+        raise InvalidInputError(
+            f"Bulletin {bulletin.id} has no language version to review",
+            code="bulletin.no_version",
+            bulletin_id=bulletin.id,
+        )
     bulletin.status = BulletinStatus.submitted
     bulletin.rejection_reason = None
     bulletin.updated_at = utcnow()
@@ -449,12 +491,17 @@ def _check_reviewer(principal: Principal, bulletin: Bulletin) -> None:
     principal.require(Role.approver)
     if bulletin.author_id == principal.user.id:
         raise PermissionDeniedError(
-            f"You wrote bulletin {bulletin.id}: another approver of the area must review it"
+            f"You wrote bulletin {bulletin.id}: another approver of the area must review it",
+            code="bulletin.self_approval",
+            bulletin_id=bulletin.id,
         )
     if bulletin.status != BulletinStatus.submitted:
         raise ConflictError(
             f"Bulletin {bulletin.id} is {bulletin.status}: only a submitted bulletin can be "
-            "approved or rejected"
+            "approved or rejected",
+            code="bulletin.not_reviewable",
+            bulletin_id=bulletin.id,
+            status=str(bulletin.status),
         )
 
 
@@ -463,20 +510,30 @@ def approve(*, session: Session, principal: Principal, bulletin: Bulletin) -> Bu
     _check_reviewer(principal, bulletin)
     versions = translations_of(session=session, bulletin_id=bulletin.id or 0)
     if not versions:
-        raise InvalidInputError(f"Bulletin {bulletin.id} has no language version")
+        raise InvalidInputError(
+            f"Bulletin {bulletin.id} has no language version",
+            code="bulletin.no_version",
+            bulletin_id=bulletin.id,
+        )
     failed = [t for t in versions if t.audio_state == AudioState.failed]
     if failed:
         reasons = "; ".join(f"{t.language}: {t.audio_error or 'unknown error'}" for t in failed)
         raise InvalidInputError(
             f"Bulletin {bulletin.id} cannot be approved: the audio of "
             f"{', '.join(t.language for t in failed)} failed ({reasons}). "
-            "Probable cause: no engine speaks the language; upload a recording or fix the text"
+            "Probable cause: no engine speaks the language; upload a recording or fix the text",
+            code="bulletin.audio_failed",
+            bulletin_id=bulletin.id,
+            languages=[t.language for t in failed],
         )
     pending = [t.language for t in versions if t.audio_state != AudioState.ready]
     if pending:
         raise ConflictError(
             f"Bulletin {bulletin.id} cannot be approved yet: the audio of "
-            f"{', '.join(pending)} is still being rendered; listen to it first"
+            f"{', '.join(pending)} is still being rendered; listen to it first",
+            code="bulletin.audio_pending",
+            bulletin_id=bulletin.id,
+            languages=pending,
         )
     for t in versions:
         t.review_state = ReviewState.approved
@@ -504,7 +561,10 @@ def reject(*, session: Session, principal: Principal, bulletin: Bulletin, reason
     _check_reviewer(principal, bulletin)
     reason = reason.strip()
     if not reason:
-        raise InvalidInputError("A rejection needs a reason the author can act on")
+        raise InvalidInputError(
+            "A rejection needs a reason the author can act on",
+            code="bulletin.rejection_reason_required",
+        )
     for t in translations_of(session=session, bulletin_id=bulletin.id or 0):
         t.review_state = ReviewState.rejected
         session.add(t)

@@ -95,7 +95,9 @@ def get_letter(*, session: Session, letter_id: int, scope: Scope) -> DeadLetter:
         select(DeadLetter).where(DeadLetter.id == letter_id, _in_scope(scope))
     ).first()
     if row is None:
-        raise NotFoundError(f"Dead letter {letter_id} not found")
+        raise NotFoundError(
+            f"Dead letter {letter_id} not found", code="dead_letter.not_found", letter_id=letter_id
+        )
     return row
 
 

@@ -60,14 +60,23 @@ def create_entry(
     """Add how `term` is read in `area`; affected unapproved versions are rendered again."""
     term, reading = term.strip(), " ".join(reading.split())
     if not TERM_RE.match(term):
-        raise InvalidInputError("A term has 1-100 characters and no leading or trailing space")
+        raise InvalidInputError(
+            "A term has 1-100 characters and no leading or trailing space",
+            code="lexicon.bad_term",
+        )
     if not reading:
-        raise InvalidInputError("A reading cannot be empty")
+        raise InvalidInputError("A reading cannot be empty", code="lexicon.empty_reading")
     clash = session.exec(
         select(LexiconEntry).where(LexiconEntry.area_id == area.id, LexiconEntry.term == term)
     ).first()
     if clash is not None:
-        raise ConflictError(f"'{term}' already has a reading in {area.name}: '{clash.reading}'")
+        raise ConflictError(
+            f"'{term}' already has a reading in {area.name}: '{clash.reading}'",
+            code="lexicon.term_exists",
+            term=term,
+            area=area.name,
+            reading=clash.reading,
+        )
     entry = LexiconEntry(area_id=area.id or 0, term=term, reading=reading, created_by_id=user_id)
     session.add(entry)
     session.flush()
@@ -83,7 +92,9 @@ def get_entry(*, session: Session, entry_id: int, scope: Scope) -> tuple[Lexicon
         .where(LexiconEntry.id == entry_id, scope.clause())
     ).first()
     if row is None:
-        raise NotFoundError(f"Lexicon entry {entry_id} not found")
+        raise NotFoundError(
+            f"Lexicon entry {entry_id} not found", code="lexicon.not_found", entry_id=entry_id
+        )
     return row[0], row[1]
 
 
@@ -115,6 +126,8 @@ def rerender_affected(*, session: Session, area: Area, term: str) -> int:
     for row in rows:
         row.audio_state = AudioState.pending
         row.audio_error = None
+        row.audio_error_code = None
+        row.audio_error_fields = None
         row.updated_at = utcnow()
         session.add(row)
     session.flush()

@@ -139,6 +139,7 @@ class MediaAccess:
             raise TooManyAttemptsError(
                 f"Too many failed logins. Try again in {verdict.retry_after} seconds",
                 verdict.retry_after,
+                code="auth.locked_out",
             )
         receiver = session.get(Receiver, username)
         station = session.get(Station, receiver.station_id) if receiver is not None else None

@@ -90,7 +90,9 @@ def _not_understood(text: str, pieces: list[Piece], indexes: set[int]) -> Invali
     texts = [_visible(text[g[0].start : g[-1].end]) for g in groups]
     return InvalidInputError(
         f"Words not understood: {_quoted(texts)}. Probable cause: write days and times "
-        f"like {_EXAMPLES}"
+        f"like {_EXAMPLES}",
+        code="schedule.unknown_words",
+        words=_quoted(texts),
     )
 
 
@@ -145,7 +147,9 @@ def _time_of(text: str, piece: Piece, period: Piece | None) -> time:
         written = text[min(piece.start, period.start) : max(piece.end, period.end)]
     if not clock.well_formed or clock.hour > 23 or clock.minute > 59:
         raise InvalidInputError(
-            f"'{written}' is not a time of day (hours 0 to 23, minutes 00 to 59)"
+            f"'{written}' is not a time of day (hours 0 to 23, minutes 00 to 59)",
+            code="schedule.not_a_time",
+            time=written,
         )
     hour = clock.hour
     if period is not None:
@@ -155,7 +159,11 @@ def _time_of(text: str, piece: Piece, period: Piece | None) -> time:
         adds = [add for lo, hi, add in spans if lo <= hour <= hi]
         if not adds:
             raise InvalidInputError(
-                f"'{written}' is not a time of day: '{name}' goes with hours {_hours(spans)}"
+                f"'{written}' is not a time of day: '{name}' goes with hours {_hours(spans)}",
+                code="schedule.period_hours",
+                time=written,
+                period=name,
+                hours=_hours(spans),
             )
         hour += adds[0]
     return time(hour, clock.minute)
@@ -164,13 +172,19 @@ def _time_of(text: str, piece: Piece, period: Piece | None) -> time:
 def _read(text: str) -> _Reading:
     """The meaning of every piece of the phrase; refuses any word not understood."""
     if len(text) > MAX_TEXT:
-        raise InvalidInputError(f"The text is longer than {MAX_TEXT} characters")
+        raise InvalidInputError(
+            f"The text is longer than {MAX_TEXT} characters",
+            code="schedule.text_too_long",
+            limit=MAX_TEXT,
+        )
     pieces = tokenize(text, RULES)
     for piece in pieces:
         if isinstance(piece.value, Count):
             raise InvalidInputError(
                 f"'{piece.text}' does not say which days and times to air: write them "
-                "instead, e.g. 'thứ hai và thứ năm lúc 6:00'"
+                "instead, e.g. 'thứ hai và thứ năm lúc 6:00'",
+                code="schedule.count_without_days",
+                words=piece.text,
             )
     unknown = {i for i, p in enumerate(pieces) if isinstance(p.value, Unknown)}
     period_of = _attach_periods(pieces, unknown)
@@ -197,19 +211,29 @@ def _read(text: str) -> _Reading:
     if len(reading.dates) > 1:
         raise InvalidInputError(
             f"Only one date can be given: {_quoted([t for _, t, _ in reading.dates])}. "
-            "Probable cause: make one broadcast per date"
+            "Probable cause: make one broadcast per date",
+            code="schedule.several_dates",
+            dates=_quoted([t for _, t, _ in reading.dates]),
         )
     if reading.every_other_day and (reading.days or reading.every_day):
         other = reading.day_text or reading.every_day
-        raise InvalidInputError(f"'{reading.every_other_day}' cannot be combined with '{other}'")
+        raise InvalidInputError(
+            f"'{reading.every_other_day}' cannot be combined with '{other}'",
+            code="schedule.words_clash",
+            words=reading.every_other_day,
+            other=other,
+        )
     if reading.every_week and not reading.days and not reading.every_day:
         raise InvalidInputError(
             f"'{reading.every_week}' does not say which days to air: name them, "
-            "e.g. 'thứ hai hằng tuần lúc 6:00'"
+            "e.g. 'thứ hai hằng tuần lúc 6:00'",
+            code="schedule.week_without_days",
+            words=reading.every_week,
         )
     if not reading.times:
         raise InvalidInputError(
-            "No time of day found. Probable cause: write the hours like 6:00 or 17h30"
+            "No time of day found. Probable cause: write the hours like 6:00 or 17h30",
+            code="schedule.no_time",
         )
     return reading
 
@@ -224,12 +248,17 @@ def _calendar_date(words: DateWords, text: str, first_day: date) -> date:
             continue
         if words.year is not None or found >= first_day:
             return found
-    raise InvalidInputError(f"'{text}' is not a date")
+    raise InvalidInputError(f"'{text}' is not a date", code="schedule.not_a_date", date=text)
 
 
 def _check_bounds(*days: date | None) -> None:
     if any(d is not None and not FIRST_DAY <= d <= LAST_DAY for d in days):
-        raise InvalidInputError(f"Dates must lie between {FIRST_DAY} and {LAST_DAY}")
+        raise InvalidInputError(
+            f"Dates must lie between {FIRST_DAY} and {LAST_DAY}",
+            code="schedule.date_out_of_bounds",
+            first=FIRST_DAY.isoformat(),
+            last=LAST_DAY.isoformat(),
+        )
 
 
 def _rule(times: list[time], days: list[str], interval: int, last_day: date, zone: ZoneInfo) -> str:
@@ -277,7 +306,12 @@ def parse_plain(
                 one_day, days = True, []
             elif len(days) == 1:
                 raise InvalidInputError(
-                    f"{first:%d/%m/%Y} falls on '{DAY_NAMES[weekday]}', not on '{reading.day_text}'"
+                    f"{first:%d/%m/%Y} falls on '{DAY_NAMES[weekday]}', "
+                    f"not on '{reading.day_text}'",
+                    code="schedule.wrong_weekday",
+                    date=f"{first:%d/%m/%Y}",
+                    weekday=DAY_NAMES[weekday],
+                    written=reading.day_text,
                 )
     interval = 2 if reading.every_other_day else 1
     recurring = bool(reading.every_day or reading.every_other_day or days or len(times) > 1)
@@ -288,9 +322,14 @@ def parse_plain(
     if one_day:
         last = first
     elif until is None:
-        raise InvalidInputError("A repeated broadcast needs the last day of the campaign")
+        raise InvalidInputError(
+            "A repeated broadcast needs the last day of the campaign",
+            code="schedule.until_missing",
+        )
     elif until < first:
-        raise InvalidInputError("The last day comes before the first day")
+        raise InvalidInputError(
+            "The last day comes before the first day", code="schedule.until_before_start"
+        )
     else:
         last = until
     if days:
@@ -299,7 +338,8 @@ def parse_plain(
             first += timedelta(days=1)
         if first > last:
             raise InvalidInputError(
-                "None of the days named falls between the start and the end of the campaign"
+                "None of the days named falls between the start and the end of the campaign",
+                code="schedule.no_day_in_period",
             )
     rule = _rule(times, days, interval, last, zone)
     daily = bool(reading.every_day) and not days

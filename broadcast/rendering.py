@@ -22,7 +22,7 @@ from broadcast.media import publish, synthesizer
 from broadcast.settings import Settings
 from stations.models import Area
 from stations.timeutil import utcnow
-from tts import Synthesizer, TTSError
+from tts import AudioProcessingError, Synthesizer, TTSError
 
 log = logging.getLogger(__name__)
 
@@ -66,15 +66,17 @@ def _render(*, engine: Engine, settings: Settings, synth: Synthesizer, job: _Job
     with Session(engine, expire_on_commit=False) as session:
         area = session.get(Area, job.area_id)
         lexicon = merged_lexicon(session=session, area=area) if area else {}
-    error: str | None = None
+    error: TTSError | None = None
     result = None
     try:
         result = synth.synthesize(job.text, job.language, lexicon=lexicon)
         publish(settings, result.path, result.sha256)
     except TTSError as exc:
-        error = str(exc)
+        error = exc
     except OSError as exc:
-        error = f"The audio could not be stored. Probable cause: {exc}"
+        error = AudioProcessingError(
+            "The audio could not be stored", str(exc), code="audio.store_failed"
+        )
     with transaction(engine) as session:
         row = session.get(Translation, job.translation_id)
         if row is None or row.content_hash != job.content_hash:
@@ -87,10 +89,12 @@ def _render(*, engine: Engine, settings: Settings, synth: Synthesizer, job: _Job
             row.audio_bytes = result.bytes
             row.audio_duration_ms = result.duration_ms
             row.audio_engine = result.engine
-            row.audio_error = None
+            row.audio_error = row.audio_error_code = row.audio_error_fields = None
         else:
             row.audio_state = AudioState.failed
-            row.audio_error = (error or "unknown error")[:1000]
+            row.audio_error = str(error or "unknown error")[:1000]
+            row.audio_error_code = error.code if error else None
+            row.audio_error_fields = error.fields if error else None
         row.audio_content_hash = job.content_hash
         row.rendered_at = utcnow()
         session.add(row)

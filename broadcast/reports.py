@@ -416,11 +416,19 @@ def coverage_report(
     (pass `Settings.late_after_seconds`).
     """
     if start.tzinfo is None or end.tzinfo is None:
-        raise InvalidInputError("The report period needs times with an offset")
+        raise InvalidInputError(
+            "The report period needs times with an offset", code="report.time_without_offset"
+        )
     if end <= start:
-        raise InvalidInputError("The end of the period must come after its start")
+        raise InvalidInputError(
+            "The end of the period must come after its start", code="report.period_reversed"
+        )
     if end - start > timedelta(days=MAX_REPORT_DAYS):
-        raise InvalidInputError(f"A report covers at most {MAX_REPORT_DAYS} days")
+        raise InvalidInputError(
+            f"A report covers at most {MAX_REPORT_DAYS} days",
+            code="report.period_too_long",
+            limit=MAX_REPORT_DAYS,
+        )
     root = get_area(session=session, code=area_code, scope=scope) if area_code else None
     report = CoverageReport(
         start=as_utc(start),
@@ -689,7 +697,11 @@ def check_report_day(day: date) -> date:
     """`day`, or InvalidInputError when it lies outside FIRST_REPORT_DAY..LAST_REPORT_DAY."""
     if not FIRST_REPORT_DAY <= day <= LAST_REPORT_DAY:
         raise InvalidInputError(
-            f"Report days lie between {FIRST_REPORT_DAY} and {LAST_REPORT_DAY} (not {day})"
+            f"Report days lie between {FIRST_REPORT_DAY} and {LAST_REPORT_DAY} (not {day})",
+            code="report.day_out_of_bounds",
+            first=FIRST_REPORT_DAY.isoformat(),
+            last=LAST_REPORT_DAY.isoformat(),
+            day=day.isoformat(),
         )
     return day
 
@@ -699,7 +711,9 @@ def period_of(first: date, last: date, zone: ZoneInfo) -> tuple[datetime, dateti
     check_report_day(first)
     check_report_day(last)
     if last < first:
-        raise InvalidInputError("The last day of the period comes before its first day")
+        raise InvalidInputError(
+            "The last day of the period comes before its first day", code="report.period_reversed"
+        )
     start = datetime.combine(first, time.min, tzinfo=zone)
     end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone)
     return as_utc(start), as_utc(end)

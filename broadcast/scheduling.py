@@ -64,7 +64,8 @@ def air_times(
     """UTC air times: `starts_at`, then the recurrence computed on the wall clock of `zone`."""
     if starts_at.tzinfo is None:
         raise InvalidInputError(
-            "starts_at needs an offset (RFC 3339, e.g. 2026-12-01T06:00:00+07:00)"
+            "starts_at needs an offset (RFC 3339, e.g. 2026-12-01T06:00:00+07:00)",
+            code="broadcast.start_without_offset",
         )
     local_start = starts_at.astimezone(zone)
     if not rule:
@@ -73,28 +74,38 @@ def air_times(
     if text.upper().startswith("RRULE:"):
         text = text[6:]
     if "DTSTART" in text.upper():
-        raise InvalidInputError("Give the start as starts_at, not as DTSTART inside the rule")
+        raise InvalidInputError(
+            "Give the start as starts_at, not as DTSTART inside the rule",
+            code="rrule.dtstart_given",
+        )
     upper = text.upper()
     if "UNTIL=" not in upper and "COUNT=" not in upper:
         raise InvalidInputError(
-            "The recurrence never ends. Probable cause: add UNTIL=... or COUNT=... to the RRULE"
+            "The recurrence never ends. Probable cause: add UNTIL=... or COUNT=... to the RRULE",
+            code="rrule.endless",
         )
     try:
         parsed = rrulestr(text, dtstart=local_start)
     except (ValueError, TypeError) as exc:
-        raise InvalidInputError(f"Invalid RRULE '{rule}': {exc}") from None
+        raise InvalidInputError(
+            f"Invalid RRULE '{rule}': {exc}", code="rrule.invalid", rule=rule
+        ) from None
     if not isinstance(parsed, rrule):
-        raise InvalidInputError("Give one RRULE (RRULE sets are not supported)")
+        raise InvalidInputError(
+            "Give one RRULE (RRULE sets are not supported)", code="rrule.set_given"
+        )
     times: list[datetime] = []
     for moment in parsed:
         if len(times) >= limit:
             raise InvalidInputError(
                 f"The recurrence gives more than {limit} airings. Probable cause: an UNTIL "
-                "too far away; split the campaign"
+                "too far away; split the campaign",
+                code="rrule.too_many_airings",
+                limit=limit,
             )
         times.append(as_utc(moment))
     if not times:
-        raise InvalidInputError("The recurrence gives no airing at all")
+        raise InvalidInputError("The recurrence gives no airing at all", code="rrule.no_airing")
     return times
 
 
@@ -117,9 +128,11 @@ def _check_bulletins(session: Session, bulletin_ids: Sequence[int], scope: Scope
     A bulletin outside the scope answers exactly like one that does not exist.
     """
     if not bulletin_ids:
-        raise InvalidInputError("A broadcast airs at least one bulletin")
+        raise InvalidInputError(
+            "A broadcast airs at least one bulletin", code="broadcast.no_bulletin"
+        )
     if len(set(bulletin_ids)) != len(bulletin_ids):
-        raise InvalidInputError("A bulletin is listed twice")
+        raise InvalidInputError("A bulletin is listed twice", code="broadcast.bulletin_twice")
     rows = {
         b.id: b
         for b in session.exec(
@@ -130,12 +143,16 @@ def _check_bulletins(session: Session, bulletin_ids: Sequence[int], scope: Scope
     }
     missing = [i for i in bulletin_ids if i not in rows]
     if missing:
-        raise NotFoundError(f"Bulletin {missing[0]} not found")
+        raise NotFoundError(
+            f"Bulletin {missing[0]} not found", code="bulletin.not_found", bulletin_id=missing[0]
+        )
     unapproved = [i for i in bulletin_ids if rows[i].status != BulletinStatus.approved]
     if unapproved:
         raise InvalidInputError(
             f"Bulletin(s) {', '.join(map(str, unapproved))} are not approved. "
-            "Probable cause: only approved bulletins can be scheduled"
+            "Probable cause: only approved bulletins can be scheduled",
+            code="broadcast.bulletin_not_approved",
+            bulletin_ids=unapproved,
         )
     return [rows[i] for i in bulletin_ids]
 
@@ -161,21 +178,27 @@ def create_broadcast(
     """
     now = now or utcnow()
     if not area_codes:
-        raise InvalidInputError("A broadcast targets at least one area")
+        raise InvalidInputError("A broadcast targets at least one area", code="broadcast.no_area")
     if len(set(area_codes)) != len(area_codes):
-        raise InvalidInputError("An area is listed twice")
+        raise InvalidInputError("An area is listed twice", code="broadcast.area_twice")
     areas = [get_area(session=session, code=code, scope=scope) for code in area_codes]
     _check_bulletins(session, bulletin_ids, scope)
     zone = settings.zone
     if priority is Priority.emergency:
         if rule:
-            raise InvalidInputError("An emergency airs at once; it cannot recur")
+            raise InvalidInputError(
+                "An emergency airs at once; it cannot recur", code="broadcast.emergency_recurs"
+            )
         starts_at = now  # sent at once and aired at once, whatever time was given
     if starts_at is None:
-        raise InvalidInputError("starts_at is required (RFC 3339 with an offset)")
+        raise InvalidInputError(
+            "starts_at is required (RFC 3339 with an offset)", code="broadcast.start_required"
+        )
     times = air_times(starts_at=starts_at, rule=rule, zone=zone)
     if priority is not Priority.emergency and times[-1] < now - timedelta(minutes=1):
-        raise InvalidInputError("Every airing of this broadcast lies in the past")
+        raise InvalidInputError(
+            "Every airing of this broadcast lies in the past", code="broadcast.all_in_past"
+        )
     home = _common_ancestor(areas, session)
     broadcast = Broadcast(
         title=title,
@@ -238,7 +261,11 @@ def get_broadcast(*, session: Session, broadcast_id: int, scope: Scope) -> Broad
         stmt = stmt.where(col(Broadcast.id).in_(visible))
     broadcast = session.exec(stmt).first()
     if broadcast is None:
-        raise NotFoundError(f"Broadcast {broadcast_id} not found")
+        raise NotFoundError(
+            f"Broadcast {broadcast_id} not found",
+            code="broadcast.not_found",
+            broadcast_id=broadcast_id,
+        )
     return broadcast
 
 
@@ -287,7 +314,11 @@ def cancel_broadcast(*, session: Session, broadcast: Broadcast, now: datetime | 
     """
     now = now or utcnow()
     if broadcast.status == BroadcastStatus.cancelled:
-        raise ConflictError(f"Broadcast {broadcast.id} is already cancelled")
+        raise ConflictError(
+            f"Broadcast {broadcast.id} is already cancelled",
+            code="broadcast.already_cancelled",
+            broadcast_id=broadcast.id,
+        )
     broadcast.status = BroadcastStatus.cancelled
     broadcast.cancelled_at = now
     session.add(broadcast)

@@ -90,7 +90,12 @@ def broadcast_status(
     if seq is not None:
         occs = [o for o in occs if o.seq == seq]
         if not occs:
-            raise NotFoundError(f"Broadcast {broadcast.id} has no airing {seq}")
+            raise NotFoundError(
+                f"Broadcast {broadcast.id} has no airing {seq}",
+                code="broadcast.airing_not_found",
+                broadcast_id=broadcast.id,
+                seq=seq,
+            )
     by_id = {o.id: o for o in occs}
     stmt = (
         select(Delivery, Station, Area)
@@ -168,15 +173,21 @@ def confirm_airing(
         .where(Station.id == station_id, scope.clause())
     ).first()
     if row is None:
-        raise NotFoundError(f"Station {station_id} not found")
+        raise NotFoundError(
+            f"Station {station_id} not found", code="station.not_found", station_id=station_id
+        )
     station, _area = row
     if station.kind != StationKind.legacy:
         raise InvalidInputError(
             f"Station {station_id} is an IP station. Probable cause: its receivers "
-            "acknowledge by themselves; only legacy stations are confirmed by hand"
+            "acknowledge by themselves; only legacy stations are confirmed by hand",
+            code="confirmation.ip_station",
+            station_id=station_id,
         )
     if aired_at.tzinfo is None:
-        raise InvalidInputError("aired_at needs an offset (RFC 3339)")
+        raise InvalidInputError(
+            "aired_at needs an offset (RFC 3339)", code="confirmation.time_without_offset"
+        )
     rules = Rules.of(settings) if settings is not None else Rules()
     now = now or utcnow()
 
@@ -187,7 +198,10 @@ def confirm_airing(
     if aired_at > now + rules.skew:
         raise InvalidInputError(
             f"aired_at {shown(aired_at)} is in the future (now {shown(now)}). Probable cause: "
-            "a confirmation typed before the airing, or the wrong day"
+            "a confirmation typed before the airing, or the wrong day",
+            code="confirmation.in_future",
+            aired_at=aired_at,
+            now=now,
         )
     candidates = session.exec(
         select(Delivery, Occurrence)
@@ -197,7 +211,10 @@ def confirm_airing(
     if not candidates:
         raise InvalidInputError(
             f"Station {station_id} has no delivery of broadcast {broadcast.id}. Probable "
-            "cause: the airing has not been dispatched yet, or the station is not targeted"
+            "cause: the airing has not been dispatched yet, or the station is not targeted",
+            code="confirmation.no_delivery",
+            station_id=station_id,
+            broadcast_id=broadcast.id,
         )
     delivery, occ = min(
         candidates, key=lambda pair: abs((as_utc(pair[1].air_at) - aired_at).total_seconds())
@@ -207,7 +224,11 @@ def confirm_airing(
         raise InvalidInputError(
             f"aired_at {shown(aired_at)} is before the air time {shown(air_at)} of the "
             f"nearest airing (by more than {int(rules.skew.total_seconds())} s). Probable "
-            "cause: a typing mistake, or a confirmation meant for another airing"
+            "cause: a typing mistake, or a confirmation meant for another airing",
+            code="confirmation.before_air_time",
+            aired_at=aired_at,
+            air_at=air_at,
+            skew_seconds=int(rules.skew.total_seconds()),
         )
     if supersedes(DeliveryState.confirmed.value, delivery.state):
         delivery.state = DeliveryState.confirmed

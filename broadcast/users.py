@@ -56,7 +56,10 @@ class Principal:
         if self.role is not Role.admin and self.role not in roles:
             allowed = ", ".join(r.value for r in (Role.admin, *roles))
             raise PermissionDeniedError(
-                f"The role '{self.role.value}' cannot do this (allowed: {allowed})"
+                f"The role '{self.role.value}' cannot do this (allowed: {allowed})",
+                code="role.not_allowed",
+                role=self.role.value,
+                allowed=[r.value for r in (Role.admin, *roles)],
             )
 
 
@@ -65,7 +68,11 @@ class Principal:
 
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise InvalidInputError(f"A password needs at least {MIN_PASSWORD} characters")
+        raise InvalidInputError(
+            f"A password needs at least {MIN_PASSWORD} characters",
+            code="user.password_too_short",
+            limit=MIN_PASSWORD,
+        )
 
 
 def create_user(
@@ -80,15 +87,27 @@ def create_user(
 ) -> User:
     """Create a user whose home area lies inside `scope`."""
     if not USERNAME_RE.match(username):
-        raise InvalidInputError("A username has 3-64 letters, digits, dots, dashes or underscores")
+        raise InvalidInputError(
+            "A username has 3-64 letters, digits, dots, dashes or underscores",
+            code="user.bad_username",
+        )
     _check_password(password)
     if session.exec(select(User).where(User.username == username)).first() is not None:
-        raise ConflictError(f"User '{username}' already exists")
+        raise ConflictError(
+            f"User '{username}' already exists", code="user.exists", username=username
+        )
     area = get_area(session=session, code=area_code, scope=scope) if area_code else None
     if area is None and scope.path is not None:
-        raise InvalidInputError("Only a global administrator can create a user without an area")
+        raise InvalidInputError(
+            "Only a global administrator can create a user without an area",
+            code="user.area_required",
+        )
     if area is None and role is not Role.admin:
-        raise InvalidInputError(f"A user with the role '{role.value}' needs an area_code")
+        raise InvalidInputError(
+            f"A user with the role '{role.value}' needs an area_code",
+            code="user.role_needs_area",
+            role=role.value,
+        )
     user = User(
         username=username,
         full_name=full_name,
@@ -145,10 +164,10 @@ def get_user(*, session: Session, user_id: int, scope: Scope) -> User:
     """The user with `user_id` whose home area lies in `scope`."""
     user = session.get(User, user_id)
     if user is None:
-        raise NotFoundError(f"User {user_id} not found")
+        raise NotFoundError(f"User {user_id} not found", code="user.not_found", user_id=user_id)
     area = user_area(session=session, user=user)
     if scope.path is not None and (area is None or not scope.covers(area)):
-        raise NotFoundError(f"User {user_id} not found")
+        raise NotFoundError(f"User {user_id} not found", code="user.not_found", user_id=user_id)
     return user
 
 
@@ -206,6 +225,7 @@ def sign_in(
         raise TooManyAttemptsError(
             f"Too many failed sign-ins. Try again in {verdict.retry_after} seconds",
             verdict.retry_after,
+            code="auth.locked_out",
         )
     user = authenticate(session=session, username=username, password=password)
     if user is not None:
@@ -305,7 +325,9 @@ def revoke_api_token(*, session: Session, user: User, token_id: int) -> ApiToken
     """Revoke one of the caller's tokens."""
     row = session.get(ApiToken, token_id)
     if row is None or row.user_id != user.id:
-        raise NotFoundError(f"API token {token_id} not found")
+        raise NotFoundError(
+            f"API token {token_id} not found", code="token.not_found", token_id=token_id
+        )
     row.revoked = True
     session.add(row)
     session.flush()

@@ -45,7 +45,7 @@ def get_area(*, session: Session, code: str, scope: Scope) -> Area:
     """The area with `code`, or NotFoundError when absent or out of scope."""
     area = session.exec(select(Area).where(Area.code == code)).first()
     if area is None or not scope.covers(area):
-        raise NotFoundError(f"Area '{code}' not found")
+        raise NotFoundError(f"Area '{code}' not found", code="area.not_found", area_code=code)
     return area
 
 
@@ -55,7 +55,11 @@ def _check_parent(level: AreaLevel, parent: Area | None) -> None:
     if LEVEL_RANK[AreaLevel(parent.level)] >= LEVEL_RANK[level]:
         raise InvalidInputError(
             f"A {level.value} cannot sit under the {parent.level} '{parent.code}'. "
-            "Probable cause: the parent code or the level is wrong"
+            "Probable cause: the parent code or the level is wrong",
+            code="area.bad_parent_level",
+            level=level.value,
+            parent_level=str(parent.level),
+            parent_code=parent.code,
         )
 
 
@@ -70,12 +74,17 @@ def create_area(
 ) -> Area:
     """Add an area under `parent_code` (None for a root, allowed only with a global scope)."""
     if session.exec(select(Area).where(Area.code == code)).first() is not None:
-        raise ConflictError(f"Area code '{code}' already exists")
+        raise ConflictError(
+            f"Area code '{code}' already exists", code="area.exists", area_code=code
+        )
     parent = None
     if parent_code:
         parent = get_area(session=session, code=parent_code, scope=scope)
     elif scope.path is not None:
-        raise NotFoundError("A top-level area can only be created by a global administrator")
+        raise NotFoundError(
+            "A top-level area can only be created by a global administrator",
+            code="area.root_needs_admin",
+        )
     _check_parent(level, parent)
     area = Area(code=code, name=name, level=level, parent_id=parent.id if parent else None)
     session.add(area)
@@ -106,18 +115,29 @@ def update_area(
         if parent.path.startswith(area.path):
             raise InvalidInputError(
                 f"Area '{area.code}' cannot move under '{parent_code}'. "
-                "Probable cause: the new parent lies inside the area itself (a cycle)"
+                "Probable cause: the new parent lies inside the area itself (a cycle)",
+                code="area.cycle",
+                area_code=area.code,
+                parent_code=parent_code,
             )
     elif move_to_root:
         if scope.path is not None:
-            raise NotFoundError("A top-level area can only be created by a global administrator")
+            raise NotFoundError(
+                "A top-level area can only be created by a global administrator",
+                code="area.root_needs_admin",
+            )
         parent = None
     _check_parent(new_level, parent)
     for child in session.exec(select(Area).where(Area.parent_id == area.id)).all():
         if LEVEL_RANK[AreaLevel(child.level)] <= LEVEL_RANK[new_level]:
             raise InvalidInputError(
                 f"Area '{area.code}' cannot become a {new_level.value}: "
-                f"its child '{child.code}' is a {child.level}"
+                f"its child '{child.code}' is a {child.level}",
+                code="area.child_level",
+                area_code=area.code,
+                level=new_level.value,
+                child_code=child.code,
+                child_level=str(child.level),
             )
     area.level = new_level
     new_parent_id = parent.id if parent else None
@@ -201,19 +221,31 @@ def import_areas(*, session: Session, rows: Iterable[dict[str, str]]) -> ImportR
         clean = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
         missing = [k for k in ("code", "name", "level") if not clean.get(k)]
         if missing:
-            raise InvalidInputError(f"Line {line}: missing {', '.join(missing)}")
+            raise InvalidInputError(
+                f"Line {line}: missing {', '.join(missing)}",
+                code="area_import.missing_columns",
+                line=line,
+                columns=missing,
+            )
         try:
             AreaLevel(clean["level"])
         except ValueError:
             raise InvalidInputError(
                 f"Line {line}: unknown level '{clean['level']}' "
-                f"(expected one of {', '.join(level.value for level in AreaLevel)})"
+                f"(expected one of {', '.join(level.value for level in AreaLevel)})",
+                code="area_import.unknown_level",
+                line=line,
+                level=clean["level"],
             ) from None
         pending.append((line, clean))
     codes = [row["code"] for _, row in pending]
     duplicates = {c for c in codes if codes.count(c) > 1}
     if duplicates:
-        raise InvalidInputError(f"Duplicate codes in the file: {', '.join(sorted(duplicates))}")
+        raise InvalidInputError(
+            f"Duplicate codes in the file: {', '.join(sorted(duplicates))}",
+            code="area_import.duplicate_codes",
+            area_codes=sorted(duplicates),
+        )
     created = updated = unchanged = 0
     everything = Scope.everything()
     # Parents first: repeat passes until every row whose parent exists is placed.
@@ -262,12 +294,18 @@ def import_areas(*, session: Session, rows: Iterable[dict[str, str]]) -> ImportR
                     )
                     updated += 1
             except (InvalidInputError, ConflictError, NotFoundError) as exc:
-                raise InvalidInputError(f"Line {line}: {exc}") from exc
+                raise InvalidInputError(
+                    f"Line {line}: {exc}", code=exc.code, **exc.fields, line=line
+                ) from exc
         if not progressed:
             line, row = remaining[0]
             raise InvalidInputError(
                 f"Line {line}: parent '{row.get('parent_code')}' of '{row['code']}' "
-                "is neither stored nor in the file"
+                "is neither stored nor in the file",
+                code="area_import.parent_missing",
+                line=line,
+                parent_code=row.get("parent_code"),
+                area_code=row["code"],
             )
         pending = remaining
     return ImportReport(created=created, updated=updated, unchanged=unchanged)
@@ -281,6 +319,9 @@ def read_areas_csv(path: Path) -> list[dict[str, str]]:
         if not {"code", "name", "level"} <= header:
             raise InvalidInputError(
                 f"{path} has the header {sorted(header)}. "
-                "Probable cause: the first line must be code,name,level,parent_code"
+                "Probable cause: the first line must be code,name,level,parent_code",
+                code="area_import.bad_header",
+                path=str(path),
+                header=sorted(header),
             )
         return list(reader)

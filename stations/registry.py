@@ -45,7 +45,9 @@ def list_languages(*, session: Session, include_inactive: bool = False) -> Seque
 def create_language(*, session: Session, code: str, name: str) -> Language:
     """Add a language; its code must be new."""
     if session.get(Language, code) is not None:
-        raise ConflictError(f"Language '{code}' already exists")
+        raise ConflictError(
+            f"Language '{code}' already exists", code="language.exists", language=code
+        )
     language = Language(code=code, name=name)
     session.add(language)
     session.flush()
@@ -56,7 +58,9 @@ def get_language(*, session: Session, code: str) -> Language:
     """The language with `code`, or NotFoundError."""
     language = session.get(Language, code)
     if language is None:
-        raise NotFoundError(f"Language '{code}' not found")
+        raise NotFoundError(
+            f"Language '{code}' not found", code="language.not_found", language=code
+        )
     return language
 
 
@@ -74,9 +78,9 @@ def ensure_default_languages(*, session: Session) -> int:
 def check_languages(*, session: Session, codes: Sequence[str]) -> list[str]:
     """Validate an ordered list of language codes (known, active, no repeats)."""
     if not codes:
-        raise InvalidInputError("A station airs at least one language")
+        raise InvalidInputError("A station airs at least one language", code="station.no_language")
     if len(set(codes)) != len(codes):
-        raise InvalidInputError("A language is listed twice")
+        raise InvalidInputError("A language is listed twice", code="station.language_twice")
     known = {
         lang.code
         for lang in session.exec(select(Language).where(col(Language.code).in_(list(codes)))).all()
@@ -86,7 +90,9 @@ def check_languages(*, session: Session, codes: Sequence[str]) -> list[str]:
     if unknown:
         raise InvalidInputError(
             f"Unknown language(s): {', '.join(unknown)}. "
-            "Probable cause: add them first with POST /api/v1/languages"
+            "Probable cause: add them first with POST /api/v1/languages",
+            code="station.unknown_languages",
+            languages=unknown,
         )
     return list(codes)
 
@@ -100,7 +106,9 @@ def get_station(*, session: Session, station_id: int, scope: Scope) -> tuple[Sta
         select(Station, Area).join(Area).where(Station.id == station_id, scope.clause())
     ).first()
     if row is None:
-        raise NotFoundError(f"Station {station_id} not found")
+        raise NotFoundError(
+            f"Station {station_id} not found", code="station.not_found", station_id=station_id
+        )
     return row[0], row[1]
 
 
@@ -118,7 +126,10 @@ def create_station(
     if LEVEL_RANK[AreaLevel(area.level)] < LEVEL_RANK[AreaLevel.commune]:
         raise InvalidInputError(
             f"Area '{area_code}' is a {area.level}. "
-            "Probable cause: a station belongs to a commune (or a village)"
+            "Probable cause: a station belongs to a commune (or a village)",
+            code="station.area_not_commune",
+            area_code=area_code,
+            level=str(area.level),
         )
     station = Station(
         area_id=area.id or 0,
@@ -216,17 +227,24 @@ def create_receiver(
     if not station.active:
         raise InvalidInputError(
             f"Station {station.id} is inactive. Probable cause: reactivate it before "
-            "adding receivers"
+            "adding receivers",
+            code="receiver.station_inactive",
+            station_id=station.id,
         )
     rid = receiver_id or new_receiver_id()
     if not rid.startswith(RECEIVER_ID_PREFIXES) or not valid_receiver_id(rid):
         # Receiver ids are MQTT logins: the prefixes keep them apart from the service's.
         raise InvalidInputError(
             f"Receiver id '{rid}' is not allowed. Probable cause: receiver ids start with "
-            f"{' or '.join(RECEIVER_ID_PREFIXES)} and use letters, digits, '.', '_' and '-'"
+            f"{' or '.join(RECEIVER_ID_PREFIXES)} and use letters, digits, '.', '_' and '-'",
+            code="receiver.bad_id",
+            receiver_id=rid,
+            prefixes=list(RECEIVER_ID_PREFIXES),
         )
     if session.get(Receiver, rid) is not None:
-        raise ConflictError(f"Receiver '{rid}' already exists")
+        raise ConflictError(
+            f"Receiver '{rid}' already exists", code="receiver.exists", receiver_id=rid
+        )
     secret = password or new_secret()
     receiver = Receiver(
         id=rid,
@@ -264,7 +282,11 @@ def get_receiver(
         .where(Receiver.id == receiver_id, scope.clause())
     ).first()
     if row is None:
-        raise NotFoundError(f"Receiver '{receiver_id}' not found")
+        raise NotFoundError(
+            f"Receiver '{receiver_id}' not found",
+            code="receiver.not_found",
+            receiver_id=receiver_id,
+        )
     return row[0], row[1], row[2]
 
 

@@ -55,6 +55,7 @@ def ffmpeg_exe() -> str:
             "ffmpeg is needed to decode and encode audio and was not found",
             "neither the system package 'ffmpeg' nor the Python wheel 'imageio-ffmpeg' "
             "is installed",
+            code="audio.ffmpeg_missing",
         ) from exc
 
 
@@ -66,13 +67,17 @@ def _run(args: Sequence[str], data: bytes | None = None) -> bytes:
         )
     except subprocess.TimeoutExpired as exc:
         raise AudioProcessingError(
-            "ffmpeg did not finish in time", "the audio is very long or the machine is overloaded"
+            "ffmpeg did not finish in time",
+            "the audio is very long or the machine is overloaded",
+            code="audio.ffmpeg_timeout",
         ) from exc
     if done.returncode != 0:
         detail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
         raise AudioProcessingError(
             "ffmpeg could not process the audio",
             " / ".join(detail) or f"ffmpeg exited with code {done.returncode}",
+            code="audio.ffmpeg_failed",
+            returncode=done.returncode,
         )
     return done.stdout
 

@@ -100,12 +100,19 @@ class Synthesizer:
                 raise InvalidInput(
                     f"Unknown engine {engine!r}",
                     f"the engines enabled here are {', '.join(sorted(self.engines))}",
+                    code="tts.unknown_engine",
+                    engine=engine,
+                    engines=", ".join(sorted(self.engines)),
                 )
             chosen = self.engines[engine]
             if not chosen.speaks(language):
                 raise UnsupportedLanguage(
                     f"The engine {engine!r} does not speak {language_label(language)}",
                     "choose another engine or let the language policy decide",
+                    code="tts.engine_lacks_language",
+                    engine=engine,
+                    language=language,
+                    language_name=language_label(language),
                 )
             return [chosen]
         names = self.config.engine_policy.get(language)
@@ -119,6 +126,9 @@ class Synthesizer:
                 f"No engine speaks {language_label(language)} on this system",
                 "this language needs a human recording of the bulletin "
                 "(upload one; it is used instead of speech synthesis)",
+                code="tts.no_engine",
+                language=language,
+                language_name=language_label(language),
             )
         return found
 
@@ -129,12 +139,19 @@ class Synthesizer:
     ) -> str:
         """Validate and normalise text; raise InvalidInput when nothing can be read."""
         if not text or not text.strip():
-            raise InvalidInput("The text to read is empty", "the bulletin has no content yet")
+            raise InvalidInput(
+                "The text to read is empty",
+                "the bulletin has no content yet",
+                code="tts.empty_text",
+            )
         if len(text) > self.config.max_chars:
             raise InvalidInput(
                 f"The text has {len(text)} characters, more than the maximum of "
                 f"{self.config.max_chars}",
                 "the bulletin is too long for one programme item; split it into parts",
+                code="tts.text_too_long",
+                length=len(text),
+                limit=self.config.max_chars,
             )
         if canonical_language(language) == "vi":
             prepared = default_normalizer().normalize(text, lexicon=lexicon)
@@ -144,6 +161,7 @@ class Synthesizer:
             raise InvalidInput(
                 "The text has nothing that can be read aloud",
                 "it contains only punctuation or markup",
+                code="tts.nothing_to_read",
             )
         return prepared
 
@@ -164,7 +182,12 @@ class Synthesizer:
         prepared = self.prepare_text(text, language, lexicon=lexicon)
         speed = self.config.speed if speed is None else speed
         if not 0.3 <= speed <= 3.0:
-            raise InvalidInput(f"Speed {speed} is out of range", "use a value from 0.3 to 3.0")
+            raise InvalidInput(
+                f"Speed {speed} is out of range",
+                "use a value from 0.3 to 3.0",
+                code="tts.speed_out_of_range",
+                speed=speed,
+            )
         failures: list[str] = []
         for candidate in candidates:
             chosen_voice = voice or candidate.default_voice(language)
@@ -200,6 +223,10 @@ class Synthesizer:
             f"No engine could speak {language_label(language)}; tried "
             f"{', '.join(c.name for c in candidates)}",
             "; ".join(failures),
+            code="tts.all_engines_failed",
+            language=language,
+            language_name=language_label(language),
+            engines=", ".join(c.name for c in candidates),
         )
 
     def _audio_settings(self) -> dict[str, object]:
@@ -232,6 +259,8 @@ class Synthesizer:
                 raise EngineUnavailable(
                     f"The engine {engine!r} returned only silence",
                     "the engine or its voice data is broken",
+                    code="tts.silent_output",
+                    engine=engine,
                 )
             encoded = broadcast_ready(pcm, self.config)
             return self.cache.store(
@@ -253,7 +282,9 @@ class Synthesizer:
         language = canonical_language(language)
         raw = Path(data).read_bytes() if isinstance(data, Path) else data
         if not raw:
-            raise InvalidRecording("The recording is empty", "the upload did not complete")
+            raise InvalidRecording(
+                "The recording is empty", "the upload did not complete", code="recording.empty"
+            )
         key = cache_key(
             {
                 "recording": hashlib.sha256(raw).hexdigest(),
@@ -272,17 +303,21 @@ class Synthesizer:
                 raise InvalidRecording(
                     "The recording cannot be decoded",
                     f"the file is corrupt or not an audio format ffmpeg knows ({exc.cause})",
+                    code="recording.undecodable",
                 ) from exc
             seconds = len(pcm) / self.config.sample_rate
             if seconds > limit:
                 raise InvalidRecording(
                     f"The recording is longer than the maximum of {limit:.0f} seconds",
                     "it holds more than one bulletin or was not stopped; cut it and upload again",
+                    code="recording.too_long",
+                    limit=round(limit),
                 )
             if not len(pcm) or peak_db(pcm) < SILENT_RECORDING_DB:
                 raise InvalidRecording(
                     "The recording is silent",
                     "the microphone was muted or unplugged while recording",
+                    code="recording.silent",
                 )
             return pcm
 
@@ -292,6 +327,7 @@ class Synthesizer:
             raise InvalidRecording(
                 "The recording holds no sound above the silence threshold",
                 "the microphone level was far too low",
+                code="recording.too_quiet",
             ) from exc
 
 

@@ -12,7 +12,8 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
-from api.console.web import ConsoleRoute, CsrfDep, UserDep, redirect, render, vietnamese
+from api.console.messages import form_error, say
+from api.console.web import ConsoleRoute, CsrfDep, UserDep, redirect, render
 from api.deps import IdPath, SessionDep, SettingsDep
 from api.routes import bulletins as bulletin_routes
 from broadcast import audit, bulletins, rendering
@@ -150,15 +151,10 @@ def create_bulletin(
             )
         except LoaError as exc:
             session.rollback()
-            message = str(exc)
-            key = (
-                "text"
-                if "text" in message.lower()
-                else "area_code"
-                if "rea" in message
-                else "title"
+            key, shown = form_error(
+                exc, {"text": "text", "area": "area_code", "title": "title"}, default="title"
             )
-            errors[key] = vietnamese(message)
+            errors[key] = shown
         else:
             session.commit()
             rendering.notify_pending()
@@ -206,7 +202,7 @@ def _editor(
                 settings=settings,
             ).normalized
         except LoaError as exc:
-            normalized = vietnamese(str(exc))
+            normalized = say(exc)
     events, _ = audit.list_events(
         session=session,
         scope=principal.scope,
@@ -284,7 +280,7 @@ def save_text(
         session.rollback()
         return _editor(
             request, session, settings, principal, bulletin_id, language,
-            errors={"text": vietnamese(str(exc))}, draft_text=text, status_code=422,
+            errors={"text": say(exc)}, draft_text=text, status_code=422,
         )  # fmt: skip
     session.commit()
     rendering.notify_pending()
@@ -324,7 +320,7 @@ def upload_recording(
         session.rollback()
         return _editor(
             request, session, settings, principal, bulletin_id, language,
-            errors={"recording": vietnamese(str(exc))}, status_code=422,
+            errors={"recording": say(exc)}, status_code=422,
         )  # fmt: skip
     return redirect(f"/bulletins/{bulletin_id}?lang={language}", "Đã tải bản ghi âm")
 
@@ -398,6 +394,6 @@ def workflow(
         session.rollback()
         return _editor(
             request, session, settings, principal, bulletin_id, lang or None,
-            errors={"workflow": vietnamese(str(exc))}, status_code=422,
+            errors={"workflow": say(exc)}, status_code=422,
         )  # fmt: skip
     return redirect(f"/bulletins/{bulletin_id}", done[action])

@@ -18,7 +18,8 @@ from sqlmodel import Session
 
 from api import broadcast_schemas as bs
 from api.console.home_pages import broadcast_labels
-from api.console.web import ConsoleRoute, CsrfDep, UserDep, redirect, render, vietnamese
+from api.console.messages import form_error, say
+from api.console.web import ConsoleRoute, CsrfDep, UserDep, redirect, render
 from api.deps import MAX_ID, IdPath, SessionDep, SettingsDep, get_clock, parse_id
 from api.routes import broadcasts as broadcast_routes
 from broadcast import bulletins, reports, scheduling, status
@@ -39,6 +40,14 @@ router = APIRouter(route_class=ConsoleRoute)
 
 WEEKDAY_NAMES = ["Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật"]
 PRIORITY_OPTIONS = [("normal", "Thông thường"), ("priority", "Ưu tiên")]
+# The new broadcast form's inputs, by the catalogue's form fields (api/console/messages.py).
+_WHEN_INPUTS = {
+    "area": "area_codes",
+    "bulletin": "bulletin_ids",
+    "first_day": "first_day",
+    "until": "until",
+    "when": "when",
+}
 
 
 def _today(settings: Settings) -> date:
@@ -186,16 +195,8 @@ def create_broadcast(
         try:
             plan = parse_plain(when, first_day=first, until=last, zone=settings.zone)
         except LoaError as exc:
-            message = str(exc)
-            if "last day" in message:
-                errors["until"] = "Lịch lặp lại cần ngày kết thúc (sau ngày bắt đầu)"
-            else:
-                errors["when"] = (
-                    "Không đọc được giờ phát. Viết ví dụ: “hằng ngày lúc 6:00 và 17:00”, "
-                    "“thứ hai, thứ sáu lúc 6h30” hoặc “lúc 7:15”"
-                    if message.startswith("No time of day")
-                    else vietnamese(message)
-                )
+            key, shown = form_error(exc, _WHEN_INPUTS, default="when")
+            errors[key] = shown
     if not errors and plan is not None:
         try:
             body = bs.BroadcastCreate(
@@ -212,15 +213,8 @@ def create_broadcast(
             errors["when"] = f"Dữ liệu không hợp lệ: {exc.errors()[0]['msg']}"
         except LoaError as exc:
             session.rollback()
-            message = str(exc)
-            key = (
-                "area_codes"
-                if "Area" in message or "area" in message
-                else "bulletin_ids"
-                if "ulletin" in message
-                else "when"
-            )
-            errors[key] = vietnamese(message)
+            key, shown = form_error(exc, _WHEN_INPUTS, default="when")
+            errors[key] = shown
         else:
             return redirect(
                 f"/broadcasts/{detail.id}", f"Đã lên lịch {detail.occurrence_count} lượt phát"
@@ -274,7 +268,8 @@ def emergency(
             errors["emergency_areas"] = "Dữ liệu không hợp lệ: chọn địa bàn trong danh sách"
         except LoaError as exc:
             session.rollback()
-            errors["emergency_bulletin"] = vietnamese(str(exc))
+            key, shown = form_error(exc, {"area": "emergency_areas"}, default="emergency_bulletin")
+            errors[key] = shown
         else:
             return redirect(f"/broadcasts/{detail.id}", "Đã phát lệnh khẩn cấp")
     return schedule_page_with_errors(request, session, settings, principal, errors)
@@ -462,7 +457,7 @@ def confirm(
             )
         except LoaError as exc:
             session.rollback()
-            errors[key] = vietnamese(str(exc))
+            errors[key] = say(exc)
         else:
             return redirect("/operator", "Đã xác nhận đài đã phát")
     context = _operator_context(session, settings, principal)

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
-from api.console.web import ConsoleRoute, CsrfDep, UserDep, redirect, render, vietnamese
+from api.console.messages import form_error, say
+from api.console.web import ConsoleRoute, CsrfDep, UserDep, redirect, render
 from api.deps import IdPath, SessionDep
 from api.routes.reports import station_schedule_ics
 from broadcast import audit
@@ -84,7 +85,10 @@ def create_station(
                 scope=principal.scope,
             )
         except LoaError as exc:
-            errors["area_code" if "Area" in str(exc) else "languages"] = vietnamese(str(exc))
+            key, shown = form_error(
+                exc, {"area": "area_code", "languages": "languages"}, default="languages"
+            )
+            errors[key] = shown
         else:
             audit.record(
                 session=session,
@@ -211,7 +215,7 @@ def create_receiver(
             session,
             principal,
             station_id,
-            errors={"name": vietnamese(str(exc))},
+            errors={"name": say(exc)},
             form=form,
             status_code=422,
         )

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import re
 import secrets
 from collections.abc import Callable, Coroutine
 from datetime import datetime
@@ -25,6 +24,7 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.console.messages import FALLBACK, say, say_reason
 from api.deps import SessionDep, SettingsDep
 from broadcast.models import Role
 from broadcast.settings import Settings
@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 SESSION_COOKIE = "loa_session"
 CSRF_COOKIE = "loa_csrf"
 CSRF_FIELD = "csrf_token"
+CSRF_REFUSED = "Phiên làm việc đã hết hạn hoặc biểu mẫu không hợp lệ. Hãy tải lại trang."
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
@@ -95,96 +96,6 @@ FLAG_HINTS = {
 
 LEVEL_LABELS = {"province": "Tỉnh", "district": "Huyện", "commune": "Xã", "village": "Thôn"}
 
-# Domain messages are English; these patterns give operators a Vietnamese sentence.
-# Anything unmatched is shown as it is after a Vietnamese lead-in.
-_MESSAGES: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"^Area '(.+)' not found"), "Không tìm thấy địa bàn '{0}'"),
-    (re.compile(r"^Station (\d+) not found"), "Không tìm thấy đài {0}"),
-    (re.compile(r"^Bulletin (\d+) not found"), "Không tìm thấy bản tin {0}"),
-    (re.compile(r"^Broadcast (\d+) not found"), "Không tìm thấy lịch phát {0}"),
-    (re.compile(r"^Receiver '(.+)' not found"), "Không tìm thấy cụm loa '{0}'"),
-    (re.compile(r"^The role '(.+)' cannot do this"), "Vai trò của bạn không được làm việc này"),
-    (re.compile(r"^You wrote bulletin"), "Bạn là tác giả: cần một người duyệt khác"),
-    (
-        re.compile(r"not approved\. Probable cause"),
-        "Chỉ bản tin đã duyệt mới được lên lịch phát",
-    ),
-    (re.compile(r"still being rendered"), "Âm thanh đang được tạo, vui lòng nghe lại sau"),
-    (re.compile(r"^A rejection needs a reason"), "Cần ghi lý do từ chối"),
-    (re.compile(r"lies in the past"), "Mọi lần phát đều đã ở trong quá khứ"),
-    (re.compile(r"^The text of a version cannot be empty"), "Nội dung không được để trống"),
-    (re.compile(r"^A bulletin needs a title"), "Bản tin cần có tiêu đề"),
-    (re.compile(r"is an IP station"), "Đài IP tự báo cáo; chỉ đài truyền thống cần xác nhận"),
-    (re.compile(r"has no delivery of broadcast"), "Lịch phát này chưa được gửi tới đài"),
-    (
-        re.compile(r"^aired_at (.+) is in the future \(now (.+)\)"),
-        "Giờ đã phát {0} chưa tới (bây giờ là {1}): chỉ xác nhận sau khi đã phát",
-    ),
-    (
-        re.compile(r"^aired_at (.+) is before the air time (.+) of the nearest airing"),
-        "Giờ đã phát {0} sớm hơn giờ phát theo lịch {1}",
-    ),
-    (re.compile(r"^No station in (.+) airs '(.+)'"), "Không đài nào ở {0} phát tiếng '{1}'"),
-    # Times in plain words (broadcast/recurrence.py).
-    (
-        re.compile(r"^Words not understood: (.+)\. Probable cause"),
-        "Không hiểu: {0}. Viết ví dụ: “thứ hai đến thứ sáu lúc 6:00”, “hằng ngày lúc 6h30”, "
-        "“ngày 10/12 lúc 7h”",
-    ),
-    (
-        re.compile(r"^'(.+)' does not say which days and times to air"),
-        "“{0}” chưa nói rõ phát vào những ngày nào, giờ nào. Hãy ghi rõ, ví dụ: "
-        "“thứ hai và thứ năm lúc 6:00”",
-    ),
-    (
-        re.compile(r"^'(.+)' does not say which days to air"),
-        "“{0}” chưa nói rõ phát vào những ngày nào. Hãy ghi rõ, ví dụ: "
-        "“thứ hai hằng tuần lúc 6:00”",
-    ),
-    (
-        re.compile(r"^'(.+)' is not a time of day: '(.+)' goes with hours (.+)$"),
-        "“{0}” không phải giờ hợp lệ: “{1}” chỉ đi với giờ {2}",
-    ),
-    (
-        re.compile(r"^'(.+)' is not a time of day"),
-        "“{0}” không phải giờ hợp lệ (giờ từ 0 đến 23, phút từ 00 đến 59)",
-    ),
-    (re.compile(r"^'(.+)' is not a date"), "“{0}” không phải ngày hợp lệ"),
-    (
-        re.compile(r"^Only one date can be given: (.+)\. Probable cause"),
-        "Chỉ ghi được một ngày (đã ghi {0}): mỗi ngày phát hãy tạo một lịch phát riêng",
-    ),
-    (
-        re.compile(r"^(\S+) falls on '(.+)', not on '(.+)'$"),
-        "Ngày {0} là “{1}”, không phải “{2}”",
-    ),
-    (
-        re.compile(r"^'(.+)' cannot be combined with '(.+)'$"),
-        "Không ghi được “{0}” cùng với “{1}”",
-    ),
-    (
-        re.compile(r"^None of the days named falls between the start and the end"),
-        "Không có ngày nào đã chọn nằm trong thời gian phát (giữa “Từ ngày” và “Đến ngày”)",
-    ),
-    (
-        re.compile(r"^Dates must lie between (\S+) and (\S+)"),
-        "Ngày phải nằm trong khoảng {0} đến {1}",
-    ),
-    (
-        re.compile(r"^The text is longer than (\d+) characters"),
-        "Nội dung giờ phát dài quá {0} ký tự",
-    ),
-]
-
-
-def vietnamese(message: str) -> str:
-    """A Vietnamese sentence for a domain error message."""
-    for pattern, template in _MESSAGES:
-        match = pattern.search(message)
-        if match:
-            return template.format(*match.groups())
-    return f"Không thực hiện được: {message}"
-
 
 def localtime(value: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
     """A stored UTC time on the wall clock of LOA_TIMEZONE (filled in per app)."""
@@ -215,6 +126,8 @@ templates.env.filters["flag"] = lambda s: FLAG_LABELS.get(str(s), str(s))
 templates.env.filters["flag_hint"] = lambda s: FLAG_HINTS.get(str(s), "")
 templates.env.filters["minutes"] = _minutes
 templates.env.globals["ROLE_LABELS"] = ROLE_LABELS
+# The Vietnamese text of a stored error code and fields (a version's failed rendering).
+templates.env.globals["say_reason"] = say_reason
 
 
 # --- session and CSRF -------------------------------------------------------------------
@@ -266,9 +179,7 @@ def check_csrf(
     nonce = request.cookies.get(CSRF_COOKIE)
     expected = csrf_token_for(nonce, settings.secret_key) if nonce else ""
     if not nonce or not hmac.compare_digest(expected, csrf_token):
-        raise HTTPException(
-            403, "Phiên làm việc đã hết hạn hoặc biểu mẫu không hợp lệ. Hãy tải lại trang."
-        )
+        raise HTTPException(403, CSRF_REFUSED)
 
 
 CsrfDep = Depends(check_csrf)
@@ -342,6 +253,21 @@ _STATUS = {
 }
 
 
+# What an HTTP error raised below the console (a route function of the API) says.
+_HTTP_MESSAGES = {
+    401: "Bạn cần đăng nhập lại.",
+    403: "Bạn không có quyền làm việc này.",
+    404: "Không tìm thấy trang hoặc dữ liệu cần tìm.",
+    405: "Thao tác này không dùng được ở địa chỉ này.",
+    413: "Dữ liệu gửi lên quá lớn.",
+    416: "Không đọc được đoạn tệp đã yêu cầu.",
+    422: "Dữ liệu đã nhập không hợp lệ.",
+    429: "Thao tác quá nhiều lần. Hãy thử lại sau ít phút.",
+}
+# HTTP errors the console raises itself, already in Vietnamese.
+_CONSOLE_DETAILS = frozenset({CSRF_REFUSED})
+
+
 def _error_page(request: Request, status: int, title: str, message: str) -> HTMLResponse:
     principal = getattr(request.state, "principal", None)
     return render(
@@ -371,7 +297,7 @@ class ConsoleRoute(APIRoute):
                 status, title = next(
                     (v for k, v in _STATUS.items() if isinstance(exc, k)), (400, "Lỗi")
                 )
-                return _error_page(request, status, title, vietnamese(str(exc)))
+                return _error_page(request, status, title, say(exc))
             except RequestValidationError as exc:
                 # An id in the address that no object can have (not a number, 0, beyond
                 # 64 bits) names nothing; a bad form field is the form's fault.
@@ -386,11 +312,13 @@ class ConsoleRoute(APIRoute):
                 )
             except StarletteHTTPException as exc:
                 titles = {403: "Không có quyền", 404: "Không tìm thấy", 422: "Không hợp lệ"}
+                # The web layer's details are English; only the console's own are shown.
+                message = exc.detail if exc.detail in _CONSOLE_DETAILS else None
                 return _error_page(
                     request,
                     exc.status_code,
                     titles.get(exc.status_code, "Lỗi"),
-                    str(exc.detail),
+                    message or _HTTP_MESSAGES.get(exc.status_code, FALLBACK),
                 )
 
         return handler

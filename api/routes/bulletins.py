@@ -223,7 +223,11 @@ def upload_recording(
     # Cheap checks before the audio work.
     principal.require(Role.editor)
     if bulletin.status == BulletinStatus.archived:
-        raise ConflictError(f"Bulletin {bulletin_id} is archived and can no longer change")
+        raise ConflictError(
+            f"Bulletin {bulletin_id} is archived and can no longer change",
+            code="bulletin.archived",
+            bulletin_id=bulletin_id,
+        )
     bulletins.check_language(session=session, area=area, language=language)
     tmp, upload_sha = save_upload(
         file, settings.media_dir / "uploads", settings.max_upload_mb * 1_000_000
@@ -267,12 +271,16 @@ def normalized_text(
     bulletin, area = _get(session, principal, bulletin_id)
     version = bulletins.get_translation(session=session, bulletin=bulletin, language=language)
     if not version.text:
-        raise NotFoundError(f"The '{language}' version is a recording without text")
+        raise NotFoundError(
+            f"The '{language}' version is a recording without text",
+            code="translation.no_text",
+            language=language,
+        )
     lexicon = merged_lexicon(session=session, area=area)
     try:
         prepared = synthesizer_for(settings).prepare_text(version.text, language, lexicon=lexicon)
     except TTSError as exc:
-        raise InvalidInputError(str(exc)) from exc
+        raise InvalidInputError(str(exc), code=exc.code, **exc.fields) from exc
     used = {k: v for k, v in lexicon.items() if k in version.text}
     return bs.NormalizedText(
         language=language, text=version.text, normalized=prepared, lexicon=used
@@ -299,11 +307,19 @@ def preview_audio(
     if version.audio_state != AudioState.ready or not version.audio_sha256:
         detail = f" ({version.audio_error})" if version.audio_error else ""
         raise NotFoundError(
-            f"The '{language}' audio of bulletin {bulletin_id} is {version.audio_state}{detail}"
+            f"The '{language}' audio of bulletin {bulletin_id} is {version.audio_state}{detail}",
+            code="audio.not_ready",
+            language=language,
+            bulletin_id=bulletin_id,
+            state=version.audio_state,
         )
     path = media.media_path(settings, version.audio_sha256)
     if not path.is_file():
-        raise NotFoundError(f"The '{language}' audio file is missing from the media folder")
+        raise NotFoundError(
+            f"The '{language}' audio file is missing from the media folder",
+            code="audio.file_missing",
+            language=language,
+        )
     return file_response(
         path,
         etag=version.audio_sha256,

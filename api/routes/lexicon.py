@@ -64,7 +64,10 @@ def create_entry(
     elif principal.area is not None:
         area = principal.area
     else:
-        raise InvalidInputError("A global administrator must give the entry's area_code")
+        raise InvalidInputError(
+            "A global administrator must give the entry's area_code",
+            code="lexicon.area_required",
+        )
     entry = lexicon.create_entry(
         session=session, area=area, term=body.term, reading=body.reading, user_id=principal.user.id
     )

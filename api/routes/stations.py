@@ -179,7 +179,12 @@ def create_receiver(
 
 def _ident_kind(kind: str) -> str:
     if kind not in IDENT_KINDS:
-        raise NotFoundError(f"Unknown ident '{kind}' (expected one of {', '.join(IDENT_KINDS)})")
+        raise NotFoundError(
+            f"Unknown ident '{kind}' (expected one of {', '.join(IDENT_KINDS)})",
+            code="ident.unknown_kind",
+            kind=kind,
+            kinds=", ".join(IDENT_KINDS),
+        )
     return kind
 
 

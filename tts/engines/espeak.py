@@ -201,6 +201,8 @@ class EspeakEngine(Engine):
                 raise EngineUnavailable(
                     f"eSpeak NG could not speak {language!r} with voice {espeak_voice!r}",
                     f"{exc}",
+                    code="tts.engine_failed",
+                    engine="espeak",
                 ) from exc
             if on_progress:
                 on_progress(index, len(chunks))

@@ -122,6 +122,8 @@ class GTTSEngine(Engine):
                             f"gTTS could not synthesize {language!r} after "
                             f"{self.retries + 1} attempts",
                             f"no internet access or Google refused the request ({error})",
+                            code="tts.engine_unreachable",
+                            engine="gtts",
                         ) from error
                     done += 1
                     if on_progress:
@@ -136,6 +138,8 @@ class GTTSEngine(Engine):
                 raise EngineUnavailable(
                     "gTTS returned audio that cannot be decoded",
                     f"the service answered with something other than MP3 ({exc})",
+                    code="tts.engine_bad_audio",
+                    engine="gtts",
                 ) from exc
             if index < len(chunks) - 1:
                 pause = self.sentence_pause_ms if chunk[-1] in ".!?;:" else 0

@@ -99,7 +99,10 @@ class _HTTPEngine(Engine):
     ) -> PCM:
         if not self.token:
             raise EngineUnavailable(
-                f"{self.name} cannot be used", "no API token is configured for it"
+                f"{self.name} cannot be used",
+                "no API token is configured for it",
+                code="tts.engine_token_missing",
+                engine=self.name,
             )
         chunks = chunk_text(text, self.chunk_chars)
         parts: list[PCM] = []
@@ -114,6 +117,8 @@ class _HTTPEngine(Engine):
                     raise EngineUnavailable(
                         f"{self.name} could not synthesize the text",
                         f"the service failed or is unreachable ({exc})",
+                        code="tts.engine_unreachable",
+                        engine=self.name,
                     ) from exc
                 if on_progress:
                     on_progress(index, len(chunks))
@@ -127,11 +132,17 @@ def _raise_for(response: httpx.Response, service: str) -> None:
         raise EngineUnavailable(
             f"{service} refused the request (HTTP {response.status_code})",
             "the API token in the settings is wrong or expired",
+            code="tts.engine_token_refused",
+            engine=service,
+            status=response.status_code,
         )
     if response.status_code >= 400:
         raise EngineUnavailable(
             f"{service} rejected the request (HTTP {response.status_code})",
             f"the voice or speed in the settings is not accepted: {response.text[:200]}",
+            code="tts.engine_request_refused",
+            engine=service,
+            status=response.status_code,
         )
 
 
@@ -157,6 +168,8 @@ class ViettelEngine(_HTTPEngine):
             raise EngineUnavailable(
                 "Viettel AI answered without audio",
                 f"the service reported an error: {response.text[:200]}",
+                code="tts.engine_bad_audio",
+                engine="Viettel AI",
             )
         return response.content
 
@@ -179,6 +192,8 @@ class FPTEngine(_HTTPEngine):
             raise EngineUnavailable(
                 "FPT.AI answered without an audio link",
                 f"the service reported: {body.get('message', body)}",
+                code="tts.engine_bad_audio",
+                engine="FPT.AI",
             )
         link = str(body["async"])
         # The MP3 appears at the link a little later; poll it a bounded number of times.
@@ -192,4 +207,6 @@ class FPTEngine(_HTTPEngine):
         raise EngineUnavailable(
             "FPT.AI never delivered the audio",
             f"the file at {link} was still missing after {FPT_POLL_ATTEMPTS} polls",
+            code="tts.engine_unreachable",
+            engine="FPT.AI",
         )
