@@ -18,9 +18,10 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
+    Connection,
     Dialect,
     Engine,
     and_,
@@ -100,9 +101,14 @@ RECEIVER = SQLModel.metadata.tables["receiver"]
 EVENT = SQLModel.metadata.tables["delivery_event"]
 _NOT_SENT = frozenset(state.value for state in NOT_SENT_STATES)
 _NO_FLAGS: frozenset[str] = frozenset()
-# Per delivery of a batch: where it stands, whole (the rules compare times), in one query.
-_SELECT_DELIVERIES = BulkStatement(
-    lambda dialect: sa_select(
+
+
+def _select_deliveries(dialect: str) -> Any:
+    """Per delivery of a batch: where it stands, whole (the rules compare times).
+
+    PostgreSQL locks the rows it returns, in id order (see `_lock_batch`).
+    """
+    statement = sa_select(
         DELIVERY.c.id,
         DELIVERY.c.occurrence_id,
         DELIVERY.c.target,
@@ -113,9 +119,50 @@ _SELECT_DELIVERIES = BulkStatement(
     ).where(
         in_list(DELIVERY.c.occurrence_id, "occurrences", dialect),
         in_list(DELIVERY.c.target, "targets", dialect),
-    ),
-    ("occurrences", "targets"),
-)
+    )
+    if dialect == "postgresql":
+        statement = statement.order_by(DELIVERY.c.id).with_for_update()
+    return statement
+
+
+# One query for the batch.
+_SELECT_DELIVERIES = BulkStatement(_select_deliveries, ("occurrences", "targets"))
+
+
+def _lock_batch(connection: Connection) -> None:
+    """Make the batch's read of its deliveries and its writes one unit no writer comes between.
+
+    The batch reads where its deliveries stand, folds its reports into them in Python
+    and writes the result. A cancel or a deadline verdict committed between that read
+    and the write would be overwritten (a cancelled delivery back to `downloaded`, so
+    its receiver never gets the cancel). So the write lock is taken before the read:
+
+    - SQLite has one writer at a time anyway, and the batch is a write transaction; but
+      the driver begins it only at the first INSERT, so the reads ran outside it.
+      BEGIN IMMEDIATE takes the write lock first: nothing can be written between the
+      read and the write. Readers are not held up (WAL), and other writers wait for
+      the batch (busy_timeout) as they did for its writes.
+    - PostgreSQL (READ COMMITTED): the read is SELECT ... FOR UPDATE. It waits for a
+      transaction writing those rows, returns them as that one committed them, and
+      holds them until the batch commits. A writer after the batch waits for it, and
+      since the cancel, the deadlines and the sent-marking are UPDATEs conditional on
+      the state, each re-checks its condition on what the batch wrote. Rows are locked
+      in id order; a deadlock with another writer all the same is an OperationalError,
+      so the batch is retried (is_transient).
+
+    Locking rather than writing each row only if it still stands as read (and folding
+    the batch again into rows that changed): the batch writes the state, six time
+    columns, the flags and the detail, each of which would need its condition, and a
+    retry loop. The lock covers every column against every writer, and the hot path
+    stays one read and one write per kind of change.
+    """
+    if connection.dialect.name != "sqlite":
+        return  # PostgreSQL: _SELECT_DELIVERIES ... FOR UPDATE
+    driver = connection.connection.driver_connection
+    if not getattr(driver, "in_transaction", False):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:  # begun (deferred) already: any write statement takes the write lock
+        connection.exec_driver_sql("UPDATE delivery SET id = id WHERE 0")
 
 
 def _events_upsert(dialect: str) -> Any:
@@ -168,6 +215,15 @@ def _preferred(event: Event, kept: Event) -> bool:
     if event.believed != kept.believed:
         return event.believed
     return event.believed and event.at < kept.at
+
+
+class _Folded(NamedTuple):
+    """What storing a batch's acks counted, added to the counters once it is committed."""
+
+    stored: int = 0  # acks matched to a delivery
+    unknown: int = 0  # acks that match no delivery
+    not_believed: int = 0
+    clamped: int = 0
 
 
 @dataclass
@@ -514,16 +570,29 @@ class AckIngestor:
                 acks.append(value)
                 seen.add(receiver_id)
         with Session(self.engine) as session:
-            stored = self._store_acks(session, acks, now)
+            folded = self._store_acks(session, acks, now)
             online_seen = self._store_receivers(session, states, seen, now)
             session.commit()
+        # Counted only once committed: a batch that fails is stored again (retried, or in
+        # parts to park a bad message), and its acks would be counted each time.
+        self.stats.acks_stored += folded.stored
+        self.stats.unknown += folded.unknown
+        if folded.not_believed or folded.clamped:
+            self.claims.not_believed += folded.not_believed
+            self.claims.clamped += folded.clamped
+            log.warning(
+                "%d receiver reports not believed and %d clocks clamped in a batch of %d "
+                "(see the deliveries' flags and the as-run log)",
+                folded.not_believed,
+                folded.clamped,
+                len(acks),
+            )
         # Remembered only once committed: a batch retried after an error writes them again.
         for receiver_id, is_online in online_seen.items():
             if is_online:
                 self._seen_written[receiver_id] = now
             else:
                 self._seen_written.pop(receiver_id, None)
-        self.stats.acks_stored += stored
         self.stats.states_stored += len(states)
         self.stats.batches += 1
         self.stats.last_commit_at = time.monotonic()
@@ -537,11 +606,16 @@ class AckIngestor:
 
     def _store_acks(
         self, session: Session, acks: list[tuple[str, int, int, Ack]], now: datetime
-    ) -> int:
-        """Fold the batch's acks into their deliveries (delivery_state.apply_report)."""
+    ) -> _Folded:
+        """Fold the batch's acks into their deliveries (delivery_state.apply_report).
+
+        Nothing is written between the read of the deliveries and their writes
+        (`_lock_batch`). Returns what it counted, for the counters once committed.
+        """
         if not acks:
-            return 0
+            return _Folded()
         connection = session.connection()
+        _lock_batch(connection)
         dialect = connection.dialect
         driver_value = driver_time(dialect)
         converted: dict[datetime, Any] = {}
@@ -596,12 +670,12 @@ class AckIngestor:
                 rows[(oid, target)] = _Row(did, timing, standing, standing)
         rules = self.rules
         events: dict[tuple[int, str], Event] = {}
-        stored = not_believed = clamped = 0
+        stored = unknown = not_believed = clamped = 0
         for receiver_id, bid, seq, ack in acks:
             oid = occurrences.get((bid, seq))
             row = rows.get((oid, receiver_id)) if oid is not None else None
             if row is None:
-                self.stats.unknown += 1
+                unknown += 1
                 log.info(
                     "Ack %s/%s from %s matches no delivery: ignored",
                     ack.broadcast_id,
@@ -684,17 +758,7 @@ class AckIngestor:
                     rows=rows_update(d, (*keys, "updated_at")),
                 )
             statement.execute(connection, params)
-        if not_believed or clamped:
-            self.claims.not_believed += not_believed
-            self.claims.clamped += clamped
-            log.warning(
-                "%d receiver reports not believed and %d clocks clamped in a batch of %d "
-                "(see the deliveries' flags and the as-run log)",
-                not_believed,
-                clamped,
-                len(acks),
-            )
-        return stored
+        return _Folded(stored, unknown, not_believed, clamped)
 
     def _store_receivers(
         self,

@@ -8,17 +8,17 @@ from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrule, rrulestr
 from sqlalchemy import func, literal, or_
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, select, update
 
 from broadcast.broadcast_models import (
     Broadcast,
     BroadcastStatus,
     BroadcastTarget,
     Delivery,
-    DeliveryEvent,
     DeliveryState,
     Occurrence,
     OccurrenceState,
+    record_events_of,
 )
 from broadcast.bulletin_models import Bulletin, BulletinStatus
 from broadcast.models import User
@@ -310,7 +310,11 @@ def occurrences_of(*, session: Session, broadcast_id: int) -> Sequence[Occurrenc
 def cancel_broadcast(*, session: Session, broadcast: Broadcast, now: datetime | None = None) -> int:
     """Cancel every airing not yet aired; the worker then sends `cancel` to the receivers.
 
-    Returns how many deliveries were cancelled.
+    Returns how many deliveries were cancelled. Each airing's deliveries are cancelled by
+    one UPDATE decided by the database on the rows' current state, so an ack stored in
+    the meantime (a `started`: no longer cancellable) is never overwritten; on
+    PostgreSQL it waits for an ingestor's batch holding the rows and re-checks the state
+    on what the batch wrote. The as-run events follow from the rows themselves.
     """
     now = now or utcnow()
     if broadcast.status == BroadcastStatus.cancelled:
@@ -332,19 +336,16 @@ def cancel_broadcast(*, session: Session, broadcast: Broadcast, now: datetime | 
             occ.cancel_sent_at = now  # nothing was sent, nothing to take back
             occ.settled = True
         session.add(occ)
-        deliveries = session.exec(
-            select(Delivery).where(
-                Delivery.occurrence_id == occ.id, col(Delivery.state).in_(list(CANCELLABLE))
-            )
-        ).all()
-        for delivery in deliveries:
-            delivery.state = DeliveryState.cancelled
-            delivery.finished_at = now
-            delivery.updated_at = now
-            session.add(delivery)
-            session.add(
-                DeliveryEvent(delivery_id=delivery.id or 0, state=DeliveryState.cancelled, at=now)
-            )
-            cancelled += 1
+        mine = col(Delivery.occurrence_id) == occ.id
+        result = session.exec(
+            update(Delivery)
+            .where(mine, col(Delivery.state).in_([s.value for s in CANCELLABLE]))
+            .values(state=DeliveryState.cancelled.value, finished_at=now, updated_at=now)
+        )
+        if result.rowcount:
+            # Only this cancel makes a delivery `cancelled` (a broadcast is cancelled once).
+            where = mine & (col(Delivery.state) == DeliveryState.cancelled.value)
+            record_events_of(session.connection(), where, at=now, now=now)
+        cancelled += result.rowcount
     session.flush()
     return cancelled
