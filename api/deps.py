@@ -18,10 +18,10 @@ from stations.timeutil import utcnow
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
-# The largest value a 64-bit integer column holds (SQLite INTEGER, PostgreSQL BIGINT). No
-# row has a larger id, and the database drivers refuse to bind a larger number (SQLite
-# raises OverflowError), so every id and number that reaches a query is bounded by it.
-MAX_ID = 2**63 - 1
+# The largest value an integer id column holds on every database Loa runs on (PostgreSQL
+# INTEGER; SQLite's are 64-bit). No row has a larger id, and the databases refuse to bind
+# or compare a larger number, so every id and number that reaches a query is bounded by it.
+MAX_ID = 2**31 - 1
 
 # An object's id in a path (every route, REST and console): a number from 1 to MAX_ID.
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="The object's id")]

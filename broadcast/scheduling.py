@@ -49,7 +49,7 @@ def occurrence_ref(broadcast_id: int, seq: int) -> str:
 def parse_occurrence_ref(ref: str) -> tuple[int, int] | None:
     """(broadcast id, seq) from a protocol `broadcast_id`, or None when it is not one."""
     head, sep, tail = ref.partition(".")
-    # ASCII digits only ("²".isdigit() is true), and numbers a 64-bit column holds.
+    # ASCII digits only ("²".isdigit() is true), and numbers an integer column holds.
     if not (sep and head.isascii() and tail.isascii() and head.isdigit() and tail.isdigit()):
         return None
     broadcast_id, seq = int(head), int(tail)

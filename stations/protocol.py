@@ -32,10 +32,10 @@ MAX_DETAIL_CHARS = 500
 # The language of an item with no linguistic content (ISO 639-2 "zxx"): a station ident.
 IDENT_LANGUAGE = "zxx"
 # Bounds of what is stored (docs/protocol.md, "Limits and bad input"): the numbers of a
-# "<broadcast>.<seq>" ref fit a signed 64-bit column, and times lie well inside what
+# "<broadcast>.<seq>" ref fit an integer column (PostgreSQL INTEGER), and times lie well inside what
 # UTC conversion and the databases take. A device whose clock was reset reads 1970: its
 # reports are stored, with their times clamped as implausible (docs/protocol.md).
-MAX_REF_NUMBER = 2**63 - 1
+MAX_REF_NUMBER = 2**31 - 1
 EARLIEST_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST_TIME = datetime(2100, 1, 1, tzinfo=UTC)  # exclusive
 ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
@@ -63,10 +63,10 @@ def _bounded_time(value: datetime) -> datetime:
 def _bounded_ref(value: str) -> str:
     """`value` unless it is a "<broadcast>.<seq>" ref whose numbers exceed MAX_REF_NUMBER."""
     head, sep, tail = value.partition(".")
-    # 18 digits always fit; only longer runs of digits are read.
+    # 9 digits always fit; only longer runs of digits are read (the ingestor's hot path).
     if (
         sep
-        and (len(head) > 18 or len(tail) > 18)
+        and (len(head) > 9 or len(tail) > 9)
         and head.isdigit()
         and tail.isdigit()
         and max(int(head), int(tail)) > MAX_REF_NUMBER

@@ -300,7 +300,7 @@ class ConsoleRoute(APIRoute):
                 return _error_page(request, status, title, say(exc))
             except RequestValidationError as exc:
                 # An id in the address that no object can have (not a number, 0, beyond
-                # 64 bits) names nothing; a bad form field is the form's fault.
+                # MAX_ID) names nothing; a bad form field is the form's fault.
                 errors = exc.errors()
                 if any(err.get("loc", ("",))[0] == "path" for err in errors):
                     return _error_page(

@@ -1,8 +1,7 @@
-"""Integer ids and numbers in paths, queries and bodies beyond 64 bits: a clear 4xx, never a 500.
+"""Integer ids and numbers in paths, queries and bodies too large for a column: 4xx, never 500.
 
-A 64-bit integer column (SQLite INTEGER, PostgreSQL BIGINT) holds at most 2**63 - 1; the
-database driver refuses to bind a larger Python int, so such a number must be refused
-before it reaches a query.
+An id column holds at most 2**31 - 1 on PostgreSQL (INTEGER) and 2**63 - 1 on SQLite; the
+databases refuse to bind a larger number, so such a number is refused before any query.
 """
 
 from __future__ import annotations
@@ -17,8 +16,8 @@ from sqlalchemy import Engine
 from tests.broadcasts.test_broadcast_scope import approved_bulletin
 from tests.utils import Headers
 
-MAX_ID = 2**63 - 1
-TOO_BIG = [str(2**63), str(2**64), "1" + "0" * 30]
+MAX_ID = 2**31 - 1
+TOO_BIG = [str(2**31), str(2**63), str(2**64), "1" + "0" * 30]
 BODY_METHODS = {"post", "put", "patch"}
 
 

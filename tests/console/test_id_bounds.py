@@ -17,7 +17,7 @@ from broadcast.broadcast_models import Broadcast
 from tests.broadcasts.test_broadcast_scope import approved_bulletin
 from tests.console.conftest import Login, csrf_of
 
-BAD_IDS = [str(2**63), str(2**64), "1" + "0" * 30, "abc", "0"]
+BAD_IDS = [str(2**31), str(2**63), str(2**64), "1" + "0" * 30, "abc", "0"]
 
 
 def _console_routes_with_ids() -> list[tuple[str, str, list[str]]]:
@@ -69,7 +69,7 @@ def test_every_console_id_that_cannot_exist_gives_a_vietnamese_not_found_page(
 
 def test_the_largest_id_is_simply_not_found(admin_console: TestClient) -> None:
     for url in ("/stations", "/bulletins", "/broadcasts"):
-        answer = admin_console.get(f"{url}/{2**63 - 1}")
+        answer = admin_console.get(f"{url}/{2**31 - 1}")
         assert answer.status_code == 404 and "Không tìm thấy" in answer.text
 
 

@@ -178,6 +178,6 @@ def test_any_bytes_give_a_protocol_error_or_a_state_within_bounds(data: bytes) -
 
 
 def test_bounds_are_the_documented_ones() -> None:
-    assert MAX_REF_NUMBER == 2**63 - 1
+    assert MAX_REF_NUMBER == 2**31 - 1
     assert datetime(1970, 1, 1, tzinfo=UTC) == EARLIEST_TIME
     assert datetime(2100, 1, 1, tzinfo=UTC) == LATEST_TIME
