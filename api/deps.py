@@ -11,10 +11,12 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from broadcast import media
 from broadcast.models import Role
 from broadcast.settings import Settings
 from broadcast.users import Principal, resolve_bearer, user_area
 from stations.timeutil import utcnow
+from tts import Synthesizer
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -67,11 +69,33 @@ def get_clock(request: Request) -> Callable[[], datetime]:
     return clock or utcnow
 
 
+def get_synthesizer(request: Request) -> Synthesizer:
+    """The app's synthesizer (engine pools and the speech cache), built on first use."""
+    synth: Synthesizer | None = getattr(request.app.state, "synthesizer", None)
+    if synth is None:
+        synth = request.app.state.synthesizer = media.synthesizer(get_settings(request))
+    return synth
+
+
+def _no_worker() -> None:
+    """Nothing to wake: no worker runs in this process (tests, `loa serve` starting up)."""
+
+
+def get_worker_wake(request: Request) -> Callable[[], None]:
+    """Let the app's running worker dispatch at once (an emergency must not wait a pass)."""
+    handle = getattr(request.app.state, "background", None)
+    worker = getattr(handle, "worker", None)
+    wake: Callable[[], None] = worker.wake if worker is not None else _no_worker
+    return wake
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 # Committed when the route returns, before the answer is sent (FastAPI's default "request"
 # scope would commit after it: a client could ask again and not find what it created).
 SessionDep = Annotated[Session, Depends(get_db, scope="function")]
 ClockDep = Annotated[Callable[[], datetime], Depends(get_clock)]
+WakeDep = Annotated[Callable[[], None], Depends(get_worker_wake)]
+SynthesizerDep = Annotated[Synthesizer, Depends(get_synthesizer)]
 
 
 def get_principal(

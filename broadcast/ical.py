@@ -19,6 +19,8 @@ from broadcast.broadcast_models import (
 from broadcast.bulletin_models import Translation
 from broadcast.reports import bulletin_titles
 from broadcast.scheduling import occurrence_ref
+from stations import registry
+from stations.areas import Scope
 from stations.models import Area, Station
 from stations.timeutil import as_utc, utcnow
 
@@ -136,3 +138,11 @@ def station_calendar(
         event.add("transp", "OPAQUE")
         calendar.add_component(event)
     return calendar.to_ical().decode()
+
+
+def calendar_of_station(
+    *, session: Session, scope: Scope, station_id: int, host: str = "loa"
+) -> str:
+    """The feed of a station inside `scope` (NotFoundError otherwise, as for no station)."""
+    station, _area = registry.get_station(session=session, station_id=station_id, scope=scope)
+    return station_calendar(session=session, station=station, host=host)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrule, rrulestr
-from sqlalchemy import func, literal, or_
+from pydantic_core import to_jsonable_python
+from sqlalchemy import ColumnElement, case, cast, exists, func, literal, or_, type_coerce
+from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, col, select, update
 
+from broadcast import audit
 from broadcast.broadcast_models import (
     Broadcast,
     BroadcastStatus,
@@ -21,11 +25,12 @@ from broadcast.broadcast_models import (
     record_events_of,
 )
 from broadcast.bulletin_models import Bulletin, BulletinStatus
-from broadcast.models import User
+from broadcast.models import Role, User
 from broadcast.settings import Settings
+from broadcast.users import Principal
 from stations.areas import Scope, get_area
 from stations.errors import ConflictError, InvalidInputError, NotFoundError
-from stations.models import Area
+from stations.models import Area, UTCTimestamp
 from stations.protocol import MAX_REF_NUMBER, Priority
 from stations.timeutil import as_utc, utcnow
 
@@ -269,6 +274,15 @@ def get_broadcast(*, session: Session, broadcast_id: int, scope: Scope) -> Broad
     return broadcast
 
 
+def _airs_bulletin(session: Session, bulletin_id: int) -> ColumnElement[bool]:
+    """Broadcasts whose `bulletin_ids` (a JSON array) hold the bulletin, tested in SQL."""
+    ids = col(Broadcast.bulletin_ids)
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(ids, postgresql.JSONB).contains([bulletin_id])
+    elements = func.json_each(ids).table_valued("value")
+    return exists(select(literal(1)).select_from(elements).where(elements.c.value == bulletin_id))
+
+
 def list_broadcasts(
     *,
     session: Session,
@@ -285,14 +299,8 @@ def list_broadcasts(
         stmt = stmt.where(col(Broadcast.id).in_(visible))
     if status is not None:
         stmt = stmt.where(Broadcast.status == status)
-    rows: Sequence[Broadcast]
     if bulletin_id is not None:
-        rows = [
-            b
-            for b in session.exec(stmt.order_by(col(Broadcast.id).desc())).all()
-            if bulletin_id in b.bulletin_ids
-        ]
-        return rows[offset : offset + limit], len(rows)
+        stmt = stmt.where(_airs_bulletin(session, bulletin_id))
     total = session.exec(select(func.count()).select_from(stmt.subquery())).one()
     rows = session.exec(stmt.order_by(col(Broadcast.id).desc()).offset(offset).limit(limit)).all()
     return rows, total
@@ -305,6 +313,31 @@ def occurrences_of(*, session: Session, broadcast_id: int) -> Sequence[Occurrenc
         .where(Occurrence.broadcast_id == broadcast_id)
         .order_by(col(Occurrence.seq))
     ).all()
+
+
+@dataclass(frozen=True, slots=True)
+class AiringSummary:
+    """How many airings a broadcast has, and the next one."""
+
+    count: int = 0
+    next_air_at: datetime | None = None
+
+
+def airing_summaries(
+    *, session: Session, broadcast_ids: Sequence[int], now: datetime | None = None
+) -> dict[int, AiringSummary]:
+    """The airing count and next air time of each broadcast: one query for all of them."""
+    if not broadcast_ids:
+        return {}
+    now = now or utcnow()
+    air_at = col(Occurrence.air_at)
+    upcoming = type_coerce(func.min(case((air_at >= now, air_at))), UTCTimestamp())
+    rows = session.exec(
+        select(col(Occurrence.broadcast_id), func.count(), upcoming)
+        .where(col(Occurrence.broadcast_id).in_(list(broadcast_ids)))
+        .group_by(col(Occurrence.broadcast_id))
+    ).all()
+    return {bid: AiringSummary(count, nxt) for bid, count, nxt in rows}
 
 
 def cancel_broadcast(*, session: Session, broadcast: Broadcast, now: datetime | None = None) -> int:
@@ -349,3 +382,88 @@ def cancel_broadcast(*, session: Session, broadcast: Broadcast, now: datetime | 
         cancelled += result.rowcount
     session.flush()
     return cancelled
+
+
+# --- what editors do: checked, written to the audit log ---------------------------------
+
+
+def schedule_broadcast(
+    *,
+    session: Session,
+    settings: Settings,
+    principal: Principal,
+    bulletin_ids: Sequence[int],
+    area_codes: Sequence[str],
+    starts_at: datetime | None,
+    rule: str | None = None,
+    priority: Priority = Priority.normal,
+    title: str | None = None,
+    wake: Callable[[], None] | None = None,
+) -> Broadcast:
+    """An editor schedules bulletins for areas; committed, then the dispatcher is woken.
+
+    The commit makes the broadcast visible to the worker before `wake` lets it dispatch
+    at once (an emergency must not wait for the next pass).
+    """
+    principal.require(Role.editor)
+    broadcast = create_broadcast(
+        session=session,
+        settings=settings,
+        actor=principal.user,
+        scope=principal.scope,
+        bulletin_ids=bulletin_ids,
+        area_codes=area_codes,
+        starts_at=starts_at,
+        rule=rule,
+        priority=priority,
+        title=title,
+    )
+    audit.record(
+        session=session,
+        actor=principal.user,
+        action="broadcast.create",
+        object_type="broadcast",
+        object_id=broadcast.id or 0,
+        area_id=broadcast.area_id,
+        detail={
+            "bulletin_ids": list(bulletin_ids),
+            "area_codes": list(area_codes),
+            "starts_at": to_jsonable_python(starts_at),
+            "rrule": rule,
+            "priority": priority.value,
+            "title": title,
+        },
+    )
+    session.commit()
+    if wake is not None:
+        wake()
+    return broadcast
+
+
+def cancel_scheduled_broadcast(
+    *,
+    session: Session,
+    principal: Principal,
+    broadcast_id: int,
+    wake: Callable[[], None] | None = None,
+) -> tuple[Broadcast, int]:
+    """An editor cancels a broadcast; committed, then the dispatcher is woken to send `cancel`.
+
+    Returns the broadcast and how many deliveries were cancelled.
+    """
+    principal.require(Role.editor)
+    broadcast = get_broadcast(session=session, broadcast_id=broadcast_id, scope=principal.scope)
+    count = cancel_broadcast(session=session, broadcast=broadcast)
+    audit.record(
+        session=session,
+        actor=principal.user,
+        action="broadcast.cancel",
+        object_type="broadcast",
+        object_id=broadcast_id,
+        area_id=broadcast.area_id,
+        detail={"cancelled_deliveries": count},
+    )
+    session.commit()
+    if wake is not None:
+        wake()
+    return broadcast, count

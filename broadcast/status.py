@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from pydantic_core import to_jsonable_python
 from sqlmodel import Session, col, select
 
+from broadcast import audit
 from broadcast.broadcast_models import (
     Broadcast,
     BroadcastTarget,
@@ -20,8 +22,9 @@ from broadcast.broadcast_models import (
     OccurrenceState,
 )
 from broadcast.delivery_state import Rules, is_late, parse_flags, supersedes
-from broadcast.models import User
-from broadcast.scheduling import occurrence_ref
+from broadcast.models import Role, User
+from broadcast.scheduling import get_broadcast, occurrence_ref
+from broadcast.users import Principal
 from stations.areas import Scope
 from stations.errors import InvalidInputError, NotFoundError
 from stations.models import Area, Station, StationKind
@@ -331,3 +334,54 @@ def station_slot(*, session: Session, station: Station, at: datetime) -> Station
             if bid not in bulletin_ids:
                 bulletin_ids.append(bid)
     return StationSlot(nearest, list(chosen.values()), bulletin_ids)
+
+
+def confirm_station_airing(
+    *,
+    session: Session,
+    settings: Settings,
+    principal: Principal,
+    broadcast_id: int,
+    station_id: int,
+    aired_at: datetime,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> DeliveryRow:
+    """An operator (or editor) confirms a legacy station aired a broadcast; audit-logged.
+
+    Returns the confirmed delivery's row as the broadcast's status shows it.
+    """
+    principal.require(Role.operator, Role.editor)
+    broadcast = get_broadcast(session=session, broadcast_id=broadcast_id, scope=principal.scope)
+    delivery = confirm_airing(
+        session=session,
+        actor=principal.user,
+        scope=principal.scope,
+        broadcast=broadcast,
+        station_id=station_id,
+        aired_at=aired_at,
+        note=note,
+        settings=settings,
+        now=now,
+    )
+    report = broadcast_status(
+        session=session,
+        broadcast=broadcast,
+        scope=principal.scope,
+        late_after=timedelta(seconds=settings.late_after_seconds),
+    )
+    row = next(r for r in report.rows if r.delivery.id == delivery.id)
+    audit.record(
+        session=session,
+        actor=principal.user,
+        action="broadcast.confirm",
+        object_type="broadcast",
+        object_id=broadcast_id,
+        area_id=row.station.area_id,
+        detail={
+            "station_id": station_id,
+            "aired_at": to_jsonable_python(aired_at),
+            "note": note,
+        },
+    )
+    return row

@@ -1,7 +1,7 @@
 """Bulletins: list with filters, the editor (one tab per language), review and history.
 
 Every change goes through broadcast.bulletins (the workflow rules) and, for audio,
-through the REST route functions of api.routes.bulletins, so both faces behave alike.
+broadcast.recordings: the same service functions the REST API calls.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from sqlmodel import Session
 
 from api.console.messages import form_error, say
 from api.console.web import ConsoleRoute, CsrfDep, UserDep, redirect, render
-from api.deps import IdPath, SessionDep, SettingsDep
-from api.routes import bulletins as bulletin_routes
-from broadcast import audit, bulletins, rendering
+from api.deps import IdPath, SessionDep, SettingsDep, get_synthesizer
+from api.responses import file_response
+from broadcast import audit, bulletins, recordings, rendering
 from broadcast.bulletin_models import BulletinStatus, Priority
 from broadcast.models import Role
 from broadcast.settings import Settings
@@ -194,12 +194,12 @@ def _editor(
     normalized = None
     if version is not None and version.text:
         try:
-            normalized = bulletin_routes.normalized_text(
-                bulletin_id=bulletin_id,
-                language=current,
+            normalized = recordings.reading_of(
                 session=session,
                 principal=principal,
-                settings=settings,
+                synthesizer=get_synthesizer(request),
+                bulletin_id=bulletin_id,
+                language=current,
             ).normalized
         except LoaError as exc:
             normalized = say(exc)
@@ -308,13 +308,15 @@ def upload_recording(
             errors={"recording": "Hãy chọn tệp ghi âm"}, status_code=422,
         )  # fmt: skip
     try:
-        bulletin_routes.upload_recording(
-            bulletin_id=bulletin_id,
-            language=language,
-            file=recording,
+        recordings.store_bulletin_recording(
             session=session,
             principal=principal,
             settings=settings,
+            synthesizer=get_synthesizer(request),
+            bulletin_id=bulletin_id,
+            language=language,
+            upload=recording.file,
+            filename=recording.filename,
         )
     except LoaError as exc:
         session.rollback()
@@ -335,13 +337,18 @@ def audio(
     principal: UserDep,
 ) -> Response:
     """Listen to a version (the API's preview, behind the console session)."""
-    return bulletin_routes.preview_audio(
-        bulletin_id=bulletin_id,
-        language=language,
-        request=request,
+    path, sha256 = recordings.version_audio(
         session=session,
         principal=principal,
         settings=settings,
+        bulletin_id=bulletin_id,
+        language=language,
+    )
+    return file_response(
+        path,
+        etag=sha256,
+        range_header=request.headers.get("range"),
+        if_none_match=request.headers.get("if-none-match"),
     )
 
 

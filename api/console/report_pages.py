@@ -11,7 +11,7 @@ from markupsafe import Markup
 from api.console.charts import stacked_bars
 from api.console.web import ConsoleRoute, UserDep, render
 from api.deps import SessionDep, SettingsDep
-from api.routes.reports import export_response
+from api.responses import export_response
 from broadcast import reports
 from broadcast.settings import Settings
 from stations.areas import list_areas

@@ -1,13 +1,14 @@
 """Schedule: the week calendar, new broadcasts, the emergency button, live status, operators.
 
-Broadcasts are created, cancelled and confirmed through the REST route functions of
-api.routes.broadcasts (which call broadcast.scheduling/status and write the audit
-log), so the console and the API apply the same rules.
+Broadcasts are created, cancelled and confirmed through the service functions of
+broadcast.scheduling and broadcast.status (which check the caller and write the audit
+log), the ones the REST API calls, so the console and the API apply the same rules.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Annotated
 
@@ -20,8 +21,7 @@ from api import broadcast_schemas as bs
 from api.console.home_pages import broadcast_labels
 from api.console.messages import form_error, say
 from api.console.web import ConsoleRoute, CsrfDep, UserDep, redirect, render
-from api.deps import MAX_ID, IdPath, SessionDep, SettingsDep, get_clock, parse_id
-from api.routes import broadcasts as broadcast_routes
+from api.deps import MAX_ID, IdPath, SessionDep, SettingsDep, WakeDep, get_clock, parse_id
 from broadcast import bulletins, reports, scheduling, status
 from broadcast.broadcast_models import AIRED_STATES, FINAL_STATES, DeliveryState
 from broadcast.bulletin_models import BulletinStatus
@@ -150,15 +150,27 @@ def _date(value: str, errors: dict[str, str], field: str, required: bool) -> dat
 
 
 def _create(
-    request: Request,
     session: Session,
     settings: Settings,
     principal: Principal,
     body: bs.BroadcastCreate,
-) -> bs.BroadcastDetail:
-    return broadcast_routes.create_broadcast(
-        body=body, request=request, session=session, settings=settings, principal=principal
+    wake: Callable[[], None],
+) -> tuple[int, int]:
+    """Schedule the checked form; returns the broadcast's id and how many airings it has."""
+    broadcast = scheduling.schedule_broadcast(
+        session=session,
+        settings=settings,
+        principal=principal,
+        bulletin_ids=body.bulletin_ids,
+        area_codes=body.area_codes,
+        starts_at=body.starts_at,
+        rule=body.rrule,
+        priority=body.priority,
+        title=body.title,
+        wake=wake,
     )
+    airings = scheduling.occurrences_of(session=session, broadcast_id=broadcast.id or 0)
+    return broadcast.id or 0, len(airings)
 
 
 @router.post("/schedule/new", response_class=HTMLResponse, dependencies=[CsrfDep])
@@ -167,6 +179,7 @@ def create_broadcast(
     session: SessionDep,
     settings: SettingsDep,
     principal: UserDep,
+    wake: WakeDep,
     bulletin_ids: Annotated[list[str] | None, Form()] = None,
     area_codes: Annotated[list[str] | None, Form()] = None,
     first_day: Annotated[str, Form()] = "",
@@ -207,7 +220,7 @@ def create_broadcast(
                 priority=Priority(priority),
                 title=title.strip() or None,
             )
-            detail = _create(request, session, settings, principal, body)
+            broadcast_id, airings = _create(session, settings, principal, body, wake)
         except ValidationError as exc:
             session.rollback()
             errors["when"] = f"Dữ liệu không hợp lệ: {exc.errors()[0]['msg']}"
@@ -216,9 +229,7 @@ def create_broadcast(
             key, shown = form_error(exc, _WHEN_INPUTS, default="when")
             errors[key] = shown
         else:
-            return redirect(
-                f"/broadcasts/{detail.id}", f"Đã lên lịch {detail.occurrence_count} lượt phát"
-            )
+            return redirect(f"/broadcasts/{broadcast_id}", f"Đã lên lịch {airings} lượt phát")
     form = {
         "bulletin_ids": bulletin_ids or [],
         "area_codes": area_codes or [],
@@ -238,6 +249,7 @@ def emergency(
     session: SessionDep,
     settings: SettingsDep,
     principal: UserDep,
+    wake: WakeDep,
     bulletin_id: Annotated[str, Form()] = "",
     area_codes: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
@@ -251,8 +263,7 @@ def emergency(
         errors["emergency_areas"] = "Chọn địa bàn cần phát"
     if not errors:
         try:
-            detail = _create(
-                request,
+            broadcast_id, _airings = _create(
                 session,
                 settings,
                 principal,
@@ -262,6 +273,7 @@ def emergency(
                     priority=Priority.emergency,
                     title="Phát khẩn cấp",
                 ),
+                wake,
             )
         except ValidationError:
             session.rollback()
@@ -271,7 +283,7 @@ def emergency(
             key, shown = form_error(exc, {"area": "emergency_areas"}, default="emergency_bulletin")
             errors[key] = shown
         else:
-            return redirect(f"/broadcasts/{detail.id}", "Đã phát lệnh khẩn cấp")
+            return redirect(f"/broadcasts/{broadcast_id}", "Đã phát lệnh khẩn cấp")
     return schedule_page_with_errors(request, session, settings, principal, errors)
 
 
@@ -354,16 +366,13 @@ def broadcast_live(
     "/broadcasts/{broadcast_id}/cancel", response_class=HTMLResponse, dependencies=[CsrfDep]
 )
 def cancel(
-    broadcast_id: IdPath, request: Request, session: SessionDep, principal: UserDep
+    broadcast_id: IdPath, session: SessionDep, principal: UserDep, wake: WakeDep
 ) -> Response:
     """Cancel every airing not yet aired."""
-    result = broadcast_routes.cancel_broadcast(
-        broadcast_id=broadcast_id, request=request, session=session, principal=principal
+    _broadcast, count = scheduling.cancel_scheduled_broadcast(
+        session=session, principal=principal, broadcast_id=broadcast_id, wake=wake
     )
-    return redirect(
-        f"/broadcasts/{broadcast_id}",
-        f"Đã hủy lịch phát ({result.cancelled_deliveries} lượt gửi được dừng)",
-    )
+    return redirect(f"/broadcasts/{broadcast_id}", f"Đã hủy lịch phát ({count} lượt gửi được dừng)")
 
 
 # --- commune operators -----------------------------------------------------------------
@@ -445,15 +454,15 @@ def confirm(
         errors[key] = "Ghi chú tối đa 500 ký tự"
     if not errors:
         try:
-            broadcast_routes.confirm(
-                broadcast_id=broadcast_id,
-                body=bs.ConfirmationCreate(
-                    station_id=station_id, aired_at=aired_at, note=note.strip() or None
-                ),
+            status.confirm_station_airing(
                 session=session,
                 settings=settings,
-                clock=get_clock(request),
                 principal=principal,
+                broadcast_id=broadcast_id,
+                station_id=station_id,
+                aired_at=aired_at,
+                note=note.strip() or None,
+                now=get_clock(request)(),
             )
         except LoaError as exc:
             session.rollback()

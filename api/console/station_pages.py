@@ -11,8 +11,8 @@ from sqlmodel import Session
 from api.console.messages import form_error, say
 from api.console.web import ConsoleRoute, CsrfDep, UserDep, redirect, render
 from api.deps import IdPath, SessionDep
-from api.routes.reports import station_schedule_ics
-from broadcast import audit
+from api.responses import calendar_response
+from broadcast import audit, ical
 from broadcast.models import Role
 from broadcast.users import Principal
 from stations import registry
@@ -236,6 +236,10 @@ def station_ics(
     station_id: IdPath, request: Request, session: SessionDep, principal: UserDep
 ) -> Response:
     """The station's schedule as an iCalendar file (the same answer as the REST feed)."""
-    answer = station_schedule_ics(station_id, request, session, principal)
-    answer.headers["Content-Disposition"] = f'attachment; filename="station-{station_id}.ics"'
-    return answer
+    body = ical.calendar_of_station(
+        session=session,
+        scope=principal.scope,
+        station_id=station_id,
+        host=request.url.hostname or "loa",
+    )
+    return calendar_response(body, station_id, disposition="attachment")

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from sqlmodel import Session
 
 from api import broadcast_schemas as bs
 from api import schemas
-from api.deps import MAX_ID, ClockDep, IdPath, IdQuery, PrincipalDep, SessionDep, SettingsDep
-from broadcast import audit, scheduling, status
+from api.deps import (
+    MAX_ID,
+    ClockDep,
+    IdPath,
+    IdQuery,
+    PrincipalDep,
+    SessionDep,
+    SettingsDep,
+    WakeDep,
+)
+from broadcast import scheduling, status
 from broadcast.broadcast_models import Broadcast, BroadcastStatus, DeliveryState, Occurrence
-from broadcast.models import Role
 from stations.protocol import Priority
 from stations.timeutil import as_utc, utcnow
 
@@ -40,11 +49,8 @@ def occurrence_public(occ: Occurrence) -> bs.OccurrencePublic:
     )
 
 
-def broadcast_public(session: Session, broadcast: Broadcast) -> bs.BroadcastPublic:
+def broadcast_public(broadcast: Broadcast, summary: scheduling.AiringSummary) -> bs.BroadcastPublic:
     """A broadcast with its airing count and next air time."""
-    occs = scheduling.occurrences_of(session=session, broadcast_id=broadcast.id or 0)
-    now = utcnow()
-    upcoming = [as_utc(o.air_at) for o in occs if as_utc(o.air_at) >= now]
     return bs.BroadcastPublic(
         id=broadcast.id or 0,
         title=broadcast.title,
@@ -57,59 +63,51 @@ def broadcast_public(session: Session, broadcast: Broadcast) -> bs.BroadcastPubl
         status=broadcast.status,
         created_at=as_utc(broadcast.created_at),
         cancelled_at=_utc(broadcast.cancelled_at),
-        occurrence_count=len(occs),
-        next_air_at=min(upcoming) if upcoming else None,
+        occurrence_count=summary.count,
+        next_air_at=summary.next_air_at,
     )
 
 
-def _wake_worker(request: Request) -> None:
-    """Let a running worker dispatch at once (an emergency must not wait for the next pass)."""
-    handle = getattr(request.app.state, "background", None)
-    worker = getattr(handle, "worker", None)
-    if worker is not None:
-        worker.wake()
+def broadcasts_public(session: Session, rows: Sequence[Broadcast]) -> list[bs.BroadcastPublic]:
+    """Broadcasts as shown; their airings are summed up in one query for all of them."""
+    summaries = scheduling.airing_summaries(
+        session=session, broadcast_ids=[b.id or 0 for b in rows]
+    )
+    empty = scheduling.AiringSummary()
+    return [broadcast_public(b, summaries.get(b.id or 0, empty)) for b in rows]
 
 
 @router.post("", response_model=bs.BroadcastDetail, status_code=201, summary="Schedule a broadcast")
 def create_broadcast(
     body: bs.BroadcastCreate,
-    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     principal: PrincipalDep,
+    wake: WakeDep,
 ) -> bs.BroadcastDetail:
     """Schedule approved bulletins for areas; an `emergency` is sent and aired at once."""
-    principal.require(Role.editor)
-    broadcast = scheduling.create_broadcast(
+    broadcast = scheduling.schedule_broadcast(
         session=session,
         settings=settings,
-        actor=principal.user,
-        scope=principal.scope,
+        principal=principal,
         bulletin_ids=body.bulletin_ids,
         area_codes=body.area_codes,
         starts_at=body.starts_at,
         rule=body.rrule,
         priority=body.priority,
         title=body.title,
+        wake=wake,
     )
-    audit.record(
-        session=session,
-        actor=principal.user,
-        action="broadcast.create",
-        object_type="broadcast",
-        object_id=broadcast.id or 0,
-        area_id=broadcast.area_id,
-        detail=body.model_dump(mode="json"),
-    )
-    session.commit()  # visible to the worker before it is woken
-    _wake_worker(request)
     return _detail(session, broadcast)
 
 
 def _detail(session: Session, broadcast: Broadcast) -> bs.BroadcastDetail:
     occs = scheduling.occurrences_of(session=session, broadcast_id=broadcast.id or 0)
+    now = utcnow()
+    upcoming = [as_utc(o.air_at) for o in occs if as_utc(o.air_at) >= now]
+    summary = scheduling.AiringSummary(len(occs), min(upcoming) if upcoming else None)
     return bs.BroadcastDetail(
-        **broadcast_public(session, broadcast).model_dump(),
+        **broadcast_public(broadcast, summary).model_dump(),
         occurrences=[occurrence_public(o) for o in occs],
     )
 
@@ -132,7 +130,7 @@ def list_broadcasts(
         offset=page.offset,
     )
     return schemas.Page(
-        items=[broadcast_public(session, b) for b in rows],
+        items=broadcasts_public(session, rows),
         total=total,
         limit=page.limit,
         offset=page.offset,
@@ -152,27 +150,14 @@ def get_broadcast(
 
 @router.post("/{broadcast_id}/cancel", response_model=bs.CancelResult, summary="Cancel a broadcast")
 def cancel_broadcast(
-    broadcast_id: IdPath, request: Request, session: SessionDep, principal: PrincipalDep
+    broadcast_id: IdPath, session: SessionDep, principal: PrincipalDep, wake: WakeDep
 ) -> bs.CancelResult:
     """Cancel every airing not yet aired; receivers that have not aired it get a `cancel`."""
-    principal.require(Role.editor)
-    broadcast = scheduling.get_broadcast(
-        session=session, broadcast_id=broadcast_id, scope=principal.scope
+    broadcast, count = scheduling.cancel_scheduled_broadcast(
+        session=session, principal=principal, broadcast_id=broadcast_id, wake=wake
     )
-    count = scheduling.cancel_broadcast(session=session, broadcast=broadcast)
-    audit.record(
-        session=session,
-        actor=principal.user,
-        action="broadcast.cancel",
-        object_type="broadcast",
-        object_id=broadcast_id,
-        area_id=broadcast.area_id,
-        detail={"cancelled_deliveries": count},
-    )
-    session.commit()
-    _wake_worker(request)
     return bs.CancelResult(
-        broadcast=broadcast_public(session, broadcast), cancelled_deliveries=count
+        broadcast=broadcasts_public(session, [broadcast])[0], cancelled_deliveries=count
     )
 
 
@@ -254,37 +239,17 @@ def confirm(
     principal: PrincipalDep,
 ) -> bs.DeliveryPublic:
     """An operator of the commune confirms by hand that its legacy station aired the broadcast."""
-    principal.require(Role.operator, Role.editor)
-    broadcast = scheduling.get_broadcast(
-        session=session, broadcast_id=broadcast_id, scope=principal.scope
-    )
-    delivery = status.confirm_airing(
+    row = status.confirm_station_airing(
         session=session,
-        actor=principal.user,
-        scope=principal.scope,
-        broadcast=broadcast,
+        settings=settings,
+        principal=principal,
+        broadcast_id=broadcast_id,
         station_id=body.station_id,
         aired_at=body.aired_at,
         note=body.note,
-        settings=settings,
         now=clock(),
     )
-    report = status.broadcast_status(
-        session=session,
-        broadcast=broadcast,
-        scope=principal.scope,
-        late_after=timedelta(seconds=settings.late_after_seconds),
-    )
-    row = next(r for r in report.rows if r.delivery.id == delivery.id)
-    audit.record(
-        session=session,
-        actor=principal.user,
-        action="broadcast.confirm",
-        object_type="broadcast",
-        object_id=broadcast_id,
-        area_id=row.station.area_id,
-        detail=body.model_dump(mode="json"),
-    )
+    delivery = row.delivery
     return bs.DeliveryPublic(
         occurrence=row.occurrence.seq,
         ref=scheduling.occurrence_ref(broadcast_id, row.occurrence.seq),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, UploadFile
@@ -11,10 +10,9 @@ from sqlmodel import Session
 
 from api import bulletin_schemas as bs
 from api import schemas
-from api.deps import IdPath, PrincipalDep, SessionDep, SettingsDep
-from api.routes.media import file_response
-from api.uploads import level_recording, save_upload, synthesizer_for
-from broadcast import bulletins, media, rendering
+from api.deps import IdPath, PrincipalDep, SessionDep, SettingsDep, SynthesizerDep
+from api.responses import file_response
+from broadcast import bulletins, recordings, rendering
 from broadcast.bulletin_models import (
     AudioState,
     Bulletin,
@@ -23,12 +21,9 @@ from broadcast.bulletin_models import (
     ReviewState,
     SourceKind,
 )
-from broadcast.lexicon import merged_lexicon
-from broadcast.models import Role, User
-from stations.errors import ConflictError, InvalidInputError, NotFoundError
+from broadcast.models import User
 from stations.models import Area
 from stations.timeutil import as_utc
-from tts import TTSError
 
 router = APIRouter(prefix="/bulletins", tags=["bulletins"])
 
@@ -214,43 +209,21 @@ def upload_recording(
     session: SessionDep,
     principal: PrincipalDep,
     settings: SettingsDep,
+    synthesizer: SynthesizerDep,
 ) -> bs.BulletinPublic:
     """A recording (mp3, m4a, wav, ogg...) read by a person; checked and levelled at once.
 
     A corrupt, silent or too long file is refused with 422 and nothing is stored.
     """
-    bulletin, area = _get(session, principal, bulletin_id)
-    # Cheap checks before the audio work.
-    principal.require(Role.editor)
-    if bulletin.status == BulletinStatus.archived:
-        raise ConflictError(
-            f"Bulletin {bulletin_id} is archived and can no longer change",
-            code="bulletin.archived",
-            bulletin_id=bulletin_id,
-        )
-    bulletins.check_language(session=session, area=area, language=language)
-    tmp, upload_sha = save_upload(
-        file, settings.media_dir / "uploads", settings.max_upload_mb * 1_000_000
-    )
-    try:
-        result = level_recording(settings, tmp, language)
-        suffix = Path(file.filename or "").suffix.lower()[:8] or ".audio"
-        keep = settings.media_dir / "recordings" / f"{upload_sha}{suffix}"
-        keep.parent.mkdir(parents=True, exist_ok=True)
-        if not keep.exists():
-            tmp.replace(keep)
-    finally:
-        tmp.unlink(missing_ok=True)
-    bulletins.set_translation_recording(
+    bulletin, area = recordings.store_bulletin_recording(
         session=session,
         principal=principal,
-        bulletin=bulletin,
-        area=area,
+        settings=settings,
+        synthesizer=synthesizer,
+        bulletin_id=bulletin_id,
         language=language,
-        upload_sha256=upload_sha,
-        audio_sha256=result.sha256,
-        audio_bytes=result.bytes,
-        duration_ms=result.duration_ms,
+        upload=file.file,
+        filename=file.filename,
     )
     return _public(session, bulletin, area)
 
@@ -265,25 +238,21 @@ def normalized_text(
     language: str,
     session: SessionDep,
     principal: PrincipalDep,
-    settings: SettingsDep,
+    synthesizer: SynthesizerDep,
 ) -> bs.NormalizedText:
     """The version's text after the normaliser and the area's lexicon."""
-    bulletin, area = _get(session, principal, bulletin_id)
-    version = bulletins.get_translation(session=session, bulletin=bulletin, language=language)
-    if not version.text:
-        raise NotFoundError(
-            f"The '{language}' version is a recording without text",
-            code="translation.no_text",
-            language=language,
-        )
-    lexicon = merged_lexicon(session=session, area=area)
-    try:
-        prepared = synthesizer_for(settings).prepare_text(version.text, language, lexicon=lexicon)
-    except TTSError as exc:
-        raise InvalidInputError(str(exc), code=exc.code, **exc.fields) from exc
-    used = {k: v for k, v in lexicon.items() if k in version.text}
+    reading = recordings.reading_of(
+        session=session,
+        principal=principal,
+        synthesizer=synthesizer,
+        bulletin_id=bulletin_id,
+        language=language,
+    )
     return bs.NormalizedText(
-        language=language, text=version.text, normalized=prepared, lexicon=used
+        language=reading.language,
+        text=reading.text,
+        normalized=reading.normalized,
+        lexicon=reading.lexicon,
     )
 
 
@@ -302,27 +271,16 @@ def preview_audio(
     settings: SettingsDep,
 ) -> Response:
     """The rendered audio of one version (mp3; Range supported)."""
-    bulletin, _area = _get(session, principal, bulletin_id)
-    version = bulletins.get_translation(session=session, bulletin=bulletin, language=language)
-    if version.audio_state != AudioState.ready or not version.audio_sha256:
-        detail = f" ({version.audio_error})" if version.audio_error else ""
-        raise NotFoundError(
-            f"The '{language}' audio of bulletin {bulletin_id} is {version.audio_state}{detail}",
-            code="audio.not_ready",
-            language=language,
-            bulletin_id=bulletin_id,
-            state=version.audio_state,
-        )
-    path = media.media_path(settings, version.audio_sha256)
-    if not path.is_file():
-        raise NotFoundError(
-            f"The '{language}' audio file is missing from the media folder",
-            code="audio.file_missing",
-            language=language,
-        )
+    path, sha256 = recordings.version_audio(
+        session=session,
+        principal=principal,
+        settings=settings,
+        bulletin_id=bulletin_id,
+        language=language,
+    )
     return file_response(
         path,
-        etag=version.audio_sha256,
+        etag=sha256,
         range_header=request.headers.get("range"),
         if_none_match=request.headers.get("if-none-match"),
     )

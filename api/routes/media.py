@@ -1,23 +1,21 @@
 """Published audio at /media/{sha256}.mp3: for receivers (HTTP Basic) and users (bearer).
 
-Files are streamed from disk in chunks with Range support (206/416), so a receiver on
-a flaky 3G link resumes where it stopped and memory stays flat for any file size.
+Files are streamed with Range support (api/responses.py), so a receiver on a flaky 3G
+link resumes where it stopped.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import re
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, status
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 
 from api.deps import SessionDep, SettingsDep
+from api.responses import file_response
 from broadcast.media import SHA256_RE, MediaAccess, media_path, user_may_fetch
 from broadcast.users import Principal, resolve_bearer, user_area
 from stations.errors import TooManyAttemptsError
@@ -25,8 +23,6 @@ from stations.models import Receiver
 
 router = APIRouter(tags=["media"])
 
-CHUNK = 64 * 1024
-_RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 NOT_FOUND = "No such media file"
 
 
@@ -85,60 +81,6 @@ def authorize_media(
         "password, users their bearer token",
         headers={"WWW-Authenticate": 'Basic realm="loa-media", charset="UTF-8"'},
     )
-
-
-def _iter_file(path: Path, start: int, length: int) -> Iterator[bytes]:
-    with path.open("rb") as handle:
-        handle.seek(start)
-        remaining = length
-        while remaining > 0:
-            chunk = handle.read(min(CHUNK, remaining))
-            if not chunk:
-                break
-            remaining -= len(chunk)
-            yield chunk
-
-
-def file_response(
-    path: Path, *, etag: str, range_header: str | None, if_none_match: str | None = None
-) -> Response:
-    """Stream a file with ETag and single-range support (206, 416)."""
-    size = path.stat().st_size
-    quoted = f'"{etag}"'
-    headers = {
-        "Accept-Ranges": "bytes",
-        "ETag": quoted,
-        "Cache-Control": "private, max-age=31536000, immutable",
-    }
-    if if_none_match and quoted in {t.strip() for t in if_none_match.split(",")}:
-        return Response(status_code=304, headers=headers)
-    if range_header:
-        match = _RANGE_RE.match(range_header.strip())
-        start: int | None = None
-        end = size - 1
-        if match and (match.group(1) or match.group(2)):
-            first, last = match.group(1), match.group(2)
-            if first:
-                start = int(first)
-                if last:
-                    end = min(int(last), size - 1)
-            else:  # suffix range: the last N bytes
-                start = max(0, size - int(last))
-        if start is None or start >= size or start > end:
-            return Response(
-                status_code=416, headers={**headers, "Content-Range": f"bytes */{size}"}
-            )
-        length = end - start + 1
-        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
-        headers["Content-Length"] = str(length)
-        return StreamingResponse(
-            _iter_file(path, start, length),
-            status_code=206,
-            media_type="audio/mpeg",
-            headers=headers,
-        )
-    headers["Content-Length"] = str(size)
-    return StreamingResponse(_iter_file(path, 0, size), media_type="audio/mpeg", headers=headers)
 
 
 @router.get("/media/{sha256}.mp3", summary="Download an audio file", response_class=Response)

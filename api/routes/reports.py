@@ -10,13 +10,11 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from api.deps import IdPath, PrincipalDep, SessionDep, SettingsDep
+from api.responses import XLSX, calendar_response, export_response
 from broadcast import ical, reports
-from stations import registry
 from stations.timeutil import utcnow
 
 router = APIRouter(tags=["reports"])
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class TallyPublic(BaseModel):
@@ -116,22 +114,6 @@ def report_public(report: reports.CoverageReport) -> CoveragePublic:
     )
 
 
-def export_response(report: reports.CoverageReport, fmt: str) -> Response:
-    """The report as a CSV or XLSX download."""
-    name = f"loa-bao-cao-{report.area_code or 'tat-ca'}-{report.start.date().isoformat()}"
-    if fmt == "csv":
-        return Response(
-            reports.to_csv(report).encode(),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
-        )
-    return Response(
-        reports.to_xlsx(report),
-        media_type=XLSX,
-        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
-    )
-
-
 @router.get(
     "/reports/coverage",
     response_model=CoveragePublic,
@@ -182,14 +164,10 @@ def station_schedule_ics(
     station_id: IdPath, request: Request, session: SessionDep, principal: PrincipalDep
 ) -> Response:
     """Airings of the last 30 and next 120 days as an RFC 5545 calendar (times in UTC)."""
-    station, _area = registry.get_station(
-        session=session, station_id=station_id, scope=principal.scope
+    body = ical.calendar_of_station(
+        session=session,
+        scope=principal.scope,
+        station_id=station_id,
+        host=request.url.hostname or "loa",
     )
-    body = ical.station_calendar(
-        session=session, station=station, host=request.url.hostname or "loa"
-    )
-    return Response(
-        body.encode(),
-        media_type="text/calendar; charset=utf-8",
-        headers={"Content-Disposition": f'inline; filename="station-{station_id}.ics"'},
-    )
+    return calendar_response(body, station_id)

@@ -6,9 +6,8 @@ from fastapi import APIRouter, Depends, Query, UploadFile
 
 from api import schemas
 from api.convert import receiver_public, station_public
-from api.deps import AdminDep, IdPath, PrincipalDep, SessionDep, SettingsDep
-from api.uploads import level_recording, save_upload
-from broadcast import audit
+from api.deps import AdminDep, IdPath, PrincipalDep, SessionDep, SettingsDep, SynthesizerDep
+from broadcast import audit, recordings
 from broadcast.programmes import IDENT_KINDS
 from stations import registry
 from stations.errors import NotFoundError
@@ -200,33 +199,19 @@ def upload_ident(
     session: SessionDep,
     principal: AdminDep,
     settings: SettingsDep,
+    synthesizer: SynthesizerDep,
 ) -> schemas.StationPublic:
     """A short jingle (multipart field `file`, any common audio format) that opens (`intro`)
     or closes (`outro`) every programme of this station; levelled like any recording."""
     _ident_kind(kind)
-    station, area = registry.get_station(
-        session=session, station_id=station_id, scope=principal.scope
-    )
-    tmp, _upload_sha = save_upload(
-        file, settings.media_dir / "uploads", settings.max_upload_mb * 1_000_000
-    )
-    try:
-        result = level_recording(settings, tmp, station.languages[0] if station.languages else "vi")
-    finally:
-        tmp.unlink(missing_ok=True)
-    station.idents = {
-        **(station.idents or {}),
-        kind: {"sha256": result.sha256, "bytes": result.bytes, "duration_ms": result.duration_ms},
-    }
-    session.add(station)
-    audit.record(
+    station, area = recordings.store_station_ident(
         session=session,
-        actor=principal.user,
-        action=f"station.ident.{kind}",
-        object_type="station",
-        object_id=station_id,
-        area_id=station.area_id,
-        detail={"sha256": result.sha256, "duration_ms": result.duration_ms},
+        principal=principal,
+        settings=settings,
+        synthesizer=synthesizer,
+        station_id=station_id,
+        kind=kind,
+        upload=file.file,
     )
     return station_public(station, area)
 

@@ -1,0 +1,100 @@
+"""HTTP answers shared by the REST routes and the console: files, exports, calendars.
+
+Audio files are streamed from disk in chunks with Range support (206/416), so a
+receiver on a flaky 3G link resumes where it stopped and memory stays flat for any
+file size.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from fastapi.responses import Response, StreamingResponse
+
+from broadcast import reports
+
+CHUNK = 64 * 1024
+_RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _iter_file(path: Path, start: int, length: int) -> Iterator[bytes]:
+    with path.open("rb") as handle:
+        handle.seek(start)
+        remaining = length
+        while remaining > 0:
+            chunk = handle.read(min(CHUNK, remaining))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+            yield chunk
+
+
+def file_response(
+    path: Path, *, etag: str, range_header: str | None, if_none_match: str | None = None
+) -> Response:
+    """Stream a file with ETag and single-range support (206, 416)."""
+    size = path.stat().st_size
+    quoted = f'"{etag}"'
+    headers = {
+        "Accept-Ranges": "bytes",
+        "ETag": quoted,
+        "Cache-Control": "private, max-age=31536000, immutable",
+    }
+    if if_none_match and quoted in {t.strip() for t in if_none_match.split(",")}:
+        return Response(status_code=304, headers=headers)
+    if range_header:
+        match = _RANGE_RE.match(range_header.strip())
+        start: int | None = None
+        end = size - 1
+        if match and (match.group(1) or match.group(2)):
+            first, last = match.group(1), match.group(2)
+            if first:
+                start = int(first)
+                if last:
+                    end = min(int(last), size - 1)
+            else:  # suffix range: the last N bytes
+                start = max(0, size - int(last))
+        if start is None or start >= size or start > end:
+            return Response(
+                status_code=416, headers={**headers, "Content-Range": f"bytes */{size}"}
+            )
+        length = end - start + 1
+        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+        headers["Content-Length"] = str(length)
+        return StreamingResponse(
+            _iter_file(path, start, length),
+            status_code=206,
+            media_type="audio/mpeg",
+            headers=headers,
+        )
+    headers["Content-Length"] = str(size)
+    return StreamingResponse(_iter_file(path, 0, size), media_type="audio/mpeg", headers=headers)
+
+
+def export_response(report: reports.CoverageReport, fmt: str) -> Response:
+    """The report as a CSV or XLSX download."""
+    name = f"loa-bao-cao-{report.area_code or 'tat-ca'}-{report.start.date().isoformat()}"
+    if fmt == "csv":
+        return Response(
+            reports.to_csv(report).encode(),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        )
+    return Response(
+        reports.to_xlsx(report),
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+    )
+
+
+def calendar_response(body: str, station_id: int, *, disposition: str = "inline") -> Response:
+    """A station's iCalendar feed (`inline` for calendar apps, `attachment` to download)."""
+    return Response(
+        body.encode(),
+        media_type="text/calendar; charset=utf-8",
+        headers={"Content-Disposition": f'{disposition}; filename="station-{station_id}.ics"'},
+    )
