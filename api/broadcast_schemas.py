@@ -8,7 +8,8 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, Field
 
 from api.schemas import Code, Id, Strict
-from broadcast.broadcast_models import BroadcastStatus, DeliveryState, OccurrenceState
+from broadcast.delivery.models import DeliveryState
+from broadcast.schedule.models import BroadcastStatus, OccurrenceState
 from stations.protocol import Priority
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 
 from api.schemas import Code, LanguageCode, Strict
-from broadcast.bulletin_models import (
+from broadcast.bulletins.models import (
     AudioState,
     BulletinStatus,
     Priority,

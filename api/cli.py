@@ -11,9 +11,9 @@ import typer
 
 from api.cli_broadcast import register as register_broadcast_commands
 from api.cli_common import LogLevel, err, fail, load_settings, log, out, setup_logging
-from broadcast.db import make_engine, transaction, upgrade
-from broadcast.models import Role
-from broadcast.settings import Environment, Settings
+from broadcast.core.db import make_engine, transaction, upgrade
+from broadcast.core.settings import Environment, Settings
+from broadcast.people.models import Role
 from stations.errors import LoaError
 from tts.cli import app as tts_app
 
@@ -68,8 +68,8 @@ def user_create(
     full_name: Annotated[str | None, typer.Option(help="Name shown on screen")] = None,
 ) -> None:
     """Create a user; the first global admin is bootstrapped this way."""
-    from broadcast import audit
-    from broadcast.users import create_user
+    from broadcast.core import audit
+    from broadcast.people.service import create_user
     from stations.areas import Scope
 
     settings = load_settings()
@@ -203,8 +203,8 @@ def serve(
     import uvicorn
 
     from api.main import create_app
-    from broadcast.rendering import RenderWorker
-    from broadcast.service import start_background
+    from broadcast.bulletins.rendering import RenderWorker
+    from broadcast.runtime.background import start_background
 
     setup_logging(log_level)
     settings = load_settings()
@@ -226,6 +226,7 @@ def serve(
         fail(f"cannot start the background services: {exc}")
     renderer = RenderWorker(engine, settings)
     renderer.start()
+    application.state.renderer = renderer
     application.state.background = background
     where = settings.mqtt_url or f"embedded, 127.0.0.1:{settings.mqtt_embedded_port}"
     out.print(f"MQTT broker: {_safe_url(where) if settings.mqtt_url else where}", highlight=False)

@@ -68,8 +68,8 @@ def register(app: typer.Typer) -> None:
         Starts the embedded MQTT broker too when LOA_MQTT_URL is unset (then do not run
         `loa serve` at the same time: both would listen on LOA_MQTT_EMBEDDED_PORT).
         """
-        from broadcast.db import make_engine, upgrade
-        from broadcast.service import start_background
+        from broadcast.core.db import make_engine, upgrade
+        from broadcast.runtime.background import start_background
 
         setup_logging(log_level)
         settings = load_settings()
@@ -170,8 +170,8 @@ def register(app: typer.Typer) -> None:
         """
         from sqlmodel import col, select
 
-        from broadcast.db import make_engine, transaction, upgrade
-        from broadcast.worker import broker_address
+        from broadcast.core.db import make_engine, transaction, upgrade
+        from broadcast.runtime.worker import broker_address
         from stations import registry
         from stations.models import Receiver, Station, StationKind
         from stations.mqtt import BrokerAddress
@@ -249,8 +249,8 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Write mosquitto's password file and ACL from the receivers, then reload it."""
-        from broadcast.db import make_engine, upgrade
-        from broadcast.mosquitto import mosquitto_conf, sync_files
+        from broadcast.broker.mosquitto import mosquitto_conf, sync_files
+        from broadcast.core.db import make_engine, upgrade
 
         settings = load_settings()
         upgrade(settings.database_url)

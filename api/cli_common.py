@@ -13,7 +13,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from broadcast.settings import Settings, get_settings
+from broadcast.core.settings import Settings, get_settings
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from api import schemas
-from broadcast.models import ApiToken, AuditEvent, Role, User
+from broadcast.people.models import ApiToken, AuditEvent, Role, User
 from stations.areas import parent_code_of
 from stations.models import Area, AreaLevel, Receiver, Station, StationKind
 from stations.timeutil import as_utc

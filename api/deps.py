@@ -11,10 +11,10 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from broadcast import media
-from broadcast.models import Role
-from broadcast.settings import Settings
-from broadcast.users import Principal, resolve_bearer, user_area
+from broadcast.bulletins import media
+from broadcast.core.settings import Settings
+from broadcast.people.models import Role
+from broadcast.people.service import Principal, resolve_bearer, user_area
 from stations.timeutil import utcnow
 from tts import Synthesizer
 
@@ -89,12 +89,20 @@ def get_worker_wake(request: Request) -> Callable[[], None]:
     return wake
 
 
+def get_render_wake(request: Request) -> Callable[[], None]:
+    """Let the app's render worker render new text at once (else it finds it on its poll)."""
+    renderer = getattr(request.app.state, "renderer", None)
+    wake: Callable[[], None] = renderer.notify if renderer is not None else _no_worker
+    return wake
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 # Committed when the route returns, before the answer is sent (FastAPI's default "request"
 # scope would commit after it: a client could ask again and not find what it created).
 SessionDep = Annotated[Session, Depends(get_db, scope="function")]
 ClockDep = Annotated[Callable[[], datetime], Depends(get_clock)]
 WakeDep = Annotated[Callable[[], None], Depends(get_worker_wake)]
+RenderWakeDep = Annotated[Callable[[], None], Depends(get_render_wake)]
 SynthesizerDep = Annotated[Synthesizer, Depends(get_synthesizer)]
 
 

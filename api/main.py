@@ -23,9 +23,9 @@ from api.routes import (
     users,
 )
 from api.routes import reports as report_routes
-from broadcast.db import make_engine
-from broadcast.settings import Settings
-from broadcast.throttle import LoginThrottle
+from broadcast.core.db import make_engine
+from broadcast.core.settings import Settings
+from broadcast.people.throttle import LoginThrottle
 
 API_PREFIX = "/api/v1"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from fastapi.responses import Response, StreamingResponse
 
-from broadcast import reports
+from broadcast.reports import coverage as reports
 
 CHUNK = 64 * 1024
 _RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")

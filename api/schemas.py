@@ -9,7 +9,7 @@ from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import MAX_ID
-from broadcast.models import Role
+from broadcast.people.models import Role
 from stations.models import AreaLevel, StationKind
 
 T = TypeVar("T")

@@ -49,10 +49,10 @@ from common import (  # noqa: E402
 from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
 from sqlmodel import Session, func, select  # noqa: E402
 
-from broadcast.broadcast_models import Delivery, DeliveryEvent, DeliveryState  # noqa: E402
-from broadcast.db import make_engine  # noqa: E402
-from broadcast.settings import Settings  # noqa: E402
-from broadcast.worker import Worker  # noqa: E402
+from broadcast.core.db import make_engine  # noqa: E402
+from broadcast.core.settings import Settings  # noqa: E402
+from broadcast.delivery.models import Delivery, DeliveryEvent, DeliveryState  # noqa: E402
+from broadcast.runtime.worker import Worker  # noqa: E402
 from stations.identities import DISPATCHER, INGESTOR, service_login  # noqa: E402
 from stations.mqtt import BrokerAddress  # noqa: E402
 from stations.protocol import Topics  # noqa: E402

@@ -50,11 +50,11 @@ from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
 from sqlalchemy import inspect  # noqa: E402
 from sqlmodel import Session, func, select  # noqa: E402
 
-from broadcast.broadcast_models import Delivery, DeliveryEvent, DeliveryState  # noqa: E402
-from broadcast.db import driver_time, make_engine  # noqa: E402
-from broadcast.ingest import AckIngestor  # noqa: E402
-from broadcast.settings import Settings  # noqa: E402
-from broadcast.worker import Worker  # noqa: E402
+from broadcast.core.db import driver_time, make_engine  # noqa: E402
+from broadcast.core.settings import Settings  # noqa: E402
+from broadcast.delivery.ingest import AckIngestor  # noqa: E402
+from broadcast.delivery.models import Delivery, DeliveryEvent, DeliveryState  # noqa: E402
+from broadcast.runtime.worker import Worker  # noqa: E402
 from stations.identities import INGESTOR, service_client  # noqa: E402
 from stations.mqtt import BrokerAddress, MqttClient  # noqa: E402
 from stations.protocol import Topics  # noqa: E402

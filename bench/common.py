@@ -18,12 +18,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import insert  # noqa: E402
 from sqlmodel import SQLModel  # noqa: E402
 
-from broadcast.bulletin_models import Bulletin, BulletinStatus  # noqa: E402
-from broadcast.db import make_engine, transaction, upgrade  # noqa: E402
-from broadcast.models import Role, User  # noqa: E402
-from broadcast.mosquitto import mosquitto_conf, sync_files  # noqa: E402
-from broadcast.scheduling import create_broadcast  # noqa: E402
-from broadcast.settings import Settings  # noqa: E402
+from broadcast.broker.mosquitto import mosquitto_conf, sync_files  # noqa: E402
+from broadcast.bulletins.models import Bulletin, BulletinStatus  # noqa: E402
+from broadcast.core.db import make_engine, transaction, upgrade  # noqa: E402
+from broadcast.core.settings import Settings  # noqa: E402
+from broadcast.people.models import Role, User  # noqa: E402
+from broadcast.schedule.service import create_broadcast  # noqa: E402
 from stations.areas import Scope, create_area  # noqa: E402
 from stations.broker import EmbeddedBroker, StaticAuthority  # noqa: E402
 from stations.models import AreaLevel, StationKind  # noqa: E402

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, select
 
-from broadcast.models import Role, User
-from broadcast.users import create_user
+from broadcast.people.models import Role, User
+from broadcast.people.service import create_user
 from stations.areas import Scope, create_area
 from stations.models import Area, AreaLevel, Receiver, Station, StationKind
 from stations.registry import create_receiver, create_station, ensure_default_languages

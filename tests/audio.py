@@ -18,20 +18,20 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from broadcast import media
-from broadcast.bulletin_models import AudioState, Bulletin, Priority, Translation
-from broadcast.bulletins import (
+from broadcast.bulletins import media
+from broadcast.bulletins.models import AudioState, Bulletin, Priority, Translation
+from broadcast.bulletins.rendering import render_pending
+from broadcast.bulletins.service import (
     NewTranslation,
     approve,
     create_bulletin,
     set_translation_recording,
     submit,
 )
-from broadcast.db import transaction
-from broadcast.models import Role, User
-from broadcast.rendering import render_pending
-from broadcast.settings import Environment, Settings
-from broadcast.users import Principal, create_user, user_area
+from broadcast.core.db import transaction
+from broadcast.core.settings import Environment, Settings
+from broadcast.people.models import Role, User
+from broadcast.people.service import Principal, create_user, user_area
 from stations.areas import Scope
 from stations.models import Area
 from tests.utils import TEST_PASSWORD, TEST_SECRET

@@ -17,11 +17,11 @@ import pytest
 from sqlalchemy import Engine, make_url, text
 from sqlmodel import Session
 
-from broadcast.db import make_engine, transaction, upgrade
+from broadcast.core.db import make_engine, transaction, upgrade
+from broadcast.core.settings import Settings
 from broadcast.demo import seed_demo
-from broadcast.models import Role
-from broadcast.settings import Settings
-from broadcast.users import create_user, issue_access_token
+from broadcast.people.models import Role
+from broadcast.people.service import create_user, issue_access_token
 from stations.areas import Scope
 from tts import Synthesizer
 

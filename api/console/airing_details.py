@@ -1,4 +1,6 @@
-"""Vietnamese for the details dispatch writes on airings and deliveries (broadcast/dispatch.py).
+"""Vietnamese for the details dispatch writes on airings and deliveries.
+
+The details come from broadcast/delivery/dispatch.py.
 
 Details are stored in English, like every domain message: lines of "Station 'A': " or
 "Stations 'A', 'B': " followed by a reason ("No content to air: …", "Blocked: …",

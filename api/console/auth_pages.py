@@ -19,8 +19,8 @@ from api.console.web import (
     set_cookie,
 )
 from api.deps import SessionDep, SettingsDep
-from broadcast import audit
-from broadcast.users import Principal, issue_access_token, revoke_access_token, sign_in
+from broadcast.core import audit
+from broadcast.people.service import Principal, issue_access_token, revoke_access_token, sign_in
 from stations.errors import TooManyAttemptsError
 
 router = APIRouter(route_class=ConsoleRoute)

@@ -12,15 +12,18 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
+from api.console.forms import BulletinForm
 from api.console.messages import form_error, say
 from api.console.web import ConsoleRoute, CsrfDep, UserDep, redirect, render
-from api.deps import IdPath, SessionDep, SettingsDep, get_synthesizer
+from api.deps import IdPath, RenderWakeDep, SessionDep, SettingsDep, get_synthesizer
 from api.responses import file_response
-from broadcast import audit, bulletins, recordings, rendering
-from broadcast.bulletin_models import BulletinStatus, Priority
-from broadcast.models import Role
-from broadcast.settings import Settings
-from broadcast.users import Principal
+from broadcast.bulletins import recordings
+from broadcast.bulletins import service as bulletins
+from broadcast.bulletins.models import BulletinStatus, Priority
+from broadcast.core import audit
+from broadcast.core.settings import Settings
+from broadcast.people.models import Role
+from broadcast.people.service import Principal
 from stations import registry
 from stations.areas import list_areas
 from stations.errors import LoaError
@@ -121,33 +124,22 @@ def create_bulletin(
     request: Request,
     session: SessionDep,
     principal: UserDep,
-    title: Annotated[str, Form()] = "",
-    priority: Annotated[str, Form()] = "normal",
-    campaign: Annotated[str, Form()] = "",
-    area_code: Annotated[str, Form()] = "",
-    text: Annotated[str, Form()] = "",
+    render_wake: RenderWakeDep,
+    form: Annotated[BulletinForm, Form()],
 ) -> Response:
     """Create a draft with its Vietnamese text; the audio is rendered in the background."""
     principal.require(Role.editor)
-    errors: dict[str, str] = {}
-    if not title.strip():
-        errors["title"] = "Hãy nhập tiêu đề"
-    if priority not in Priority.__members__:
-        errors["priority"] = "Mức ưu tiên không hợp lệ"
-    if not text.strip():
-        errors["text"] = "Hãy nhập nội dung tiếng Việt"
-    if principal.area is None and not area_code:
-        errors["area_code"] = "Quản trị toàn hệ thống cần chọn địa bàn"
+    errors = form.problems(needs_area=principal.area is None)
     if not errors:
         try:
             bulletin = bulletins.create_bulletin(
                 session=session,
                 principal=principal,
-                title=title,
-                priority=Priority(priority),
-                campaign=campaign.strip() or None,
-                area_code=area_code or None,
-                translations=[bulletins.NewTranslation(language="vi", text=text)],
+                title=form.title,
+                priority=Priority(form.priority),
+                campaign=form.campaign.strip() or None,
+                area_code=form.area_code or None,
+                translations=[bulletins.NewTranslation(language="vi", text=form.text)],
             )
         except LoaError as exc:
             session.rollback()
@@ -157,16 +149,9 @@ def create_bulletin(
             errors[key] = shown
         else:
             session.commit()
-            rendering.notify_pending()
+            render_wake()
             return redirect(f"/bulletins/{bulletin.id}", "Đã lưu bản nháp")
-    form = {
-        "title": title,
-        "priority": priority,
-        "campaign": campaign,
-        "area_code": area_code,
-        "text": text,
-    }
-    context = _new_context(session, principal) | {"errors": errors, "form": form}
+    context = _new_context(session, principal) | {"errors": errors, "form": form.shown()}
     return render(request, "bulletin_new.html", context, principal=principal, status_code=422)
 
 
@@ -256,6 +241,7 @@ def save_text(
     session: SessionDep,
     settings: SettingsDep,
     principal: UserDep,
+    render_wake: RenderWakeDep,
     text: Annotated[str, Form()] = "",
 ) -> Response:
     """Write a version's text (any approval is withdrawn by the workflow)."""
@@ -283,7 +269,7 @@ def save_text(
             errors={"text": say(exc)}, draft_text=text, status_code=422,
         )  # fmt: skip
     session.commit()
-    rendering.notify_pending()
+    render_wake()
     return redirect(f"/bulletins/{bulletin_id}?lang={language}", "Đã lưu nội dung")
 
 

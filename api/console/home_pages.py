@@ -12,17 +12,14 @@ from sqlmodel import Session, col, select
 from api.console.airing_details import vietnamese_detail
 from api.console.web import ConsoleRoute, UserDep, render, templates
 from api.deps import SessionDep, SettingsDep
-from broadcast import reports, scheduling, status
-from broadcast.broadcast_models import (
-    NOT_SENT_STATES,
-    Broadcast,
-    Delivery,
-    Occurrence,
-    OccurrenceState,
-)
-from broadcast.models import Role
-from broadcast.settings import Settings
-from broadcast.users import Principal
+from broadcast.core.settings import Settings
+from broadcast.delivery import status
+from broadcast.delivery.models import NOT_SENT_STATES, Delivery
+from broadcast.people.models import Role
+from broadcast.people.service import Principal
+from broadcast.reports import coverage as reports
+from broadcast.schedule import service as scheduling
+from broadcast.schedule.models import Broadcast, Occurrence, OccurrenceState
 from stations import registry
 from stations.errors import NotFoundError
 from stations.models import Area, Station

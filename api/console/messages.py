@@ -23,7 +23,7 @@ import logging
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -295,7 +295,7 @@ CATALOGUE: dict[str, Text] = {
         "when",
     ),
     "rrule.no_airing": Text("Quy tắc lặp không cho lượt phát nào", "when"),
-    # Times in plain words (broadcast/recurrence.py).
+    # Times in plain words (broadcast/schedule/recurrence.py).
     "schedule.unknown_words": Text(
         f"Không hiểu: {{words}}. Viết ví dụ: {_SCHEDULE_EXAMPLES}", "when"
     ),
@@ -357,7 +357,14 @@ CATALOGUE: dict[str, Text] = {
 
 
 class _Formatter(string.Formatter):
-    """str.format with the console's ways of showing states, levels, roles and times."""
+    """str.format with the console's ways of showing states, levels, roles and times.
+
+    Times are shown on the wall clock of `zone` (the configured LOA_TIMEZONE).
+    """
+
+    def __init__(self, zone: tzinfo) -> None:
+        super().__init__()
+        self.zone = zone
 
     def format_field(self, value: Any, format_spec: str) -> str:
         # The labels live with the other page helpers, which import this module.
@@ -370,7 +377,7 @@ class _Formatter(string.Formatter):
         if format_spec == "role":
             return next((v for k, v in web.ROLE_LABELS.items() if k.value == str(value)), "")
         if format_spec == "time" and isinstance(value, datetime):
-            return web.localtime(value, "%H:%M %d/%m/%Y")
+            return web.localtime(value, "%H:%M %d/%m/%Y", zone=self.zone)
         if format_spec == "date":
             day = date.fromisoformat(value) if isinstance(value, str) else value
             return f"{day:%d/%m/%Y}"
@@ -379,34 +386,35 @@ class _Formatter(string.Formatter):
         return str(super().format_field(value, format_spec))
 
 
-_FORMATTER = _Formatter()
-
 # The format specs templates may use (the test of the catalogue checks them).
 FORMAT_SPECS = frozenset({"", "state", "level", "role", "time", "date"})
 
 
-def text_for(code: str | None, fields: Mapping[str, Any] | None = None) -> str | None:
-    """The Vietnamese text of `code` filled with `fields`; None when it cannot be said."""
+def text_for(
+    code: str | None, fields: Mapping[str, Any] | None = None, *, zone: tzinfo = UTC
+) -> str | None:
+    """The Vietnamese text of `code` filled with `fields` (times shown in `zone`); None
+    when it cannot be said."""
     entry = CATALOGUE.get(code or "")
     if entry is None:
         log.warning("No Vietnamese text for the error code %r", code)
         return None
     try:
-        return _FORMATTER.format(entry.template, **(fields or {}))
+        return _Formatter(zone).format(entry.template, **(fields or {}))
     except (KeyError, IndexError, ValueError, TypeError, AttributeError):
         log.warning("The Vietnamese text of %r cannot be filled with %r", code, fields)
         return None
 
 
-def say(error: BaseException) -> str:
+def say(error: BaseException, *, zone: tzinfo = UTC) -> str:
     """What the console shows for a domain error: its code's text, else its class's, else
-    the generic one (never the English message)."""
+    the generic one (never the English message). Times in it are shown in `zone`."""
     code = getattr(error, "code", None)
     fields = getattr(error, "fields", None)
-    shown = text_for(code, fields)
+    shown = text_for(code, fields, zone=zone)
     if shown is None:
         generic = getattr(type(error), "default_code", None)
-        shown = text_for(generic, fields) if generic and generic != code else None
+        shown = text_for(generic, fields, zone=zone) if generic and generic != code else None
     return shown or FALLBACK
 
 

@@ -12,8 +12,8 @@ from api.console.charts import stacked_bars
 from api.console.web import ConsoleRoute, UserDep, render
 from api.deps import SessionDep, SettingsDep
 from api.responses import export_response
-from broadcast import reports
-from broadcast.settings import Settings
+from broadcast.core.settings import Settings
+from broadcast.reports import coverage as reports
 from stations.areas import list_areas
 from stations.timeutil import utcnow
 

@@ -1,7 +1,7 @@
 """Schedule: the week calendar, new broadcasts, the emergency button, live status, operators.
 
 Broadcasts are created, cancelled and confirmed through the service functions of
-broadcast.scheduling and broadcast.status (which check the caller and write the audit
+broadcast.schedule.service and broadcast.delivery.status (which check the caller and write the audit
 log), the ones the REST API calls, so the console and the API apply the same rules.
 """
 
@@ -18,17 +18,21 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from api import broadcast_schemas as bs
+from api.console.forms import EmergencyForm, ScheduleForm
 from api.console.home_pages import broadcast_labels
 from api.console.messages import form_error, say
 from api.console.web import ConsoleRoute, CsrfDep, UserDep, redirect, render
-from api.deps import MAX_ID, IdPath, SessionDep, SettingsDep, WakeDep, get_clock, parse_id
-from broadcast import bulletins, reports, scheduling, status
-from broadcast.broadcast_models import AIRED_STATES, FINAL_STATES, DeliveryState
-from broadcast.bulletin_models import BulletinStatus
-from broadcast.models import Role
-from broadcast.recurrence import parse_plain
-from broadcast.settings import Settings
-from broadcast.users import Principal
+from api.deps import MAX_ID, IdPath, SessionDep, SettingsDep, WakeDep, get_clock
+from broadcast.bulletins import service as bulletins
+from broadcast.bulletins.models import BulletinStatus
+from broadcast.core.settings import Settings
+from broadcast.delivery import status
+from broadcast.delivery.models import AIRED_STATES, FINAL_STATES, DeliveryState
+from broadcast.people.models import Role
+from broadcast.people.service import Principal
+from broadcast.reports import coverage as reports
+from broadcast.schedule import service as scheduling
+from broadcast.schedule.recurrence import parse_plain
 from stations import registry
 from stations.areas import list_areas
 from stations.errors import LoaError
@@ -180,33 +184,18 @@ def create_broadcast(
     settings: SettingsDep,
     principal: UserDep,
     wake: WakeDep,
-    bulletin_ids: Annotated[list[str] | None, Form()] = None,
-    area_codes: Annotated[list[str] | None, Form()] = None,
-    first_day: Annotated[str, Form()] = "",
-    until: Annotated[str, Form()] = "",
-    when: Annotated[str, Form()] = "",
-    priority: Annotated[str, Form()] = "normal",
-    title: Annotated[str, Form()] = "",
+    form: Annotated[ScheduleForm, Form()],
 ) -> Response:
     """Schedule approved bulletins for areas at the times written in plain words."""
     principal.require(Role.editor)
-    errors: dict[str, str] = {}
-    parsed = [parse_id(i) for i in bulletin_ids or [] if i.strip()]
-    ids = [i for i in parsed if i is not None]
-    if not ids:
-        errors["bulletin_ids"] = "Chọn ít nhất một bản tin đã duyệt"
-    elif len(ids) != len(parsed):
-        errors["bulletin_ids"] = "Chỉ chọn bản tin đã duyệt trong danh sách"
-    if not area_codes:
-        errors["area_codes"] = "Chọn ít nhất một địa bàn"
-    if priority not in ("normal", "priority"):
-        errors["priority"] = "Mức ưu tiên không hợp lệ (bản tin khẩn dùng nút Phát khẩn cấp)"
-    first = _date(first_day, errors, "first_day", required=True)
-    last = _date(until, errors, "until", required=False)
+    errors = form.problems()
+    ids = [i for i in form.chosen_bulletins() if i is not None]
+    first = _date(form.first_day, errors, "first_day", required=True)
+    last = _date(form.until, errors, "until", required=False)
     plan = None
     if first is not None and "first_day" not in errors:
         try:
-            plan = parse_plain(when, first_day=first, until=last, zone=settings.zone)
+            plan = parse_plain(form.when, first_day=first, until=last, zone=settings.zone)
         except LoaError as exc:
             key, shown = form_error(exc, _WHEN_INPUTS, default="when")
             errors[key] = shown
@@ -214,11 +203,11 @@ def create_broadcast(
         try:
             body = bs.BroadcastCreate(
                 bulletin_ids=ids,
-                area_codes=area_codes or [],
+                area_codes=form.area_codes,
                 starts_at=plan.starts_at,
                 rrule=plan.rrule,
-                priority=Priority(priority),
-                title=title.strip() or None,
+                priority=Priority(form.priority),
+                title=form.title.strip() or None,
             )
             broadcast_id, airings = _create(session, settings, principal, body, wake)
         except ValidationError as exc:
@@ -230,16 +219,7 @@ def create_broadcast(
             errors[key] = shown
         else:
             return redirect(f"/broadcasts/{broadcast_id}", f"Đã lên lịch {airings} lượt phát")
-    form = {
-        "bulletin_ids": bulletin_ids or [],
-        "area_codes": area_codes or [],
-        "first_day": first_day,
-        "until": until,
-        "when": when,
-        "priority": priority,
-        "title": title,
-    }
-    context = _options(session, principal) | {"errors": errors, "form": form}
+    context = _options(session, principal) | {"errors": errors, "form": form.shown()}
     return render(request, "broadcast_new.html", context, principal=principal, status_code=422)
 
 
@@ -250,17 +230,12 @@ def emergency(
     settings: SettingsDep,
     principal: UserDep,
     wake: WakeDep,
-    bulletin_id: Annotated[str, Form()] = "",
-    area_codes: Annotated[list[str] | None, Form()] = None,
+    form: Annotated[EmergencyForm, Form()],
 ) -> Response:
     """Send an approved bulletin at once as an emergency (the page asked for confirmation)."""
     principal.require(Role.editor)
-    errors: dict[str, str] = {}
-    emergency_id = parse_id(bulletin_id)
-    if emergency_id is None:
-        errors["emergency_bulletin"] = "Chọn bản tin khẩn cấp đã duyệt"
-    if not area_codes:
-        errors["emergency_areas"] = "Chọn địa bàn cần phát"
+    errors = form.problems()
+    emergency_id = form.chosen_bulletin()
     if not errors:
         try:
             broadcast_id, _airings = _create(
@@ -269,7 +244,7 @@ def emergency(
                 principal,
                 bs.BroadcastCreate(
                     bulletin_ids=[emergency_id or 0],
-                    area_codes=area_codes or [],
+                    area_codes=form.area_codes,
                     priority=Priority.emergency,
                     title="Phát khẩn cấp",
                 ),
@@ -466,7 +441,7 @@ def confirm(
             )
         except LoaError as exc:
             session.rollback()
-            errors[key] = say(exc)
+            errors[key] = say(exc, zone=settings.zone)
         else:
             return redirect("/operator", "Đã xác nhận đài đã phát")
     context = _operator_context(session, settings, principal)

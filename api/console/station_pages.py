@@ -8,13 +8,15 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
+from api.console.forms import StationForm
 from api.console.messages import form_error, say
 from api.console.web import ConsoleRoute, CsrfDep, UserDep, redirect, render
 from api.deps import IdPath, SessionDep
 from api.responses import calendar_response
-from broadcast import audit, ical
-from broadcast.models import Role
-from broadcast.users import Principal
+from broadcast.core import audit
+from broadcast.people.models import Role
+from broadcast.people.service import Principal
+from broadcast.reports import ical
 from stations import registry
 from stations.areas import list_areas
 from stations.errors import LoaError
@@ -58,22 +60,12 @@ def create_station(
     request: Request,
     session: SessionDep,
     principal: UserDep,
-    name: Annotated[str, Form()] = "",
-    area_code: Annotated[str, Form()] = "",
-    kind: Annotated[str, Form()] = "ip",
-    languages: Annotated[list[str] | None, Form()] = None,
+    form: Annotated[StationForm, Form()],
 ) -> Response:
     """Register a station (administrators)."""
     principal.require()
-    errors: dict[str, str] = {}
-    if not name.strip():
-        errors["name"] = "Hãy nhập tên đài"
-    if not area_code:
-        errors["area_code"] = "Hãy chọn xã"
-    if kind not in (StationKind.ip, StationKind.legacy):
-        errors["kind"] = "Loại đài không hợp lệ"
-    if not languages:
-        errors["languages"] = "Chọn ít nhất một ngôn ngữ"
+    errors = form.problems()
+    name, area_code, kind, languages = form.name, form.area_code, form.kind, form.languages
     if not errors:
         try:
             station = registry.create_station(
@@ -111,7 +103,7 @@ def create_station(
         "rows": rows,
         "counts": {},
         "errors": errors,
-        "form": {"name": name, "area_code": area_code, "kind": kind, "languages": languages or []},
+        "form": form.shown(),
     }
     context.update(_station_form_context(session, principal))
     return render(request, "stations.html", context, principal=principal, status_code=422)

@@ -1,7 +1,7 @@
 """What every console page needs: the session cookie, CSRF, templates and HTML error pages.
 
 The session cookie holds the same signed access token the REST API issues
-(`broadcast.users.issue_access_token`), and resolves to a `Principal` through the
+(`broadcast.people.service.issue_access_token`), and resolves to a `Principal` through the
 same `resolve_bearer`/`user_area`, so the console's scoping is the API's.
 """
 
@@ -12,7 +12,7 @@ import hmac
 import logging
 import secrets
 from collections.abc import Callable, Coroutine
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -22,13 +22,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.console.messages import FALLBACK, say, say_reason
 from api.deps import SessionDep, SettingsDep
-from broadcast.models import Role
-from broadcast.settings import Settings
-from broadcast.users import Principal, resolve_bearer, user_area
+from broadcast.core.settings import Settings
+from broadcast.people.models import Role
+from broadcast.people.service import Principal, resolve_bearer, user_area
 from stations.errors import (
     ConflictError,
     InvalidInputError,
@@ -97,28 +99,25 @@ FLAG_HINTS = {
 LEVEL_LABELS = {"province": "Tỉnh", "district": "Huyện", "commune": "Xã", "village": "Thôn"}
 
 
-def localtime(value: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
-    """A stored UTC time on the wall clock of LOA_TIMEZONE (filled in per app)."""
+def localtime(value: datetime | None, fmt: str = "%d/%m/%Y %H:%M", *, zone: tzinfo) -> str:
+    """A stored UTC time on the wall clock of `zone`."""
     if value is None:
         return "—"
-    zone = _ZONE.get("zone")
-    moment = as_utc(value)
-    return (moment.astimezone(zone) if zone else moment).strftime(fmt)
+    return as_utc(value).astimezone(zone).strftime(fmt)
 
 
-_ZONE: dict[str, Any] = {}
-
-
-def configure(settings: Settings) -> None:
-    """Give the template filters the app's time zone."""
-    _ZONE["zone"] = settings.zone
+@pass_context
+def _localtime_filter(context: Context, value: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
+    """The `localtime` filter: the zone is that of the app serving the page (LOA_TIMEZONE)."""
+    settings: Settings = context["request"].app.state.settings
+    return localtime(value, fmt, zone=settings.zone)
 
 
 def _minutes(ms: int | float | None) -> str:
     return f"{(ms or 0) / 60000:.1f}".replace(".", ",")
 
 
-templates.env.filters["localtime"] = localtime
+templates.env.filters["localtime"] = _localtime_filter
 templates.env.filters["state"] = lambda s: STATE_LABELS.get(str(s), str(s))
 templates.env.filters["priority"] = lambda s: PRIORITY_LABELS.get(str(s), str(s))
 templates.env.filters["level"] = lambda s: LEVEL_LABELS.get(str(s), str(s))
@@ -222,7 +221,6 @@ def render(
 ) -> HTMLResponse:
     """Render a page with the layout's needs (user, CSRF token, flash message)."""
     settings: Settings = request.app.state.settings
-    configure(settings)
     nonce = csrf_nonce(request)
     values: dict[str, Any] = {
         "principal": principal,

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query
 from api import schemas
 from api.convert import area_public
 from api.deps import AdminDep, PrincipalDep, SessionDep
-from broadcast import audit
+from broadcast.core import audit
 from stations import areas
 from stations.models import AreaLevel
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends
 from api import schemas
 from api.convert import audit_public
 from api.deps import AdminDep, SessionDep
-from broadcast import audit
+from broadcast.core import audit
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 

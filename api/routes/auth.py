@@ -8,8 +8,8 @@ from fastapi.security import OAuth2PasswordRequestForm
 from api import schemas
 from api.convert import api_token_public
 from api.deps import IdPath, PrincipalDep, SessionDep, SettingsDep, oauth2
-from broadcast import audit
-from broadcast.users import (
+from broadcast.core import audit
+from broadcast.people.service import (
     create_api_token,
     issue_access_token,
     list_api_tokens,

@@ -21,8 +21,10 @@ from api.deps import (
     SettingsDep,
     WakeDep,
 )
-from broadcast import scheduling, status
-from broadcast.broadcast_models import Broadcast, BroadcastStatus, DeliveryState, Occurrence
+from broadcast.delivery import status
+from broadcast.delivery.models import DeliveryState
+from broadcast.schedule import service as scheduling
+from broadcast.schedule.models import Broadcast, BroadcastStatus, Occurrence
 from stations.protocol import Priority
 from stations.timeutil import as_utc, utcnow
 
@@ -290,8 +292,8 @@ def station_programme(
     ] = None,
 ) -> bs.StationProgrammePublic:
     """The programme of the scheduled airing nearest `at`, with its warnings."""
-    from broadcast.media import media_url
-    from broadcast.programmes import programme_for_station
+    from broadcast.bulletins.media import media_url
+    from broadcast.delivery.programmes import programme_for_station
     from stations import registry
 
     station, _area = registry.get_station(

@@ -10,10 +10,11 @@ from sqlmodel import Session
 
 from api import bulletin_schemas as bs
 from api import schemas
-from api.deps import IdPath, PrincipalDep, SessionDep, SettingsDep, SynthesizerDep
+from api.deps import IdPath, PrincipalDep, RenderWakeDep, SessionDep, SettingsDep, SynthesizerDep
 from api.responses import file_response
-from broadcast import bulletins, recordings, rendering
-from broadcast.bulletin_models import (
+from broadcast.bulletins import recordings
+from broadcast.bulletins import service as bulletins
+from broadcast.bulletins.models import (
     AudioState,
     Bulletin,
     BulletinStatus,
@@ -21,7 +22,7 @@ from broadcast.bulletin_models import (
     ReviewState,
     SourceKind,
 )
-from broadcast.models import User
+from broadcast.people.models import User
 from stations.models import Area
 from stations.timeutil import as_utc
 
@@ -125,6 +126,7 @@ def create_bulletin(
     session: SessionDep,
     principal: PrincipalDep,
     background: BackgroundTasks,
+    render_wake: RenderWakeDep,
 ) -> bs.BulletinPublic:
     """A draft bulletin with its first versions; their audio is rendered in the background."""
     bulletin = bulletins.create_bulletin(
@@ -141,7 +143,7 @@ def create_bulletin(
             bulletins.NewTranslation(language=t.language, text=t.text) for t in body.translations
         ],
     )
-    background.add_task(rendering.notify_pending)
+    background.add_task(render_wake)
     bulletin, area = _get(session, principal, bulletin.id or 0)
     return _public(session, bulletin, area)
 
@@ -182,6 +184,7 @@ def put_translation(
     session: SessionDep,
     principal: PrincipalDep,
     background: BackgroundTasks,
+    render_wake: RenderWakeDep,
 ) -> bs.BulletinPublic:
     """Create or replace the text of a version; old audio and any approval are withdrawn."""
     bulletin, area = _get(session, principal, bulletin_id)
@@ -193,7 +196,7 @@ def put_translation(
         language=language,
         text=body.text,
     )
-    background.add_task(rendering.notify_pending)
+    background.add_task(render_wake)
     return _public(session, bulletin, area)
 
 

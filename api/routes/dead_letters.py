@@ -11,8 +11,9 @@ from pydantic import BaseModel
 
 from api import schemas
 from api.deps import AdminDep, IdPath, SessionDep
-from broadcast import audit, dead_letters
-from broadcast.broadcast_models import DeadLetter
+from broadcast.core import audit
+from broadcast.delivery import dead_letters
+from broadcast.delivery.models import DeadLetter
 from stations.timeutil import as_utc
 
 router = APIRouter(prefix="/dead-letters", tags=["dead letters"])

@@ -7,8 +7,8 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from broadcast.db import ping
-from broadcast.settings import Settings
+from broadcast.core.db import ping
+from broadcast.core.settings import Settings
 
 router = APIRouter(tags=["health"])
 

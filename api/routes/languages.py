@@ -4,7 +4,7 @@ from fastapi import APIRouter
 
 from api import schemas
 from api.deps import AdminDep, PrincipalDep, SessionDep
-from broadcast import audit
+from broadcast.core import audit
 from stations import registry
 from stations.models import Language
 

@@ -8,10 +8,11 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Query, Response
 
 from api import bulletin_schemas as bs
 from api import schemas
-from api.deps import IdPath, PrincipalDep, SessionDep
-from broadcast import audit, lexicon, rendering
-from broadcast.bulletin_models import LexiconEntry
-from broadcast.models import Role
+from api.deps import IdPath, PrincipalDep, RenderWakeDep, SessionDep
+from broadcast.bulletins import lexicon
+from broadcast.bulletins.models import LexiconEntry
+from broadcast.core import audit
+from broadcast.people.models import Role
 from stations.areas import get_area
 from stations.errors import InvalidInputError
 from stations.models import Area
@@ -56,6 +57,7 @@ def create_entry(
     session: SessionDep,
     principal: PrincipalDep,
     background: BackgroundTasks,
+    render_wake: RenderWakeDep,
 ) -> bs.LexiconEntryPublic:
     """How the area reads a term; unapproved versions using it are rendered again."""
     principal.require(Role.editor)
@@ -80,13 +82,17 @@ def create_entry(
         area_id=area.id,
         detail={"term": entry.term, "reading": entry.reading},
     )
-    background.add_task(rendering.notify_pending)
+    background.add_task(render_wake)
     return _public(entry, area)
 
 
 @router.delete("/{entry_id}", status_code=204, summary="Remove an entry")
 def delete_entry(
-    entry_id: IdPath, session: SessionDep, principal: PrincipalDep, background: BackgroundTasks
+    entry_id: IdPath,
+    session: SessionDep,
+    principal: PrincipalDep,
+    background: BackgroundTasks,
+    render_wake: RenderWakeDep,
 ) -> Response:
     """Remove an entry of an area in the caller's subtree."""
     principal.require(Role.editor)
@@ -101,5 +107,5 @@ def delete_entry(
         area_id=area.id,
         detail={"term": entry.term},
     )
-    background.add_task(rendering.notify_pending)
+    background.add_task(render_wake)
     return Response(status_code=204)

@@ -16,8 +16,8 @@ from fastapi.responses import Response
 
 from api.deps import SessionDep, SettingsDep
 from api.responses import file_response
-from broadcast.media import SHA256_RE, MediaAccess, media_path, user_may_fetch
-from broadcast.users import Principal, resolve_bearer, user_area
+from broadcast.bulletins.media import SHA256_RE, MediaAccess, media_path, user_may_fetch
+from broadcast.people.service import Principal, resolve_bearer, user_area
 from stations.errors import TooManyAttemptsError
 from stations.models import Receiver
 

@@ -7,8 +7,8 @@ from fastapi import APIRouter, Depends, Query
 from api import schemas
 from api.convert import receiver_public
 from api.deps import AdminDep, IdQuery, PrincipalDep, SessionDep
-from broadcast import audit
-from broadcast.status import receiver_programme
+from broadcast.core import audit
+from broadcast.delivery.status import receiver_programme
 from stations import registry
 
 router = APIRouter(prefix="/receivers", tags=["receivers"])

@@ -11,7 +11,8 @@ from pydantic import BaseModel, Field
 
 from api.deps import IdPath, PrincipalDep, SessionDep, SettingsDep
 from api.responses import XLSX, calendar_response, export_response
-from broadcast import ical, reports
+from broadcast.reports import coverage as reports
+from broadcast.reports import ical
 from stations.timeutil import utcnow
 
 router = APIRouter(tags=["reports"])

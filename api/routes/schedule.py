@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import ClockDep, PrincipalDep, SettingsDep
 from api.schemas import Strict
-from broadcast.recurrence import airings, parse_plain
+from broadcast.schedule.recurrence import airings, parse_plain
 
 router = APIRouter(prefix="/schedule", tags=["broadcasts"])
 

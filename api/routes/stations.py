@@ -7,8 +7,9 @@ from fastapi import APIRouter, Depends, Query, UploadFile
 from api import schemas
 from api.convert import receiver_public, station_public
 from api.deps import AdminDep, IdPath, PrincipalDep, SessionDep, SettingsDep, SynthesizerDep
-from broadcast import audit, recordings
-from broadcast.programmes import IDENT_KINDS
+from broadcast.bulletins import recordings
+from broadcast.core import audit
+from broadcast.delivery.programmes import IDENT_KINDS
 from stations import registry
 from stations.errors import NotFoundError
 from stations.models import StationKind

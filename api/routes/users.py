@@ -7,8 +7,9 @@ from fastapi import APIRouter, Depends
 from api import schemas
 from api.convert import user_public
 from api.deps import AdminDep, IdPath, PrincipalDep, SessionDep
-from broadcast import audit, users
-from broadcast.models import Role
+from broadcast.core import audit
+from broadcast.people import service as users
+from broadcast.people.models import Role
 
 router = APIRouter(prefix="/users", tags=["users"])
 

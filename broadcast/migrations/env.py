@@ -2,8 +2,8 @@
 
 from alembic import context
 
-from broadcast.db import make_engine
-from broadcast.tables import metadata
+from broadcast.core.db import make_engine
+from broadcast.core.tables import metadata
 
 config = context.config
 

@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from api.main import create_app
-from broadcast.bulletin_models import Bulletin
-from broadcast.models import Role
-from broadcast.settings import Settings
+from broadcast.bulletins.models import Bulletin
+from broadcast.core.settings import Settings
+from broadcast.people.models import Role
 from tests.utils import UserFactory
 
 

@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
-from broadcast.models import AuditEvent
+from broadcast.people.models import AuditEvent
 from stations.models import Area, Receiver
 from stations.security import verify_secret
 from tests.utils import TEST_PASSWORD, Headers, UserFactory

@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from broadcast.models import AuditEvent
-from broadcast.settings import Settings
+from broadcast.core.settings import Settings
+from broadcast.people.models import AuditEvent
 from tests.console.conftest import csrf_of
 from tests.utils import TEST_PASSWORD
 

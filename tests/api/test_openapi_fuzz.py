@@ -32,11 +32,11 @@ import schemathesis
 from fastapi import FastAPI
 
 from api.main import create_app
-from broadcast.db import make_engine, transaction
+from broadcast.core.db import make_engine, transaction
+from broadcast.core.settings import Settings
 from broadcast.demo import seed_demo
-from broadcast.models import Role
-from broadcast.settings import Settings
-from broadcast.users import create_user, issue_access_token
+from broadcast.people.models import Role
+from broadcast.people.service import create_user, issue_access_token
 from stations.areas import Scope
 from tests.utils import TEST_PASSWORD, TEST_SECRET, Headers, free_port
 

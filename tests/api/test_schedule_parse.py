@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from broadcast.models import Role
+from broadcast.people.models import Role
 from tests.broadcasts.test_broadcast_scope import approved_bulletin
 from tests.utils import Headers, UserFactory
 

@@ -14,8 +14,8 @@ from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from api.cli import app
-from broadcast.db import alembic_config, make_engine, upgrade
-from broadcast.settings import DEVELOPMENT_SECRET, Settings
+from broadcast.core.db import alembic_config, make_engine, upgrade
+from broadcast.core.settings import DEVELOPMENT_SECRET, Settings
 
 runner = CliRunner()
 

@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from broadcast.models import User
-from broadcast.settings import Settings
-from broadcast.users import JWT_ALGORITHM
+from broadcast.core.settings import Settings
+from broadcast.people.models import User
+from broadcast.people.service import JWT_ALGORITHM
 from stations.timeutil import utcnow
 from tests.utils import TEST_PASSWORD, Headers, UserFactory
 

@@ -12,11 +12,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event
 from sqlmodel import select
 
-from broadcast.bulletin_models import Bulletin, BulletinStatus
-from broadcast.db import transaction
-from broadcast.models import Role, User
-from broadcast.scheduling import create_broadcast
-from broadcast.settings import Settings
+from broadcast.bulletins.models import Bulletin, BulletinStatus
+from broadcast.core.db import transaction
+from broadcast.core.settings import Settings
+from broadcast.people.models import Role, User
+from broadcast.schedule.service import create_broadcast
 from stations.areas import Scope
 from stations.models import Area
 from tests.utils import Headers, UserFactory

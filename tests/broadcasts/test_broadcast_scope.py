@@ -10,10 +10,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from broadcast.broadcast_models import Broadcast
-from broadcast.bulletin_models import Bulletin, BulletinStatus
-from broadcast.db import transaction
-from broadcast.models import Role, User
+from broadcast.bulletins.models import Bulletin, BulletinStatus
+from broadcast.core.db import transaction
+from broadcast.people.models import Role, User
+from broadcast.schedule.models import Broadcast
 from stations.models import Area
 from tests.utils import Headers, UserFactory
 

@@ -11,21 +11,21 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from broadcast.broadcast_models import Delivery, DeliveryEvent, DeliveryState
-from broadcast.db import transaction
-from broadcast.deadlines import apply_deadlines
-from broadcast.dispatch import (
+from broadcast.bulletins.media import media_url
+from broadcast.core.db import transaction
+from broadcast.core.settings import Settings
+from broadcast.delivery.deadlines import apply_deadlines
+from broadcast.delivery.dispatch import (
     default_programme_builder,
     dispatch_due,
     publish_cancels,
     publish_queued,
     resend_to_online,
 )
-from broadcast.ingest import SEEN_WRITE, AckIngestor
-from broadcast.media import media_url
-from broadcast.models import Role
-from broadcast.scheduling import air_times
-from broadcast.settings import Settings
+from broadcast.delivery.ingest import SEEN_WRITE, AckIngestor
+from broadcast.delivery.models import Delivery, DeliveryEvent, DeliveryState
+from broadcast.people.models import Role
+from broadcast.schedule.service import air_times
 from stations.errors import InvalidInputError
 from stations.models import Area, Receiver, Station
 from stations.mqtt import Message

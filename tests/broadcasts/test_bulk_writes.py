@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from sqlalchemy import Engine, insert, select
 from sqlmodel import Session, SQLModel
 
-from broadcast.db import BulkStatement, driver_list, driver_time, in_list
+from broadcast.core.db import BulkStatement, driver_list, driver_time, in_list
 from stations.models import Area, AreaLevel
 
 AREA = SQLModel.metadata.tables["area"]

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, func, insert, select
 from sqlmodel import SQLModel
 
-from broadcast.db import transaction
-from broadcast.delivery_state import (
+from broadcast.core.db import transaction
+from broadcast.delivery.state import (
     Rules,
     Standing,
     Timing,

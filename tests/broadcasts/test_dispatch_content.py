@@ -17,12 +17,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlmodel import Session, col, select
 
-from broadcast.broadcast_models import Delivery, Occurrence, OccurrenceState
-from broadcast.db import transaction
-from broadcast.deadlines import apply_deadlines
-from broadcast.dispatch import default_programme_builder, dispatch_due
-from broadcast.models import Role
-from broadcast.settings import Settings
+from broadcast.core.db import transaction
+from broadcast.core.settings import Settings
+from broadcast.delivery.deadlines import apply_deadlines
+from broadcast.delivery.dispatch import default_programme_builder, dispatch_due
+from broadcast.delivery.models import Delivery
+from broadcast.people.models import Role
+from broadcast.schedule.models import Occurrence, OccurrenceState
 from stations.models import Area, Station
 from tests.audio import approved_bulletin, ensure_user, tone_recording, version_audio
 from tests.console.conftest import csrf_of

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from broadcast.recurrence import PlainRecurrence, airings, parse_plain
+from broadcast.schedule.recurrence import PlainRecurrence, airings, parse_plain
 from stations.errors import InvalidInputError
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from broadcast.rendering import render_pending
-from broadcast.settings import Settings
+from broadcast.bulletins.rendering import render_pending
+from broadcast.core.settings import Settings
 from tts.audio import ffmpeg_exe
 
 

@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from broadcast.dispatch import default_programme_builder, dispatch_due
-from broadcast.models import Role
-from broadcast.settings import Settings
+from broadcast.core.settings import Settings
+from broadcast.delivery.dispatch import default_programme_builder, dispatch_due
+from broadcast.people.models import Role
 from stations.models import Area, Receiver, Station
 from stations.timeutil import utcnow
 from tests.bulletins.test_programmes_media import _approved

@@ -9,9 +9,9 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from broadcast.models import Role
-from broadcast.programmes import media_url, programme_for_station
-from broadcast.settings import Settings
+from broadcast.core.settings import Settings
+from broadcast.delivery.programmes import media_url, programme_for_station
+from broadcast.people.models import Role
 from playlists.render import render_programme
 from stations.models import Station
 from tests.utils import UserFactory

@@ -6,9 +6,9 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from broadcast.media import media_path
-from broadcast.programmes import slot_rules
-from broadcast.settings import Settings
+from broadcast.bulletins.media import media_path
+from broadcast.core.settings import Settings
+from broadcast.delivery.programmes import slot_rules
 
 
 def test_intro_file_is_published_per_service_and_follows_edits(

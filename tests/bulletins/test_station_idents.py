@@ -8,9 +8,9 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from broadcast.models import Role
-from broadcast.programmes import programme_for_station
-from broadcast.settings import Settings
+from broadcast.core.settings import Settings
+from broadcast.delivery.programmes import programme_for_station
+from broadcast.people.models import Role
 from stations.models import Station
 from tests.bulletins.test_programmes_media import _approved
 from tests.utils import Headers, UserFactory

@@ -7,7 +7,7 @@ import os
 import pytest
 from fastapi.testclient import TestClient
 
-from broadcast.models import Role
+from broadcast.people.models import Role
 from tests.bulletins.test_workflow import create
 from tests.utils import Headers, UserFactory
 

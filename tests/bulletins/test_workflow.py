@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from broadcast.models import Role
+from broadcast.people.models import Role
 from tests.utils import Headers, UserFactory
 
 TEXT_VI = "Ngày 2/9, UBND xã tổ chức họp dân về phòng chống lũ quét."

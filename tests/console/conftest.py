@@ -16,11 +16,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from api.main import create_app
-from broadcast.db import transaction
+from broadcast.bulletins.rendering import RenderWorker
+from broadcast.core.db import transaction
+from broadcast.core.settings import Settings
 from broadcast.demo import seed_demo
-from broadcast.rendering import RenderWorker
-from broadcast.service import start_background
-from broadcast.settings import Settings
+from broadcast.runtime.background import start_background
 from tests.utils import TEST_PASSWORD, free_port
 
 if TYPE_CHECKING:
@@ -121,6 +121,7 @@ def live_server(settings: Settings, engine: Engine) -> Iterator[LiveServer]:
     app.state.background = background
     renderer = RenderWorker(engine, live)
     renderer.start()
+    app.state.renderer = renderer
     try:
         yield LiveServer(base_url, live, engine, seeded.receivers, port)
     finally:

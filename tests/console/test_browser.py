@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING
 import pytest
 from openpyxl import load_workbook
 
-from broadcast.db import transaction
-from broadcast.models import Role
-from broadcast.users import create_user
+from broadcast.core.db import transaction
+from broadcast.people.models import Role
+from broadcast.people.service import create_user
 from stations.areas import Scope
 from stations.mqtt import BrokerAddress
 from stations.simulate import SimReceiver, Simulation

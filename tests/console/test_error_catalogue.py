@@ -25,11 +25,11 @@ from sqlmodel import select
 
 from api.console import messages
 from api.console.messages import CATALOGUE, FORM_FIELDS, FORMAT_SPECS, say, text_for
-from broadcast.bulletin_models import Bulletin, BulletinStatus
-from broadcast.db import transaction
-from broadcast.models import User
-from broadcast.rendering import render_pending
-from broadcast.settings import Settings
+from broadcast.bulletins.models import Bulletin, BulletinStatus
+from broadcast.bulletins.rendering import render_pending
+from broadcast.core.db import transaction
+from broadcast.core.settings import Settings
+from broadcast.people.models import User
 from stations.errors import InvalidInputError, LoaError, NotFoundError
 from stations.models import Area, Station
 from tests.audio import tone_recording

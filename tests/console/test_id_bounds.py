@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 from api import console
 from api.console.web import ConsoleRoute
-from broadcast.broadcast_models import Broadcast
+from broadcast.schedule.models import Broadcast
 from tests.broadcasts.test_broadcast_scope import approved_bulletin
 from tests.console.conftest import Login, csrf_of
 

@@ -20,22 +20,17 @@ from openpyxl import load_workbook
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from broadcast import reports
-from broadcast.broadcast_models import (
-    NOT_SENT_STATES,
-    Delivery,
-    DeliveryState,
-    Occurrence,
-    OccurrenceState,
-)
-from broadcast.bulletin_models import AudioState, Bulletin, BulletinStatus, Translation
-from broadcast.bulletins import approval_hash
-from broadcast.db import transaction
-from broadcast.deadlines import apply_deadlines
-from broadcast.dispatch import default_programme_builder, dispatch_due
-from broadcast.ingest import AckIngestor
-from broadcast.models import Role, User
-from broadcast.settings import Settings
+from broadcast.bulletins.models import AudioState, Bulletin, BulletinStatus, Translation
+from broadcast.bulletins.service import approval_hash
+from broadcast.core.db import transaction
+from broadcast.core.settings import Settings
+from broadcast.delivery.deadlines import apply_deadlines
+from broadcast.delivery.dispatch import default_programme_builder, dispatch_due
+from broadcast.delivery.ingest import AckIngestor
+from broadcast.delivery.models import NOT_SENT_STATES, Delivery, DeliveryState
+from broadcast.people.models import Role, User
+from broadcast.reports import coverage as reports
+from broadcast.schedule.models import Occurrence, OccurrenceState
 from stations.areas import Scope
 from stations.models import Area, Receiver, Station
 from stations.mqtt import Message
@@ -376,8 +371,9 @@ def test_station_idents_count_as_minutes_not_as_a_language() -> None:
     """An intro jingle (language zxx) adds to the minutes aired, never to a language row."""
     import json as _json
 
-    from broadcast.broadcast_models import Broadcast, Delivery
-    from broadcast.reports import _played
+    from broadcast.delivery.models import Delivery
+    from broadcast.reports.coverage import _played
+    from broadcast.schedule.models import Broadcast
     from stations.models import Station
 
     items = [

@@ -13,14 +13,14 @@ from openpyxl import load_workbook
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from broadcast.broadcast_models import Delivery, DeliveryState
-from broadcast.db import transaction
-from broadcast.dispatch import default_programme_builder, dispatch_due
-from broadcast.models import Role, User
-from broadcast.recurrence import parse_plain
-from broadcast.scheduling import create_broadcast
-from broadcast.settings import Settings
-from broadcast.worker import TickReport  # noqa: F401 - the worker's module must import cleanly
+from broadcast.core.db import transaction
+from broadcast.core.settings import Settings
+from broadcast.delivery.dispatch import default_programme_builder, dispatch_due
+from broadcast.delivery.models import Delivery, DeliveryState
+from broadcast.people.models import Role, User
+from broadcast.runtime.worker import TickReport  # noqa: F401 - the worker's module must import cleanly
+from broadcast.schedule.recurrence import parse_plain
+from broadcast.schedule.service import create_broadcast
 from stations.areas import Scope
 from stations.errors import InvalidInputError
 from stations.models import Area, Station

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from broadcast.broadcast_models import Broadcast
+from broadcast.schedule.models import Broadcast
 from tests.broadcasts.test_broadcast_scope import approved_bulletin
 from tests.console.conftest import Login, csrf_of
 

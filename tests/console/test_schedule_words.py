@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from broadcast.broadcast_models import Broadcast, Occurrence
+from broadcast.schedule.models import Broadcast, Occurrence
 from stations.timeutil import as_utc
 from tests.broadcasts.test_broadcast_scope import approved_bulletin
 from tests.console.conftest import Login, csrf_of

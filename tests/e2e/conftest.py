@@ -21,12 +21,12 @@ import pytest
 from sqlalchemy import Engine
 
 from api.main import create_app
-from broadcast.db import transaction
+from broadcast.broker.mosquitto import mosquitto_conf, sync_files
+from broadcast.bulletins.rendering import RenderWorker
+from broadcast.core.db import transaction
+from broadcast.core.settings import Settings
 from broadcast.demo import seed_demo
-from broadcast.mosquitto import mosquitto_conf, sync_files
-from broadcast.rendering import RenderWorker
-from broadcast.service import start_background
-from broadcast.settings import Settings
+from broadcast.runtime.background import start_background
 from tests.e2e.receiver_client import DeviceClock, Receiver
 from tests.live_http import serve_http
 from tests.mqtt.conftest import MOSQUITTO, _spawn_mosquitto, wait_for
@@ -149,6 +149,7 @@ def chain(request: pytest.FixtureRequest, settings: Settings, engine: Engine) ->
             app.state.background = background
             renderer = RenderWorker(engine, live)
             renderer.start()
+            app.state.renderer = renderer
             worker = background.worker
             assert worker is not None
             wait_for(lambda: worker.publisher.connected)

@@ -21,14 +21,14 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from api.main import create_app
-from broadcast.db import transaction
+from broadcast.broker.auth import DatabaseAuthority
+from broadcast.broker.mosquitto import mosquitto_conf, sync_files
+from broadcast.core.db import transaction
+from broadcast.core.settings import Settings
+from broadcast.delivery.dispatch import ProgrammeBuilder, default_programme_builder
 from broadcast.demo import seed_demo
-from broadcast.dispatch import ProgrammeBuilder, default_programme_builder
-from broadcast.models import Role
-from broadcast.mosquitto import mosquitto_conf, sync_files
-from broadcast.mqtt_auth import DatabaseAuthority
-from broadcast.settings import Settings
-from broadcast.worker import Worker
+from broadcast.people.models import Role
+from broadcast.runtime.worker import Worker
 from stations.broker import EmbeddedBroker
 from stations.models import Area, Station
 from stations.mqtt import BrokerAddress
@@ -164,7 +164,7 @@ class Media:
 @pytest.fixture
 def media(engine: Engine, mqtt_settings: Settings, world: World) -> Iterator[Media]:
     """The service's app on the port of LOA_PUBLIC_BASE_URL: receivers download from it."""
-    from broadcast.media import media_dir
+    from broadcast.bulletins.media import media_dir
 
     port = urlsplit(mqtt_settings.public_base_url).port or 80
     with serve_http(create_app(mqtt_settings, engine=engine), port) as base_url:

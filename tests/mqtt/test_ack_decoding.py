@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from broadcast.scheduling import parse_occurrence_ref
+from broadcast.schedule.service import parse_occurrence_ref
 from stations.protocol import (
     EARLIEST_TIME,
     LATEST_TIME,

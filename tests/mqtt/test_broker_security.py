@@ -26,7 +26,7 @@ from sqlmodel import Session
 from typer.testing import CliRunner
 
 from api.cli import app
-from broadcast.settings import Settings
+from broadcast.core.settings import Settings
 from stations.models import Receiver
 from stations.mqtt import BrokerAddress
 from stations.protocol import MAX_CMD_BYTES, Topics
@@ -494,8 +494,8 @@ def test_the_printed_mosquitto_config_binds_ids_and_caps_sizes(
 def test_a_receiver_named_like_a_service_login_gets_no_broker_access(
     engine: Engine, mqtt_settings: Settings, world: World, embedded_broker: BrokerAddress
 ) -> None:
-    from broadcast.db import transaction
-    from broadcast.mosquitto import sync_files
+    from broadcast.broker.mosquitto import sync_files
+    from broadcast.core.db import transaction
     from stations import registry
     from stations.errors import InvalidInputError
     from stations.models import Receiver, Station

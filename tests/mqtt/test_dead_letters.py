@@ -16,15 +16,16 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, event, func, text
 from sqlmodel import Session, col, select
 
-import broadcast.ingest
-from broadcast.broadcast_models import DeadLetter, Delivery, DeliveryEvent, Occurrence
-from broadcast.db import make_engine, transaction
-from broadcast.dead_letters import Letter, park
-from broadcast.dispatch import StationProgramme, dispatch_due
-from broadcast.ingest import AckIngestor
-from broadcast.models import Role
-from broadcast.scheduling import create_broadcast
-from broadcast.settings import Settings
+import broadcast.delivery.ingest
+from broadcast.core.db import make_engine, transaction
+from broadcast.core.settings import Settings
+from broadcast.delivery.dead_letters import Letter, park
+from broadcast.delivery.dispatch import StationProgramme, dispatch_due
+from broadcast.delivery.ingest import AckIngestor
+from broadcast.delivery.models import DeadLetter, Delivery, DeliveryEvent
+from broadcast.people.models import Role
+from broadcast.schedule.models import Occurrence
+from broadcast.schedule.service import create_broadcast
 from stations.areas import Scope
 from stations.mqtt import BrokerAddress, Message, MqttClient
 from stations.protocol import ProtocolError, Topics, decode_ack
@@ -223,7 +224,7 @@ def test_a_locked_database_is_retried_not_dead_lettered(
     builder: Callable[..., StationProgramme],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(broadcast.ingest, "RETRY_SECONDS", 0.05)
+    monkeypatch.setattr(broadcast.delivery.ingest, "RETRY_SECONDS", 0.05)
     topics = Topics(mqtt_settings.mqtt_topic_prefix)
     did, ref, rid = airings(engine, mqtt_settings, world, builder, 1)[0]
     ingestor = AckIngestor(impatient_engine, topics)

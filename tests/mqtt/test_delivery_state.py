@@ -24,14 +24,15 @@ from sqlalchemy import Engine
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, select
 
-from broadcast.broadcast_models import Delivery, DeliveryEvent, Occurrence
-from broadcast.db import transaction
-from broadcast.delivery_state import TIME_COLUMNS, Rules, Timing, parse_flags
-from broadcast.ingest import AckIngestor
-from broadcast.models import Role
-from broadcast.scheduling import create_broadcast
-from broadcast.settings import Settings
-from broadcast.worker import Worker
+from broadcast.core.db import transaction
+from broadcast.core.settings import Settings
+from broadcast.delivery.ingest import AckIngestor
+from broadcast.delivery.models import Delivery, DeliveryEvent
+from broadcast.delivery.state import TIME_COLUMNS, Rules, Timing, parse_flags
+from broadcast.people.models import Role
+from broadcast.runtime.worker import Worker
+from broadcast.schedule.models import Occurrence
+from broadcast.schedule.service import create_broadcast
 from stations.areas import Scope
 from stations.mqtt import BrokerAddress, Message, MqttClient
 from stations.protocol import Priority, Topics
@@ -361,7 +362,7 @@ def test_an_ack_that_beats_the_sent_marking_still_leaves_sent_in_the_log(
             priority=Priority.normal,
         )
         bid = broadcast.id or 0
-    from broadcast.dispatch import dispatch_due
+    from broadcast.delivery.dispatch import dispatch_due
 
     dispatched = air_at - 30 * MINUTE
     dispatch_due(engine=engine, settings=mqtt_settings, builder=worker.builder, now=dispatched)

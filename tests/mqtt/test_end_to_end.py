@@ -14,10 +14,11 @@ from paho.mqtt.properties import Properties
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from broadcast.broadcast_models import Delivery, DeliveryEvent, Occurrence
-from broadcast.db import transaction
-from broadcast.scheduling import create_broadcast
-from broadcast.settings import Settings
+from broadcast.core.db import transaction
+from broadcast.core.settings import Settings
+from broadcast.delivery.models import Delivery, DeliveryEvent
+from broadcast.schedule.models import Occurrence
+from broadcast.schedule.service import create_broadcast
 from stations.areas import Scope
 from stations.models import Receiver
 from stations.mqtt import BrokerAddress, MqttClient

@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
-from broadcast.broadcast_models import Delivery, DeliveryEvent, Occurrence
-from broadcast.settings import Settings
+from broadcast.core.settings import Settings
+from broadcast.delivery.models import Delivery, DeliveryEvent
+from broadcast.schedule.models import Occurrence
 from stations.mqtt import BrokerAddress, MqttClient
 from stations.protocol import Topics
 from stations.timeutil import as_utc

@@ -19,9 +19,10 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from api.main import create_app
-from broadcast.broadcast_models import Delivery, Occurrence, OccurrenceState
-from broadcast.models import Role
-from broadcast.settings import Settings
+from broadcast.core.settings import Settings
+from broadcast.delivery.models import Delivery
+from broadcast.people.models import Role
+from broadcast.schedule.models import Occurrence, OccurrenceState
 from stations.models import Station
 from stations.mqtt import BrokerAddress
 from stations.protocol import IDENT_LANGUAGE, Topics, decode_command

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from api.main import create_app
-from broadcast.settings import Settings
+from broadcast.core.settings import Settings
 from stations.mqtt import BrokerAddress, Message
 from stations.protocol import Topics
 from tests.mqtt.conftest import WorkerFactory, World, wait_for

@@ -2,7 +2,7 @@
 
 Each test interrupts one transaction at a chosen statement (an engine event) and runs a
 whole transaction of another writer from another session right there, through the real
-service: the cancel of broadcast.scheduling, the deadlines, the ingestor. The other
+service: the cancel of broadcast.schedule.service, the deadlines, the ingestor. The other
 session never waits for a lock: when the database makes it wait (the interrupted
 transaction holds what it needs), it runs as soon as the interrupted one is over, which
 is what a waiting writer does. Either way the end must be the one of the order the two
@@ -21,14 +21,14 @@ import pytest
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy import exc as sa_exc
 
-from broadcast.broadcast_models import Broadcast
-from broadcast.db import make_engine, transaction
-from broadcast.deadlines import apply_deadlines
-from broadcast.dispatch import publish_cancels
-from broadcast.ingest import AckIngestor
-from broadcast.scheduling import cancel_broadcast
-from broadcast.settings import Settings
-from broadcast.worker import Worker
+from broadcast.core.db import make_engine, transaction
+from broadcast.core.settings import Settings
+from broadcast.delivery.deadlines import apply_deadlines
+from broadcast.delivery.dispatch import publish_cancels
+from broadcast.delivery.ingest import AckIngestor
+from broadcast.runtime.worker import Worker
+from broadcast.schedule.models import Broadcast
+from broadcast.schedule.service import cancel_broadcast
 from stations.mqtt import BrokerAddress
 from stations.protocol import Topics
 from stations.timeutil import as_utc

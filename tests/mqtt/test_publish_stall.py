@@ -18,10 +18,10 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from broadcast import dispatch
-from broadcast.broadcast_models import Occurrence
-from broadcast.settings import Settings
-from broadcast.worker import Worker
+from broadcast.core.settings import Settings
+from broadcast.delivery import dispatch
+from broadcast.runtime.worker import Worker
+from broadcast.schedule.models import Occurrence
 from stations.protocol import Topics
 from stations.timeutil import as_utc, utcnow
 from tests.mqtt.conftest import Mosquitto, WorkerFactory, World, wait_for

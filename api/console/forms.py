@@ -1,0 +1,119 @@
+"""The console's forms as pydantic models: the raw inputs as typed, and their own checks.
+
+FastAPI fills a model from a form with `Annotated[Model, Form()]`. Fields are kept as
+the strings people typed, so a refused form is shown again as it was; `problems()` says,
+in Vietnamese and per input, what is wrong before any service is called. What only the
+service can know (the caller's areas, the bulletin's state) comes back as a domain error.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import parse_id
+from stations.models import StationKind
+from stations.protocol import Priority
+
+
+class ConsoleForm(BaseModel):
+    """A form's fields; the CSRF token and unknown inputs are ignored here."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    def problems(self) -> dict[str, str]:
+        """Input name -> what is wrong with it (empty when the form can go on)."""
+        return {}
+
+    def shown(self) -> dict[str, object]:
+        """The values to fill the form with again."""
+        return self.model_dump()
+
+
+class BulletinForm(ConsoleForm):
+    """A new bulletin with its Vietnamese text."""
+
+    title: str = ""
+    priority: str = "normal"
+    campaign: str = ""
+    area_code: str = ""
+    text: str = ""
+
+    def problems(self, *, needs_area: bool = False) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        if not self.title.strip():
+            errors["title"] = "Hãy nhập tiêu đề"
+        if self.priority not in Priority.__members__:
+            errors["priority"] = "Mức ưu tiên không hợp lệ"
+        if not self.text.strip():
+            errors["text"] = "Hãy nhập nội dung tiếng Việt"
+        if needs_area and not self.area_code:
+            errors["area_code"] = "Quản trị toàn hệ thống cần chọn địa bàn"
+        return errors
+
+
+class ScheduleForm(ConsoleForm):
+    """Approved bulletins for areas, at times written in plain words."""
+
+    bulletin_ids: list[str] = Field(default_factory=list)
+    area_codes: list[str] = Field(default_factory=list)
+    first_day: str = ""
+    until: str = ""
+    when: str = ""
+    priority: str = "normal"
+    title: str = ""
+
+    def chosen_bulletins(self) -> list[int | None]:
+        """The chosen bulletin ids; None for one that is not an id."""
+        return [parse_id(i) for i in self.bulletin_ids if i.strip()]
+
+    def problems(self) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        chosen = self.chosen_bulletins()
+        if not chosen:
+            errors["bulletin_ids"] = "Chọn ít nhất một bản tin đã duyệt"
+        elif None in chosen:
+            errors["bulletin_ids"] = "Chỉ chọn bản tin đã duyệt trong danh sách"
+        if not self.area_codes:
+            errors["area_codes"] = "Chọn ít nhất một địa bàn"
+        if self.priority not in ("normal", "priority"):
+            errors["priority"] = "Mức ưu tiên không hợp lệ (bản tin khẩn dùng nút Phát khẩn cấp)"
+        return errors
+
+
+class EmergencyForm(ConsoleForm):
+    """One approved bulletin sent at once to areas."""
+
+    bulletin_id: str = ""
+    area_codes: list[str] = Field(default_factory=list)
+
+    def chosen_bulletin(self) -> int | None:
+        return parse_id(self.bulletin_id)
+
+    def problems(self) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        if self.chosen_bulletin() is None:
+            errors["emergency_bulletin"] = "Chọn bản tin khẩn cấp đã duyệt"
+        if not self.area_codes:
+            errors["emergency_areas"] = "Chọn địa bàn cần phát"
+        return errors
+
+
+class StationForm(ConsoleForm):
+    """A new station of a commune."""
+
+    name: str = ""
+    area_code: str = ""
+    kind: str = "ip"
+    languages: list[str] = Field(default_factory=list)
+
+    def problems(self) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        if not self.name.strip():
+            errors["name"] = "Hãy nhập tên đài"
+        if not self.area_code:
+            errors["area_code"] = "Hãy chọn xã"
+        if self.kind not in (StationKind.ip, StationKind.legacy):
+            errors["kind"] = "Loại đài không hợp lệ"
+        if not self.languages:
+            errors["languages"] = "Chọn ít nhất một ngôn ngữ"
+        return errors

@@ -1,0 +1,1 @@
+"""The MQTT broker's side: the embedded broker's authority, mosquitto's files."""

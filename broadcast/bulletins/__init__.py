@@ -1,0 +1,1 @@
+"""Bulletins, their language versions, approval, audio rendering and media files."""

@@ -1,0 +1,1 @@
+"""Infrastructure: settings, the database and its bulk statements, the audit log."""

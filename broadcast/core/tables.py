@@ -1,0 +1,13 @@
+"""Imports every table model so that SQLModel's metadata knows them all (used by migrations)."""
+
+from sqlmodel import SQLModel
+
+import broadcast.bulletins.models
+import broadcast.delivery.models
+import broadcast.people.models
+import broadcast.schedule.models
+import stations.models
+
+__all__ = ["SQLModel", "broadcast", "stations"]
+
+metadata = SQLModel.metadata

@@ -1,0 +1,95 @@
+"""Deadlines: deliveries never received become `expired`, those not completed `missed`.
+
+Each verdict is one UPDATE per airing (and per programme length), decided by the database
+on the rows' current state, so an acknowledgement stored in the meantime is never
+overwritten; the as-run events follow from the rows themselves. Which states each
+verdict takes, and what may later supersede it, is the state machine's
+(broadcast.delivery_state).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlmodel import SQLModel, col
+from sqlmodel import select as sm_select
+
+from broadcast.core.db import transaction
+from broadcast.core.settings import Settings
+from broadcast.delivery.models import FINAL_STATES, DeliveryState, record_events_of
+from broadcast.delivery.state import EXPIRABLE, MISSABLE
+from broadcast.schedule.models import Occurrence, OccurrenceState
+from stations.timeutil import as_utc
+
+NOT_RECEIVED = tuple(DeliveryState(s) for s in EXPIRABLE)
+UNDER_WAY = tuple(DeliveryState(s) for s in MISSABLE)
+DELIVERY = SQLModel.metadata.tables["delivery"]
+_FINAL = [s.value for s in FINAL_STATES]
+
+
+def apply_deadlines(*, engine: Engine, settings: Settings, now: datetime) -> dict[str, int]:
+    """Expire and miss what is overdue; settle airings whose every delivery is final."""
+    grace = timedelta(seconds=settings.missed_grace_seconds)
+    counts = {"expired": 0, "missed": 0, "settled": 0}
+    d = DELIVERY
+    with transaction(engine) as session:
+        connection = session.connection()
+        occs = session.exec(
+            sm_select(Occurrence).where(
+                Occurrence.state == OccurrenceState.dispatched,
+                col(Occurrence.settled).is_(False),
+                col(Occurrence.air_at) <= now,
+            )
+        ).all()
+        for occ in occs:
+            air_at, expires_at = as_utc(occ.air_at), as_utc(occ.expires_at)
+            mine = d.c.occurrence_id == occ.id
+            decided: list[str] = []
+            if now >= expires_at:  # receivers that never got it (legacy stations excepted)
+                result = connection.execute(
+                    update(d)
+                    .where(
+                        mine,
+                        d.c.receiver_id.is_not(None),
+                        d.c.state.in_(EXPIRABLE),
+                    )
+                    .values(
+                        state=DeliveryState.expired.value, finished_at=expires_at, updated_at=now
+                    )
+                )
+                counts["expired"] += result.rowcount
+                decided.append(DeliveryState.expired.value)
+            if now >= air_at + grace:  # under way (or legacy) and past air + length + grace
+                overdue = or_(
+                    d.c.state.in_(MISSABLE),
+                    and_(d.c.receiver_id.is_(None), d.c.state.not_in(_FINAL)),
+                )
+                lengths = connection.execute(
+                    select(d.c.duration_ms).where(mine, overdue).distinct()
+                ).scalars()
+                for length in list(lengths):
+                    missed_at = air_at + timedelta(milliseconds=length) + grace
+                    if now < missed_at:
+                        continue
+                    result = connection.execute(
+                        update(d)
+                        .where(mine, overdue, d.c.duration_ms == length)
+                        .values(
+                            state=DeliveryState.missed.value, finished_at=missed_at, updated_at=now
+                        )
+                    )
+                    counts["missed"] += result.rowcount
+                decided.append(DeliveryState.missed.value)
+            if decided:
+                # The as-run log: one event per verdict, at the time the verdict names.
+                where = and_(mine, d.c.state.in_(decided))
+                record_events_of(connection, where, at=d.c.finished_at, now=now)
+            remaining = connection.execute(
+                select(func.count()).select_from(d).where(mine, d.c.state.not_in(_FINAL))
+            ).scalar_one()
+            if remaining == 0:
+                occ.settled = True
+                session.add(occ)
+                counts["settled"] += 1
+    return counts

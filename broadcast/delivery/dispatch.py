@@ -1,0 +1,663 @@
+"""Dispatch: turn due airings into per-receiver deliveries and hand their commands to MQTT.
+
+Crash safety: deliveries are written (state `queued`, command stored) and the airing
+marked dispatched in one transaction; commands are published afterwards and the rows
+moved to `sent` once the broker took them. A restart republishes whatever is still
+`queued`: a receiver may see a command twice (it keys on broadcast_id and version),
+but no airing is sent twice by the scheduler nor skipped. When a receiver comes
+online, `resend_to_online` publishes its still-current stored commands again, for
+receivers the broker kept no session for.
+
+Only what can air is sent. Each station's programme is built on its own: a station whose
+programme has nothing airable (`no_content`), is blocked by a missing language
+(`blocked`) or cannot be built at all (`no_content`, with the error) gets its deliveries
+decided at once, unsent, with the reason in `detail`, and the rest of the airing goes
+out as usual. Bulletins that do not fit in a station's slot are kept in
+`Occurrence.overflow` and aired first by the next airing of the same broadcast there.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import Engine, and_, bindparam, insert, literal_column, or_, update
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, SQLModel, col, select
+
+from broadcast.bulletins.media import media_url
+from broadcast.core.db import (
+    BulkStatement,
+    driver_list,
+    driver_time,
+    in_list,
+    rows_insert,
+    transaction,
+)
+from broadcast.core.settings import Settings
+from broadcast.delivery.models import (
+    NOT_SENT_STATES,
+    Delivery,
+    DeliveryState,
+    record_events,
+    record_events_of,
+)
+from broadcast.schedule.models import (
+    Broadcast,
+    BroadcastStatus,
+    BroadcastTarget,
+    Occurrence,
+    OccurrenceState,
+)
+from broadcast.schedule.service import occurrence_ref
+from stations.models import Area, Receiver, Station, StationKind
+from stations.protocol import CancelCommand, MediaItem, Priority, ProgrammeCommand, Topics, encode
+from stations.timeutil import as_utc
+
+log = logging.getLogger(__name__)
+
+# How long publish_queued() waits for the broker to take a whole batch (one deadline for
+# the batch, never per message) before leaving the rest `queued` for a later pass.
+PUBLISH_CONFIRM_SECONDS = 10.0
+DETAIL_CHARS = 500  # Delivery.detail and Occurrence.detail
+PUBLISH_BATCH = 5000
+# Deliveries whose programme is sent again to a receiver that comes online.
+NOT_AIRING = (
+    DeliveryState.queued,
+    DeliveryState.sent,
+    DeliveryState.received,
+    DeliveryState.downloaded,
+)
+DELIVERY = SQLModel.metadata.tables["delivery"]
+# queued -> sent for the commands the broker took (ids bound as one list parameter).
+_MARK_SENT = BulkStatement(
+    lambda dialect: (
+        update(DELIVERY)
+        .where(
+            in_list(DELIVERY.c.id, "ids", dialect),
+            DELIVERY.c.state == literal_column(f"'{DeliveryState.queued.value}'"),
+        )
+        .values(
+            state=literal_column(f"'{DeliveryState.sent.value}'"),
+            sent_at=bindparam("sent_at"),
+            updated_at=bindparam("updated_at"),
+        )
+    ),
+    ("sent_at", "updated_at", "ids"),
+)
+_DELIVERY_KEYS = (
+    "occurrence_id",
+    "broadcast_id",
+    "station_id",
+    "receiver_id",
+    "target",
+    "state",
+    "version",
+    "duration_ms",
+    "payload",
+    "detail",
+    "sent_at",
+    "finished_at",
+    "updated_at",
+)
+_INSERT_DELIVERIES = BulkStatement(
+    insert(DELIVERY),
+    _DELIVERY_KEYS,
+    rows=rows_insert(DELIVERY, _DELIVERY_KEYS, skip_conflicts=False),
+)
+
+
+class ProgrammeNote(Protocol):
+    """What dispatch reads of a playlists.ProgrammeWarning."""
+
+    @property
+    def code(self) -> str: ...  # noqa: D102
+
+    @property
+    def message(self) -> str: ...  # noqa: D102
+
+
+class StationProgramme(Protocol):
+    """What dispatch needs of a playlists.Programme."""
+
+    @property
+    def version(self) -> str: ...  # noqa: D102
+
+    @property
+    def total_duration_ms(self) -> int: ...  # noqa: D102
+
+    @property
+    def bulletin_ids(self) -> tuple[int, ...]: ...  # noqa: D102
+
+    @property
+    def overflow_ids(self) -> tuple[int, ...]: ...  # noqa: D102
+
+    @property
+    def blocked(self) -> bool: ...  # noqa: D102
+
+    @property
+    def warnings(self) -> Sequence[ProgrammeNote]: ...  # noqa: D102
+
+    def manifest(self, media_url: Callable[[str], str]) -> dict[str, Any]: ...  # noqa: D102
+
+
+ProgrammeBuilder = Callable[[Session, Station, Sequence[int], Settings], StationProgramme]
+
+
+def default_programme_builder(
+    session: Session, station: Station, bulletin_ids: Sequence[int], settings: Settings
+) -> StationProgramme:
+    """The station's programme from `broadcast.delivery.programmes.programme_for_station`."""
+    from broadcast.delivery.programmes import programme_for_station
+
+    programme: StationProgramme = programme_for_station(
+        session=session, station=station, bulletin_ids=list(bulletin_ids), settings=settings
+    )
+    return programme
+
+
+def media_url_for(settings: Settings) -> Callable[[str], str]:
+    """The URL receivers download a file from, by sha256."""
+    return lambda sha256: media_url(settings, sha256)
+
+
+class Publisher(Protocol):
+    """The part of stations.mqtt.MqttClient dispatch uses."""
+
+    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> Any: ...  # noqa: D102
+
+
+def stations_for(session: Session, broadcast_id: int) -> list[tuple[Station, Area]]:
+    """Active stations inside any target area of a broadcast, resolved now."""
+    targets = session.exec(
+        select(Area)
+        .join(BroadcastTarget, col(BroadcastTarget.area_id) == col(Area.id))
+        .where(BroadcastTarget.broadcast_id == broadcast_id)
+    ).all()
+    found: dict[int, tuple[Station, Area]] = {}
+    for target in targets:
+        rows = session.exec(
+            select(Station, Area)
+            .join(Area, col(Station.area_id) == col(Area.id))
+            .where(col(Area.path).startswith(target.path, autoescape=True))
+            .where(col(Station.active).is_(True))
+        ).all()
+        for station, area in rows:
+            found[station.id or 0] = (station, area)
+    return [found[k] for k in sorted(found)]
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchReport:
+    """What one dispatch pass did."""
+
+    occurrences: int = 0
+    deliveries: int = 0
+    published: int = 0
+    cancels: int = 0
+
+
+def clip(text: str) -> str:
+    """`text` cut to what Delivery.detail and Occurrence.detail hold."""
+    return text if len(text) <= DETAIL_CHARS else text[: DETAIL_CHARS - 1] + "…"
+
+
+def error_text(exc: BaseException) -> str:
+    """The first line of an error, for a detail people read."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def _clause(message: str) -> str:
+    """A programme warning as a clause of a detail: lower-case start, no ': left out'."""
+    text = message.removesuffix(": left out")
+    return text[:1].lower() + text[1:]
+
+
+# Why a bulletin is missing from a programme (programme warnings that name one).
+_LEFT_OUT = ("not_approved", "not_for_station", "no_version")
+
+
+def verdict(programme: StationProgramme) -> tuple[DeliveryState, str] | None:
+    """Why this programme is not sent (`blocked` or `no_content`, with the reason), or None."""
+    if programme.blocked:
+        missing = [_clause(w.message) for w in programme.warnings if w.code == "missing_language"]
+        return DeliveryState.blocked, clip(
+            "Blocked: " + "; ".join([*missing, "every language the station airs is required"])
+        )
+    if not programme.bulletin_ids:
+        reasons = [_clause(w.message) for w in programme.warnings if w.code in _LEFT_OUT]
+        return DeliveryState.no_content, clip(
+            "No content to air: " + ("; ".join(reasons) or "nothing approved to air in this slot")
+        )
+    return None
+
+
+def _neighbours(session: Session, occurrence: Occurrence) -> tuple[dict[str, list[int]], bool]:
+    """What the previous airing of the broadcast carried over, and whether a next one exists."""
+    before = session.exec(
+        select(Occurrence)
+        .where(Occurrence.broadcast_id == occurrence.broadcast_id, Occurrence.seq < occurrence.seq)
+        .order_by(col(Occurrence.seq).desc())
+        .limit(1)
+    ).first()
+    after = session.exec(
+        select(Occurrence.id)
+        .where(
+            Occurrence.broadcast_id == occurrence.broadcast_id,
+            Occurrence.seq > occurrence.seq,
+            Occurrence.state == OccurrenceState.pending,
+        )
+        .limit(1)
+    ).first()
+    carried = (before.overflow or {}) if before is not None else {}
+    return carried, after is not None
+
+
+def _bulletins_for(carried: Sequence[int], own: Sequence[int]) -> list[int]:
+    """Bulletins carried from the previous airing first, then the broadcast's own."""
+    return [*carried, *(b for b in own if b not in carried)]
+
+
+def _ids(ids: Sequence[int]) -> str:
+    return ", ".join(str(i) for i in ids)
+
+
+def _occurrence_detail(notes: list[tuple[str, str]], stations: int) -> str | None:
+    """Occurrence.detail from (station name, note) pairs, one line per distinct note.
+
+    A note that holds for every station of the airing stands alone; any other names
+    its stations: "Station 'A': …", "Stations 'A', 'B': …".
+    """
+    grouped: dict[str, list[str]] = {}
+    for name, note in notes:
+        grouped.setdefault(note, []).append(name)
+    lines = []
+    for note, names in grouped.items():
+        if len(names) == stations:
+            lines.append(note)
+        else:
+            named = ", ".join(f"'{n}'" for n in names)
+            lines.append(f"{'Stations' if len(names) > 1 else 'Station'} {named}: {note}")
+    return clip("\n".join(lines)) if lines else None
+
+
+def materialise(
+    *,
+    session: Session,
+    occurrence: Occurrence,
+    broadcast: Broadcast,
+    settings: Settings,
+    builder: ProgrammeBuilder,
+    now: datetime,
+) -> int:
+    """Create the deliveries of one due airing and mark it dispatched; returns how many.
+
+    Each station's programme is built on its own; one that has nothing airable, is
+    blocked or cannot be built gets its deliveries decided unsent, and never holds back
+    the other stations.
+    """
+    media_url = media_url_for(settings)
+    ref = occurrence_ref(broadcast.id or 0, occurrence.seq)
+    air_at, expires_at = as_utc(occurrence.air_at), as_utc(occurrence.expires_at)
+    late = now >= expires_at  # the service was down past the airing: record, do not send
+    priority = Priority(broadcast.priority)
+    connection = session.connection()
+    to_db = driver_time(connection.dialect)
+    at = to_db(now)
+    oid, bid = occurrence.id or 0, broadcast.id or 0
+    carried, has_next = _neighbours(session, occurrence)
+    longest = 0
+    # Rows in _INSERT_DELIVERIES' key order; a province is tens of thousands of them.
+    rows: list[tuple[Any, ...]] = []
+    notes: list[tuple[str, str]] = []  # (station name, why), for Occurrence.detail
+    overflow: dict[str, list[int]] = {}
+    stations = stations_for(session, bid)
+    for station, _area in stations:
+        sid = station.id or 0
+        legacy = station.kind == StationKind.legacy
+        receivers: Sequence[str] = []
+        if not legacy:
+            receivers = session.exec(
+                select(Receiver.id)
+                .where(Receiver.station_id == sid, col(Receiver.active).is_(True))
+                .order_by(col(Receiver.id))
+            ).all()
+        targets = [(None, f"station:{sid}")] if legacy else [(rid, rid) for rid in receivers]
+        version: str | None = None
+        try:
+            ids = _bulletins_for(carried.get(str(sid), []), broadcast.bulletin_ids)
+            programme = builder(session, station, ids, settings)
+            version = programme.version
+            decided = verdict(programme)
+            command = None
+            if decided is None and not legacy:
+                command = ProgrammeCommand(
+                    broadcast_id=ref,
+                    air_at=air_at,
+                    expires_at=expires_at,
+                    priority=priority,
+                    version=programme.version,
+                    items=[
+                        MediaItem.model_validate(item)
+                        for item in programme.manifest(media_url)["items"]
+                    ],
+                )
+        except Exception as exc:
+            log.exception("Programme of station %s for airing %s could not be built", sid, ref)
+            decided = (
+                DeliveryState.no_content,
+                clip(f"No content to air: the programme could not be built ({error_text(exc)})"),
+            )
+        if decided is not None:
+            state, why = decided
+            notes.append((station.name, why))
+            rows.extend(
+                (oid, bid, sid, rid, target, state.value, version, 0) + (None, why, None, at, at)
+                for rid, target in targets
+            )
+            continue
+        duration = programme.total_duration_ms
+        longest = max(longest, duration)
+        left_out = [_clause(w.message) for w in programme.warnings if w.code in _LEFT_OUT]
+        if left_out:  # the rest airs; the author should know what did not
+            notes.append((station.name, clip("Left out: " + "; ".join(left_out))))
+        if programme.overflow_ids and not late:
+            moved = list(programme.overflow_ids)
+            overflow[str(sid)] = moved
+            notes.append(
+                (
+                    station.name,
+                    f"bulletins {_ids(moved)} did not fit in the slot and are carried to "
+                    "the next airing"
+                    if has_next
+                    else f"bulletins {_ids(moved)} did not fit in the slot and there is no "
+                    "next airing: not aired",
+                )
+            )
+        if legacy:
+            state = DeliveryState.expired if late else DeliveryState.sent
+            rows.append(
+                (oid, bid, sid, None, targets[0][1], state.value, programme.version, duration)
+                + (None, None, None if late else at, None, at)
+            )
+            continue
+        assert command is not None
+        payload = None if late else encode(command).decode()
+        state = DeliveryState.expired if late else DeliveryState.queued
+        rows.extend(
+            (oid, bid, sid, rid, target, state.value, programme.version, duration)
+            + (payload, None, None, None, at)
+            for rid, target in targets
+        )
+    _INSERT_DELIVERIES.execute(connection, rows)
+    # The as-run log starts now for what is already decided: legacy stations were "sent"
+    # (their operator confirms), everything of an airing found too late expired, and
+    # what had nothing to air was never sent.
+    decided_states = [
+        DeliveryState.sent.value,
+        DeliveryState.expired.value,
+        *(s.value for s in NOT_SENT_STATES),
+    ]
+    where = and_(DELIVERY.c.occurrence_id == oid, DELIVERY.c.state.in_(decided_states))
+    record_events_of(connection, where, at=now, now=now)
+    unsent = {s.value for s in NOT_SENT_STATES}
+    nothing_sent = bool(rows) and all(row[5] in unsent for row in rows)
+    occurrence.state = OccurrenceState.no_content if nothing_sent else OccurrenceState.dispatched
+    occurrence.settled = occurrence.settled or nothing_sent
+    occurrence.dispatched_at = now
+    occurrence.detail = _occurrence_detail(notes, len(stations))
+    occurrence.overflow = overflow or None
+    grace = timedelta(seconds=settings.missed_grace_seconds)
+    occurrence.deadline_at = max(air_at + timedelta(milliseconds=longest) + grace, expires_at)
+    session.add(occurrence)
+    session.flush()
+    if late:
+        log.warning("Airing %s was due before the service came back: recorded as expired", ref)
+    if notes:
+        log.warning("Airing %s: %s", ref, occurrence.detail)
+    return len(rows)
+
+
+def give_up(*, engine: Engine, occurrence_id: int, error: BaseException, now: datetime) -> bool:
+    """Record an airing that could not be dispatched by its expiry as `no_content`."""
+    with transaction(engine) as session:
+        occ = session.get(Occurrence, occurrence_id)
+        if occ is None or occ.state != OccurrenceState.pending:
+            return False
+        occ.state = OccurrenceState.no_content
+        occ.settled = True
+        occ.dispatched_at = now
+        occ.detail = clip(
+            f"No content to air: the airing could not be dispatched ({error_text(error)})"
+        )
+        session.add(occ)
+    return True
+
+
+def dispatch_due(
+    *, engine: Engine, settings: Settings, builder: ProgrammeBuilder, now: datetime
+) -> tuple[int, int]:
+    """Materialise every airing whose dispatch time has come; one transaction per airing.
+
+    An airing that fails is tried again on the next pass, until its `expires_at`: then
+    it is given up (`no_content`, with the error in its detail) instead of retried forever.
+    """
+    with Session(engine) as session:
+        due = session.exec(
+            select(Occurrence.id, Occurrence.expires_at)
+            .join(Broadcast, col(Occurrence.broadcast_id) == col(Broadcast.id))
+            .where(
+                Occurrence.state == OccurrenceState.pending,
+                col(Occurrence.dispatch_at) <= now,
+                Broadcast.status == BroadcastStatus.scheduled,
+            )
+            .order_by(col(Occurrence.dispatch_at))
+        ).all()
+    occurrences = deliveries = 0
+    for occ_id, expires_at in due:
+        try:
+            with transaction(engine) as session:
+                occ = session.get(Occurrence, occ_id)
+                if occ is None or occ.state != OccurrenceState.pending:
+                    continue  # another worker took it
+                broadcast = session.get(Broadcast, occ.broadcast_id)
+                if broadcast is None:
+                    continue
+                deliveries += materialise(
+                    session=session,
+                    occurrence=occ,
+                    broadcast=broadcast,
+                    settings=settings,
+                    builder=builder,
+                    now=now,
+                )
+                occurrences += 1
+        except Exception as exc:
+            if now < as_utc(expires_at):
+                log.exception("Could not dispatch airing %s; will retry", occ_id)
+                continue
+            log.exception("Could not dispatch airing %s by its expiry; given up", occ_id)
+            try:
+                give_up(engine=engine, occurrence_id=occ_id or 0, error=exc, now=now)
+            except Exception:
+                log.exception("Could not record airing %s as given up; will retry", occ_id)
+    return occurrences, deliveries
+
+
+def publish_queued(*, engine: Engine, publisher: Publisher, topics: Topics, now: datetime) -> int:
+    """Publish every `queued` command and move the ones the broker took to `sent`.
+
+    Each batch has one deadline, PUBLISH_CONFIRM_SECONDS, for all its messages: a broker
+    that stops answering costs one wait, not one per message. What it did not take stays
+    `queued` and is published again on a later pass (receivers deduplicate).
+    """
+    total = 0
+    while True:
+        with Session(engine) as session:
+            rows = session.exec(
+                select(Delivery.id, Delivery.receiver_id, Delivery.payload)
+                .where(Delivery.state == DeliveryState.queued)
+                .order_by(col(Delivery.id))
+                .limit(PUBLISH_BATCH)
+            ).all()
+        if not rows:
+            return total
+        infos = []
+        for delivery_id, receiver_id, payload in rows:
+            if receiver_id is None or payload is None:
+                continue
+            info = publisher.publish(topics.cmd(receiver_id), payload.encode(), qos=1)
+            infos.append((delivery_id, info))
+        if not infos:
+            return total
+        deadline = time.monotonic() + PUBLISH_CONFIRM_SECONDS
+        taken: list[int] = []
+        for delivery_id, info in infos:
+            wait = getattr(info, "wait_for_publish", None)
+            try:
+                if wait is not None:
+                    wait(max(0.0, deadline - time.monotonic()))
+                if getattr(info, "is_published", lambda: True)() and delivery_id is not None:
+                    taken.append(delivery_id)
+            except (RuntimeError, ValueError):
+                # Not connected: paho keeps it queued and sends on reconnect; the row stays
+                # `queued` and is published again next pass (receivers deduplicate).
+                continue
+        if taken:
+            with transaction(engine) as session:
+                connection = session.connection()
+                at = driver_time(connection.dialect)(now)
+                _MARK_SENT.run(connection, (at, at, driver_list(connection.dialect)(taken)))
+                record_events(
+                    session,
+                    [
+                        {"delivery_id": i, "state": DeliveryState.sent.value, "at": now}
+                        for i in taken
+                    ],
+                )
+        total += len(taken)
+        if len(taken) < len(infos) or len(rows) < PUBLISH_BATCH:
+            return total
+
+
+def cancel_payload(broadcast_id: int, seq: int) -> bytes:
+    """The `cancel` command of one airing."""
+    return encode(CancelCommand(broadcast_id=occurrence_ref(broadcast_id, seq)))
+
+
+def publish_cancels(*, engine: Engine, publisher: Publisher, topics: Topics, now: datetime) -> int:
+    """Send `cancel` for cancelled airings to the receivers that had not aired them."""
+    sent = 0
+    with transaction(engine) as session:
+        occs = session.exec(
+            select(Occurrence).where(
+                Occurrence.state == OccurrenceState.cancelled,
+                col(Occurrence.cancel_sent_at).is_(None),
+            )
+        ).all()
+        for occ in occs:
+            payload = cancel_payload(occ.broadcast_id, occ.seq)
+            targets = session.exec(
+                select(Delivery.receiver_id).where(
+                    Delivery.occurrence_id == occ.id,
+                    Delivery.state == DeliveryState.cancelled,
+                    col(Delivery.receiver_id).is_not(None),
+                )
+            ).all()
+            for receiver_id in targets:
+                if receiver_id is not None:
+                    publisher.publish(topics.cmd(receiver_id), payload, qos=1)
+                    sent += 1
+            occ.cancel_sent_at = now
+            occ.settled = True
+            session.add(occ)
+    return sent
+
+
+@dataclass(frozen=True, slots=True)
+class Resent:
+    """Commands published again to one receiver that came online."""
+
+    programmes: int = 0
+    cancels: int = 0
+
+
+RESEND_CHUNK = 900  # receiver ids per query (SQLite's bound-parameter limit)
+
+
+def resend_to_online(
+    *,
+    engine: Engine,
+    publisher: Publisher,
+    topics: Topics,
+    receiver_ids: Sequence[str],
+    now: datetime,
+) -> dict[str, Resent]:
+    """Publish again the commands still current for receivers that just came online.
+
+    The broker only queues a command for a receiver that has a persistent session, so
+    a receiver that never connected before the dispatch, or any receiver after the
+    embedded broker restarted, would otherwise never get it. Programmes: deliveries
+    that have not started airing (`queued`, `sent`, `received`, `downloaded`: a
+    receiver that restarted after receiving may have lost it) of a dispatched airing
+    not yet expired, republished from the stored command (same broadcast_id and
+    version, so a receiver that still has it treats it as a duplicate and repeats its
+    state). Cancels: deliveries `cancelled` after their
+    programme was sent, and not acknowledged, of an airing not yet expired. Nothing
+    waits for the broker: paho sends QoS 1 on its own, and the receiver's next
+    reconnect triggers this again.
+    """
+    d = SQLModel.metadata.tables["delivery"]
+    o = SQLModel.metadata.tables["occurrence"]
+    found: dict[str, Resent] = {}
+    ids = sorted(set(receiver_ids))
+    for start in range(0, len(ids), RESEND_CHUNK):
+        chunk = ids[start : start + RESEND_CHUNK]
+        with Session(engine) as session:
+            rows = (
+                session.connection()
+                .execute(
+                    sa_select(d.c.receiver_id, d.c.state, d.c.payload, o.c.broadcast_id, o.c.seq)
+                    .join_from(d, o, d.c.occurrence_id == o.c.id)
+                    .where(
+                        d.c.receiver_id.in_(chunk),
+                        o.c.expires_at > now,
+                        or_(
+                            and_(
+                                d.c.state.in_([s.value for s in NOT_AIRING]),
+                                d.c.payload.is_not(None),
+                                o.c.state == OccurrenceState.dispatched.value,
+                            ),
+                            and_(
+                                d.c.state == DeliveryState.cancelled.value,
+                                d.c.sent_at.is_not(None),
+                                o.c.state == OccurrenceState.cancelled.value,
+                            ),
+                        ),
+                    )
+                    .order_by(o.c.air_at, d.c.id)
+                )
+                .all()
+            )
+        for receiver_id, state, payload, broadcast_id, seq in rows:
+            before = found.get(receiver_id, Resent())
+            if state == DeliveryState.cancelled.value:
+                publisher.publish(topics.cmd(receiver_id), cancel_payload(broadcast_id, seq), qos=1)
+                found[receiver_id] = Resent(before.programmes, before.cancels + 1)
+            else:
+                publisher.publish(topics.cmd(receiver_id), payload.encode(), qos=1)
+                found[receiver_id] = Resent(before.programmes + 1, before.cancels)
+    for receiver_id, resent in found.items():
+        log.info(
+            "Resent %d commands to receiver %s after it came online (%d programmes, %d cancels)",
+            resent.programmes + resent.cancels,
+            receiver_id,
+            resent.programmes,
+            resent.cancels,
+        )
+    return found

@@ -1,0 +1,1 @@
+"""Users, sign-in, access tokens and the throttling of password guesses."""

@@ -1,0 +1,1 @@
+"""What aired: coverage and as-run reports, exports, the iCalendar feed."""

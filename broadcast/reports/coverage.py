@@ -1,0 +1,716 @@
+"""Reports: what aired, on time or late, what was missed, coverage and availability.
+
+The unit of the as-run report is one station's airing of one occurrence
+("station airing"). Its outcome is, in this order:
+
+- *cancelled* when the airing (or the broadcast, with nothing aired) was cancelled;
+- *aired* when any of its deliveries completed (IP receivers) or was confirmed
+  (legacy stations). It aired *on time* when its earliest aired delivery started
+  no later than air time + `LOA_LATE_AFTER_SECONDS`, else *late*: a station airing
+  is late only when every delivery that aired started late. A delivery's start is
+  its `started_at`, else `completed_at` minus its duration; an aired delivery that
+  reports neither counts as on time (nothing says it was late);
+- *no content* when nothing was sent to the station because nothing was airable
+  (its deliveries are `no_content` or `blocked`, or the airing is `no_content`);
+  *blocked* is the part of it where a required language version was missing.
+  Neither aired nor missed;
+- *missed* when every delivery ended without airing;
+- *pending* otherwise (not yet due, or still under way).
+
+*Planned* counts every station airing not cancelled: planned = on time + late +
+missed + no content + pending (+ no version, for languages).
+
+Per language, a station airing counts for each language the station airs. A
+language counts as aired only when an item in it was played: an item of that
+language in the command the aired delivery received (legacy stations, which get no
+command: a version of the bulletins in that language). A language without any item
+in a dispatched airing counts as *no version*, whatever the airing's outcome, and
+is neither aired nor missed. Before dispatch nothing is known yet: the language
+follows the airing (pending).
+
+Coverage is the receiver-level share: deliveries that completed or were confirmed
+over deliveries sent (not cancelled, and not left unsent for lack of content).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+
+from broadcast.bulletins.models import Bulletin, Translation
+from broadcast.core.settings import Settings
+from broadcast.delivery.dispatch import stations_for
+from broadcast.delivery.models import (
+    AIRED_STATES,
+    FINAL_STATES,
+    NOT_SENT_STATES,
+    Delivery,
+    DeliveryState,
+)
+from broadcast.delivery.state import is_late
+from broadcast.schedule.models import Broadcast, BroadcastStatus, Occurrence, OccurrenceState
+from broadcast.schedule.service import list_broadcasts
+from stations.areas import Scope, get_area
+from stations.errors import InvalidInputError
+from stations.models import Area, AreaLevel, Receiver, Station
+from stations.protocol import IDENT_LANGUAGE
+from stations.timeutil import as_utc
+
+# Longest period one report may span: a year of daily airings stays quick to compute.
+MAX_REPORT_DAYS = 400
+# Days a report may name: each day's start and end must exist in UTC as well, which
+# the calendar's own ends (year 1, year 9999) do not allow.
+FIRST_REPORT_DAY = date(1970, 1, 1)
+LAST_REPORT_DAY = date(9999, 12, 30)
+# Scheduled airings looked at when listing; a province has far fewer in a report period.
+MAX_BROADCASTS = 10_000
+
+# Ends of a delivery that was sent and did not air: a receiver's (or station's) problem.
+# Deliveries never sent for lack of content (NOT_SENT_STATES) are no such problem.
+NOT_AIRED_END = frozenset(FINAL_STATES - AIRED_STATES - NOT_SENT_STATES - {DeliveryState.cancelled})
+# How late a start may be and still count as on time, unless the caller says otherwise.
+LATE_AFTER_SECONDS: int = Settings.model_fields["late_after_seconds"].default
+
+
+# --- airings ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Airing:
+    """One scheduled airing of a broadcast."""
+
+    occurrence: Occurrence
+    broadcast: Broadcast
+
+
+def _within(session: Session, broadcast: Broadcast, root: Area) -> bool:
+    """True when a target of the broadcast lies inside `root` or contains it."""
+    for code in broadcast.area_codes:
+        area = session.exec(select(Area).where(Area.code == code)).first()
+        if area is not None and (
+            area.path.startswith(root.path) or root.path.startswith(area.path)
+        ):
+            return True
+    return False
+
+
+def airings(
+    *,
+    session: Session,
+    scope: Scope,
+    start: datetime,
+    end: datetime,
+    area_code: str | None = None,
+    include_cancelled: bool = False,
+) -> list[Airing]:
+    """Airings in [start, end) of the broadcasts the caller may see, in time order."""
+    visible, _total = list_broadcasts(session=session, scope=scope, limit=MAX_BROADCASTS)
+    by_id = {b.id: b for b in visible}
+    if area_code is not None:
+        root = get_area(session=session, code=area_code, scope=scope)
+        by_id = {k: b for k, b in by_id.items() if _within(session, b, root)}
+    if not by_id:
+        return []
+    stmt = select(Occurrence).where(
+        col(Occurrence.broadcast_id).in_(list(by_id)),
+        col(Occurrence.air_at) >= start,
+        col(Occurrence.air_at) < end,
+    )
+    if not include_cancelled:
+        stmt = stmt.where(col(Occurrence.state) != OccurrenceState.cancelled)
+    rows = session.exec(stmt.order_by(col(Occurrence.air_at), col(Occurrence.id))).all()
+    return [Airing(o, by_id[o.broadcast_id]) for o in rows]
+
+
+def bulletin_titles(*, session: Session, ids: Sequence[int]) -> dict[int, str]:
+    """Titles of bulletins by id."""
+    if not ids:
+        return {}
+    rows = session.exec(select(Bulletin).where(col(Bulletin.id).in_(list(ids)))).all()
+    return {b.id or 0: b.title for b in rows}
+
+
+def coverage_share(counts: dict[str, int]) -> float | None:
+    """Share of deliveries that aired (completed or confirmed) of those sent.
+
+    Cancelled deliveries and those never sent for lack of content are left out.
+    """
+    left_out = {DeliveryState.cancelled, *NOT_SENT_STATES}
+    total = sum(n for state, n in counts.items() if state not in left_out)
+    if not total:
+        return None
+    aired = sum(counts.get(s, 0) for s in AIRED_STATES)
+    return aired / total
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A delivery that ended without airing."""
+
+    delivery: Delivery
+    occurrence: Occurrence
+    station: Station
+    area: Area
+
+
+def recent_problems(
+    *, session: Session, scope: Scope, since: datetime, limit: int = 50
+) -> list[Problem]:
+    """Deliveries in scope that were missed, expired, failed or rejected since `since`.
+
+    Deliveries not sent for lack of content (`no_content`, `blocked`) are no receiver's
+    problem and are left out.
+    """
+    rows = session.exec(
+        select(Delivery, Occurrence, Station, Area)
+        .join(Occurrence, col(Delivery.occurrence_id) == col(Occurrence.id))
+        .join(Station, col(Delivery.station_id) == col(Station.id))
+        .join(Area, col(Station.area_id) == col(Area.id))
+        .where(
+            scope.clause(),
+            col(Delivery.state).in_([s.value for s in NOT_AIRED_END]),
+            col(Occurrence.air_at) >= since,
+        )
+        .order_by(col(Occurrence.air_at).desc())
+        .limit(limit)
+    ).all()
+    return [Problem(d, o, s, a) for d, o, s, a in rows]
+
+
+# --- the coverage and as-run report ----------------------------------------------------
+
+
+class Outcome(StrEnum):
+    """What became of one station airing (or of one language in it)."""
+
+    on_time = "on_time"
+    late = "late"
+    missed = "missed"
+    pending = "pending"
+    cancelled = "cancelled"
+    no_content = "no_content"  # nothing airable: nothing sent
+    blocked = "blocked"  # nothing sent: a required language version was missing
+    no_version = "no_version"  # languages only: no item in this language was in the airing
+
+
+AIRED_OUTCOMES = frozenset({Outcome.on_time, Outcome.late})
+# Outcomes of an airing that carried content, where a language can lack a version.
+HAD_CONTENT = frozenset({Outcome.on_time, Outcome.late, Outcome.missed, Outcome.pending})
+
+
+@dataclass
+class Tally:
+    """Station airings by outcome, with minutes aired and deliveries.
+
+    `aired` = `on_time` + `late`; `no_content` includes `blocked`; `planned` is every
+    outcome but `cancelled`.
+    """
+
+    planned: int = 0
+    aired: int = 0
+    on_time: int = 0
+    late: int = 0
+    missed: int = 0
+    pending: int = 0
+    cancelled: int = 0
+    no_content: int = 0
+    blocked: int = 0
+    no_version: int = 0
+    minutes_aired: float = 0.0
+    deliveries: int = 0
+    deliveries_aired: int = 0
+
+    @property
+    def coverage(self) -> float | None:
+        """Share of deliveries that aired."""
+        return self.deliveries_aired / self.deliveries if self.deliveries else None
+
+    def add(self, outcome: Outcome, minutes: float, deliveries: int, aired_deliveries: int) -> None:
+        """Count one station airing."""
+        if outcome is Outcome.cancelled:
+            self.cancelled += 1
+            return
+        self.planned += 1
+        if outcome in AIRED_OUTCOMES:
+            self.aired += 1
+            self.minutes_aired += minutes
+        if outcome is Outcome.blocked:
+            self.no_content += 1
+        setattr(self, outcome.value, getattr(self, outcome.value) + 1)
+        self.deliveries += deliveries
+        self.deliveries_aired += aired_deliveries
+
+
+@dataclass
+class Availability:
+    """Receivers of one commune: how many, online now, and how many deliveries reached them."""
+
+    receivers: int = 0
+    online: int = 0
+    deliveries: int = 0
+    reached: int = 0  # got at least `received`
+
+    @property
+    def online_share(self) -> float | None:
+        """Share of receivers online now."""
+        return self.online / self.receivers if self.receivers else None
+
+    @property
+    def reach(self) -> float | None:
+        """Share of deliveries that reached their receiver."""
+        return self.reached / self.deliveries if self.deliveries else None
+
+
+@dataclass
+class CoverageReport:
+    """Planned vs aired vs missed per commune and per language, minutes, availability."""
+
+    start: datetime
+    end: datetime
+    area_code: str | None
+    area_name: str
+    timezone: str
+    total: Tally = field(default_factory=Tally)
+    communes: dict[str, Tally] = field(default_factory=dict)  # commune code -> tally
+    commune_names: dict[str, str] = field(default_factory=dict)
+    languages: dict[str, Tally] = field(default_factory=dict)  # language -> tally
+    commune_languages: dict[tuple[str, str], Tally] = field(default_factory=dict)
+    availability: dict[str, Availability] = field(default_factory=dict)
+
+
+REACHED = frozenset(
+    {
+        DeliveryState.received,
+        DeliveryState.downloaded,
+        DeliveryState.started,
+        DeliveryState.completed,
+        DeliveryState.failed,
+        DeliveryState.rejected,
+        DeliveryState.confirmed,
+    }
+)
+
+
+def _commune_of(area: Area, areas: dict[int, Area]) -> Area:
+    """The commune an area belongs to (itself, or the nearest commune above a village)."""
+    ids = [int(p) for p in area.path.strip("/").split("/") if p]
+    for aid in reversed(ids):
+        node = areas.get(aid)
+        if node is not None and node.level == AreaLevel.commune:
+            return node
+    return area
+
+
+def aired_late(delivery: Delivery, air_at: datetime, late_after: timedelta) -> bool:
+    """True when an aired delivery started later than air time + `late_after` (the state
+    machine's rule, so reports and the status page agree)."""
+    return is_late(
+        delivery.state,
+        as_utc(air_at),
+        as_utc(delivery.started_at) if delivery.started_at else None,
+        as_utc(delivery.completed_at) if delivery.completed_at else None,
+        delivery.duration_ms,
+        late_after,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Played:
+    """What a station's airing carried: minutes in all, and minutes per language."""
+
+    minutes: float
+    languages: dict[str, float]
+
+
+def _played(
+    delivery_rows: Sequence[Delivery],
+    station: Station,
+    broadcast: Broadcast,
+    versions: dict[int, dict[str, int]],
+) -> Played | None:
+    """What the station's airing carried; None before dispatch (nothing is known yet).
+
+    From the command the aired delivery received (else any command sent); legacy
+    stations get no command: the bulletins' versions in the station's languages.
+    """
+    if not delivery_rows:
+        return None
+    ordered = sorted(delivery_rows, key=lambda d: DeliveryState(d.state) not in AIRED_STATES)
+    per_language: defaultdict[str, float] = defaultdict(float)
+    for d in ordered:
+        if d.payload:
+            per_language.clear()
+            try:
+                items = json.loads(d.payload).get("items", [])
+                total = 0.0
+                for item in items:
+                    minutes = int(item.get("duration_ms") or 0) / 60000
+                    total += minutes  # idents included: they air too
+                    # Station idents carry no language (zxx): minutes, not a language.
+                    language = item.get("language")
+                    if language and language != IDENT_LANGUAGE:
+                        per_language[str(language)] += minutes
+            except (ValueError, AttributeError, TypeError):
+                continue
+            return Played(total, dict(per_language))
+    if any(d.receiver_id is not None for d in delivery_rows):
+        return None  # receivers sent no command (the airing was found too late)
+    for bid in broadcast.bulletin_ids:
+        for lang, ms in versions.get(bid, {}).items():
+            if lang in (station.languages or []):
+                per_language[lang] += ms / 60000
+    return Played(sum(per_language.values()), dict(per_language))
+
+
+def _outcome(
+    occ: Occurrence,
+    broadcast: Broadcast,
+    rows: Sequence[Delivery],
+    late_after: timedelta,
+) -> Outcome:
+    """The outcome of one station airing from its deliveries (see the module docstring)."""
+    states = [DeliveryState(d.state) for d in rows]
+    aired = [d for d, s in zip(rows, states, strict=True) if s in AIRED_STATES]
+    counted = [s for s in states if s is not DeliveryState.cancelled]
+    if occ.state == OccurrenceState.cancelled or (
+        broadcast.status == BroadcastStatus.cancelled and not aired
+    ):
+        return Outcome.cancelled
+    if aired:
+        on_time = any(not aired_late(d, occ.air_at, late_after) for d in aired)
+        return Outcome.on_time if on_time else Outcome.late
+    if occ.state == OccurrenceState.no_content or (
+        counted and all(s in NOT_SENT_STATES for s in counted)
+    ):
+        return Outcome.blocked if DeliveryState.blocked in counted else Outcome.no_content
+    if counted and all(s in FINAL_STATES for s in counted):
+        return Outcome.missed
+    return Outcome.pending
+
+
+def coverage_report(
+    *,
+    session: Session,
+    scope: Scope,
+    start: datetime,
+    end: datetime,
+    zone: ZoneInfo,
+    area_code: str | None = None,
+    late_after_seconds: int = LATE_AFTER_SECONDS,
+) -> CoverageReport:
+    """The coverage and as-run report of airings in [start, end) inside the caller's scope.
+
+    An airing that started more than `late_after_seconds` after air time aired late
+    (pass `Settings.late_after_seconds`).
+    """
+    if start.tzinfo is None or end.tzinfo is None:
+        raise InvalidInputError(
+            "The report period needs times with an offset", code="report.time_without_offset"
+        )
+    if end <= start:
+        raise InvalidInputError(
+            "The end of the period must come after its start", code="report.period_reversed"
+        )
+    if end - start > timedelta(days=MAX_REPORT_DAYS):
+        raise InvalidInputError(
+            f"A report covers at most {MAX_REPORT_DAYS} days",
+            code="report.period_too_long",
+            limit=MAX_REPORT_DAYS,
+        )
+    root = get_area(session=session, code=area_code, scope=scope) if area_code else None
+    report = CoverageReport(
+        start=as_utc(start),
+        end=as_utc(end),
+        area_code=area_code,
+        area_name=root.name if root else "Toàn bộ địa bàn",
+        timezone=str(zone),
+    )
+    limit = Scope.of(root) if root else scope
+    areas = {a.id or 0: a for a in session.exec(select(Area).where(limit.clause())).all()}
+    found = airings(
+        session=session,
+        scope=scope,
+        start=start,
+        end=end,
+        area_code=area_code,
+        include_cancelled=True,
+    )
+    bulletin_ids = {bid for a in found for bid in a.broadcast.bulletin_ids}
+    versions: dict[int, dict[str, int]] = defaultdict(dict)
+    if bulletin_ids:
+        for t in session.exec(
+            select(Translation).where(col(Translation.bulletin_id).in_(list(bulletin_ids)))
+        ).all():
+            versions[t.bulletin_id][t.language] = t.audio_duration_ms or 0
+    late_after = timedelta(seconds=late_after_seconds)
+    stations_of: dict[int, list[Station]] = {}
+    for airing in found:
+        occ, broadcast = airing.occurrence, airing.broadcast
+        deliveries = session.exec(select(Delivery).where(Delivery.occurrence_id == occ.id)).all()
+        by_station: dict[int, list[Delivery]] = defaultdict(list)
+        for d in deliveries:
+            by_station[d.station_id].append(d)
+        if occ.state == OccurrenceState.pending or (
+            occ.state in (OccurrenceState.cancelled, OccurrenceState.no_content) and not deliveries
+        ):
+            if broadcast.id not in stations_of:
+                stations_of[broadcast.id or 0] = [
+                    s for s, _a in stations_for(session, broadcast.id or 0)
+                ]
+            targets = stations_of[broadcast.id or 0]
+        else:
+            targets = list(
+                session.exec(select(Station).where(col(Station.id).in_(list(by_station)))).all()
+            )
+        for station in targets:
+            area = areas.get(station.area_id)
+            if area is None:
+                continue  # outside the report's area or the caller's scope
+            rows = by_station.get(station.id or 0, [])
+            outcome = _outcome(occ, broadcast, rows, late_after)
+            # Deliveries sent: not cancelled, and not left unsent for lack of content.
+            sent = [
+                d
+                for d in rows
+                if d.state != DeliveryState.cancelled and d.state not in NOT_SENT_STATES
+            ]
+            aired_rows = sum(1 for d in sent if d.state in AIRED_STATES)
+            played = _played(rows, station, broadcast, versions)
+            commune = _commune_of(area, areas)
+            report.commune_names[commune.code] = commune.name
+            minutes = played.minutes if played else 0.0
+            for tally in (report.total, report.communes.setdefault(commune.code, Tally())):
+                tally.add(outcome, minutes, len(sent), aired_rows)
+            in_airing = played.languages if played else {}
+            for lang in dict.fromkeys([*(station.languages or []), *in_airing]):
+                if played is not None and lang not in in_airing and outcome in HAD_CONTENT:
+                    lang_outcome, lang_sent, lang_aired = Outcome.no_version, 0, 0
+                else:
+                    lang_outcome, lang_sent, lang_aired = outcome, len(sent), aired_rows
+                for tally in (
+                    report.languages.setdefault(lang, Tally()),
+                    report.commune_languages.setdefault((commune.code, lang), Tally()),
+                ):
+                    tally.add(lang_outcome, in_airing.get(lang, 0.0), lang_sent, lang_aired)
+            avail = report.availability.setdefault(commune.code, Availability())
+            avail.deliveries += len([d for d in sent if d.receiver_id is not None])
+            avail.reached += len(
+                [d for d in rows if d.receiver_id is not None and d.state in REACHED]
+            )
+    # Receivers per commune, whether or not anything aired there.
+    for receiver, station in session.exec(
+        select(Receiver, Station)
+        .join(Station, col(Receiver.station_id) == col(Station.id))
+        .where(col(Station.area_id).in_(list(areas)), col(Receiver.active).is_(True))
+    ).all():
+        commune = _commune_of(areas[station.area_id], areas)
+        report.commune_names.setdefault(commune.code, commune.name)
+        avail = report.availability.setdefault(commune.code, Availability())
+        avail.receivers += 1
+        avail.online += 1 if receiver.online else 0
+    return report
+
+
+# --- exports ---------------------------------------------------------------------------
+
+COMMUNE_HEADER = [
+    "Mã xã",
+    "Tên xã",
+    "Ngôn ngữ",
+    "Kế hoạch",
+    "Đã phát",
+    "Bỏ lỡ",
+    "Chưa đến giờ",
+    "Đã hủy",
+    "Phút đã phát",
+    "Tỷ lệ phủ sóng (%)",
+    # Added after the first ten, which keep their places: "Đã phát" = on time + late.
+    "Đúng giờ",
+    "Trễ giờ",
+    "Không có nội dung",
+    "Không có bản",
+]
+AVAILABILITY_HEADER = [
+    "Mã xã",
+    "Tên xã",
+    "Cụm loa",
+    "Trực tuyến",
+    "Lượt gửi",
+    "Lượt nhận",
+    "Tỷ lệ nhận (%)",
+]
+
+
+def _pct(value: float | None) -> float | None:
+    return round(value * 100, 1) if value is not None else None
+
+
+def _row(code: str, name: str, language: str, t: Tally) -> list[object]:
+    return [
+        code,
+        name,
+        language,
+        t.planned,
+        t.aired,
+        t.missed,
+        t.pending,
+        t.cancelled,
+        round(t.minutes_aired, 1),
+        _pct(t.coverage),
+        t.on_time,
+        t.late,
+        t.no_content,
+        t.no_version,
+    ]
+
+
+def report_rows(report: CoverageReport) -> list[list[object]]:
+    """The as-run table: one row per commune (all languages), then per commune and language."""
+    rows: list[list[object]] = []
+    for code in sorted(report.communes):
+        name = report.commune_names.get(code, code)
+        rows.append(_row(code, name, "Tất cả", report.communes[code]))
+        for (c, lang), tally in sorted(report.commune_languages.items()):
+            if c == code:
+                rows.append(_row(code, name, lang, tally))
+    rows.append(_row("", "Tổng cộng", "Tất cả", report.total))
+    return rows
+
+
+def availability_rows(report: CoverageReport) -> list[list[object]]:
+    """One row per commune: receivers, online now, deliveries sent and reached."""
+    return [
+        [
+            code,
+            report.commune_names.get(code, code),
+            a.receivers,
+            a.online,
+            a.deliveries,
+            a.reached,
+            _pct(a.reach),
+        ]
+        for code, a in sorted(report.availability.items())
+    ]
+
+
+def language_rows(report: CoverageReport) -> list[list[object]]:
+    """One row per language: planned, aired (on time, late), missed, no content, minutes."""
+    return [
+        [
+            lang,
+            t.planned,
+            t.aired,
+            t.missed,
+            t.pending,
+            round(t.minutes_aired, 1),
+            t.on_time,
+            t.late,
+            t.no_content,
+            t.no_version,
+        ]
+        for lang, t in sorted(report.languages.items())
+    ]
+
+
+LANGUAGE_HEADER = [
+    "Ngôn ngữ",
+    "Kế hoạch",
+    "Đã phát",
+    "Bỏ lỡ",
+    "Chưa đến giờ",
+    "Phút đã phát",
+    "Đúng giờ",
+    "Trễ giờ",
+    "Không có nội dung",
+    "Không có bản",
+]
+
+
+def _period(report: CoverageReport) -> str:
+    zone = ZoneInfo(report.timezone)
+    fmt = "%d/%m/%Y %H:%M"
+    return (
+        f"{report.start.astimezone(zone).strftime(fmt)} – "
+        f"{report.end.astimezone(zone).strftime(fmt)} ({report.timezone})"
+    )
+
+
+def to_csv(report: CoverageReport) -> str:
+    """The report as CSV (UTF-8 with BOM so spreadsheet programs read the accents right)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["Báo cáo phủ sóng và phát thanh", report.area_name, _period(report)])
+    writer.writerow([])
+    writer.writerow(COMMUNE_HEADER)
+    writer.writerows(report_rows(report))
+    writer.writerow([])
+    writer.writerow(LANGUAGE_HEADER)
+    writer.writerows(language_rows(report))
+    writer.writerow([])
+    writer.writerow(AVAILABILITY_HEADER)
+    writer.writerows(availability_rows(report))
+    return "\ufeff" + buffer.getvalue()
+
+
+def to_xlsx(report: CoverageReport) -> bytes:
+    """The report as an Excel workbook: as-run per commune, languages, receivers."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook()
+    sheets = [
+        ("Phát thanh", COMMUNE_HEADER, report_rows(report)),
+        ("Ngôn ngữ", LANGUAGE_HEADER, language_rows(report)),
+        ("Cụm loa", AVAILABILITY_HEADER, availability_rows(report)),
+    ]
+    del book[book.sheetnames[0]]  # the empty default sheet
+    for title, header, rows in sheets:
+        sheet = book.create_sheet(title)
+        sheet.append([f"Báo cáo phủ sóng và phát thanh – {report.area_name}"])
+        sheet.append([_period(report)])
+        sheet.append(header)
+        for cell in sheet[3]:
+            cell.font = Font(bold=True)
+        for row in rows:
+            sheet.append(row)
+        for index, name in enumerate(header, start=1):
+            sheet.column_dimensions[get_column_letter(index)].width = max(12, len(name) + 2)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def check_report_day(day: date) -> date:
+    """`day`, or InvalidInputError when it lies outside FIRST_REPORT_DAY..LAST_REPORT_DAY."""
+    if not FIRST_REPORT_DAY <= day <= LAST_REPORT_DAY:
+        raise InvalidInputError(
+            f"Report days lie between {FIRST_REPORT_DAY} and {LAST_REPORT_DAY} (not {day})",
+            code="report.day_out_of_bounds",
+            first=FIRST_REPORT_DAY.isoformat(),
+            last=LAST_REPORT_DAY.isoformat(),
+            day=day.isoformat(),
+        )
+    return day
+
+
+def period_of(first: date, last: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """[first 00:00, day after last 00:00) on the wall clock of `zone`, as UTC times."""
+    check_report_day(first)
+    check_report_day(last)
+    if last < first:
+        raise InvalidInputError(
+            "The last day of the period comes before its first day", code="report.period_reversed"
+        )
+    start = datetime.combine(first, time.min, tzinfo=zone)
+    end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone)
+    return as_utc(start), as_utc(end)

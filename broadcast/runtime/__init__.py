@@ -1,0 +1,1 @@
+"""The long-running parts wired together: the worker and the background service."""

@@ -1,0 +1,274 @@
+"""The background worker: scheduler/dispatcher, cancel sender, deadlines and the ingestor.
+
+Deadlines run in their own loop, under their own lock: publishing may wait for a broker
+that stopped answering (PUBLISH_CONFIRM_SECONDS per batch), and `missed`/`expired`
+verdicts never wait for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+from broadcast.core.settings import Settings
+from broadcast.delivery.deadlines import apply_deadlines
+from broadcast.delivery.dispatch import (
+    ProgrammeBuilder,
+    default_programme_builder,
+    dispatch_due,
+    publish_cancels,
+    publish_queued,
+    resend_to_online,
+)
+from broadcast.delivery.ingest import AckIngestor
+from broadcast.delivery.state import Rules
+from stations.identities import DISPATCHER, INGESTOR, service_client
+from stations.mqtt import BrokerAddress, MqttClient
+from stations.protocol import Topics
+from stations.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+# While the publisher is disconnected, receivers that came online wait this long per try.
+RESEND_RETRY_SECONDS = 0.5
+
+
+def broker_address(settings: Settings, *, service_password: str | None = None) -> BrokerAddress:
+    """Where the service connects: LOA_MQTT_URL, or the embedded broker, as LOA_MQTT_USERNAME."""
+    password = service_password or settings.mqtt_password
+    if settings.mqtt_url:
+        address = BrokerAddress.from_url(settings.mqtt_url)
+        if address.username is None:
+            address = address.with_login(settings.mqtt_username, password)
+        return address
+    return BrokerAddress("127.0.0.1", settings.mqtt_embedded_port, settings.mqtt_username, password)
+
+
+@dataclass
+class TickReport:
+    """What one scheduler pass did."""
+
+    occurrences: int = 0
+    deliveries: int = 0
+    published: int = 0
+    cancels: int = 0
+    deadlines: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class ResendStats:
+    """Commands published again to receivers that came online (read by tests and logs)."""
+
+    passes: int = 0  # queries run (one per group of receivers that came online)
+    receivers: int = 0  # receivers checked
+    programmes: int = 0
+    cancels: int = 0
+
+
+class Worker:
+    """Runs the scheduler loop and the ingestor; `tick()` is one pass, for tests."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        *,
+        address: BrokerAddress | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        builder: ProgrammeBuilder | None = None,
+        ingest: bool = True,
+        client_suffix: str = "",
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.address = address or broker_address(settings)
+        self.clock = clock
+        self.builder = builder or default_programme_builder
+        self.topics = Topics(settings.mqtt_topic_prefix)
+        # Each connection logs in under its own name, its client id (stations.identities).
+        publisher_address, publisher_id = service_client(self.address, DISPATCHER)
+        self.publisher = MqttClient(
+            publisher_address, client_id=publisher_id + client_suffix, clean_session=True
+        )
+        self.ingestor: AckIngestor | None = None
+        self.ingest_client: MqttClient | None = None
+        if ingest:
+            self.ingestor = AckIngestor(
+                engine,
+                self.topics,
+                batch_size=settings.ingest_batch_size,
+                flush_ms=settings.ingest_flush_ms,
+                clock=clock,
+                on_online=self.receivers_online,
+                rules=Rules.of(settings),
+            )
+            ingest_address, ingest_id = service_client(self.address, INGESTOR)
+            self.ingest_client = MqttClient(
+                ingest_address,
+                client_id=ingest_id + client_suffix,
+                clean_session=False,
+                manual_ack=True,
+            )
+            self.ingestor.attach(self.ingest_client)
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._tick_lock = threading.Lock()  # dispatch, publishing and cancels
+        self._deadline_lock = threading.Lock()
+        self._deadline_thread: threading.Thread | None = None
+        # Receivers that came online and wait for their commands to be resent.
+        self.resend_stats = ResendStats()
+        self._online: set[str] = set()
+        self._online_lock = threading.Lock()
+        self._online_wake = threading.Event()
+        self._resend_thread: threading.Thread | None = None
+
+    def start(self, *, loop: bool = True) -> None:
+        """Connect to the broker; start the ingestor and (unless `loop=False`) the scheduler."""
+        self._stop.clear()
+        if self.ingestor is not None and self.ingest_client is not None:
+            self._resend_thread = threading.Thread(
+                target=self._run_resends, name="loa-resender", daemon=True
+            )
+            self._resend_thread.start()
+            self.ingestor.start()
+            self.ingest_client.start()
+        self.publisher.start()
+        if loop:
+            self._thread = threading.Thread(target=self._run, name="loa-scheduler", daemon=True)
+            self._thread.start()
+            self._deadline_thread = threading.Thread(
+                target=self._run_deadlines, name="loa-deadlines", daemon=True
+            )
+            self._deadline_thread.start()
+
+    def stop(self) -> None:
+        """Stop the loops and disconnect."""
+        self._stop.set()
+        self._wake.set()
+        self._online_wake.set()
+        if self._thread is not None:
+            self._thread.join(30)
+            self._thread = None
+        if self._deadline_thread is not None:
+            self._deadline_thread.join(30)
+            self._deadline_thread = None
+        if self._resend_thread is not None:
+            self._resend_thread.join(30)
+            self._resend_thread = None
+        if self.ingest_client is not None:
+            self.ingest_client.stop()
+        if self.ingestor is not None:
+            self.ingestor.stop()
+        self.publisher.stop()
+
+    def wake(self) -> None:
+        """Run the next pass now (after a broadcast was scheduled or cancelled)."""
+        self._wake.set()
+
+    def receivers_online(self, receiver_ids: list[str]) -> None:
+        """Note receivers that came online (called by the ingestor after a commit)."""
+        self._note_online(receiver_ids)
+        self._online_wake.set()
+
+    def _note_online(self, receiver_ids: list[str]) -> None:
+        with self._online_lock:
+            self._online.update(receiver_ids)
+
+    def resend_pending(self, now: datetime | None = None) -> int:
+        """Resend current commands to every receiver noted online since the last pass.
+
+        One query for all of them; publishes without waiting for the broker. Returns how
+        many commands were published. Receivers stay noted while the publisher is down.
+        """
+        with self._online_lock:
+            receiver_ids, self._online = sorted(self._online), set()
+        if not receiver_ids:
+            return 0
+        if not self.publisher.connected:
+            self._note_online(receiver_ids)  # retried after RESEND_RETRY_SECONDS
+            return 0
+        try:
+            resent = resend_to_online(
+                engine=self.engine,
+                publisher=self.publisher,
+                topics=self.topics,
+                receiver_ids=receiver_ids,
+                now=now or self.clock(),
+            )
+        except Exception:
+            log.exception("Resending to %d receivers failed; will retry", len(receiver_ids))
+            self._note_online(receiver_ids)
+            return 0
+        stats = self.resend_stats
+        stats.passes += 1
+        stats.receivers += len(receiver_ids)
+        programmes = sum(r.programmes for r in resent.values())
+        cancels = sum(r.cancels for r in resent.values())
+        stats.programmes += programmes
+        stats.cancels += cancels
+        return programmes + cancels
+
+    def _run_resends(self) -> None:
+        while not self._stop.is_set():
+            self._online_wake.wait(RESEND_RETRY_SECONDS)
+            self._online_wake.clear()
+            if self._stop.is_set():
+                return
+            try:
+                self.resend_pending()
+            except Exception:
+                log.exception("Resend pass failed; retrying")
+
+    def tick(self, now: datetime | None = None) -> TickReport:
+        """One pass: dispatch due airings, publish commands and cancels, apply deadlines."""
+        now = now or self.clock()
+        report = self.dispatch_pass(now)
+        report.deadlines = self.deadline_pass(now)
+        return report
+
+    def dispatch_pass(self, now: datetime | None = None) -> TickReport:
+        """Dispatch due airings and publish their commands and cancels (no deadlines)."""
+        now = now or self.clock()
+        report = TickReport()
+        with self._tick_lock:
+            report.occurrences, report.deliveries = dispatch_due(
+                engine=self.engine, settings=self.settings, builder=self.builder, now=now
+            )
+            if self.publisher.connected:
+                report.published = publish_queued(
+                    engine=self.engine, publisher=self.publisher, topics=self.topics, now=now
+                )
+                report.cancels = publish_cancels(
+                    engine=self.engine, publisher=self.publisher, topics=self.topics, now=now
+                )
+        return report
+
+    def deadline_pass(self, now: datetime | None = None) -> dict[str, int]:
+        """Apply deadlines (expired, missed, settled); never waits for the broker."""
+        with self._deadline_lock:
+            return apply_deadlines(
+                engine=self.engine, settings=self.settings, now=now or self.clock()
+            )
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.dispatch_pass()
+            except Exception:
+                log.exception("Scheduler pass failed; retrying")
+            self._wake.wait(self.settings.scheduler_interval_seconds)
+            self._wake.clear()
+
+    def _run_deadlines(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.deadline_pass()
+            except Exception:
+                log.exception("Deadline pass failed; retrying")
+            self._stop.wait(self.settings.scheduler_interval_seconds)

@@ -1,0 +1,1 @@
+"""Broadcasts and their airings: scheduling, recurrence rules in plain words."""

@@ -1,0 +1,467 @@
+"""Scheduling: broadcasts of approved bulletins to areas, once or on an RFC 5545 recurrence."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from dateutil.rrule import rrule, rrulestr
+from pydantic_core import to_jsonable_python
+from sqlalchemy import ColumnElement, case, cast, exists, func, literal, or_, type_coerce
+from sqlalchemy.dialects import postgresql
+from sqlmodel import Session, col, select, update
+
+from broadcast.bulletins.models import Bulletin, BulletinStatus
+from broadcast.core import audit
+from broadcast.core.settings import Settings
+from broadcast.delivery.models import Delivery, DeliveryState, record_events_of
+from broadcast.people.models import Role, User
+from broadcast.people.service import Principal
+from broadcast.schedule.models import (
+    Broadcast,
+    BroadcastStatus,
+    BroadcastTarget,
+    Occurrence,
+    OccurrenceState,
+)
+from stations.areas import Scope, get_area
+from stations.errors import ConflictError, InvalidInputError, NotFoundError
+from stations.models import Area, UTCTimestamp
+from stations.protocol import MAX_REF_NUMBER, Priority
+from stations.timeutil import as_utc, utcnow
+
+# A recurrence must end (UNTIL or COUNT) and may not produce more airings than this.
+MAX_OCCURRENCES = 2000
+
+# States a cancel can still stop: the receiver has not started airing.
+CANCELLABLE = (
+    DeliveryState.queued,
+    DeliveryState.sent,
+    DeliveryState.received,
+    DeliveryState.downloaded,
+)
+
+
+def occurrence_ref(broadcast_id: int, seq: int) -> str:
+    """The protocol's `broadcast_id` of one airing: "<broadcast>.<seq>"."""
+    return f"{broadcast_id}.{seq}"
+
+
+def parse_occurrence_ref(ref: str) -> tuple[int, int] | None:
+    """(broadcast id, seq) from a protocol `broadcast_id`, or None when it is not one."""
+    head, sep, tail = ref.partition(".")
+    # ASCII digits only ("²".isdigit() is true), and numbers an integer column holds.
+    if not (sep and head.isascii() and tail.isascii() and head.isdigit() and tail.isdigit()):
+        return None
+    broadcast_id, seq = int(head), int(tail)
+    if broadcast_id > MAX_REF_NUMBER or seq > MAX_REF_NUMBER:
+        return None
+    return broadcast_id, seq
+
+
+def air_times(
+    *, starts_at: datetime, rule: str | None, zone: ZoneInfo, limit: int = MAX_OCCURRENCES
+) -> list[datetime]:
+    """UTC air times: `starts_at`, then the recurrence computed on the wall clock of `zone`."""
+    if starts_at.tzinfo is None:
+        raise InvalidInputError(
+            "starts_at needs an offset (RFC 3339, e.g. 2026-12-01T06:00:00+07:00)",
+            code="broadcast.start_without_offset",
+        )
+    local_start = starts_at.astimezone(zone)
+    if not rule:
+        return [as_utc(starts_at)]
+    text = rule.strip()
+    if text.upper().startswith("RRULE:"):
+        text = text[6:]
+    if "DTSTART" in text.upper():
+        raise InvalidInputError(
+            "Give the start as starts_at, not as DTSTART inside the rule",
+            code="rrule.dtstart_given",
+        )
+    upper = text.upper()
+    if "UNTIL=" not in upper and "COUNT=" not in upper:
+        raise InvalidInputError(
+            "The recurrence never ends. Probable cause: add UNTIL=... or COUNT=... to the RRULE",
+            code="rrule.endless",
+        )
+    try:
+        parsed = rrulestr(text, dtstart=local_start)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInputError(
+            f"Invalid RRULE '{rule}': {exc}", code="rrule.invalid", rule=rule
+        ) from None
+    if not isinstance(parsed, rrule):
+        raise InvalidInputError(
+            "Give one RRULE (RRULE sets are not supported)", code="rrule.set_given"
+        )
+    times: list[datetime] = []
+    for moment in parsed:
+        if len(times) >= limit:
+            raise InvalidInputError(
+                f"The recurrence gives more than {limit} airings. Probable cause: an UNTIL "
+                "too far away; split the campaign",
+                code="rrule.too_many_airings",
+                limit=limit,
+            )
+        times.append(as_utc(moment))
+    if not times:
+        raise InvalidInputError("The recurrence gives no airing at all", code="rrule.no_airing")
+    return times
+
+
+def _common_ancestor(areas: Sequence[Area], session: Session) -> Area:
+    paths = [a.path.strip("/").split("/") for a in areas]
+    common: list[str] = []
+    for parts in zip(*paths, strict=False):
+        if len(set(parts)) != 1:
+            break
+        common.append(parts[0])
+    if not common:
+        return areas[0]
+    found = session.get(Area, int(common[-1]))
+    return found or areas[0]
+
+
+def _check_bulletins(session: Session, bulletin_ids: Sequence[int], scope: Scope) -> list[Bulletin]:
+    """The bulletins, each approved and readable in `scope` (as GET /bulletins/{id} reads).
+
+    A bulletin outside the scope answers exactly like one that does not exist.
+    """
+    if not bulletin_ids:
+        raise InvalidInputError(
+            "A broadcast airs at least one bulletin", code="broadcast.no_bulletin"
+        )
+    if len(set(bulletin_ids)) != len(bulletin_ids):
+        raise InvalidInputError("A bulletin is listed twice", code="broadcast.bulletin_twice")
+    rows = {
+        b.id: b
+        for b in session.exec(
+            select(Bulletin)
+            .join(Area, col(Bulletin.area_id) == col(Area.id))
+            .where(col(Bulletin.id).in_(list(bulletin_ids)), scope.clause())
+        )
+    }
+    missing = [i for i in bulletin_ids if i not in rows]
+    if missing:
+        raise NotFoundError(
+            f"Bulletin {missing[0]} not found", code="bulletin.not_found", bulletin_id=missing[0]
+        )
+    unapproved = [i for i in bulletin_ids if rows[i].status != BulletinStatus.approved]
+    if unapproved:
+        raise InvalidInputError(
+            f"Bulletin(s) {', '.join(map(str, unapproved))} are not approved. "
+            "Probable cause: only approved bulletins can be scheduled",
+            code="broadcast.bulletin_not_approved",
+            bulletin_ids=unapproved,
+        )
+    return [rows[i] for i in bulletin_ids]
+
+
+def create_broadcast(
+    *,
+    session: Session,
+    settings: Settings,
+    actor: User | None,
+    scope: Scope,
+    bulletin_ids: Sequence[int],
+    area_codes: Sequence[str],
+    starts_at: datetime | None,
+    rule: str | None = None,
+    priority: Priority = Priority.normal,
+    title: str | None = None,
+    now: datetime | None = None,
+) -> Broadcast:
+    """Schedule bulletins for areas in the caller's scope and compute every airing (UTC).
+
+    Every area and every bulletin must lie inside `scope` (NotFoundError otherwise, the
+    answer for one that does not exist).
+    """
+    now = now or utcnow()
+    if not area_codes:
+        raise InvalidInputError("A broadcast targets at least one area", code="broadcast.no_area")
+    if len(set(area_codes)) != len(area_codes):
+        raise InvalidInputError("An area is listed twice", code="broadcast.area_twice")
+    areas = [get_area(session=session, code=code, scope=scope) for code in area_codes]
+    _check_bulletins(session, bulletin_ids, scope)
+    zone = settings.zone
+    if priority is Priority.emergency:
+        if rule:
+            raise InvalidInputError(
+                "An emergency airs at once; it cannot recur", code="broadcast.emergency_recurs"
+            )
+        starts_at = now  # sent at once and aired at once, whatever time was given
+    if starts_at is None:
+        raise InvalidInputError(
+            "starts_at is required (RFC 3339 with an offset)", code="broadcast.start_required"
+        )
+    times = air_times(starts_at=starts_at, rule=rule, zone=zone)
+    if priority is not Priority.emergency and times[-1] < now - timedelta(minutes=1):
+        raise InvalidInputError(
+            "Every airing of this broadcast lies in the past", code="broadcast.all_in_past"
+        )
+    home = _common_ancestor(areas, session)
+    broadcast = Broadcast(
+        title=title,
+        bulletin_ids=list(bulletin_ids),
+        area_codes=list(area_codes),
+        starts_at=as_utc(starts_at),
+        rrule=rule,
+        timezone=settings.timezone,
+        priority=priority.value,
+        created_by_id=actor.id if actor else None,
+        area_id=home.id or 0,
+    )
+    session.add(broadcast)
+    session.flush()
+    bid = broadcast.id or 0
+    for area in areas:
+        session.add(BroadcastTarget(broadcast_id=bid, area_id=area.id or 0))
+    lookahead = timedelta(minutes=settings.lookahead_minutes)
+    expiry = timedelta(minutes=settings.programme_expiry_minutes)
+    seq = 0
+    for air_at in times:
+        if air_at < now - timedelta(minutes=1) and priority is not Priority.emergency:
+            continue  # a recurrence that began in the past starts with its next airing
+        seq += 1
+        urgent = priority is Priority.emergency
+        session.add(
+            Occurrence(
+                broadcast_id=bid,
+                seq=seq,
+                air_at=air_at,
+                dispatch_at=air_at if urgent else air_at - lookahead,
+                expires_at=air_at + expiry,
+            )
+        )
+    session.flush()
+    return broadcast
+
+
+def _visible(scope: Scope):  # type: ignore[no-untyped-def]
+    """Broadcasts with a target inside the scope, or a target that contains the caller's area."""
+    if scope.path is None:
+        return None
+    return (
+        select(BroadcastTarget.broadcast_id)
+        .join(Area, col(BroadcastTarget.area_id) == col(Area.id))
+        .where(
+            or_(
+                col(Area.path).startswith(scope.path, autoescape=True),
+                literal(scope.path).startswith(col(Area.path)),
+            )
+        )
+    )
+
+
+def get_broadcast(*, session: Session, broadcast_id: int, scope: Scope) -> Broadcast:
+    """The broadcast, or NotFoundError when absent or outside the caller's scope."""
+    stmt = select(Broadcast).where(Broadcast.id == broadcast_id)
+    visible = _visible(scope)
+    if visible is not None:
+        stmt = stmt.where(col(Broadcast.id).in_(visible))
+    broadcast = session.exec(stmt).first()
+    if broadcast is None:
+        raise NotFoundError(
+            f"Broadcast {broadcast_id} not found",
+            code="broadcast.not_found",
+            broadcast_id=broadcast_id,
+        )
+    return broadcast
+
+
+def _airs_bulletin(session: Session, bulletin_id: int) -> ColumnElement[bool]:
+    """Broadcasts whose `bulletin_ids` (a JSON array) hold the bulletin, tested in SQL."""
+    ids = col(Broadcast.bulletin_ids)
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(ids, postgresql.JSONB).contains([bulletin_id])
+    elements = func.json_each(ids).table_valued("value")
+    return exists(select(literal(1)).select_from(elements).where(elements.c.value == bulletin_id))
+
+
+def list_broadcasts(
+    *,
+    session: Session,
+    scope: Scope,
+    status: BroadcastStatus | None = None,
+    bulletin_id: int | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[Sequence[Broadcast], int]:
+    """Broadcasts the caller may see, newest first."""
+    stmt = select(Broadcast)
+    visible = _visible(scope)
+    if visible is not None:
+        stmt = stmt.where(col(Broadcast.id).in_(visible))
+    if status is not None:
+        stmt = stmt.where(Broadcast.status == status)
+    if bulletin_id is not None:
+        stmt = stmt.where(_airs_bulletin(session, bulletin_id))
+    total = session.exec(select(func.count()).select_from(stmt.subquery())).one()
+    rows = session.exec(stmt.order_by(col(Broadcast.id).desc()).offset(offset).limit(limit)).all()
+    return rows, total
+
+
+def occurrences_of(*, session: Session, broadcast_id: int) -> Sequence[Occurrence]:
+    """The airings of a broadcast in time order."""
+    return session.exec(
+        select(Occurrence)
+        .where(Occurrence.broadcast_id == broadcast_id)
+        .order_by(col(Occurrence.seq))
+    ).all()
+
+
+@dataclass(frozen=True, slots=True)
+class AiringSummary:
+    """How many airings a broadcast has, and the next one."""
+
+    count: int = 0
+    next_air_at: datetime | None = None
+
+
+def airing_summaries(
+    *, session: Session, broadcast_ids: Sequence[int], now: datetime | None = None
+) -> dict[int, AiringSummary]:
+    """The airing count and next air time of each broadcast: one query for all of them."""
+    if not broadcast_ids:
+        return {}
+    now = now or utcnow()
+    air_at = col(Occurrence.air_at)
+    upcoming = type_coerce(func.min(case((air_at >= now, air_at))), UTCTimestamp())
+    rows = session.exec(
+        select(col(Occurrence.broadcast_id), func.count(), upcoming)
+        .where(col(Occurrence.broadcast_id).in_(list(broadcast_ids)))
+        .group_by(col(Occurrence.broadcast_id))
+    ).all()
+    return {bid: AiringSummary(count, nxt) for bid, count, nxt in rows}
+
+
+def cancel_broadcast(*, session: Session, broadcast: Broadcast, now: datetime | None = None) -> int:
+    """Cancel every airing not yet aired; the worker then sends `cancel` to the receivers.
+
+    Returns how many deliveries were cancelled. Each airing's deliveries are cancelled by
+    one UPDATE decided by the database on the rows' current state, so an ack stored in
+    the meantime (a `started`: no longer cancellable) is never overwritten; on
+    PostgreSQL it waits for an ingestor's batch holding the rows and re-checks the state
+    on what the batch wrote. The as-run events follow from the rows themselves.
+    """
+    now = now or utcnow()
+    if broadcast.status == BroadcastStatus.cancelled:
+        raise ConflictError(
+            f"Broadcast {broadcast.id} is already cancelled",
+            code="broadcast.already_cancelled",
+            broadcast_id=broadcast.id,
+        )
+    broadcast.status = BroadcastStatus.cancelled
+    broadcast.cancelled_at = now
+    session.add(broadcast)
+    cancelled = 0
+    for occ in occurrences_of(session=session, broadcast_id=broadcast.id or 0):
+        if occ.state == OccurrenceState.cancelled or occ.settled:
+            continue
+        was_dispatched = occ.state == OccurrenceState.dispatched
+        occ.state = OccurrenceState.cancelled
+        if not was_dispatched:
+            occ.cancel_sent_at = now  # nothing was sent, nothing to take back
+            occ.settled = True
+        session.add(occ)
+        mine = col(Delivery.occurrence_id) == occ.id
+        result = session.exec(
+            update(Delivery)
+            .where(mine, col(Delivery.state).in_([s.value for s in CANCELLABLE]))
+            .values(state=DeliveryState.cancelled.value, finished_at=now, updated_at=now)
+        )
+        if result.rowcount:
+            # Only this cancel makes a delivery `cancelled` (a broadcast is cancelled once).
+            where = mine & (col(Delivery.state) == DeliveryState.cancelled.value)
+            record_events_of(session.connection(), where, at=now, now=now)
+        cancelled += result.rowcount
+    session.flush()
+    return cancelled
+
+
+# --- what editors do: checked, written to the audit log ---------------------------------
+
+
+def schedule_broadcast(
+    *,
+    session: Session,
+    settings: Settings,
+    principal: Principal,
+    bulletin_ids: Sequence[int],
+    area_codes: Sequence[str],
+    starts_at: datetime | None,
+    rule: str | None = None,
+    priority: Priority = Priority.normal,
+    title: str | None = None,
+    wake: Callable[[], None] | None = None,
+) -> Broadcast:
+    """An editor schedules bulletins for areas; committed, then the dispatcher is woken.
+
+    The commit makes the broadcast visible to the worker before `wake` lets it dispatch
+    at once (an emergency must not wait for the next pass).
+    """
+    principal.require(Role.editor)
+    broadcast = create_broadcast(
+        session=session,
+        settings=settings,
+        actor=principal.user,
+        scope=principal.scope,
+        bulletin_ids=bulletin_ids,
+        area_codes=area_codes,
+        starts_at=starts_at,
+        rule=rule,
+        priority=priority,
+        title=title,
+    )
+    audit.record(
+        session=session,
+        actor=principal.user,
+        action="broadcast.create",
+        object_type="broadcast",
+        object_id=broadcast.id or 0,
+        area_id=broadcast.area_id,
+        detail={
+            "bulletin_ids": list(bulletin_ids),
+            "area_codes": list(area_codes),
+            "starts_at": to_jsonable_python(starts_at),
+            "rrule": rule,
+            "priority": priority.value,
+            "title": title,
+        },
+    )
+    session.commit()
+    if wake is not None:
+        wake()
+    return broadcast
+
+
+def cancel_scheduled_broadcast(
+    *,
+    session: Session,
+    principal: Principal,
+    broadcast_id: int,
+    wake: Callable[[], None] | None = None,
+) -> tuple[Broadcast, int]:
+    """An editor cancels a broadcast; committed, then the dispatcher is woken to send `cancel`.
+
+    Returns the broadcast and how many deliveries were cancelled.
+    """
+    principal.require(Role.editor)
+    broadcast = get_broadcast(session=session, broadcast_id=broadcast_id, scope=principal.scope)
+    count = cancel_broadcast(session=session, broadcast=broadcast)
+    audit.record(
+        session=session,
+        actor=principal.user,
+        action="broadcast.cancel",
+        object_type="broadcast",
+        object_id=broadcast_id,
+        area_id=broadcast.area_id,
+        detail={"cancelled_deliveries": count},
+    )
+    session.commit()
+    if wake is not None:
+        wake()
+    return broadcast, count
