@@ -9,7 +9,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from api.schemas import Code, Id, Strict
 from broadcast.delivery.models import DeliveryState
-from broadcast.schedule.models import BroadcastStatus, OccurrenceState
+from broadcast.schedule.models import BroadcastState, BroadcastStatus, OccurrenceState
 from stations.protocol import Priority
 
 
@@ -68,7 +68,14 @@ class BroadcastPublic(BaseModel):
     rrule: str | None
     timezone: str
     priority: Priority
-    status: BroadcastStatus
+    status: BroadcastStatus = Field(
+        description="Stored: `scheduled` until the broadcast is `cancelled`"
+    )
+    state: BroadcastState = Field(
+        description="Derived from the airings: `scheduled` (an airing is to come), `airing` "
+        "(an airing's time has come and receivers have not all settled), `done` (every "
+        "airing settled), `cancelled`"
+    )
     created_at: datetime
     cancelled_at: datetime | None
     occurrence_count: int

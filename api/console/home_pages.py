@@ -72,14 +72,19 @@ def broadcast_coverage(
 ) -> list[dict[str, object]]:
     """Recent broadcasts with their counts by state and coverage share."""
     rows, _total = scheduling.list_broadcasts(session=session, scope=principal.scope, limit=limit)
+    summaries = scheduling.airing_summaries(
+        session=session, broadcast_ids=[b.id or 0 for b in rows]
+    )
     out = []
     for broadcast in rows:
+        summary = summaries.get(broadcast.id or 0, scheduling.AiringSummary())
         report = status.broadcast_status(
             session=session, broadcast=broadcast, scope=principal.scope
         )
         out.append(
             {
                 "broadcast": broadcast,
+                "state": summary.state(broadcast.status),
                 "counts": report.counts,
                 "total": report.total,
                 "coverage": reports.coverage_share(report.counts),

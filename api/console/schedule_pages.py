@@ -299,8 +299,12 @@ def _status_context(
         and all(o.state != "pending" or as_utc(o.air_at) < now for o in occurrences)
     )
     titles = reports.bulletin_titles(session=session, ids=broadcast.bulletin_ids)
+    summary = scheduling.airing_summaries(session=session, broadcast_ids=[broadcast_id]).get(
+        broadcast_id, scheduling.AiringSummary()
+    )
     return {
         "broadcast": broadcast,
+        "state": summary.state(broadcast.status),
         "report": report,
         "occurrences": occurrences,
         "coverage": reports.coverage_share(report.counts),

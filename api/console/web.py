@@ -96,6 +96,14 @@ FLAG_HINTS = {
     "contradicted": "Cụm loa báo một kết quả trái với kết quả đã báo trước đó: giữ kết quả trước",
 }
 
+# A broadcast's derived state (BroadcastState).
+BROADCAST_STATE_LABELS = {
+    "scheduled": "Chờ phát",
+    "airing": "Đang phát",
+    "done": "Đã phát xong",
+    "cancelled": "Đã hủy",
+}
+
 LEVEL_LABELS = {"province": "Tỉnh", "district": "Huyện", "commune": "Xã", "village": "Thôn"}
 
 
@@ -119,6 +127,7 @@ def _minutes(ms: int | float | None) -> str:
 
 templates.env.filters["localtime"] = _localtime_filter
 templates.env.filters["state"] = lambda s: STATE_LABELS.get(str(s), str(s))
+templates.env.filters["broadcast_state"] = lambda s: BROADCAST_STATE_LABELS.get(str(s), str(s))
 templates.env.filters["priority"] = lambda s: PRIORITY_LABELS.get(str(s), str(s))
 templates.env.filters["level"] = lambda s: LEVEL_LABELS.get(str(s), str(s))
 templates.env.filters["flag"] = lambda s: FLAG_LABELS.get(str(s), str(s))

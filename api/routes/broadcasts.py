@@ -63,6 +63,7 @@ def broadcast_public(broadcast: Broadcast, summary: scheduling.AiringSummary) ->
         timezone=broadcast.timezone,
         priority=Priority(broadcast.priority),
         status=broadcast.status,
+        state=summary.state(broadcast.status),
         created_at=as_utc(broadcast.created_at),
         cancelled_at=_utc(broadcast.cancelled_at),
         occurrence_count=summary.count,
@@ -105,9 +106,9 @@ def create_broadcast(
 
 def _detail(session: Session, broadcast: Broadcast) -> bs.BroadcastDetail:
     occs = scheduling.occurrences_of(session=session, broadcast_id=broadcast.id or 0)
-    now = utcnow()
-    upcoming = [as_utc(o.air_at) for o in occs if as_utc(o.air_at) >= now]
-    summary = scheduling.AiringSummary(len(occs), min(upcoming) if upcoming else None)
+    summary = scheduling.airing_summaries(session=session, broadcast_ids=[broadcast.id or 0]).get(
+        broadcast.id or 0, scheduling.AiringSummary()
+    )
     return bs.BroadcastDetail(
         **broadcast_public(broadcast, summary).model_dump(),
         occurrences=[occurrence_public(o) for o in occs],

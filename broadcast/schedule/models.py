@@ -24,6 +24,20 @@ class BroadcastStatus(StrEnum):
     cancelled = "cancelled"
 
 
+class BroadcastState(StrEnum):
+    """Where a broadcast stands, derived from its airings (never stored).
+
+    `scheduled`: an airing is still to come (sent ahead or not); `airing`: an airing's
+    time has come and some of its receivers have not settled yet; `done`: every airing has
+    settled (aired, failed, missed, ...); `cancelled`: the broadcast was cancelled.
+    """
+
+    scheduled = "scheduled"
+    airing = "airing"
+    done = "done"
+    cancelled = "cancelled"
+
+
 class OccurrenceState(StrEnum):
     """Life of one airing: waiting, sent to receivers, or cancelled."""
 

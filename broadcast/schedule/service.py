@@ -10,17 +10,19 @@ from zoneinfo import ZoneInfo
 from dateutil.rrule import rrule, rrulestr
 from pydantic_core import to_jsonable_python
 from sqlalchemy import ColumnElement, case, cast, exists, func, literal, or_, type_coerce
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, col, select, update
 
 from broadcast.bulletins.models import Bulletin, BulletinStatus
 from broadcast.core import audit
 from broadcast.core.settings import Settings
-from broadcast.delivery.models import Delivery, DeliveryState, record_events_of
+from broadcast.delivery.models import FINAL_STATES, Delivery, DeliveryState, record_events_of
 from broadcast.people.models import Role, User
 from broadcast.people.service import Principal
 from broadcast.schedule.models import (
     Broadcast,
+    BroadcastState,
     BroadcastStatus,
     BroadcastTarget,
     Occurrence,
@@ -315,27 +317,58 @@ def occurrences_of(*, session: Session, broadcast_id: int) -> Sequence[Occurrenc
 
 @dataclass(frozen=True, slots=True)
 class AiringSummary:
-    """How many airings a broadcast has, and the next one."""
+    """How many airings a broadcast has, the next one, and how many are on air or to come."""
 
     count: int = 0
     next_air_at: datetime | None = None
+    on_air: int = 0  # air time come, some receivers not settled
+    to_come: int = 0  # not yet dispatched, or dispatched ahead of their air time
+
+    def state(self, status: BroadcastStatus) -> BroadcastState:
+        """The broadcast's derived state."""
+        if status == BroadcastStatus.cancelled:
+            return BroadcastState.cancelled
+        if self.on_air:
+            return BroadcastState.airing
+        if self.to_come:
+            return BroadcastState.scheduled
+        return BroadcastState.done
 
 
 def airing_summaries(
     *, session: Session, broadcast_ids: Sequence[int], now: datetime | None = None
 ) -> dict[int, AiringSummary]:
-    """The airing count and next air time of each broadcast: one query for all of them."""
+    """The airing counts and next air time of each broadcast: one query for all of them."""
     if not broadcast_ids:
         return {}
     now = now or utcnow()
     air_at = col(Occurrence.air_at)
+    state = col(Occurrence.state)
     upcoming = type_coerce(func.min(case((air_at >= now, air_at))), UTCTimestamp())
-    rows = session.exec(
-        select(col(Occurrence.broadcast_id), func.count(), upcoming)
+    unsettled = (
+        select(col(Delivery.id))
+        .where(col(Delivery.occurrence_id) == col(Occurrence.id))
+        .where(col(Delivery.state).not_in([s.value for s in FINAL_STATES]))
+        .exists()
+    )
+    dispatched = state == OccurrenceState.dispatched.value
+    on_air = func.sum(case((dispatched & (air_at <= now) & unsettled, 1), else_=0))
+    to_come = func.sum(
+        case(
+            (state == OccurrenceState.pending.value, 1),
+            (dispatched & (air_at > now), 1),
+            else_=0,
+        )
+    )
+    rows = session.execute(
+        sa_select(col(Occurrence.broadcast_id), func.count(), upcoming, on_air, to_come)
         .where(col(Occurrence.broadcast_id).in_(list(broadcast_ids)))
         .group_by(col(Occurrence.broadcast_id))
     ).all()
-    return {bid: AiringSummary(count, nxt) for bid, count, nxt in rows}
+    return {
+        bid: AiringSummary(count, nxt, int(live or 0), int(later or 0))
+        for bid, count, nxt, live, later in rows
+    }
 
 
 def cancel_broadcast(*, session: Session, broadcast: Broadcast, now: datetime | None = None) -> int:
