@@ -6,7 +6,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func
+from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
 from stations.areas import Scope, get_area
@@ -173,10 +173,13 @@ def list_stations(
     kind: StationKind | None = None,
     active: bool | None = None,
     language: str | None = None,
-    limit: int = 100,
+    limit: int | None = 100,
     offset: int = 0,
 ) -> tuple[Sequence[tuple[Station, Area]], int]:
-    """Stations in scope (optionally inside one area's subtree), with their areas."""
+    """Stations in scope (optionally inside one area's subtree), with their areas.
+
+    `limit=None` lists them all.
+    """
     stmt = select(Station, Area).join(Area).where(scope.clause())
     if area_code is not None:
         root = get_area(session=session, code=area_code, scope=scope)
@@ -189,7 +192,7 @@ def list_stations(
     if language is not None:
         rows = [row for row in rows if language in row[0].languages]
     total = len(rows)
-    return rows[offset : offset + limit], total
+    return rows[offset : None if limit is None else offset + limit], total
 
 
 # --- receivers -------------------------------------------------------------
@@ -288,6 +291,46 @@ def get_receiver(
             receiver_id=receiver_id,
         )
     return row[0], row[1], row[2]
+
+
+@dataclass(frozen=True, slots=True)
+class StationReceivers:
+    """A station's receivers at a glance: how many, how many online, the silent ones."""
+
+    total: int = 0
+    online: int = 0
+    offline: tuple[Receiver, ...] = ()
+
+
+def receivers_by_station(*, session: Session, scope: Scope) -> dict[int, StationReceivers]:
+    """Per station in scope: receiver counts, and the active receivers that are offline.
+
+    Two queries whatever the number of stations and receivers.
+    """
+    in_scope = (
+        select(Station.id).join(Area, col(Station.area_id) == col(Area.id)).where(scope.clause())
+    )
+    counts = session.exec(
+        select(
+            col(Receiver.station_id),
+            func.count(),
+            func.sum(case((col(Receiver.online).is_(True), 1), else_=0)),
+        )
+        .where(col(Receiver.station_id).in_(in_scope))
+        .group_by(col(Receiver.station_id))
+    ).all()
+    silent: dict[int, list[Receiver]] = {}
+    for receiver in session.exec(
+        select(Receiver)
+        .where(col(Receiver.station_id).in_(in_scope))
+        .where(col(Receiver.online).is_(False), col(Receiver.active).is_(True))
+        .order_by(col(Receiver.id))
+    ).all():
+        silent.setdefault(receiver.station_id, []).append(receiver)
+    return {
+        sid: StationReceivers(int(total), int(online or 0), tuple(silent.get(sid, ())))
+        for sid, total, online in counts
+    }
 
 
 def list_receivers(

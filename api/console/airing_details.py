@@ -5,7 +5,8 @@ The details come from broadcast/delivery/dispatch.py.
 Details are stored in English, like every domain message: lines of "Station 'A': " or
 "Stations 'A', 'B': " followed by a reason ("No content to air: …", "Blocked: …",
 "Left out: …") made of clauses joined by "; ". Each part is translated on its own; a
-part not recognised (a receiver's own detail, an operator's note) is shown as it is.
+part not recognised (another firmware's own detail, an operator's note) is shown as it is.
+The receiver agent's own failure reasons (stations/agent.py) are translated too.
 """
 
 from __future__ import annotations
@@ -61,6 +62,27 @@ _CLAUSES: list[Clause] = [
         re.compile(r"^bulletin (\d+) '(.*)' has no '(.*)' version$"),
         lambda m: f"bản tin {m[1]} «{m[2]}» chưa có bản tiếng '{m[3]}'",
     ),
+    # The receiver agent's reasons for a failed download or playback.
+    (
+        re.compile(r"^cannot connect to the media server \((.*)\)$", re.DOTALL),
+        lambda m: f"không tải được âm thanh: {_connect_reason(m[1])}",
+    ),
+    (
+        re.compile(r"^the media server did not answer in time$"),
+        lambda m: "không tải được âm thanh: máy chủ không trả lời kịp",
+    ),
+    (
+        re.compile(r"^HTTP 401: .*$"),
+        lambda m: "không tải được âm thanh: máy chủ từ chối đăng nhập của cụm loa (HTTP 401)",
+    ),
+    (
+        re.compile(r"^HTTP 404: .*$"),
+        lambda m: "không tải được âm thanh: máy chủ không có tệp này (HTTP 404)",
+    ),
+    (
+        re.compile(r"^HTTP (\d{3}): .*$"),
+        lambda m: f"không tải được âm thanh: máy chủ báo lỗi HTTP {m[1]}",
+    ),
     (
         re.compile(r"^every language the station airs is required$"),
         lambda m: "đài chỉ phát khi có đủ mọi ngôn ngữ của đài",
@@ -93,6 +115,17 @@ _CLAUSES: list[Clause] = [
         ),
     ),
 ]
+
+
+def _connect_reason(text: str) -> str:
+    """Why a connection failed, from the operating system's words."""
+    if "Errno 111" in text or "refused" in text.lower():
+        return "máy chủ từ chối kết nối"
+    if "Errno -2" in text or "Errno -3" in text or "Name or service" in text:
+        return "không tìm thấy địa chỉ máy chủ"
+    if "Errno 113" in text or "Errno 101" in text or "unreachable" in text.lower():
+        return "không có đường mạng tới máy chủ"
+    return "không kết nối được máy chủ"
 
 
 def _clause(text: str) -> str:

@@ -207,6 +207,7 @@ def _editor(
             "version": version,
             "normalized": normalized,
             "names": _language_names(session),
+            "detail_labels": HISTORY_DETAIL_LABELS,
             "events": events,
             "action_labels": ACTION_LABELS,
             "errors": errors or {},
@@ -216,6 +217,15 @@ def _editor(
         principal=principal,
         status_code=status_code,
     )
+
+
+# The details of a history entry shown, by their key in the audit log.
+HISTORY_DETAIL_LABELS = {
+    "language": "ngôn ngữ",
+    "reason": "lý do",
+    "previous": "trước đó",
+    "title": "tiêu đề",
+}
 
 
 @router.get("/bulletins/{bulletin_id}", response_class=HTMLResponse)

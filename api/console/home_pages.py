@@ -48,20 +48,20 @@ def broadcast_labels(broadcasts: list[Broadcast], titles: dict[int, str]) -> dic
 
 
 def station_summaries(session: Session, principal: Principal) -> list[dict[str, object]]:
-    """Every station in scope with its receivers online and in total."""
-    rows, _total = registry.list_stations(session=session, scope=principal.scope, limit=500)
+    """Every station in scope with its receivers online and in total (three queries)."""
+    rows, _total = registry.list_stations(session=session, scope=principal.scope, limit=None)
+    receivers = registry.receivers_by_station(session=session, scope=principal.scope)
+    empty = registry.StationReceivers()
     out = []
     for station, area in rows:
-        receivers, total = registry.list_receivers(
-            session=session, scope=principal.scope, station_id=station.id, limit=1000
-        )
+        found = receivers.get(station.id or 0, empty)
         out.append(
             {
                 "station": station,
                 "area": area,
-                "total": total,
-                "online": sum(1 for r in receivers if r.online),
-                "offline": [r for r in receivers if not r.online and r.active],
+                "total": found.total,
+                "online": found.online,
+                "offline": list(found.offline),
             }
         )
     return out

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,6 +28,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine, and_, bindparam, insert, literal_column, or_, update
 from sqlalchemy import select as sa_select
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, SQLModel, col, select
 
 from broadcast.bulletins.media import media_url
@@ -189,6 +191,26 @@ def stations_for(session: Session, broadcast_id: int) -> list[tuple[Station, Are
         for station, area in rows:
             found[station.id or 0] = (station, area)
     return [found[k] for k in sorted(found)]
+
+
+def stations_of_broadcasts(session: Session, broadcast_ids: Any) -> dict[int, list[Station]]:
+    """Active stations inside any target area of each broadcast, resolved now, by broadcast.
+
+    `broadcast_ids` is a list or a subquery of ids; one query whatever their number.
+    """
+    target = aliased(Area)
+    rows = session.exec(
+        select(BroadcastTarget.broadcast_id, Station)
+        .join(target, col(BroadcastTarget.area_id) == col(target.id))
+        .join(Area, col(Area.path).startswith(col(target.path)))
+        .join(Station, col(Station.area_id) == col(Area.id))
+        .where(col(BroadcastTarget.broadcast_id).in_(broadcast_ids))
+        .where(col(Station.active).is_(True))
+    ).all()
+    found: dict[int, dict[int, Station]] = defaultdict(dict)
+    for broadcast_id, station in rows:
+        found[broadcast_id][station.id or 0] = station
+    return {bid: [by_id[k] for k in sorted(by_id)] for bid, by_id in found.items()}
 
 
 @dataclass(frozen=True, slots=True)

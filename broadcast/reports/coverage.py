@@ -42,13 +42,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import literal, or_
 from sqlmodel import Session, col, select
 
 from broadcast.bulletins.models import Bulletin, Translation
 from broadcast.core.settings import Settings
-from broadcast.delivery.dispatch import stations_for
+from broadcast.delivery.dispatch import stations_of_broadcasts
 from broadcast.delivery.models import (
     AIRED_STATES,
     FINAL_STATES,
@@ -57,8 +59,14 @@ from broadcast.delivery.models import (
     DeliveryState,
 )
 from broadcast.delivery.state import is_late
-from broadcast.schedule.models import Broadcast, BroadcastStatus, Occurrence, OccurrenceState
-from broadcast.schedule.service import list_broadcasts
+from broadcast.schedule.models import (
+    Broadcast,
+    BroadcastStatus,
+    BroadcastTarget,
+    Occurrence,
+    OccurrenceState,
+)
+from broadcast.schedule.service import visible_broadcast_ids
 from stations.areas import Scope, get_area
 from stations.errors import InvalidInputError
 from stations.models import Area, AreaLevel, Receiver, Station
@@ -71,8 +79,6 @@ MAX_REPORT_DAYS = 400
 # the calendar's own ends (year 1, year 9999) do not allow.
 FIRST_REPORT_DAY = date(1970, 1, 1)
 LAST_REPORT_DAY = date(9999, 12, 30)
-# Scheduled airings looked at when listing; a province has far fewer in a report period.
-MAX_BROADCASTS = 10_000
 
 # Ends of a delivery that was sent and did not air: a receiver's (or station's) problem.
 # Deliveries never sent for lack of content (NOT_SENT_STATES) are no such problem.
@@ -92,15 +98,43 @@ class Airing:
     broadcast: Broadcast
 
 
-def _within(session: Session, broadcast: Broadcast, root: Area) -> bool:
-    """True when a target of the broadcast lies inside `root` or contains it."""
-    for code in broadcast.area_codes:
-        area = session.exec(select(Area).where(Area.code == code)).first()
-        if area is not None and (
-            area.path.startswith(root.path) or root.path.startswith(area.path)
-        ):
-            return True
-    return False
+def _airings_query(
+    *,
+    session: Session,
+    scope: Scope,
+    start: datetime,
+    end: datetime,
+    area_code: str | None,
+    include_cancelled: bool,
+) -> Any:
+    """The airings in [start, end) of the broadcasts the caller may see (a statement).
+
+    With `area_code`, only broadcasts with a target inside that area or containing it.
+    """
+    stmt = (
+        select(Occurrence, Broadcast)
+        .join(Broadcast, col(Broadcast.id) == col(Occurrence.broadcast_id))
+        .where(col(Occurrence.air_at) >= start, col(Occurrence.air_at) < end)
+    )
+    visible = visible_broadcast_ids(scope)
+    if visible is not None:
+        stmt = stmt.where(col(Broadcast.id).in_(visible))
+    if area_code is not None:
+        root = get_area(session=session, code=area_code, scope=scope)
+        inside = (
+            select(BroadcastTarget.broadcast_id)
+            .join(Area, col(BroadcastTarget.area_id) == col(Area.id))
+            .where(
+                or_(
+                    col(Area.path).startswith(root.path, autoescape=True),
+                    literal(root.path).startswith(col(Area.path)),
+                )
+            )
+        )
+        stmt = stmt.where(col(Broadcast.id).in_(inside))
+    if not include_cancelled:
+        stmt = stmt.where(col(Occurrence.state) != OccurrenceState.cancelled)
+    return stmt
 
 
 def airings(
@@ -113,22 +147,16 @@ def airings(
     include_cancelled: bool = False,
 ) -> list[Airing]:
     """Airings in [start, end) of the broadcasts the caller may see, in time order."""
-    visible, _total = list_broadcasts(session=session, scope=scope, limit=MAX_BROADCASTS)
-    by_id = {b.id: b for b in visible}
-    if area_code is not None:
-        root = get_area(session=session, code=area_code, scope=scope)
-        by_id = {k: b for k, b in by_id.items() if _within(session, b, root)}
-    if not by_id:
-        return []
-    stmt = select(Occurrence).where(
-        col(Occurrence.broadcast_id).in_(list(by_id)),
-        col(Occurrence.air_at) >= start,
-        col(Occurrence.air_at) < end,
+    stmt = _airings_query(
+        session=session,
+        scope=scope,
+        start=start,
+        end=end,
+        area_code=area_code,
+        include_cancelled=include_cancelled,
     )
-    if not include_cancelled:
-        stmt = stmt.where(col(Occurrence.state) != OccurrenceState.cancelled)
     rows = session.exec(stmt.order_by(col(Occurrence.air_at), col(Occurrence.id))).all()
-    return [Airing(o, by_id[o.broadcast_id]) for o in rows]
+    return [Airing(o, b) for o, b in rows]
 
 
 def bulletin_titles(*, session: Session, ids: Sequence[int]) -> dict[int, str]:
@@ -436,7 +464,7 @@ def coverage_report(
     )
     limit = Scope.of(root) if root else scope
     areas = {a.id or 0: a for a in session.exec(select(Area).where(limit.clause())).all()}
-    found = airings(
+    query = _airings_query(
         session=session,
         scope=scope,
         start=start,
@@ -444,6 +472,10 @@ def coverage_report(
         area_code=area_code,
         include_cancelled=True,
     )
+    found = [
+        Airing(o, b)
+        for o, b in session.exec(query.order_by(col(Occurrence.air_at), col(Occurrence.id)))
+    ]
     bulletin_ids = {bid for a in found for bid in a.broadcast.bulletin_ids}
     versions: dict[int, dict[str, int]] = defaultdict(dict)
     if bulletin_ids:
@@ -452,25 +484,42 @@ def coverage_report(
         ).all():
             versions[t.bulletin_id][t.language] = t.audio_duration_ms or 0
     late_after = timedelta(seconds=late_after_seconds)
-    stations_of: dict[int, list[Station]] = {}
+    # Every delivery of the period's airings, and the stations, each in one query.
+    occurrence_ids = query.with_only_columns(col(Occurrence.id))
+    by_occurrence: dict[int, list[Delivery]] = defaultdict(list)
+    for d in session.exec(
+        select(Delivery).where(col(Delivery.occurrence_id).in_(occurrence_ids))
+    ).all():
+        by_occurrence[d.occurrence_id].append(d)
+    stations = {
+        s.id or 0: s
+        for s in session.exec(
+            select(Station).join(Area, col(Station.area_id) == col(Area.id)).where(limit.clause())
+        ).all()
+    }
+    # Where nothing was sent yet, the stations the broadcast would reach now.
+    unsent = {
+        a.broadcast.id or 0
+        for a in found
+        if a.occurrence.state == OccurrenceState.pending
+        or (
+            a.occurrence.state in (OccurrenceState.cancelled, OccurrenceState.no_content)
+            and not by_occurrence.get(a.occurrence.id or 0)
+        )
+    }
+    stations_of = stations_of_broadcasts(session, sorted(unsent)) if unsent else {}
     for airing in found:
         occ, broadcast = airing.occurrence, airing.broadcast
-        deliveries = session.exec(select(Delivery).where(Delivery.occurrence_id == occ.id)).all()
+        deliveries = by_occurrence.get(occ.id or 0, [])
         by_station: dict[int, list[Delivery]] = defaultdict(list)
         for d in deliveries:
             by_station[d.station_id].append(d)
         if occ.state == OccurrenceState.pending or (
             occ.state in (OccurrenceState.cancelled, OccurrenceState.no_content) and not deliveries
         ):
-            if broadcast.id not in stations_of:
-                stations_of[broadcast.id or 0] = [
-                    s for s, _a in stations_for(session, broadcast.id or 0)
-                ]
-            targets = stations_of[broadcast.id or 0]
+            targets = stations_of.get(broadcast.id or 0, [])
         else:
-            targets = list(
-                session.exec(select(Station).where(col(Station.id).in_(list(by_station)))).all()
-            )
+            targets = [stations[sid] for sid in sorted(by_station) if sid in stations]
         for station in targets:
             area = areas.get(station.area_id)
             if area is None:

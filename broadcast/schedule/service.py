@@ -258,6 +258,11 @@ def _visible(scope: Scope):  # type: ignore[no-untyped-def]
     )
 
 
+def visible_broadcast_ids(scope: Scope):  # type: ignore[no-untyped-def]
+    """A subquery of the ids of the broadcasts the scope sees; None when it sees them all."""
+    return _visible(scope)
+
+
 def get_broadcast(*, session: Session, broadcast_id: int, scope: Scope) -> Broadcast:
     """The broadcast, or NotFoundError when absent or outside the caller's scope."""
     stmt = select(Broadcast).where(Broadcast.id == broadcast_id)

@@ -22,9 +22,7 @@ def _air(engine: Engine, broadcast_id: int, seq: int, state: DeliveryState) -> N
     """Airing `seq` of the broadcast was dispatched an hour ago; its one delivery is `state`."""
     with transaction(engine) as ses:
         occ = ses.exec(
-            select(Occurrence).where(
-                Occurrence.broadcast_id == broadcast_id, Occurrence.seq == seq
-            )
+            select(Occurrence).where(Occurrence.broadcast_id == broadcast_id, Occurrence.seq == seq)
         ).one()
         occ.air_at = utcnow() - timedelta(hours=4 - seq)
         occ.state = OccurrenceState.dispatched
@@ -70,9 +68,10 @@ def test_the_state_moves_from_scheduled_to_airing_to_done(
     _air(engine, broadcast_id, 3, DeliveryState.completed)
     assert _state(client, admin_headers, broadcast_id) == "done"
     # The stored status stays as it was: the derived state is a field of its own.
-    assert client.get(f"/api/v1/broadcasts/{broadcast_id}", headers=admin_headers).json()[
-        "status"
-    ] == "scheduled"
+    assert (
+        client.get(f"/api/v1/broadcasts/{broadcast_id}", headers=admin_headers).json()["status"]
+        == "scheduled"
+    )
 
 
 def test_a_cancelled_broadcast_says_so(

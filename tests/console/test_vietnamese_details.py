@@ -1,0 +1,56 @@
+"""What receivers and the audit log say reaches the console in Vietnamese."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from api.console.airing_details import vietnamese_detail
+from tests.console.conftest import Login, csrf_of
+
+
+@pytest.mark.parametrize(
+    ("detail", "shown"),
+    [
+        (
+            "cannot connect to the media server ([Errno 111] Connection refused)",
+            "không tải được âm thanh: máy chủ từ chối kết nối",
+        ),
+        (
+            "cannot connect to the media server ([Errno -2] Name or service not known)",
+            "không tải được âm thanh: không tìm thấy địa chỉ máy chủ",
+        ),
+        (
+            "the media server did not answer in time",
+            "không tải được âm thanh: máy chủ không trả lời kịp",
+        ),
+        ("HTTP 404: no such file", "không tải được âm thanh: máy chủ không có tệp này (HTTP 404)"),
+        ("HTTP 503: Service Unavailable", "không tải được âm thanh: máy chủ báo lỗi HTTP 503"),
+    ],
+)
+def test_the_receiver_agents_reasons_are_said_in_vietnamese(detail: str, shown: str) -> None:
+    assert vietnamese_detail(detail) == shown
+
+
+def test_a_bulletins_history_names_languages_states_and_the_system_in_vietnamese(
+    login: Login,
+) -> None:
+    client = login("bientap.batxat")
+    form = client.get("/bulletins/new")
+    created = client.post(
+        "/bulletins/new",
+        data={
+            "title": "Phòng chống lũ quét",
+            "priority": "normal",
+            "text": "Bà con chú ý phòng chống lũ quét.",
+            "csrf_token": csrf_of(form.text),
+        },
+        follow_redirects=False,
+    )
+    assert created.status_code == 303, created.text
+    page = re.sub(r"\s+", " ", client.get(created.headers["location"].split("?")[0]).text)
+    history = page[page.index("Lịch sử") :]
+    assert "ngôn ngữ: Tiếng Việt" in history or "tiêu đề: Phòng chống lũ quét" in history
+    for english in ("language:", "reason:", "previous:", "title:", ">system<"):
+        assert english not in history
