@@ -204,10 +204,11 @@ def serve(
 
     from api.main import create_app
     from broadcast.bulletins.rendering import RenderWorker
+    from broadcast.core.settings import served_at
     from broadcast.runtime.background import start_background
 
     setup_logging(log_level)
-    settings = load_settings()
+    settings = served_at(load_settings(), host=host, port=port)
     upgrade(settings.database_url)
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     if with_demo:
@@ -231,6 +232,7 @@ def serve(
     where = settings.mqtt_url or f"embedded, 127.0.0.1:{settings.mqtt_embedded_port}"
     out.print(f"MQTT broker: {_safe_url(where) if settings.mqtt_url else where}", highlight=False)
     out.print(f"Loa listening on http://{host}:{port} (API docs at /docs)", highlight=False)
+    out.print(f"Receivers download media from {settings.public_base_url}", highlight=False)
     try:
         uvicorn.run(application, host=host, port=port, log_level=log_level.lower())
     finally:

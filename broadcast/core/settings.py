@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 import os
+import socket
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
@@ -18,6 +22,9 @@ from pydantic_settings import (
 
 # Only accepted while LOA_ENV=development; any other environment refuses to start with it.
 DEVELOPMENT_SECRET = "loa-development-secret-do-not-use-in-production"
+
+
+log = logging.getLogger(__name__)
 
 
 class Environment(StrEnum):
@@ -208,3 +215,45 @@ class Settings(BaseSettings):
 def get_settings(**overrides: Any) -> Settings:
     """Build and validate the settings (entry points call this once)."""
     return Settings(**overrides)
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def _outward_address() -> str:
+    """This machine's address on its default route (no packet is sent), else loopback."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # TEST-NET-1: a UDP connect only picks a route
+            return str(probe.getsockname()[0])
+        except OSError:
+            return "127.0.0.1"
+
+
+def served_at(settings: Settings, *, host: str, port: int) -> Settings:
+    """The settings of a service listening on host:port.
+
+    When LOA_PUBLIC_BASE_URL is not given, receivers download media from the address
+    actually served: `host` (this machine's outward address when it listens on every
+    interface) and `port`. A given LOA_PUBLIC_BASE_URL is kept, with a warning when it
+    names this machine's loopback while the service listens beyond it: remote receivers
+    would then fail every download.
+    """
+    if "public_base_url" in settings.model_fields_set:
+        base = urlsplit(settings.public_base_url)
+        if _loopback(base.hostname or "") and not _loopback(host):
+            log.warning(
+                "LOA_PUBLIC_BASE_URL=%s points at this machine's loopback while the service "
+                "listens on %s: receivers on other machines cannot download media",
+                settings.public_base_url,
+                host,
+            )
+        return settings
+    shown = _outward_address() if host in ("", "0.0.0.0", "::") else host
+    if ":" in shown and not shown.startswith("["):
+        shown = f"[{shown}]"
+    return settings.model_copy(update={"public_base_url": f"http://{shown}:{port}"})
