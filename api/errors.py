@@ -82,6 +82,9 @@ def _domain_response(exc: Exception) -> JSONResponse:
             headers = None
             if isinstance(exc, TooManyAttemptsError):
                 headers = {"Retry-After": str(exc.retry_after)}
+            elif isinstance(exc, LoaError) and isinstance(exc.fields.get("retry_after"), int):
+                # A conflict that clears by itself (audio still rendering): ask again later.
+                headers = {"Retry-After": str(exc.fields["retry_after"])}
             reason = getattr(exc, "code", None) or "error.failed"
             return JSONResponse(
                 error_body(str(exc), code, reason=reason), status_code=status, headers=headers

@@ -39,6 +39,9 @@ SOURCE_LANGUAGE = "vi"
 MAX_TEXT_CHARS = 20_000
 
 EDITABLE = (BulletinStatus.draft, BulletinStatus.rejected, BulletinStatus.submitted)
+# How long a client should wait before asking again to approve a bulletin whose audio
+# is still being rendered (HTTP 409 with Retry-After).
+AUDIO_PENDING_RETRY_SECONDS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -534,6 +537,7 @@ def approve(*, session: Session, principal: Principal, bulletin: Bulletin) -> Bu
             code="bulletin.audio_pending",
             bulletin_id=bulletin.id,
             languages=pending,
+            retry_after=AUDIO_PENDING_RETRY_SECONDS,
         )
     for t in versions:
         t.review_state = ReviewState.approved

@@ -320,3 +320,20 @@ def test_preview_audio_and_normalized_text_with_lexicon(
     assert client.delete(f"/api/v1/lexicon/{entry_id}", headers=people["editor"]).status_code == 204
     b = client.get(f"/api/v1/bulletins/{bid}", headers=people["editor"]).json()
     assert b["translations"][0]["audio_state"] == "pending"
+
+
+def test_approving_while_the_audio_renders_says_when_to_ask_again(
+    client: TestClient, people: dict[str, Headers], render: Callable[[], int]
+) -> None:
+    b = create(client, people["editor"], area_code="02680")
+    bid = b["id"]
+    submit = client.post(f"/api/v1/bulletins/{bid}/submit", headers=people["editor"])
+    assert submit.status_code == 200, submit.text
+    early = client.post(f"/api/v1/bulletins/{bid}/approve", headers=people["approver"])
+    assert early.status_code == 409, early.text
+    assert early.json()["reason"] == "bulletin.audio_pending"
+    assert int(early.headers["Retry-After"]) >= 1
+    assert render() >= 1
+    later = client.post(f"/api/v1/bulletins/{bid}/approve", headers=people["approver"])
+    assert later.status_code == 200, later.text
+    assert later.json()["status"] == "approved"
