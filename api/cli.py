@@ -137,7 +137,7 @@ def areas_import(
 
 def ensure_demo(settings: Settings) -> tuple[str, str]:
     """Seed the demo province once; returns the demo admin's username and password."""
-    from broadcast.demo import seed_demo
+    from broadcast.demo import demo_receivers_file, seed_demo
 
     cred_file = settings.demo_credentials_file
     if cred_file.is_file():
@@ -149,7 +149,7 @@ def ensure_demo(settings: Settings) -> tuple[str, str]:
     with transaction(engine) as session:
         result = seed_demo(session=session, admin_username=username, admin_password=password)
     engine.dispose()
-    receivers_file = cred_file.with_name("demo-receivers.json")
+    receivers_file = demo_receivers_file(cred_file)
     if result.receivers:
         known = {}
         if receivers_file.is_file():

@@ -148,7 +148,9 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def simulate(
-        receivers: Annotated[int, typer.Option(help="How many receivers to simulate", min=1)],
+        receivers: Annotated[
+            int, typer.Option(help="How many receivers to add to the simulation", min=0)
+        ] = 0,
         station_id: Annotated[
             int | None,
             typer.Option("--station-id", help="Station they belong to (default: first IP station)"),
@@ -164,13 +166,18 @@ def register(app: typer.Typer) -> None:
         ] = 0.01,
         log_level: LogLevel = "warning",
     ) -> None:
-        """Run N simulated receivers (real MQTT sessions) registered as sim-<station>-<n>.
+        """Run simulated receivers (real MQTT sessions) for one IP station.
 
-        Their passwords are reset on every run, so they are for demos and tests only.
+        Outside production the station's demo receivers (from `loa demo`) join the
+        simulation with the passwords the demo kept, so a demo broadcast reaches all of
+        them; `--receivers N` adds N more, registered as sim-<station>-<n>, whose passwords
+        are reset on every run: they are for demos and tests only.
         """
         from sqlmodel import col, select
 
         from broadcast.core.db import make_engine, transaction, upgrade
+        from broadcast.core.settings import Environment
+        from broadcast.demo import demo_receiver_passwords
         from broadcast.runtime.worker import broker_address
         from stations import registry
         from stations.models import Receiver, Station, StationKind
@@ -188,6 +195,25 @@ def register(app: typer.Typer) -> None:
             station = ses.exec(stmt.order_by(col(Station.id))).first()
             if station is None:
                 fail("no active IP station found (run `loa demo`, or pass --station-id)")
+            demo_passwords = (
+                demo_receiver_passwords(settings.demo_credentials_file)
+                if settings.env != Environment.production
+                else {}
+            )
+            own = ses.exec(
+                select(Receiver.id)
+                .where(Receiver.station_id == station.id, Receiver.active == True)  # noqa: E712
+                .order_by(col(Receiver.id))
+            ).all()
+            specs.extend(
+                SimReceiver(rid, demo_passwords[rid]) for rid in own if rid in demo_passwords
+            )
+            taken_over = len(specs)
+            if taken_over + receivers == 0:
+                fail(
+                    f"station {station.id} has no demo receivers to take over; "
+                    "pass --receivers N to add simulated ones"
+                )
             for n in range(1, receivers + 1):
                 rid = f"sim-{station.id}-{n:05d}"
                 row = ses.get(Receiver, rid)
@@ -216,8 +242,9 @@ def register(app: typer.Typer) -> None:
         except ConnectionError as exc:
             sim.stop()
             fail(f"{exc}. Probable cause: the broker has not reloaded (run `loa mqtt sync`)")
+        joined = f" ({taken_over} of them the demo's own)" if taken_over else ""
         out.print(
-            f"{receivers} receivers of station {station.id} online in "
+            f"{len(specs)} receivers of station {station.id}{joined} online in "
             f"{time.monotonic() - started:.1f}s (Ctrl-C to stop)",
             highlight=False,
         )

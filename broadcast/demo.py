@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlmodel import Session, select
 
@@ -47,6 +49,8 @@ DEMO_STATIONS: tuple[tuple[str, str, StationKind, tuple[str, ...], tuple[str, ..
 
 # (username, role, area code)
 DEMO_USERS: tuple[tuple[str, Role, str | None], ...] = (
+    ("bientap.laocai", Role.editor, "10"),
+    ("duyet.laocai", Role.approver, "10"),
     ("bientap.batxat", Role.editor, "082"),
     ("duyet.batxat", Role.approver, "082"),
     ("vanhanh.yty", Role.operator, "02680"),
@@ -124,3 +128,17 @@ def seed_demo(*, session: Session, admin_username: str, admin_password: str) -> 
 def demo_receiver_count(*, session: Session) -> int:
     """How many receivers exist (shown on start)."""
     return len(session.exec(select(Receiver.id)).all())
+
+
+def demo_receivers_file(credentials_file: Path) -> Path:
+    """Where the demo keeps its receivers' passwords: beside the demo admin's login."""
+    return credentials_file.with_name("demo-receivers.json")
+
+
+def demo_receiver_passwords(credentials_file: Path) -> dict[str, str]:
+    """The demo receivers' passwords (receiver id -> password); empty without a demo."""
+    path = demo_receivers_file(credentials_file)
+    if not path.is_file():
+        return {}
+    known = json.loads(path.read_text(encoding="utf-8"))
+    return {str(k): str(v) for k, v in known.items()} if isinstance(known, dict) else {}

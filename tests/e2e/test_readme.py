@@ -1,0 +1,216 @@
+"""The README's REST walkthrough, pasted whole into a shell, against a live `loa serve --demo`."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.utils import free_port
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+TEST_SECRET = "r" * 40
+
+pytestmark = pytest.mark.skipif(shutil.which("curl") is None, reason="the README uses curl")
+
+
+def rest_block() -> str:
+    """The shell block that follows "The same through REST" in the README, as written."""
+    text = README.read_text(encoding="utf-8")
+    found = re.search(r"The same through REST.*?```sh\n(.*?)```", text, re.S)
+    assert found, "the README has no REST walkthrough"
+    return found.group(1)
+
+
+def json_documents(output: str) -> list[dict[str, Any]]:
+    """The JSON documents curl printed one after the other."""
+    decoder, found, at = json.JSONDecoder(), [], 0
+    while (at := _skip_space(output, at)) < len(output):
+        document, at = decoder.raw_decode(output, at)
+        found.append(document)
+    return found
+
+
+def _skip_space(text: str, at: int) -> int:
+    while at < len(text) and text[at].isspace():
+        at += 1
+    return at
+
+
+@dataclass
+class Served:
+    """A running `loa serve --demo`: its port, the folder it runs in, its environment."""
+
+    port: int
+    folder: Path
+    env: dict[str, str]
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    """`loa serve --demo --port P` in a fresh folder, as `make run PORT=P` starts it."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOA_")} | {
+        "LOA_SECRET_KEY": TEST_SECRET,
+        "LOA_MQTT_EMBEDDED_PORT": str(free_port()),
+        # Speech from eSpeak NG: no test reaches Google's service.
+        "LOA_TTS_ONLINE": "false",
+        "LOA_TTS_ENGINE_POLICY": '{"vi": ["espeak"]}',
+        "LOA_RENDER_POLL_SECONDS": "0.2",
+    }
+    loa = Path(sys.executable).with_name("loa")
+    log = (tmp_path / "serve.log").open("w")
+    process = subprocess.Popen(
+        [str(loa), "serve", "--demo", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, (tmp_path / "serve.log").read_text()
+            assert time.monotonic() < deadline, "loa serve did not become ready"
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        yield Served(port, tmp_path, env)
+    finally:
+        process.terminate()
+        process.wait(30)
+        log.close()
+
+
+def test_the_rest_walkthrough_works_pasted_as_one_block(served: Served) -> None:
+    port, folder = served.port, served.folder
+    shell = subprocess.run(
+        ["bash", "-c", rest_block()],
+        cwd=folder,
+        env={**os.environ, "PORT": str(port)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert shell.returncode == 0, shell.stdout + shell.stderr
+    answers = json_documents(shell.stdout)
+    # Approving may first answer 409 while the audio renders; curl then asks again.
+    waits = [a for a in answers if a.get("reason") == "bulletin.audio_pending"]
+    assert all("audio" in a["detail"] for a in waits)
+    bulletin, submitted, approved, broadcast, status = [a for a in answers if a not in waits]
+    assert bulletin["status"] == "draft"
+    assert submitted["status"] == "submitted"
+    assert approved["status"] == "approved"
+    assert broadcast["state"] == "scheduled"
+    assert len(broadcast["occurrences"]) == 20
+    first = datetime.fromisoformat(broadcast["occurrences"][0]["air_at"])
+    assert first > datetime.now(UTC)
+    assert status["broadcast_id"] == broadcast["id"]
+
+    # What the admin sees afterwards, signed in with the login the demo printed.
+    base = f"http://127.0.0.1:{port}/api/v1"
+    login = json.loads((folder / "var" / "demo-admin.txt").read_text(encoding="utf-8"))
+    token = httpx.post(f"{base}/auth/token", data=login).json()["access_token"]
+    shown = httpx.get(
+        f"{base}/broadcasts/{broadcast['id']}", headers={"Authorization": f"Bearer {token}"}
+    ).json()
+    assert shown["bulletin_ids"] == [bulletin["id"]] and shown["area_codes"] == ["02680"]
+
+
+def test_the_demo_reaches_every_receiver_with_loa_simulate(served: Served) -> None:
+    """Steps 4-5: `loa simulate --station-id S` airs on the demo's own receivers, the
+    Pha Long operator confirms the wired station, and the broadcast reaches 100 %."""
+    port, folder = served.port, served.folder
+    base = f"http://127.0.0.1:{port}/api/v1"
+    login = json.loads((folder / "var" / "demo-admin.txt").read_text(encoding="utf-8"))
+
+    def headers(username: str) -> dict[str, str]:
+        form = {"username": username, "password": login["password"]}
+        token = httpx.post(f"{base}/auth/token", data=form).json()["access_token"]
+        return {"Authorization": f"Bearer {token}"}
+
+    editor, approver, operator = (
+        headers(u) for u in ("bientap.laocai", "duyet.laocai", "vanhanh.phalong")
+    )
+    (y_ty,) = httpx.get(f"{base}/stations", headers=editor, params={"area_code": "02680"}).json()[
+        "items"
+    ]
+    (pha_long,) = httpx.get(
+        f"{base}/stations", headers=editor, params={"area_code": "02743"}
+    ).json()["items"]
+    bulletin = httpx.post(
+        f"{base}/bulletins",
+        headers=editor,
+        json={
+            "title": "Lịch tiêm phòng",
+            "translations": [{"language": "vi", "text": "Sáng mai tiêm phòng cho trâu bò."}],
+        },
+    ).json()
+    httpx.post(f"{base}/bulletins/{bulletin['id']}/submit", headers=editor).raise_for_status()
+    deadline = time.monotonic() + 60
+    while (
+        approved := httpx.post(f"{base}/bulletins/{bulletin['id']}/approve", headers=approver)
+    ).status_code == 409:
+        assert time.monotonic() < deadline, approved.text
+        time.sleep(float(approved.headers["Retry-After"]) / 10)
+    approved.raise_for_status()
+
+    simulate = subprocess.Popen(
+        [str(Path(sys.executable).with_name("loa")), "simulate", "--station-id", str(y_ty["id"])],
+        cwd=folder,
+        env=served.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert simulate.stdout is not None
+        said = simulate.stdout.readline()
+        assert f"3 receivers of station {y_ty['id']} (3 of them the demo's own) online" in said
+        soon = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=3)
+        broadcast = httpx.post(
+            f"{base}/broadcasts",
+            headers=editor,
+            json={
+                "bulletin_ids": [bulletin["id"]],
+                "area_codes": ["02680", "02743"],
+                "starts_at": soon.isoformat(),
+            },
+        ).json()
+        deadline = time.monotonic() + 90
+        while True:
+            status = httpx.get(f"{base}/broadcasts/{broadcast['id']}/status", headers=editor).json()
+            if status["counts"].get("completed") == 3:
+                break
+            assert time.monotonic() < deadline, status
+            time.sleep(0.5)
+        # The wired station has no receiver: its operator confirms it aired.
+        confirmed = httpx.post(
+            f"{base}/broadcasts/{broadcast['id']}/confirmations",
+            headers=operator,
+            json={"station_id": pha_long["id"], "aired_at": soon.isoformat()},
+        )
+        assert confirmed.status_code == 201, confirmed.text
+        status = httpx.get(f"{base}/broadcasts/{broadcast['id']}/status", headers=editor).json()
+    finally:
+        simulate.terminate()
+        simulate.wait(30)
+    assert status["total"] == 4 and status["aired"] == 4  # Y Tý's three clusters, Pha Long
+    assert status["counts"] == {"completed": 3, "confirmed": 1}
+    shown = httpx.get(f"{base}/broadcasts/{broadcast['id']}", headers=editor).json()
+    assert shown["state"] == "done"
