@@ -146,11 +146,11 @@ def chromium() -> Iterator[Browser]:
         browser.close()
 
 
-def phone(browser: Browser, base_url: str) -> Page:
-    """A new 360 px wide phone-sized page, in Vietnamese."""
+def phone(browser: Browser, base_url: str, width: int = 360) -> Page:
+    """A new phone-sized page (360 px wide unless told), in Vietnamese."""
     context = browser.new_context(
         base_url=base_url,
-        viewport={"width": 360, "height": 740},
+        viewport={"width": width, "height": 740},
         locale="vi-VN",
         timezone_id="Asia/Ho_Chi_Minh",
         accept_downloads=True,
