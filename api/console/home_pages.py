@@ -12,6 +12,8 @@ from sqlmodel import Session, col, select
 from api.console.airing_details import vietnamese_detail
 from api.console.web import ConsoleRoute, UserDep, render, templates
 from api.deps import SessionDep, SettingsDep
+from broadcast.bulletins import service as bulletins
+from broadcast.bulletins.models import BulletinStatus
 from broadcast.core.settings import Settings
 from broadcast.delivery import status
 from broadcast.delivery.models import NOT_SENT_STATES, Delivery
@@ -172,10 +174,31 @@ def home(
         session=session, ids=[i for a in today for i in a.broadcast.bulletin_ids]
     )
     stations = station_summaries(session, principal)
-    problems = reports.recent_problems(
-        session=session, scope=principal.scope, since=utcnow() - timedelta(days=1)
+    since = utcnow() - timedelta(days=1)
+    problems = reports.recent_problems(session=session, scope=principal.scope, since=since)
+    problem_count = reports.count_recent_problems(
+        session=session, scope=principal.scope, since=since
     )
     unsent = unsent_airings(session, principal, utcnow() - timedelta(days=UNSENT_DAYS))
+    to_review, to_review_total = (
+        bulletins.list_bulletins(
+            session=session, scope=principal.scope, status=BulletinStatus.submitted, limit=10
+        )
+        if principal.role in (Role.approver, Role.admin)
+        else ([], 0)
+    )
+    rejected, rejected_total = (
+        bulletins.list_bulletins(
+            session=session,
+            scope=principal.scope,
+            status=BulletinStatus.rejected,
+            author_id=principal.user.id if principal.role is Role.editor else None,
+            limit=10,
+        )
+        if principal.role in (Role.editor, Role.admin)
+        else ([], 0)
+    )
+    offline = [(s["station"], r) for s in stations for r in s["offline"]]  # type: ignore[attr-defined]
     unsent_titles = reports.bulletin_titles(
         session=session, ids=[i for u in unsent for i in u.broadcast.bulletin_ids]
     )
@@ -192,7 +215,13 @@ def home(
             "problems": problems,
             "unsent": unsent,
             "unsent_labels": broadcast_labels([u.broadcast for u in unsent], unsent_titles),
-            "offline": [(s["station"], r) for s in stations for r in s["offline"]],  # type: ignore[attr-defined]
+            "offline": offline,
+            "alerts": problem_count + len(offline),
+            "problem_count": problem_count,
+            "to_review": to_review,
+            "to_review_total": to_review_total,
+            "rejected": rejected,
+            "rejected_total": rejected_total,
             "is_operator": principal.role is Role.operator,
         },
         principal=principal,

@@ -164,12 +164,15 @@ def list_bulletins(
     priority: Priority | None = None,
     missing_language: str | None = None,
     area_code: str | None = None,
+    author_id: int | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[Sequence[tuple[Bulletin, Area]], int]:
     """Bulletins in scope, newest first; `missing_language` keeps those without that version."""
     stmt = select(Bulletin, Area).join(Area, col(Bulletin.area_id) == col(Area.id))
     stmt = stmt.where(scope.clause())
+    if author_id is not None:
+        stmt = stmt.where(Bulletin.author_id == author_id)
     if status is not None:
         stmt = stmt.where(Bulletin.status == status)
     if campaign is not None:

@@ -45,7 +45,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import literal, or_
+from sqlalchemy import func, literal, or_
 from sqlmodel import Session, col, select
 
 from broadcast.bulletins.models import Bulletin, Translation
@@ -199,7 +199,21 @@ def recent_problems(
     problem and are left out.
     """
     rows = session.exec(
-        select(Delivery, Occurrence, Station, Area)
+        _problems(select(Delivery, Occurrence, Station, Area), scope, since)
+        .order_by(col(Occurrence.air_at).desc())
+        .limit(limit)
+    ).all()
+    return [Problem(d, o, s, a) for d, o, s, a in rows]
+
+
+def count_recent_problems(*, session: Session, scope: Scope, since: datetime) -> int:
+    """How many deliveries `recent_problems` would list with no limit."""
+    return session.exec(_problems(select(func.count()), scope, since)).one()
+
+
+def _problems(stmt: Any, scope: Scope, since: datetime) -> Any:
+    return (
+        stmt.select_from(Delivery)
         .join(Occurrence, col(Delivery.occurrence_id) == col(Occurrence.id))
         .join(Station, col(Delivery.station_id) == col(Station.id))
         .join(Area, col(Station.area_id) == col(Area.id))
@@ -208,10 +222,7 @@ def recent_problems(
             col(Delivery.state).in_([s.value for s in NOT_AIRED_END]),
             col(Occurrence.air_at) >= since,
         )
-        .order_by(col(Occurrence.air_at).desc())
-        .limit(limit)
-    ).all()
-    return [Problem(d, o, s, a) for d, o, s, a in rows]
+    )
 
 
 # --- the coverage and as-run report ----------------------------------------------------
