@@ -77,7 +77,10 @@ def file_response(
 
 def export_response(report: reports.CoverageReport, fmt: str) -> Response:
     """The report as a CSV or XLSX download."""
-    name = f"loa-bao-cao-{report.area_code or 'tat-ca'}-{report.start.date().isoformat()}"
+    first, last = report.days()
+    name = f"loa-bao-cao-{report.scope_code or 'tat-ca'}-{first.isoformat()}"
+    if last != first:
+        name += f"-den-{last.isoformat()}"
     if fmt == "csv":
         return Response(
             reports.to_csv(report).encode(),

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
@@ -55,15 +57,22 @@ def reports_page(
     session: SessionDep,
     settings: SettingsDep,
     principal: UserDep,
+    from_: Annotated[str, Query(alias="from")] = "",
+    to: str = "",
+    area: str = "",
     start: str = "",
     end: str = "",
-    area: str = "",
 ) -> HTMLResponse:
-    """Planned vs aired (on time, late) vs missed vs no content per commune and language."""
-    first, last, errors = _period(settings, start, end)
+    """Planned vs aired (on time, late) vs missed vs no content per commune and language.
+
+    The period is `from` and `to`, as in REST (`start` and `end` are older names for them).
+    """
+    first, last, errors = _period(settings, from_ or start, to or end)
     areas, _ = list_areas(session=session, scope=principal.scope, limit=1000)
     context: dict[str, object] = {
         "first": first.isoformat(),
+        "first_shown": f"{first:%d/%m/%Y}",
+        "last_shown": f"{last:%d/%m/%Y}",
         "last": last.isoformat(),
         "area": area,
         "area_options": [("", "Toàn bộ địa bàn")]
@@ -96,7 +105,7 @@ def reports_page(
             for code, t in sorted(report.communes.items())
         ]
         language_rows: list[tuple[str, dict[str, float]]] = [
-            (lang, {"minutes": round(t.minutes_aired, 1)})
+            (report.language(lang), {"minutes": round(t.minutes_aired, 1)})
             for lang, t in sorted(report.languages.items())
         ]
         late = settings.late_after_seconds
@@ -127,7 +136,7 @@ def reports_page(
                     language_rows, [("minutes", "Phút đã phát")], title="Phút đã phát theo ngôn ngữ"
                 )
             ),
-            "query": f"start={first.isoformat()}&end={last.isoformat()}&area={area}",
+            "query": urlencode({"from": first.isoformat(), "to": last.isoformat(), "area": area}),
         }
     return render(
         request, "reports.html", context, principal=principal, status_code=422 if errors else 200
@@ -141,12 +150,14 @@ def report_download(
     session: SessionDep,
     settings: SettingsDep,
     principal: UserDep,
+    from_: Annotated[str, Query(alias="from")] = "",
+    to: str = "",
+    area: str = "",
     start: str = "",
     end: str = "",
-    area: str = "",
 ) -> Response:
     """The report as CSV or XLSX (the same export the REST route gives)."""
-    first, last, errors = _period(settings, start, end)
+    first, last, errors = _period(settings, from_ or start, to or end)
     if errors or fmt not in ("csv", "xlsx"):
         return render(
             request,

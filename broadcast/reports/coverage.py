@@ -69,7 +69,7 @@ from broadcast.schedule.models import (
 from broadcast.schedule.service import visible_broadcast_ids
 from stations.areas import Scope, get_area
 from stations.errors import InvalidInputError
-from stations.models import Area, AreaLevel, Receiver, Station
+from stations.models import Area, AreaLevel, Language, Receiver, Station
 from stations.protocol import IDENT_LANGUAGE
 from stations.timeutil import as_utc
 
@@ -324,6 +324,18 @@ class CoverageReport:
     languages: dict[str, Tally] = field(default_factory=dict)  # language -> tally
     commune_languages: dict[tuple[str, str], Tally] = field(default_factory=dict)
     availability: dict[str, Availability] = field(default_factory=dict)
+    language_names: dict[str, str] = field(default_factory=dict)  # code -> Vietnamese name
+    scope_code: str | None = None  # the area reported on: the one asked for, or the caller's
+
+    def language(self, code: str) -> str:
+        """A language by its Vietnamese name (its code when none is known)."""
+        return self.language_names.get(code, code)
+
+    def days(self) -> tuple[date, date]:
+        """The first and the last day of the period, on the report's wall clock."""
+        zone = ZoneInfo(self.timezone)
+        last = (self.end - timedelta(microseconds=1)).astimezone(zone).date()
+        return self.start.astimezone(zone).date(), last
 
 
 REACHED = frozenset(
@@ -466,12 +478,17 @@ def coverage_report(
             limit=MAX_REPORT_DAYS,
         )
     root = get_area(session=session, code=area_code, scope=scope) if area_code else None
+    home = root
+    if home is None and scope.path is not None:  # the caller's own area names the report
+        home = session.exec(select(Area).where(Area.path == scope.path)).first()
     report = CoverageReport(
         start=as_utc(start),
         end=as_utc(end),
         area_code=area_code,
-        area_name=root.name if root else "Toàn bộ địa bàn",
+        area_name=home.name if home else "Toàn bộ địa bàn",
+        scope_code=home.code if home else None,
         timezone=str(zone),
+        language_names=dict(session.exec(select(Language.code, Language.name)).all()),
     )
     limit = Scope.of(root) if root else scope
     areas = {a.id or 0: a for a in session.exec(select(Area).where(limit.clause())).all()}
@@ -641,7 +658,7 @@ def report_rows(report: CoverageReport) -> list[list[object]]:
         rows.append(_row(code, name, "Tất cả", report.communes[code]))
         for (c, lang), tally in sorted(report.commune_languages.items()):
             if c == code:
-                rows.append(_row(code, name, lang, tally))
+                rows.append(_row(code, name, report.language(lang), tally))
     rows.append(_row("", "Tổng cộng", "Tất cả", report.total))
     return rows
 
@@ -666,7 +683,7 @@ def language_rows(report: CoverageReport) -> list[list[object]]:
     """One row per language: planned, aired (on time, late), missed, no content, minutes."""
     return [
         [
-            lang,
+            report.language(lang),
             t.planned,
             t.aired,
             t.missed,

@@ -316,7 +316,9 @@ def test_exports_and_the_console_page_show_every_outcome(
     assert total["Kế hoạch"] == 8 and total["Đã phát"] == 3
     assert (total["Đúng giờ"], total["Trễ giờ"], total["Bỏ lỡ"]) == (2, 1, 3)
     assert total["Không có nội dung"] == 2
-    dao = dict(zip(header, next(r for r in rows if r[0] == "02659" and r[2] == "ium"), strict=True))
+    dao = dict(
+        zip(header, next(r for r in rows if r[0] == "02659" and r[2] == "Tiếng Dao"), strict=True)
+    )
     assert dao["Đã phát"] == 0 and dao["Bỏ lỡ"] == 0 and dao["Không có bản"] == 2
     languages = book["Ngôn ngữ"]
     lang_header = [c.value for c in languages[3]]
@@ -324,8 +326,9 @@ def test_exports_and_the_console_page_show_every_outcome(
         r[0]: dict(zip(lang_header, r, strict=True))
         for r in ([c.value for c in row] for row in languages.iter_rows(min_row=4))
     }
-    assert lang_rows["ium"]["Đã phát"] == 0 and lang_rows["ium"]["Không có bản"] == 2
-    assert lang_rows["hmn"]["Trễ giờ"] == 1 and lang_rows["hmn"]["Đúng giờ"] == 2
+    dao_total, hmn_total = lang_rows["Tiếng Dao"], lang_rows["Tiếng H'Mông"]
+    assert dao_total["Đã phát"] == 0 and dao_total["Không có bản"] == 2
+    assert hmn_total["Trễ giờ"] == 1 and hmn_total["Đúng giờ"] == 2
 
     csv_text = client.get(
         f"/api/v1/reports/coverage?{PERIOD}&format=csv", headers=admin_headers

@@ -191,6 +191,40 @@ def test_console_report_page_and_downloads(login: Login, aired: int) -> None:
     assert bad.status_code == 422 and "Ngày không hợp lệ" in bad.text
 
 
+def test_reports_name_their_period_area_and_languages(
+    login: Login, aired: int, client: TestClient, make_user: object
+) -> None:
+    today = utcnow().astimezone(ZONE).date()
+    first = today - timedelta(days=2)
+    client = login("bientap.batxat")
+    # The console takes the period as REST does, `from` and `to`.
+    page = client.get(f"/reports?from={first.isoformat()}&to={today.isoformat()}")
+    assert page.status_code == 200
+    assert "Báo cáo phủ sóng và phát thanh: Huyện Bát Xát" in page.text
+    assert f"Từ {first:%d/%m/%Y} đến {today:%d/%m/%Y}" in page.text
+    assert 'name="from"' in page.text and 'name="to"' in page.text
+    xlsx = client.get(f"/reports/coverage.xlsx?from={first.isoformat()}&to={today.isoformat()}")
+    assert xlsx.headers["content-disposition"] == (
+        f'attachment; filename="loa-bao-cao-082-{first.isoformat()}-den-{today.isoformat()}.xlsx"'
+    )
+    book = load_workbook(io.BytesIO(xlsx.content))
+    sheet = book["Phát thanh"]
+    assert sheet["A1"].value == "Báo cáo phủ sóng và phát thanh – Huyện Bát Xát"
+    languages = [row[0] for row in book["Ngôn ngữ"].iter_rows(min_row=4, values_only=True)]
+    assert "Tiếng Việt" in languages and "vi" not in languages
+    as_run = {row[2] for row in sheet.iter_rows(min_row=4, values_only=True)}
+    assert "Tiếng Việt" in as_run
+    # One day asked for: the file is named by that day alone, over REST too.
+    headers: Headers = make_user(Role.editor, "10")  # type: ignore[operator]
+    one = client.get(
+        f"/api/v1/reports/coverage?from={today.isoformat()}&to={today.isoformat()}&format=csv",
+        headers=headers,
+    )
+    assert (
+        f'filename="loa-bao-cao-10-{today.isoformat()}.csv"' in one.headers["content-disposition"]
+    )
+
+
 def test_operator_confirms_a_legacy_airing_in_the_console(login: Login, aired: int) -> None:
     client = login("vanhanh.phalong")
     page = client.get("/operator")
