@@ -268,15 +268,31 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         owner: Annotated[
-            str, typer.Option(help="Group-readable for this user's group")
+            str,
+            typer.Option(
+                help="Group-readable for this user's group; with --print-conf, the user "
+                "mosquitto runs as"
+            ),
         ] = "mosquitto",
         print_conf: Annotated[
             int | None,
-            typer.Option("--print-conf", help="Also print a mosquitto.conf for this port"),
+            typer.Option(
+                "--print-conf",
+                help="Also print a mosquitto.conf for this port (alone on standard output; "
+                "the summary goes to standard error) and create its --state-dir",
+            ),
         ] = None,
+        state_dir: Annotated[
+            Path,
+            typer.Option(
+                "--state-dir",
+                help="With --print-conf: where mosquitto keeps its persistence and, unless "
+                "--pid-file names one, its pid file (created, owned by --owner)",
+            ),
+        ] = Path("/var/lib/mosquitto/loa"),
     ) -> None:
         """Write mosquitto's password file and ACL from the receivers, then reload it."""
-        from broadcast.broker.mosquitto import mosquitto_conf, sync_files
+        from broadcast.broker.mosquitto import mosquitto_conf, prepare_state_dir, sync_files
         from broadcast.core.db import make_engine, upgrade
 
         settings = load_settings()
@@ -290,9 +306,12 @@ def register(app: typer.Typer) -> None:
                 pid_file=pid_file,
                 reload_command=reload_command,
             )
+            if print_conf:
+                prepare_state_dir(state_dir, owner)
         except (ValueError, OSError) as exc:
             fail(str(exc))
-        out.print(
+        # With --print-conf, standard output is the conf alone, to redirect into a file.
+        (err if print_conf else out).print(
             f"{report.receivers} receivers written to {report.password_file} and {report.acl_file}"
             + ("; mosquitto reloaded" if report.reloaded else "; reload mosquitto yourself"),
             highlight=False,
@@ -312,4 +331,11 @@ def register(app: typer.Typer) -> None:
                 highlight=False,
             )
         if print_conf:
-            out.print(mosquitto_conf(directory=directory, port=print_conf), highlight=False)
+            conf = mosquitto_conf(
+                directory=directory,
+                port=print_conf,
+                state_dir=state_dir,
+                pid_file=pid_file,
+                user=owner,
+            )
+            out.print(conf, end="", highlight=False, markup=False)

@@ -140,23 +140,69 @@ def sync_files(
     return SyncReport(password_file, acl_file, receivers, missing, reloaded, reserved)
 
 
-def mosquitto_conf(*, directory: Path, port: int, host: str = "127.0.0.1") -> str:
-    """A mosquitto.conf for Loa: synced logins, ids bound, sizes capped, persistence."""
+def prepare_state_dir(path: Path, owner: str) -> None:
+    """Create mosquitto's state folder (pid file, persistence), writable by `owner`.
+
+    Started as root, mosquitto 2 drops to the conf's `user` before it writes its pid file,
+    so that user must own the folder. A folder that already belongs to someone else is
+    taken over only while empty: a path given by mistake (`/var/lib`) is left alone.
+    """
+    path.mkdir(mode=0o750, parents=True, exist_ok=True)
+    if os.geteuid() != 0:
+        return  # mosquitto started by this user keeps running as this user
+    import pwd
+
+    try:
+        entry = pwd.getpwnam(owner)
+    except KeyError as exc:
+        raise ValueError(
+            f"There is no user {owner!r}. Probable cause: mosquitto is not installed, or "
+            "--owner names another user"
+        ) from exc
+    if path.stat().st_uid == entry.pw_uid:
+        return
+    if any(path.iterdir()):
+        raise ValueError(
+            f"{path} belongs to another user than {owner} and is not empty. Probable cause: "
+            "--state-dir names a folder that is not mosquitto's own; give it one of its own"
+        )
+    os.chown(path, entry.pw_uid, entry.pw_gid)
+    path.chmod(0o750)
+
+
+def mosquitto_conf(
+    *,
+    directory: Path,
+    port: int,
+    host: str = "127.0.0.1",
+    state_dir: Path | None = None,
+    pid_file: Path | None = None,
+    user: str = "mosquitto",
+) -> str:
+    """A mosquitto.conf for Loa: synced logins, ids bound, sizes capped, persistence.
+
+    `directory` holds the synced files (read only), `state_dir` (default: `directory`)
+    the persistence and, unless `pid_file` names another, the pid file.
+    """
+    state = state_dir or directory
     return (
         f"listener {port} {host}\n"
         "# The client id is the login: nobody takes over another's session. Repeat it under\n"
         "# every listener (it is a listener option); a restart, not a reload, applies it.\n"
         "use_username_as_clientid true\n"
         "allow_anonymous false\n"
+        "# Started as root, mosquitto runs as this user: it reads the two files below and\n"
+        "# writes the pid file and persistence (`loa mqtt sync --print-conf` made the folder).\n"
+        f"user {user}\n"
         f"password_file {directory / 'passwords'}\n"
         f"acl_file {directory / 'acl'}\n"
         "persistence true\n"
-        f"persistence_location {directory}/\n"
+        f"persistence_location {state}/\n"
         "autosave_interval 1\n"
         "# The ingestor holds a whole batch unacknowledged: let the window be large.\n"
         "max_inflight_messages 0\n"
         "max_queued_messages 0\n"
         "# The largest cmd is 64 KiB (docs/protocol.md): a client that sends more is cut off.\n"
         f"max_packet_size {MAX_PACKET_BYTES}\n"
-        f"pid_file {directory / 'mosquitto.pid'}\n"
+        f"pid_file {pid_file or state / 'mosquitto.pid'}\n"
     )

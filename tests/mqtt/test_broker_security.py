@@ -432,8 +432,6 @@ def test_the_printed_mosquitto_config_binds_ids_and_caps_sizes(
         pytest.skip("mosquitto is not installed")
     directory = Path("/tmp") / f"loa-mosq-conf-{os.getpid()}-{free_port()}"
     directory.mkdir(mode=0o755)
-    if os.geteuid() == 0:
-        shutil.chown(directory, "mosquitto")
     port = free_port()
     env = {
         "LOA_ENV": "test",
@@ -445,7 +443,8 @@ def test_the_printed_mosquitto_config_binds_ids_and_caps_sizes(
     }
     result = CliRunner().invoke(
         app,
-        ["mqtt", "sync", "--dir", str(directory), "--print-conf", str(port)],
+        ["mqtt", "sync", "--dir", str(directory), "--state-dir", str(directory / "state")]
+        + ["--print-conf", str(port)],
         env=env,
     )
     assert result.exit_code == 0, result.output
