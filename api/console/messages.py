@@ -117,6 +117,13 @@ CATALOGUE: dict[str, Text] = {
     ),
     # Stations, receivers, languages.
     "station.not_found": Text("Không tìm thấy đài {station_id}"),
+    "programme.nothing_to_air": Text(
+        "Đài {station_id} không có gì để phát trong chương trình này (bản tin chưa duyệt, "
+        "đã sửa sau khi duyệt hoặc không có bản ở ngôn ngữ của đài)"
+    ),
+    "programme.station_not_targeted": Text(
+        "Lịch phát {broadcast_id} không phát ở đài {station_id}"
+    ),
     "station.area_not_commune": Text(
         "Địa bàn '{area_code}' là cấp {level:level}: đài thuộc về một xã (hoặc một thôn)", "area"
     ),

@@ -23,10 +23,11 @@ from api.console.home_pages import broadcast_labels
 from api.console.messages import form_error, say
 from api.console.web import ConsoleRoute, CsrfDep, UserDep, redirect, render
 from api.deps import MAX_ID, IdPath, SessionDep, SettingsDep, WakeDep, get_clock
+from api.responses import file_response
 from broadcast.bulletins import service as bulletins
 from broadcast.bulletins.models import BulletinStatus
 from broadcast.core.settings import Settings
-from broadcast.delivery import status
+from broadcast.delivery import dispatch, programmes, status
 from broadcast.delivery.models import AIRED_STATES, FINAL_STATES, DeliveryState
 from broadcast.people.models import Role
 from broadcast.people.service import Principal
@@ -35,7 +36,7 @@ from broadcast.schedule import service as scheduling
 from broadcast.schedule.recurrence import parse_plain
 from stations import registry
 from stations.areas import list_areas
-from stations.errors import LoaError
+from stations.errors import InvalidInputError, LoaError
 from stations.models import StationKind
 from stations.protocol import Priority
 from stations.timeutil import as_utc, utcnow
@@ -406,6 +407,48 @@ def operator_page(
     principal.require(Role.operator, Role.editor)
     context = _operator_context(session, settings, principal)
     return render(request, "operator.html", context, principal=principal)
+
+
+@router.get("/operator/programmes/{broadcast_id}/{station_id}.mp3")
+def operator_programme(
+    broadcast_id: IdPath,
+    station_id: IdPath,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: UserDep,
+    download: bool = False,
+) -> Response:
+    """The programme a station must air for a broadcast, as one MP3 to play or download."""
+    principal.require(Role.operator, Role.editor)
+    broadcast = scheduling.get_broadcast(
+        session=session, broadcast_id=broadcast_id, scope=principal.scope
+    )
+    station, _area = registry.get_station(
+        session=session, station_id=station_id, scope=principal.scope
+    )
+    if station.id not in {s.id for s, _a in dispatch.stations_for(session, broadcast_id)}:
+        raise InvalidInputError(
+            f"Broadcast {broadcast_id} does not air at station {station_id}",
+            code="programme.station_not_targeted",
+            broadcast_id=broadcast_id,
+            station_id=station_id,
+        )
+    path, programme = programmes.programme_audio(
+        session=session, settings=settings, station=station, bulletin_ids=broadcast.bulletin_ids
+    )
+    answer = file_response(
+        path,
+        etag=programme.version,
+        range_header=request.headers.get("range"),
+        if_none_match=request.headers.get("if-none-match"),
+    )
+    answer.headers["Content-Type"] = "audio/mpeg"
+    if download:
+        answer.headers["Content-Disposition"] = (
+            f'attachment; filename="chuong-trinh-{broadcast_id}-dai-{station_id}.mp3"'
+        )
+    return answer
 
 
 @router.post("/operator/confirm", response_class=HTMLResponse, dependencies=[CsrfDep])

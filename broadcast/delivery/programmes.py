@@ -16,7 +16,9 @@ from broadcast.bulletins.models import Bulletin, BulletinStatus, Translation
 from broadcast.bulletins.service import is_airable, valid_at_clause
 from broadcast.core.settings import Settings
 from playlists import MediaAsset, Programme, ProgrammeEntry, ProgrammeWarning, SlotRules, assemble
+from playlists.render import render_programme
 from stations.areas import ancestors
+from stations.errors import InvalidInputError
 from stations.models import Area, Station
 from stations.timeutil import utcnow
 from tts.audio import probe_duration_ms
@@ -171,3 +173,28 @@ def programme_for_station(
     if skipped:
         programme = dataclasses.replace(programme, warnings=(*skipped, *programme.warnings))
     return programme
+
+
+def programme_audio(
+    *, session: Session, settings: Settings, station: Station, bulletin_ids: Sequence[int]
+) -> tuple[Path, Programme]:
+    """The station's programme of these bulletins as one MP3, for an operator to air by hand.
+
+    Rendered once per programme version under LOA_MEDIA_DIR/programmes/ (a changed
+    bulletin makes a new version, so a file is never stale) and written atomically.
+    """
+    programme = programme_for_station(
+        session=session, station=station, bulletin_ids=list(bulletin_ids), settings=settings
+    )
+    if not programme.items or programme.blocked:
+        raise InvalidInputError(
+            f"Station {station.id} has nothing to air in this programme",
+            code="programme.nothing_to_air",
+            station_id=station.id,
+        )
+    path = settings.media_dir / "programmes" / f"{programme.version}.mp3"
+    if not path.is_file():
+        render_programme(
+            programme, path, sample_rate=settings.tts_sample_rate, bitrate=settings.tts_bitrate
+        )
+    return path, programme

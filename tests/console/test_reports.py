@@ -225,6 +225,35 @@ def test_reports_name_their_period_area_and_languages(
     )
 
 
+def test_wired_station_operator_plays_and_downloads_the_programme(
+    login: Login, aired: int, settings: Settings, tmp_path: Path
+) -> None:
+    from tts.audio import probe_duration_ms
+
+    client = login("vanhanh.phalong")
+    page = client.get("/operator")
+    src = page.text.split('<audio controls preload="none" src="')[1].split('"')[0]
+    assert src.startswith(f"/operator/programmes/{aired}/")
+    audio = client.get(src)
+    assert audio.status_code == 200 and audio.headers["content-type"] == "audio/mpeg"
+    heard = tmp_path / "programme.mp3"
+    heard.write_bytes(audio.content)
+    # Pha Long airs Vietnamese (90 s) then H'Mông (30 s), with the gap between them.
+    expected = 90_000 + 30_000 + settings.programme_gap_ms
+    assert abs(probe_duration_ms(heard) - expected) < 500
+    # A player seeks with Range; a download is named for the broadcast and the station.
+    part = client.get(src, headers={"Range": "bytes=0-99"})
+    assert part.status_code == 206 and len(part.content) == 100
+    saved = client.get(src + "?download=1")
+    station_id = src.rsplit("/", 1)[1].removesuffix(".mp3")
+    assert saved.headers["content-disposition"] == (
+        f'attachment; filename="chuong-trinh-{aired}-dai-{station_id}.mp3"'
+    )
+    assert saved.content == audio.content  # rendered once, served again
+    # Y Tý's operator cannot fetch Pha Long's programme.
+    assert login("vanhanh.yty").get(src).status_code == 404
+
+
 def test_operator_confirms_a_legacy_airing_in_the_console(login: Login, aired: int) -> None:
     client = login("vanhanh.phalong")
     page = client.get("/operator")
