@@ -199,6 +199,16 @@ def _explain(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
+def _shown(moment: datetime) -> str:
+    """A moment as the log shows it: RFC 3339 with the sender's offset, to the second."""
+    return moment.replace(microsecond=0).isoformat()
+
+
+def _length(milliseconds: int) -> str:
+    minutes, seconds = divmod(round(milliseconds / 1000), 60)
+    return f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
+
+
 def _sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -404,16 +414,31 @@ class ReceiverAgent:
             known = self._jobs.get(ref)
             if known is not None and known.command.version == command.version:
                 # A duplicate (QoS 1 redelivery or a resend): repeat where it stands.
+                log.info("Programme %s again (a repeat): still %s", ref, known.state.value)
                 self.ack(ref, AckState.rejected if known.cancelled else known.state)
                 return
             if known is not None:
+                log.info("Programme %s replaced by a new version", ref)
                 self._stop_job(known)
             if self.clock() >= command.expires_at:
                 self._remember(ref, _Job(command, state=AckState.rejected, cancelled=True))
+                log.warning(
+                    "Programme %s refused: it expired at %s, before it reached this receiver",
+                    ref,
+                    _shown(command.expires_at),
+                )
                 self.ack(ref, AckState.rejected, "expired before it was received")
                 return
             job = _Job(command)
             self._remember(ref, job)
+        log.info(
+            "Received programme %s: %d items, %s, to air at %s (%s priority)",
+            ref,
+            len(command.items),
+            _length(command.duration_ms),
+            _shown(command.air_at),
+            command.priority.value,
+        )
         self.ack(ref, AckState.received)
         self.executor.submit(self._download, ref, job)
 
@@ -428,12 +453,19 @@ class ReceiverAgent:
         except DownloadError as exc:
             with self._lock:
                 job.state = AckState.failed
+            log.warning("Programme %s will not air: could not download its audio: %s", ref, exc)
             self.ack(ref, AckState.failed, str(exc)[:500])
             return
         with self._lock:
             if job.cancelled:
                 return
             job.state = AckState.downloaded
+        log.info(
+            "Downloaded programme %s: %d files, %d bytes, checked",
+            ref,
+            len(files),
+            sum(item.bytes for item in job.command.items),
+        )
         self.ack(ref, AckState.downloaded)
         urgent = job.command.priority is Priority.emergency
         delay = 0.0 if urgent else (job.command.air_at - self.clock()).total_seconds()
@@ -447,6 +479,7 @@ class ReceiverAgent:
                 return
             if self.clock() >= job.command.expires_at:
                 job.state = AckState.rejected
+                log.warning("Programme %s not aired: it expired before air time", ref)
                 self.ack(ref, AckState.rejected, "expired before air time")
                 return
             current = self._jobs.get(self._playing) if self._playing else None
@@ -457,10 +490,12 @@ class ReceiverAgent:
                         1.0, lambda: self._air(ref, job, files)
                     )
                     return
+                log.warning("Emergency %s interrupts programme %s", ref, self._playing)
                 self._stop_job(current)  # an emergency interrupts what is playing
             job.state = AckState.started
             self._playing = ref
             self.version = job.command.version
+        log.info("Playing programme %s (%s)", ref, _length(job.command.duration_ms))
         self.ack(ref, AckState.started)
         durations = [item.duration_ms for item in job.command.items]
         job.playback = self.player.play(
@@ -473,6 +508,10 @@ class ReceiverAgent:
             if self._playing == ref:
                 self._playing = None
             job.state = AckState.completed if ok else AckState.failed
+        if ok:
+            log.info("Finished playing programme %s", ref)
+        else:
+            log.warning("Programme %s stopped before its end: %s", ref, detail or "no reason given")
         self.ack(ref, job.state, detail)
 
     def _stop_job(self, job: _Job) -> None:
@@ -492,11 +531,23 @@ class ReceiverAgent:
             self._stop_job(job)
             if job.state is not AckState.started:
                 job.state = AckState.rejected
+        log.info("Programme %s cancelled by the server", ref)
         if job.state is AckState.rejected:
             self.ack(ref, AckState.rejected, "cancelled")
 
 
 # --- one real receiver -----------------------------------------------------------------
+
+
+# How long `loa receiver` waits for its first connection before saying it has none.
+BROKER_WAIT_SECONDS = 10.0
+
+
+def _connected(agent: ReceiverAgent, address: BrokerAddress) -> None:
+    log.info(
+        "Connected to the broker at %s:%s as %s", address.host, address.port, agent.receiver_id
+    )
+    agent.publish_state(True)
 
 
 def run_receiver(
@@ -538,10 +589,16 @@ def run_receiver(
         client_id=receiver_id,
         clean_session=False,
         will=Will(topics.state(receiver_id), agent.state_payload(False), QOS_STATE, True),
-        on_connected=lambda _present: holder[0].publish_state(True),
+        on_connected=lambda _present: _connected(holder[0], address),
     )
     client.subscribe(topics.cmd(receiver_id), agent.on_message, qos=1)
     client.start(wait=False)
+    if not client.wait_connected(BROKER_WAIT_SECONDS):
+        log.warning(
+            "Cannot reach the broker at %s:%s yet; still trying (programmes arrive once connected)",
+            address.host,
+            address.port,
+        )
     stop = stop or threading.Event()
     try:
         while not stop.wait(1.0):

@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from stations import agent
-from stations.agent import DownloadError, MediaCache
+from stations.agent import (
+    DownloadError,
+    MediaCache,
+    ReceiverAgent,
+    SimulatedPlayer,
+    TimerService,
+)
+from stations.mqtt import Message
+from stations.protocol import AckState, MediaItem, ProgrammeCommand, Topics, encode
+from tests.mqtt.conftest import wait_for
+from tests.utils import free_port
 
 BODY = bytes(range(256)) * 400  # 100 KiB
 SHA = hashlib.sha256(BODY).hexdigest()
@@ -77,3 +90,73 @@ def test_attempts_are_bounded(server: Server, tmp_path: Path) -> None:
     with pytest.raises(DownloadError, match="HTTP 503"):
         MediaCache(tmp_path).fetch(server.url, SHA, len(BODY), None)
     assert len(server.requests) == agent.DOWNLOAD_ATTEMPTS
+
+
+def _agent(tmp_path: Path) -> tuple[ReceiverAgent, TimerService, ThreadPoolExecutor]:
+    timers = TimerService()
+    executor = ThreadPoolExecutor(max_workers=1)
+    return (
+        ReceiverAgent(
+            "rx-log",
+            password="secret",
+            topics=Topics("loa/v1"),
+            publish=lambda *_args: None,
+            cache=MediaCache(tmp_path / "cache"),
+            player=SimulatedPlayer(timers, time_scale=0.0),
+            timers=timers,
+            executor=executor,
+        ),
+        timers,
+        executor,
+    )
+
+
+def _command(ref: str, url: str, sha256: str = SHA) -> bytes:
+    now = datetime.now(UTC)
+    return encode(
+        ProgrammeCommand(
+            broadcast_id=ref,
+            air_at=now,
+            expires_at=now + timedelta(minutes=15),
+            version="v1",
+            items=[
+                MediaItem(
+                    url=url,
+                    sha256=sha256,
+                    bytes=len(BODY),
+                    duration_ms=65_000,
+                    language="vi",
+                    title="x",
+                )
+            ],
+        )
+    )
+
+
+def test_the_agent_logs_each_step_and_each_failure_in_plain_words(
+    server: Server, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    receiver, timers, executor = _agent(tmp_path)
+    closed = f"http://127.0.0.1:{free_port()}/media/{SHA}.mp3"
+    try:
+        with caplog.at_level(logging.INFO, logger="stations.agent"):
+            receiver.on_message(Message("cmd", _command("7.1", server.url), 1, False))
+            wait_for(lambda: ("7.1", AckState.completed) in receiver.acks)
+            receiver.on_message(
+                Message(
+                    "cmd", _command("7.2", closed, hashlib.sha256(b"other").hexdigest()), 1, False
+                )
+            )
+            wait_for(lambda: ("7.2", AckState.failed) in receiver.acks)
+    finally:
+        timers.stop()
+        executor.shutdown()
+    said = [r.getMessage() for r in caplog.records]
+    assert said[0].startswith("Received programme 7.1: 1 items, 1 min 05 s, to air at ")
+    assert said[1] == f"Downloaded programme 7.1: 1 files, {len(BODY)} bytes, checked"
+    assert said[2:4] == ["Playing programme 7.1 (1 min 05 s)", "Finished playing programme 7.1"]
+    assert any(
+        line.startswith("Programme 7.2 will not air: could not download its audio: ")
+        and "cannot connect to the media server" in line
+        for line in said
+    ), said
