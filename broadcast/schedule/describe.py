@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from broadcast.schedule.models import Broadcast
 from broadcast.schedule.recurrence_words import WEEK
-from broadcast.schedule.service import air_times
+from broadcast.schedule.service import AiringSummary, air_times
 from stations.errors import InvalidInputError
 from stations.timeutil import as_utc
 
@@ -258,3 +259,22 @@ def describe_schedule(
         # Every airing falls on one day: the day says more than the repetition.
         return f"Ngày {day_month_year(first)} lúc {_clock_list(times)}, {span.count} lượt"
     return f"{when}, {_range(first, last, today)}, {span.count} lượt"
+
+
+def describe_broadcast(
+    broadcast: Broadcast, summary: AiringSummary | None = None, *, today: date | None = None
+) -> str:
+    """A stored broadcast's schedule in words, in the zone its rule was computed in.
+
+    With its airing summary the stored airings are counted (no expansion of the rule).
+    """
+    span = None
+    if summary and summary.count and summary.first_air_at and summary.last_air_at:
+        span = Span(summary.count, summary.first_air_at, summary.last_air_at)
+    return describe_schedule(
+        starts_at=broadcast.starts_at,
+        rule=broadcast.rrule,
+        zone=ZoneInfo(broadcast.timezone),
+        today=today,
+        span=span,
+    )
