@@ -66,6 +66,11 @@ class BroadcastPublic(BaseModel):
     area_codes: list[str]
     starts_at: datetime
     rrule: str | None
+    schedule_text: str = Field(
+        description="The schedule in Vietnamese words, on the wall clock of `timezone`, "
+        "e.g. 'Hằng ngày 06:00 và 17:00, từ 03/12/2026 đến 01/01/2027, 60 lượt' or "
+        "'Một lần lúc 06:00 ngày 03/12/2026' (read-only)"
+    )
     timezone: str
     priority: Priority
     status: BroadcastStatus = Field(

@@ -61,6 +61,7 @@ class ScheduleForm(ConsoleForm):
     when: str = ""
     priority: str = "normal"
     title: str = ""
+    action: str = ""  # "preview": show what the schedule does, save nothing
 
     def chosen_bulletins(self) -> list[int | None]:
         """The chosen bulletin ids; None for one that is not an id."""

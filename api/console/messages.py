@@ -295,7 +295,8 @@ CATALOGUE: dict[str, Text] = {
     "rrule.endless": Text(
         "Quy tắc lặp không có điểm dừng: hãy thêm UNTIL=... hoặc COUNT=...", "when"
     ),
-    "rrule.invalid": Text("Quy tắc lặp “{rule}” không hợp lệ", "when"),
+    # The rule itself is never shown: people read schedules in words.
+    "rrule.invalid": Text("Quy tắc lặp không hợp lệ", "when"),
     "rrule.set_given": Text("Chỉ ghi được một quy tắc lặp", "when"),
     "rrule.too_many_airings": Text(
         "Lịch phát có hơn {limit} lượt phát: ngày kết thúc quá xa, hãy chia thành nhiều lịch",

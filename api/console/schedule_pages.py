@@ -7,8 +7,10 @@ log), the ones the REST API calls, so the console and the API apply the same rul
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Annotated
 
@@ -33,7 +35,16 @@ from broadcast.people.models import Role
 from broadcast.people.service import Principal
 from broadcast.reports import coverage as reports
 from broadcast.schedule import service as scheduling
-from broadcast.schedule.recurrence import parse_plain
+from broadcast.schedule.describe import (
+    WEEKDAY_TITLES,
+    Span,
+    airing_text,
+    day_month_year,
+    describe_broadcast,
+    describe_schedule,
+)
+from broadcast.schedule.recurrence import PlainRecurrence, airings, parse_plain
+from broadcast.schedule.recurrence_words import WEEK
 from stations import registry
 from stations.areas import list_areas
 from stations.errors import InvalidInputError, LoaError
@@ -53,6 +64,10 @@ _WHEN_INPUTS = {
     "until": "until",
     "when": "when",
 }
+# How many airings the form shows before saving.
+PREVIEW_AIRINGS = 5
+# A date as people type it here: 01/12/2026 (also 1/12/2026, 01-12-2026, 01.12.2026).
+_DAY_MONTH_YEAR = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
 
 
 def _today(settings: Settings) -> date:
@@ -133,25 +148,111 @@ def new_broadcast_page(
     form = {
         "bulletin_ids": [bulletin] if bulletin else [],
         "area_codes": [principal.area.code] if principal.area else [],
-        "first_day": today.isoformat(),
-        "until": (today + timedelta(days=30)).isoformat(),
+        "first_day": day_month_year(today),
+        "until": day_month_year(today + timedelta(days=30)),
         "when": "hằng ngày lúc 6:00 và 17:00",
         "priority": "normal",
     }
-    context = _options(session, principal) | {"errors": {}, "form": form}
+    errors: dict[str, str] = {}
+    shown = _preview(settings, str(form["when"]), today, today + timedelta(days=30), errors)
+    context = _form_context(session, principal, form, errors, shown)
     return render(request, "broadcast_new.html", context, principal=principal)
 
 
 def _date(value: str, errors: dict[str, str], field: str, required: bool) -> date | None:
-    if not value.strip():
+    """A date typed as dd/mm/yyyy (or yyyy-mm-dd), whatever the browser's language."""
+    text = value.strip()
+    if not text:
         if required:
-            errors[field] = "Hãy chọn ngày"
+            errors[field] = "Hãy nhập ngày"
         return None
     try:
-        return date.fromisoformat(value.strip())
+        found = _DAY_MONTH_YEAR.fullmatch(text)
+        if found:
+            day, month, year = (int(g) for g in found.groups())
+            return date(year, month, day)
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return date.fromisoformat(text)
     except ValueError:
-        errors[field] = "Ngày không hợp lệ (dạng 2026-12-01)"
+        pass
+    errors[field] = "Ngày không hợp lệ (dạng ngày/tháng/năm, ví dụ 01/12/2026)"
+    return None
+
+
+def _form_context(
+    session: Session,
+    principal: Principal,
+    form: Mapping[str, object],
+    errors: dict[str, str],
+    preview: Preview | None,
+) -> dict[str, object]:
+    """The new broadcast form with its values, errors and preview."""
+    refused = None if preview else "Chưa xem trước được: hãy sửa ô báo lỗi ở trên."
+    return _options(session, principal) | {
+        "errors": errors,
+        "form": form,
+        "preview": preview,
+        "preview_error": refused if errors else None,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """What a schedule typed in the form will do, before it is saved."""
+
+    plan: PlainRecurrence
+    summary: str
+    first: list[tuple[str, str]]  # (dd/mm/yyyy HH:MM, weekday) of the first airings
+    count: int
+
+
+def _preview(
+    settings: Settings, when: str, first: date | None, last: date | None, errors: dict[str, str]
+) -> Preview | None:
+    """The phrase read from `first` to `last`, its summary and first airings.
+
+    None when it is refused; the reason goes into `errors`, by input.
+    """
+    if first is None or "first_day" in errors or "until" in errors:
         return None
+    zone = settings.zone
+    try:
+        plan = parse_plain(when, first_day=first, until=last, zone=zone)
+        every = airings(plan, zone=zone)
+    except LoaError as exc:
+        key, shown = form_error(exc, _WHEN_INPUTS, default="when")
+        errors[key] = shown
+        return None
+    summary = describe_schedule(
+        starts_at=plan.starts_at,
+        rule=plan.rrule,
+        zone=zone,
+        today=_today(settings),
+        span=Span(len(every), every[0], every[-1]),
+    )
+    first_ones = [
+        (airing_text(t, zone), WEEKDAY_TITLES[WEEK[t.weekday()]]) for t in every[:PREVIEW_AIRINGS]
+    ]
+    return Preview(plan, summary, first_ones, len(every))
+
+
+@router.get("/schedule/preview", response_class=HTMLResponse)
+def preview_fragment(
+    request: Request,
+    settings: SettingsDep,
+    principal: UserDep,
+    when: str = "",
+    first_day: str = "",
+    until: str = "",
+) -> HTMLResponse:
+    """The preview block of the new broadcast form, for the fields as typed (saves nothing)."""
+    principal.require(Role.editor)
+    errors: dict[str, str] = {}
+    first = _date(first_day, errors, "first_day", required=True)
+    last = _date(until, errors, "until", required=False)
+    shown = None if errors else _preview(settings, when, first, last, errors)
+    context = {"preview": shown, "preview_error": next(iter(errors.values()), None)}
+    return render(request, "schedule_preview.html", context, principal=principal)
 
 
 def _create(
@@ -174,8 +275,8 @@ def _create(
         title=body.title,
         wake=wake,
     )
-    airings = scheduling.occurrences_of(session=session, broadcast_id=broadcast.id or 0)
-    return broadcast.id or 0, len(airings)
+    stored = scheduling.occurrences_of(session=session, broadcast_id=broadcast.id or 0)
+    return broadcast.id or 0, len(stored)
 
 
 @router.post("/schedule/new", response_class=HTMLResponse, dependencies=[CsrfDep])
@@ -187,19 +288,23 @@ def create_broadcast(
     wake: WakeDep,
     form: Annotated[ScheduleForm, Form()],
 ) -> Response:
-    """Schedule approved bulletins for areas at the times written in plain words."""
+    """Schedule approved bulletins for areas at the times written in plain words.
+
+    The *Xem trước* button (`action=preview`) shows the summary and first airings of
+    what was typed and saves nothing.
+    """
     principal.require(Role.editor)
-    errors = form.problems()
+    previewing = form.action == "preview"
+    errors = {} if previewing else form.problems()
     ids = [i for i in form.chosen_bulletins() if i is not None]
     first = _date(form.first_day, errors, "first_day", required=True)
     last = _date(form.until, errors, "until", required=False)
-    plan = None
-    if first is not None and "first_day" not in errors:
-        try:
-            plan = parse_plain(form.when, first_day=first, until=last, zone=settings.zone)
-        except LoaError as exc:
-            key, shown = form_error(exc, _WHEN_INPUTS, default="when")
-            errors[key] = shown
+    preview = _preview(settings, form.when, first, last, errors)
+    if previewing:
+        context = _form_context(session, principal, form.shown(), errors, preview)
+        code = 422 if errors else 200
+        return render(request, "broadcast_new.html", context, principal=principal, status_code=code)
+    plan = preview.plan if preview is not None else None
     if not errors and plan is not None:
         try:
             body = bs.BroadcastCreate(
@@ -210,7 +315,7 @@ def create_broadcast(
                 priority=Priority(form.priority),
                 title=form.title.strip() or None,
             )
-            broadcast_id, airings = _create(session, settings, principal, body, wake)
+            broadcast_id, count = _create(session, settings, principal, body, wake)
         except ValidationError as exc:
             session.rollback()
             errors["when"] = f"Dữ liệu không hợp lệ: {exc.errors()[0]['msg']}"
@@ -219,8 +324,8 @@ def create_broadcast(
             key, shown = form_error(exc, _WHEN_INPUTS, default="when")
             errors[key] = shown
         else:
-            return redirect(f"/broadcasts/{broadcast_id}", f"Đã lên lịch {airings} lượt phát")
-    context = _options(session, principal) | {"errors": errors, "form": form.shown()}
+            return redirect(f"/broadcasts/{broadcast_id}", f"Đã lên lịch {count} lượt phát")
+    context = _form_context(session, principal, form.shown(), errors, preview)
     return render(request, "broadcast_new.html", context, principal=principal, status_code=422)
 
 
@@ -305,6 +410,7 @@ def _status_context(
     )
     return {
         "broadcast": broadcast,
+        "schedule_text": describe_broadcast(broadcast, summary, today=_today(settings)),
         "state": summary.state(broadcast.status),
         "report": report,
         "occurrences": occurrences,

@@ -24,6 +24,7 @@ from api.deps import (
 from broadcast.delivery import status
 from broadcast.delivery.models import DeliveryState
 from broadcast.schedule import service as scheduling
+from broadcast.schedule.describe import describe_broadcast
 from broadcast.schedule.models import Broadcast, BroadcastStatus, Occurrence
 from stations.protocol import Priority
 from stations.timeutil import as_utc, utcnow
@@ -60,6 +61,7 @@ def broadcast_public(broadcast: Broadcast, summary: scheduling.AiringSummary) ->
         area_codes=list(broadcast.area_codes),
         starts_at=as_utc(broadcast.starts_at),
         rrule=broadcast.rrule,
+        schedule_text=describe_broadcast(broadcast, summary),
         timezone=broadcast.timezone,
         priority=Priority(broadcast.priority),
         status=broadcast.status,

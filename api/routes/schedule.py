@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import ClockDep, PrincipalDep, SettingsDep
 from api.schemas import Strict
+from broadcast.schedule.describe import Span, airing_text, describe_schedule
 from broadcast.schedule.recurrence import airings, parse_plain
 
 router = APIRouter(prefix="/schedule", tags=["broadcasts"])
@@ -45,6 +46,14 @@ class ScheduleParsed(BaseModel):
         description=f"The first {FIRST_AIRINGS} airings, with the offset of LOA_TIMEZONE"
     )
     airing_count: int = Field(description="How many airings the campaign has in all")
+    summary: str = Field(
+        description="The schedule in Vietnamese words, e.g. 'Hằng ngày 06:00 và 17:00, từ "
+        "03/12/2026 đến 01/01/2027, 60 lượt'; the console shows it before saving"
+    )
+    first_airings_text: list[str] = Field(
+        description=f"The first {FIRST_AIRINGS} airings as people read them, dd/mm/yyyy HH:MM "
+        "in LOA_TIMEZONE"
+    )
 
 
 @router.post("/parse", response_model=ScheduleParsed, summary="Read a schedule in plain words")
@@ -63,4 +72,11 @@ def parse_schedule(
         weekdays=list(plan.weekdays),
         first_airings=every[:FIRST_AIRINGS],
         airing_count=len(every),
+        summary=describe_schedule(
+            starts_at=plan.starts_at,
+            rule=plan.rrule,
+            zone=zone,
+            span=Span(len(every), every[0], every[-1]),
+        ),
+        first_airings_text=[airing_text(t, zone) for t in every[:FIRST_AIRINGS]],
     )

@@ -322,12 +322,14 @@ def occurrences_of(*, session: Session, broadcast_id: int) -> Sequence[Occurrenc
 
 @dataclass(frozen=True, slots=True)
 class AiringSummary:
-    """How many airings a broadcast has, the next one, and how many are on air or to come."""
+    """How many airings a broadcast has, the next, first and last, how many on air or to come."""
 
     count: int = 0
     next_air_at: datetime | None = None
     on_air: int = 0  # air time come, some receivers not settled
     to_come: int = 0  # not yet dispatched, or dispatched ahead of their air time
+    first_air_at: datetime | None = None
+    last_air_at: datetime | None = None
 
     def state(self, status: BroadcastStatus) -> BroadcastState:
         """The broadcast's derived state."""
@@ -350,6 +352,8 @@ def airing_summaries(
     air_at = col(Occurrence.air_at)
     state = col(Occurrence.state)
     upcoming = type_coerce(func.min(case((air_at >= now, air_at))), UTCTimestamp())
+    first = type_coerce(func.min(air_at), UTCTimestamp())
+    last = type_coerce(func.max(air_at), UTCTimestamp())
     unsettled = (
         select(col(Delivery.id))
         .where(col(Delivery.occurrence_id) == col(Occurrence.id))
@@ -366,13 +370,15 @@ def airing_summaries(
         )
     )
     rows = session.execute(
-        sa_select(col(Occurrence.broadcast_id), func.count(), upcoming, on_air, to_come)
+        sa_select(
+            col(Occurrence.broadcast_id), func.count(), upcoming, on_air, to_come, first, last
+        )
         .where(col(Occurrence.broadcast_id).in_(list(broadcast_ids)))
         .group_by(col(Occurrence.broadcast_id))
     ).all()
     return {
-        bid: AiringSummary(count, nxt, int(live or 0), int(later or 0))
-        for bid, count, nxt, live, later in rows
+        bid: AiringSummary(count, nxt, int(live or 0), int(later or 0), start, end)
+        for bid, count, nxt, live, later, start, end in rows
     }
 
 

@@ -49,6 +49,15 @@ def test_a_phrase_gives_its_rule_and_first_airings(
         "2026-12-11T17:30:00+07:00",
     ]
     assert found["airing_count"] == 2 * 19  # 19 weekdays from 7 to 31 December
+    assert found["summary"] == (
+        "Hằng tuần từ Thứ Hai đến Thứ Sáu, 06:00 và 17:30, từ 07/12/2026 đến 31/12/2026, 38 lượt"
+    )
+    assert found["first_airings_text"][:3] == [
+        "07/12/2026 06:00",
+        "07/12/2026 17:30",
+        "08/12/2026 06:00",
+    ]
+    assert len(found["first_airings_text"]) == len(found["first_airings"])
 
 
 def test_a_single_airing_has_no_rule(client: TestClient, editor: Headers) -> None:
@@ -57,6 +66,8 @@ def test_a_single_airing_has_no_rule(client: TestClient, editor: Headers) -> Non
     assert found["rrule"] is None
     assert found["first_airings"] == ["2026-12-10T07:00:00+07:00"]
     assert found["airing_count"] == 1
+    assert found["summary"] == "Một lần lúc 07:00 ngày 10/12/2026"
+    assert found["first_airings_text"] == ["10/12/2026 07:00"]
 
 
 def test_the_first_day_is_today_in_hanoi_by_default(client: TestClient, editor: Headers) -> None:
@@ -117,3 +128,9 @@ def test_the_airings_are_those_a_broadcast_gets(
     aired = [datetime.fromisoformat(o["air_at"]) for o in created.json()["occurrences"]]
     assert aired == [datetime.fromisoformat(a) for a in found["first_airings"]]
     assert len(aired) == found["airing_count"] == 10  # 3, 5, 7, 9, 11 March, twice each
+    # The broadcast reads back in the same words as the phrase's preview.
+    assert (
+        created.json()["schedule_text"]
+        == found["summary"]
+        == ("2 ngày một lần, 06:00 và 17:30, từ 03/03/2031 đến 12/03/2031, 10 lượt")
+    )

@@ -139,6 +139,12 @@ def test_schedule_permissions_and_scope(
     assert data["occurrences"][0]["ref"] == f"{data['id']}.1"
     listed = client.get("/api/v1/broadcasts", headers=operator).json()
     assert [b["id"] for b in listed["items"]] == [data["id"]]
+    assert (
+        listed["items"][0]["schedule_text"]
+        == data["schedule_text"]
+        == ("Hằng ngày 06:00 và 17:00, từ 01/03/2031 đến 03/03/2031, 6 lượt")
+    )
+    assert listed["items"][0]["rrule"] == body["rrule"]  # the rule itself is still given
     assert client.get("/api/v1/broadcasts", headers=other).json()["total"] == 0
     assert client.get(f"/api/v1/broadcasts/{data['id']}", headers=other).status_code == 404
     bad = {**body, "rrule": "FREQ=DAILY"}

@@ -23,7 +23,34 @@
     };
     window.setTimeout(tick, every);
   }
+  // A form with data-preview shows what its schedule does as it is typed (the "Xem trước"
+  // button does the same without JavaScript); nothing is saved.
+  var PREVIEW_FIELDS = ["when", "first_day", "until"];
+  function previewer(form) {
+    var box = document.getElementById(form.getAttribute("data-preview-box"));
+    var url = form.getAttribute("data-preview");
+    var timer = null;
+    var asked = 0;
+    var refresh = function () {
+      var query = new URLSearchParams();
+      PREVIEW_FIELDS.forEach(function (name) {
+        var input = form.elements.namedItem(name);
+        query.set(name, input ? input.value : "");
+      });
+      var mine = ++asked;
+      fetch(url + "?" + query.toString(), { credentials: "same-origin", headers: { "Accept": "text/html" } })
+        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (html) { if (html !== null && mine === asked) { box.innerHTML = html; } })
+        .catch(function () {});
+    };
+    form.addEventListener("input", function (event) {
+      if (PREVIEW_FIELDS.indexOf(event.target.name) < 0) { return; }
+      window.clearTimeout(timer);
+      timer = window.setTimeout(refresh, 400);
+    });
+  }
   document.addEventListener("DOMContentLoaded", function () {
     Array.prototype.forEach.call(document.querySelectorAll("[data-poll]"), poll);
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-preview]"), previewer);
   });
 })();
