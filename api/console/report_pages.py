@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
 from api.console.charts import stacked_bars
-from api.console.web import ConsoleRoute, UserDep, render
+from api.console.web import TYPED_DAY_ERROR, ConsoleRoute, UserDep, render, typed_day
 from api.deps import SessionDep, SettingsDep
 from api.responses import export_response
 from broadcast.core.settings import Settings
@@ -31,13 +31,13 @@ def _period(settings: Settings, start: str, end: str) -> tuple[date, date, dict[
     today = utcnow().astimezone(settings.zone).date()
     last, first = today, today - timedelta(days=6)
     try:
-        last = date.fromisoformat(end) if end else today
+        last = typed_day(end) if end else today
     except ValueError:
-        errors["to"] = "Ngày không hợp lệ"
+        errors["to"] = TYPED_DAY_ERROR
     try:
-        first = date.fromisoformat(start) if start else last - timedelta(days=6)
+        first = typed_day(start) if start else last - timedelta(days=6)
     except ValueError:
-        errors["from"] = "Ngày không hợp lệ"
+        errors["from"] = TYPED_DAY_ERROR
     except OverflowError:  # the week before the first day of the calendar
         errors["to"] = OUTSIDE_CALENDAR
     if not errors:
@@ -70,10 +70,10 @@ def reports_page(
     first, last, errors = _period(settings, from_ or start, to or end)
     areas, _ = list_areas(session=session, scope=principal.scope, limit=1000)
     context: dict[str, object] = {
-        "first": first.isoformat(),
+        "first": f"{first:%d/%m/%Y}" if "from" not in errors else (from_ or start),
+        "last": f"{last:%d/%m/%Y}" if "to" not in errors else (to or end),
         "first_shown": f"{first:%d/%m/%Y}",
         "last_shown": f"{last:%d/%m/%Y}",
-        "last": last.isoformat(),
         "area": area,
         "area_options": [("", "Toàn bộ địa bàn")]
         + [(a.code, f"{a.name} ({a.code})") for a in areas],

@@ -7,7 +7,6 @@ log), the ones the REST API calls, so the console and the API apply the same rul
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -23,7 +22,15 @@ from api import broadcast_schemas as bs
 from api.console.forms import EmergencyForm, ScheduleForm
 from api.console.home_pages import broadcast_labels
 from api.console.messages import form_error, say
-from api.console.web import ConsoleRoute, CsrfDep, UserDep, redirect, render
+from api.console.web import (
+    TYPED_DAY_ERROR,
+    ConsoleRoute,
+    CsrfDep,
+    UserDep,
+    redirect,
+    render,
+    typed_day,
+)
 from api.deps import MAX_ID, IdPath, SessionDep, SettingsDep, WakeDep, get_clock
 from api.responses import file_response
 from broadcast.bulletins import service as bulletins
@@ -67,7 +74,6 @@ _WHEN_INPUTS = {
 # How many airings the form shows before saving.
 PREVIEW_AIRINGS = 5
 # A date as people type it here: 01/12/2026 (also 1/12/2026, 01-12-2026, 01.12.2026).
-_DAY_MONTH_YEAR = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
 
 
 def _today(settings: Settings) -> date:
@@ -167,16 +173,10 @@ def _date(value: str, errors: dict[str, str], field: str, required: bool) -> dat
             errors[field] = "Hãy nhập ngày"
         return None
     try:
-        found = _DAY_MONTH_YEAR.fullmatch(text)
-        if found:
-            day, month, year = (int(g) for g in found.groups())
-            return date(year, month, day)
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            return date.fromisoformat(text)
+        return typed_day(text)
     except ValueError:
-        pass
-    errors[field] = "Ngày không hợp lệ (dạng ngày/tháng/năm, ví dụ 01/12/2026)"
-    return None
+        errors[field] = TYPED_DAY_ERROR
+        return None
 
 
 def _form_context(

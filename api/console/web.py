@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 from collections.abc import Callable, Coroutine
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -345,3 +346,23 @@ def can(principal: Principal | None, *roles: Role) -> bool:
 
 templates.env.globals["can"] = can
 templates.env.globals["Role"] = Role
+
+
+_DAY_MONTH_YEAR = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+TYPED_DAY_ERROR = "Ngày không hợp lệ (dạng ngày/tháng/năm, ví dụ 01/12/2026)"
+
+
+def typed_day(text: str) -> date:
+    """A day typed as dd/mm/yyyy (or yyyy-mm-dd), whatever the browser's language.
+
+    ValueError when it is neither, or no such day exists.
+    """
+    text = text.strip()
+    found = _DAY_MONTH_YEAR.fullmatch(text)
+    if found:
+        day, month, year = (int(g) for g in found.groups())
+        return date(year, month, day)
+    if _ISO_DAY.fullmatch(text):
+        return date.fromisoformat(text)
+    raise ValueError(f"not a day: {text!r}")

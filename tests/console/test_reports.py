@@ -203,6 +203,11 @@ def test_reports_name_their_period_area_and_languages(
     assert "Báo cáo phủ sóng và phát thanh: Huyện Bát Xát" in page.text
     assert f"Từ {first:%d/%m/%Y} đến {today:%d/%m/%Y}" in page.text
     assert 'name="from"' in page.text and 'name="to"' in page.text
+    # Days are typed and shown as dd/mm/yyyy, whatever the browser's language.
+    typed = client.get(f"/reports?from={first:%d/%m/%Y}&to={today:%d/%m/%Y}")
+    assert typed.status_code == 200
+    assert f'value="{first:%d/%m/%Y}"' in typed.text and 'type="date"' not in typed.text
+    assert f"Từ {first:%d/%m/%Y} đến {today:%d/%m/%Y}" in typed.text
     xlsx = client.get(f"/reports/coverage.xlsx?from={first.isoformat()}&to={today.isoformat()}")
     assert xlsx.headers["content-disposition"] == (
         f'attachment; filename="loa-bao-cao-082-{first.isoformat()}-den-{today.isoformat()}.xlsx"'
