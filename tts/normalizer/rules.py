@@ -274,13 +274,15 @@ def _chunk(digits: str) -> list[str]:
     return out
 
 
+_COUNTRY_CODE_RE = re.compile(r"^\(?\+84\)?\s?")
+
+
 def _phone_groups(written: str) -> list[str]:
     """The digit groups of a written number, '+84' becoming the leading 0."""
-    groups = re.findall(r"\d+", written)
-    if written.lstrip("(").startswith("+84") and groups:
-        groups = groups[1:]
-        if groups:
-            groups[0] = "0" + groups[0]
+    national = _COUNTRY_CODE_RE.sub("", written)
+    groups = re.findall(r"\d+", national)
+    if national != written and groups:
+        groups[0] = "0" + groups[0]
     return groups
 
 
@@ -561,7 +563,7 @@ _TIME_WORDS_RE = re.compile(
     r"(?<![\w])([01]?\d|2[0-4])\s+giờ\s+([0-5]?\d)'?"
     r"(?=\s*(?:[,.;:!?)\n-]|$|sáng|trưa|chiều|tối|đêm|ngày|hôm|đến))"
 )
-_RATIO_RE = re.compile(r"(?<![\w:.,])(\d{1,6}):(\d{1,6})(?![\w:]|[.,]\d)")
+_RATIO_RE = re.compile(rf"(?<![\w:.,])({NUM}):({NUM})(?![\w:]|[.,]\d)")
 _RATIO_CONTEXT_RE = re.compile(r"t[ỷỉ] lệ(?:\s+[^\W\d_]+){0,3}\s*:?\s*$")
 
 
@@ -571,8 +573,7 @@ def ratios(text: str, tables: Tables) -> str:
     def replace(m: re.Match[str]) -> str:
         if not _RATIO_CONTEXT_RE.search(_preceding(text, m.start(), 40)):
             return m.group(0)
-        top, bottom = (read_integer_string(g, zero_tens=tables.zero_tens) for g in m.groups())
-        return f"{top} trên {bottom}"
+        return f"{m.group(1)} trên {m.group(2)}"  # the numbers rule reads both
 
     return _RATIO_RE.sub(replace, text)
 
@@ -672,7 +673,7 @@ def money(text: str, tables: Tables) -> str:
 
     def replace(m: re.Match[str]) -> str:
         symbol = m.group("symbol").replace("US$", "USD")
-        return f"{m.group('amount')} {symbol}"
+        return f"{m.group('amount')} {tables.unit_reading(symbol) or symbol}"
 
     return _CURRENCY_FIRST_RE.sub(replace, text)
 
