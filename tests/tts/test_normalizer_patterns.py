@@ -81,6 +81,9 @@ RANGES = [
     ("tháng 1-3/2025", "tháng một đến tháng ba năm hai nghìn không trăm hai mươi lăm"),
     ("ngày 29-12", "ngày hai mươi chín tháng mười hai"),
     ("29-12", "hai mươi chín tháng mười hai"),
+    ("Quốc tế Phụ nữ 8-3", "quốc tế phụ nữ tám tháng ba"),
+    ("Tết Dương lịch 1-1", "tết dương lịch một tháng một"),
+    ("nghỉ 3-5 ngày", "nghỉ ba đến năm ngày"),
     ("sáng 2-9", "sáng hai tháng chín"),
     (
         "giai đoạn 2021-2025",

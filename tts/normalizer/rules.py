@@ -532,8 +532,9 @@ def dates(text: str, tables: Tables) -> str:
         day, month = int(m.group(1)), int(m.group(2))
         if not (1 <= day <= 31 and 1 <= month <= 12):
             return m.group(0)
-        # "ngày 2-9" is a date; so is "29-12" (no range runs downwards); "5-7" is a range.
-        if _DASH_DATE_CONTEXT_RE.search(_preceding(text, m.start())) or day > 12:
+        # "ngày 2-9" is a date; so are "29-12" and "8-3" (no range runs downwards or stays
+        # put); "5-7" is a range.
+        if _DASH_DATE_CONTEXT_RE.search(_preceding(text, m.start())) or day >= month:
             return f"{read_number(day, zero_tens=zt)} tháng {_month(month)}"
         return m.group(0)
 
