@@ -101,7 +101,7 @@ CASES = [
     ("1/2 số hộ", "một phần hai số hộ"),
     ("công nghiệp 4.0", "công nghiệp bốn chấm không"),
     ("mục 2.1", "mục hai chấm một"),
-    ("gọi 0912345678", "gọi không chín một hai ba bốn năm sáu bảy tám"),
+    ("gọi 0912345678", "gọi không chín một hai, ba bốn năm, sáu bảy tám"),
     ("mạng 4G", "mạng bốn gờ"),
     ("năm 2023", "năm hai nghìn không trăm hai mươi ba"),
     # Dates and times.

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import lru_cache
+from dataclasses import dataclass, field, replace
+from functools import cached_property, lru_cache
 from types import MappingProxyType
 
 from tts.normalizer import symbols
@@ -35,6 +35,9 @@ class Tables:
     units: Mapping[str, str]
     letters: Mapping[str, str]
     symbols: Mapping[str, str]
+    roads: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    place_prefixes: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    web_words: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     lexicon: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     zero_tens: ZeroTens = "linh"
     abbreviation_re: re.Pattern[str] | None = None
@@ -49,6 +52,9 @@ class Tables:
             units=symbols.units(),
             letters=symbols.letters(),
             symbols=symbols.symbols(),
+            roads=symbols.roads(),
+            place_prefixes=symbols.place_prefixes(),
+            web_words=symbols.web_words(),
             zero_tens=zero_tens,
         )
         return tables.with_lexicon(None)
@@ -57,6 +63,21 @@ class Tables:
         """Tables where an area's entries override and extend the built-in abbreviations."""
         items = tuple(sorted((lexicon or {}).items()))
         return _with_lexicon(self, items)
+
+    @cached_property
+    def folded_units(self) -> Mapping[str, str]:
+        """Units of two or more characters by their lower-case form (HZ, hz -> Hz)."""
+        folded: dict[str, str] = {}
+        for key, reading in self.units.items():
+            if len(key) > 1:
+                folded.setdefault(key.lower(), reading)
+        return MappingProxyType(folded)
+
+    def unit_reading(self, unit: str) -> str | None:
+        """How a unit is read: as written first, then in any letter case if it is long."""
+        return self.units.get(unit) or (
+            self.folded_units.get(unit.lower()) if len(unit) > 1 else None
+        )
 
     def reading_of(self, word: str) -> str | None:
         """Area entry first, then the built-in abbreviation table."""
@@ -73,17 +94,7 @@ class Tables:
 def _with_lexicon(base: Tables, items: tuple[tuple[str, str], ...]) -> Tables:
     lexicon = MappingProxyType({k.strip(): v.strip() for k, v in items if k.strip()})
     keys = [*base.abbreviations.keys(), *lexicon.keys()]
-    return Tables(
-        abbreviations=base.abbreviations,
-        legal_types=base.legal_types,
-        legal_issuers=base.legal_issuers,
-        units=base.units,
-        letters=base.letters,
-        symbols=base.symbols,
-        lexicon=lexicon,
-        zero_tens=base.zero_tens,
-        abbreviation_re=_words_pattern(keys),
-    )
+    return replace(base, lexicon=lexicon, abbreviation_re=_words_pattern(keys))
 
 
 Rule = Callable[[str, Tables], str]

@@ -71,11 +71,18 @@ def read_number(n: int, *, zero_tens: ZeroTens = "linh") -> str:
 
 def read_digits(digits: str) -> str:
     """Read a string of digits one by one (phone numbers, leading zeros)."""
-    return " ".join(DIGITS[int(d)] for d in digits if d.isdigit())
+    return " ".join(DIGITS[int(d)] for d in digits if d.isdecimal())
+
+
+# Longer digit runs are codes (account, serial numbers), read digit by digit; this also
+# keeps int() away from its limit on the length of the strings it converts.
+MAX_NUMBER_DIGITS = 15
 
 
 def read_integer_string(digits: str, *, zero_tens: ZeroTens = "linh") -> str:
     """Read '01' as 'không một' (document numbers) and '2023' as a number."""
+    if len(digits) > MAX_NUMBER_DIGITS:
+        return read_digits(digits)
     if len(digits) > 1 and digits.startswith("0"):
         stripped = digits.lstrip("0")
         zeros = len(digits) - len(stripped)
@@ -96,8 +103,9 @@ def read_fraction_digits(digits: str, *, zero_tens: ZeroTens = "linh") -> str:
 
 def read_decimal(integer: str, fraction: str, *, zero_tens: ZeroTens = "linh") -> str:
     """Read '2,5' as 'hai phẩy năm'."""
+    whole = integer.lstrip("0") or "0"
     return (
-        f"{read_number(int(integer), zero_tens=zero_tens)} phẩy "
+        f"{read_integer_string(whole, zero_tens=zero_tens)} phẩy "
         f"{read_fraction_digits(fraction, zero_tens=zero_tens)}"
     )
 

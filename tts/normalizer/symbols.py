@@ -58,6 +58,21 @@ def symbols() -> Mapping[str, str]:
     return load_table("symbols.tsv")
 
 
+def roads() -> Mapping[str, str]:
+    """Road codes read before their number (QL -> quốc lộ)."""
+    return load_table("roads.tsv")
+
+
+def place_prefixes() -> Mapping[str, str]:
+    """Abbreviated kinds of places before a place name (tp. -> thành phố)."""
+    return load_table("place_prefixes.tsv")
+
+
+def web_words() -> Mapping[str, str]:
+    """How parts of web and e-mail addresses are read (vn -> vê nờ)."""
+    return load_table("web.tsv")
+
+
 def language_names() -> Mapping[str, str]:
     """Names of the languages the system knows, for messages to editors."""
     return load_table("languages.tsv")
