@@ -159,12 +159,14 @@ def test_receiver_restarted_after_download_still_airs_it(
     rid = world.receivers_of(engine, "02800")[0]
     first = make_simulation(broker, [rid])
     worker = make_worker(broker)
-    bid = schedule(engine, mqtt_settings, world, ["02800"], in_seconds=3.0)
+    # Air time leaves room for the whole chain to reach `downloaded` on a loaded machine
+    # (dispatch, broker, download, ack, ingest) before the receiver would start airing.
+    bid = schedule(engine, mqtt_settings, world, ["02800"], in_seconds=8.0)
     worker.tick()
-    wait_for(lambda: states(engine, bid) == {rid: "downloaded"})
+    wait_for(lambda: states(engine, bid) == {rid: "downloaded"}, timeout=8)
     first.stop()
     again = make_simulation(broker, [rid])
-    wait_for(lambda: states(engine, bid) == {rid: "completed"}, timeout=15)
+    wait_for(lambda: states(engine, bid) == {rid: "completed"}, timeout=20)
     assert (f"{bid}.1", "completed") in again.agents[rid].acks
     assert (f"{bid}.1", "completed") not in first.agents[rid].acks
 
