@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, Field
 
@@ -140,6 +140,9 @@ class DeliveryPublic(BaseModel):
         description="What the server did not take as reported: clock_clamped, implausible, "
         "contradicted (docs/protocol.md, What the server believes)",
     )
+    attempt: int = Field(
+        1, description="1 for the first sending; each resend of a failed delivery adds one"
+    )
 
 
 class BroadcastStatusPublic(BaseModel):
@@ -166,6 +169,36 @@ class ConfirmationCreate(Strict):
     station_id: Id
     aired_at: AwareDatetime
     note: str | None = Field(default=None, max_length=500)
+
+
+class ResendCreate(Strict):
+    """Which failed receivers of an airing get its programme again."""
+
+    occurrence: Id = Field(description="The airing (seq), as in `occurrence` of a delivery")
+    receiver_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+        default=None,
+        max_length=10_000,
+        description="These receivers; omitted: every failed, rejected or missed receiver "
+        "of the airing in the caller's area",
+    )
+
+
+class ResendSkipped(BaseModel):
+    """A named receiver that was not sent again, and why."""
+
+    receiver_id: str
+    reason: str = Field(
+        description="resend.receiver_not_in_airing, or resend.not_failed (it is not "
+        "failed, rejected or missed)"
+    )
+
+
+class ResendResult(BaseModel):
+    """What a resend did: the deliveries now queued again, in their new attempt."""
+
+    ref: str
+    resent: list[DeliveryPublic]
+    skipped: list[ResendSkipped]
 
 
 class StationProgrammePublic(BaseModel):

@@ -14,7 +14,7 @@ from sqlmodel import Session
 from broadcast.bulletins import media
 from broadcast.core.settings import Settings
 from broadcast.people.models import Role
-from broadcast.people.service import Principal, resolve_bearer, user_area
+from broadcast.people.service import Principal, resolve_bearer, resolve_feed_token, user_area
 from stations.timeutil import utcnow
 from tts import Synthesizer
 
@@ -128,6 +128,35 @@ def get_principal(
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def get_feed_principal(
+    session: SessionDep,
+    settings: SettingsDep,
+    token: Annotated[str | None, Depends(oauth2)],
+    feed: Annotated[
+        str | None,
+        Query(
+            max_length=100,
+            description="A calendar feed secret (POST /api/v1/auth/feed-token), for calendar "
+            "apps that cannot send a bearer header",
+        ),
+    ] = None,
+) -> Principal:
+    """The caller of a calendar feed: the bearer token, else the feed secret in the URL."""
+    if token or not feed:
+        return get_principal(session, settings, token)
+    user = resolve_feed_token(session=session, token=feed)
+    if user is None:
+        raise HTTPException(
+            status_code=status.HTTP_401_UNAUTHORIZED,
+            detail="This calendar feed address is not valid (revoked or replaced): create a "
+            "new one with POST /api/v1/auth/feed-token",
+        )
+    return Principal(user=user, area=user_area(session=session, user=user))
+
+
+FeedPrincipalDep = Annotated[Principal, Depends(get_feed_principal)]
 
 
 def require_roles(*roles: Role) -> object:

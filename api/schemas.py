@@ -89,6 +89,23 @@ class ApiTokenCreated(ApiTokenPublic):
     token: str
 
 
+class FeedTokenPublic(BaseModel):
+    """The caller's calendar feed secret as stored (never the secret)."""
+
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+class FeedTokenCreated(FeedTokenPublic):
+    """A new calendar feed secret, shown this once, and the feed address to subscribe to."""
+
+    token: str
+    url_template: str = Field(
+        description="A station's feed address: put the station's id in place of {station_id}"
+    )
+
+
 # --- areas -----------------------------------------------------------------
 
 

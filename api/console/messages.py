@@ -355,6 +355,15 @@ CATALOGUE: dict[str, Text] = {
     "confirmation.before_air_time": Text(
         "Giờ đã phát {aired_at:time} sớm hơn giờ phát theo lịch {air_at:time}"
     ),
+    "feed_token.not_found": Text("Chưa có đường dẫn đăng ký lịch phát"),
+    # Sending a failed delivery again.
+    "resend.not_dispatched": Text(
+        "Lượt phát {ref} chưa được gửi đi hoặc đã hủy: không gửi lại được"
+    ),
+    "resend.expired": Text("Lượt phát {ref} đã hết hạn lúc {expires_at:time}: không gửi lại được"),
+    "resend.too_many": Text("Mỗi lần chỉ gửi lại được tối đa {limit} cụm loa"),
+    "resend.receiver_not_in_airing": Text("Cụm loa này không có trong lượt phát"),
+    "resend.not_failed": Text("Cụm loa này không bị lỗi: không cần gửi lại"),
     # Reports.
     "report.time_without_offset": Text("Thời gian của báo cáo cần ghi kèm múi giờ"),
     "report.period_reversed": Text("Ngày kết thúc phải sau ngày bắt đầu"),

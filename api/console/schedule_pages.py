@@ -21,12 +21,13 @@ from sqlmodel import Session
 from api import broadcast_schemas as bs
 from api.console.forms import EmergencyForm, ScheduleForm
 from api.console.home_pages import broadcast_labels
-from api.console.messages import form_error, say
+from api.console.messages import form_error, say, text_for
 from api.console.web import (
     TYPED_DAY_ERROR,
     ConsoleRoute,
     CsrfDep,
     UserDep,
+    can,
     redirect,
     render,
     typed_day,
@@ -37,6 +38,7 @@ from broadcast.bulletins import service as bulletins
 from broadcast.bulletins.models import BulletinStatus
 from broadcast.core.settings import Settings
 from broadcast.delivery import dispatch, programmes, status
+from broadcast.delivery import resend as resending
 from broadcast.delivery.models import AIRED_STATES, FINAL_STATES, DeliveryState
 from broadcast.people.models import Role
 from broadcast.people.service import Principal
@@ -50,6 +52,7 @@ from broadcast.schedule.describe import (
     describe_broadcast,
     describe_schedule,
 )
+from broadcast.schedule.models import OccurrenceState
 from broadcast.schedule.recurrence import PlainRecurrence, airings, parse_plain
 from broadcast.schedule.recurrence_words import WEEK
 from stations import registry
@@ -386,7 +389,11 @@ def schedule_page_with_errors(
 
 
 def _status_context(
-    session: Session, principal: Principal, broadcast_id: int, settings: Settings
+    session: Session,
+    principal: Principal,
+    broadcast_id: int,
+    settings: Settings,
+    now: datetime,
 ) -> dict[str, object]:
     broadcast = scheduling.get_broadcast(
         session=session, broadcast_id=broadcast_id, scope=principal.scope
@@ -398,7 +405,6 @@ def _status_context(
         late_after=timedelta(seconds=settings.late_after_seconds),
     )
     occurrences = scheduling.occurrences_of(session=session, broadcast_id=broadcast_id)
-    now = utcnow()
     final = (
         bool(report.rows)
         and all(DeliveryState(r.delivery.state) in FINAL_STATES for r in report.rows)
@@ -419,7 +425,30 @@ def _status_context(
         "final": final,
         "titles": [titles.get(i, f"#{i}") for i in broadcast.bulletin_ids],
         "legacy": [r for r in report.rows if r.delivery.receiver_id is None],
+        **_resendable(report, principal, now),
     }
+
+
+def _resendable(
+    report: status.StatusReport, principal: Principal, now: datetime
+) -> dict[str, object]:
+    """The failed deliveries the caller may send again, and how many per airing."""
+    if not can(principal, Role.operator, Role.editor, Role.approver):
+        return {"resendable": set(), "failed_by_airing": {}}
+    ids: set[int] = set()
+    per_airing: dict[int, int] = defaultdict(int)
+    for r in report.rows:
+        occ = r.occurrence
+        if (
+            r.delivery.receiver_id is not None
+            and r.delivery.state in resending.RESENDABLE
+            and r.delivery.payload is not None
+            and occ.state == OccurrenceState.dispatched
+            and as_utc(occ.expires_at) > now
+        ):
+            ids.add(r.delivery.id or 0)
+            per_airing[occ.seq] += 1
+    return {"resendable": ids, "failed_by_airing": dict(sorted(per_airing.items()))}
 
 
 @router.get("/broadcasts/{broadcast_id}", response_class=HTMLResponse)
@@ -431,7 +460,7 @@ def broadcast_page(
     principal: UserDep,
 ) -> HTMLResponse:
     """Live status: counts by state, per station and per receiver, with as-run times."""
-    context = _status_context(session, principal, broadcast_id, settings)
+    context = _status_context(session, principal, broadcast_id, settings, get_clock(request)())
     return render(request, "broadcast.html", context, principal=principal)
 
 
@@ -444,8 +473,45 @@ def broadcast_live(
     principal: UserDep,
 ) -> HTMLResponse:
     """The status block alone, polled by the page every few seconds."""
-    context = _status_context(session, principal, broadcast_id, settings)
+    context = _status_context(session, principal, broadcast_id, settings, get_clock(request)())
     return render(request, "broadcast_live.html", context, principal=principal)
+
+
+@router.post(
+    "/broadcasts/{broadcast_id}/resend", response_class=HTMLResponse, dependencies=[CsrfDep]
+)
+def resend(
+    broadcast_id: IdPath,
+    request: Request,
+    session: SessionDep,
+    principal: UserDep,
+    wake: WakeDep,
+    settings: SettingsDep,
+    occurrence: Annotated[int, Form(ge=1, le=MAX_ID)],
+    receiver_id: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    """Send an airing again to one failed receiver, or to every failed one of the airing."""
+    page = f"/broadcasts/{broadcast_id}"
+    try:
+        result = resending.resend_deliveries(
+            session=session,
+            principal=principal,
+            broadcast_id=broadcast_id,
+            seq=occurrence,
+            receiver_ids=[receiver_id] if receiver_id else None,
+            now=get_clock(request)(),
+            wake=wake,
+        )
+    except LoaError as exc:
+        session.rollback()
+        return redirect(page, say(exc, zone=settings.zone), error=True)
+    if result.skipped:
+        _receiver, code = result.skipped[0]
+        return redirect(page, text_for(code) or "Không gửi lại được", error=True)
+    if not result.resent:
+        message = f"Lượt {occurrence} không còn cụm loa lỗi nào để gửi lại"
+        return redirect(page, message, error=True)
+    return redirect(page, f"Đã gửi lại lượt {occurrence} cho {len(result.resent)} cụm loa")
 
 
 @router.post(

@@ -11,11 +11,16 @@ from sqlmodel import Session
 from api.console.forms import StationForm
 from api.console.messages import form_error, say
 from api.console.web import ConsoleRoute, CsrfDep, UserDep, redirect, render
-from api.deps import IdPath, SessionDep
+from api.deps import IdPath, SessionDep, SettingsDep
 from api.responses import calendar_response
 from broadcast.core import audit
 from broadcast.people.models import Role
-from broadcast.people.service import Principal
+from broadcast.people.service import (
+    Principal,
+    feed_token_of,
+    issue_feed_token,
+    revoke_feed_token,
+)
 from broadcast.reports import ical
 from stations import registry
 from stations.areas import list_areas
@@ -119,6 +124,7 @@ def _station_page(
     errors: dict[str, str] | None = None,
     form: dict[str, str] | None = None,
     status_code: int = 200,
+    feed_url: str | None = None,
 ) -> HTMLResponse:
     station, area = registry.get_station(
         session=session, station_id=station_id, scope=principal.scope
@@ -136,6 +142,8 @@ def _station_page(
             "created": created,
             "errors": errors or {},
             "form": form or {},
+            "feed_token": feed_token_of(session=session, user=principal.user),
+            "feed_url": feed_url,
         },
         principal=principal,
         status_code=status_code,
@@ -235,3 +243,50 @@ def station_ics(
         host=request.url.hostname or "loa",
     )
     return calendar_response(body, station_id, disposition="attachment")
+
+
+@router.post(
+    "/stations/{station_id}/feed-token", response_class=HTMLResponse, dependencies=[CsrfDep]
+)
+def new_feed_token(
+    station_id: IdPath,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: UserDep,
+) -> HTMLResponse:
+    """A calendar app's subscription address for this station, shown once (replaces the old)."""
+    registry.get_station(session=session, station_id=station_id, scope=principal.scope)
+    _row, token = issue_feed_token(session=session, user=principal.user)
+    audit.record(
+        session=session,
+        actor=principal.user,
+        action="feed_token.create",
+        object_type="user",
+        object_id=principal.user.id or 0,
+        area_id=principal.user.area_id,
+        detail={"via": "console"},
+    )
+    base = settings.public_base_url.rstrip("/")
+    url = f"{base}/api/v1/stations/{station_id}/schedule.ics?feed={token}"
+    return _station_page(request, session, principal, station_id, feed_url=url)
+
+
+@router.post(
+    "/stations/{station_id}/feed-token/revoke",
+    response_class=HTMLResponse,
+    dependencies=[CsrfDep],
+)
+def revoke_feed(station_id: IdPath, session: SessionDep, principal: UserDep) -> Response:
+    """Every calendar subscribed with my addresses stops updating."""
+    if revoke_feed_token(session=session, user=principal.user):
+        audit.record(
+            session=session,
+            actor=principal.user,
+            action="feed_token.revoke",
+            object_type="user",
+            object_id=principal.user.id or 0,
+            area_id=principal.user.area_id,
+            detail={"via": "console"},
+        )
+    return redirect(f"/stations/{station_id}", "Đã thu hồi đường dẫn đăng ký lịch phát")

@@ -108,6 +108,16 @@ BROADCAST_STATE_LABELS = {
 LEVEL_LABELS = {"province": "Tỉnh", "district": "Huyện", "commune": "Xã", "village": "Thôn"}
 
 
+# Who made a version's audio, as the bulletin page says it.
+ENGINE_LABELS = {
+    "recording": "bản ghi âm tải lên",
+    "espeak": "máy đọc eSpeak NG",
+    "gtts": "máy đọc Google",
+    "viettel": "máy đọc Viettel AI",
+    "fpt": "máy đọc FPT.AI",
+}
+
+
 def localtime(value: datetime | None, fmt: str = "%d/%m/%Y %H:%M", *, zone: tzinfo) -> str:
     """A stored UTC time on the wall clock of `zone`."""
     if value is None:
@@ -134,6 +144,7 @@ templates.env.filters["level"] = lambda s: LEVEL_LABELS.get(str(s), str(s))
 templates.env.filters["flag"] = lambda s: FLAG_LABELS.get(str(s), str(s))
 templates.env.filters["flag_hint"] = lambda s: FLAG_HINTS.get(str(s), "")
 templates.env.filters["minutes"] = _minutes
+templates.env.filters["engine"] = lambda s: ENGINE_LABELS.get(str(s), f"máy đọc {s}")
 templates.env.globals["ROLE_LABELS"] = ROLE_LABELS
 # The Vietnamese text of a stored error code and fields (a version's failed rendering).
 templates.env.globals["say_reason"] = say_reason
@@ -236,6 +247,7 @@ def render(
         "principal": principal,
         "csrf_token": csrf_token_for(nonce, settings.secret_key),
         "flash": request.query_params.get("ok"),
+        "flash_error": request.query_params.get("err"),
         "zone": settings.timezone,
     }
     values.update(context or {})
@@ -246,10 +258,10 @@ def render(
     return response
 
 
-def redirect(url: str, message: str | None = None) -> RedirectResponse:
-    """A 303 after a successful form, with an optional flash message."""
+def redirect(url: str, message: str | None = None, *, error: bool = False) -> RedirectResponse:
+    """A 303 after a form, with an optional flash message (shown as an error when `error`)."""
     if message:
-        url += ("&" if "?" in url else "?") + "ok=" + quote(message)
+        url += ("&" if "?" in url else "?") + ("err=" if error else "ok=") + quote(message)
     return RedirectResponse(url, status_code=303)
 
 

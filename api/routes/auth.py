@@ -1,4 +1,4 @@
-"""Sign-in (OAuth2 password flow) and long-lived API tokens."""
+"""Sign-in (OAuth2 password flow), long-lived API tokens and the calendar feed secret."""
 
 from typing import Annotated
 
@@ -11,12 +11,16 @@ from api.deps import IdPath, PrincipalDep, SessionDep, SettingsDep, oauth2
 from broadcast.core import audit
 from broadcast.people.service import (
     create_api_token,
+    feed_token_of,
     issue_access_token,
+    issue_feed_token,
     list_api_tokens,
     revoke_access_token,
     revoke_api_token,
+    revoke_feed_token,
     sign_in,
 )
+from stations.errors import NotFoundError
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -117,5 +121,70 @@ def revoke_token(token_id: IdPath, session: SessionDep, principal: PrincipalDep)
         action="api_token.revoke",
         object_type="api_token",
         object_id=token_id,
+        area_id=principal.user.area_id,
+    )
+
+
+def feed_url_template(base_url: str, token: str) -> str:
+    """The iCalendar feed address of any station, with the feed secret in it."""
+    return f"{base_url.rstrip('/')}/api/v1/stations/{{station_id}}/schedule.ics?feed={token}"
+
+
+@router.get(
+    "/feed-token", response_model=schemas.FeedTokenPublic, summary="Show my calendar feed secret"
+)
+def my_feed_token(session: SessionDep, principal: PrincipalDep) -> schemas.FeedTokenPublic:
+    """When the caller's calendar feed secret was made and last used (404 when none)."""
+    row = feed_token_of(session=session, user=principal.user)
+    if row is None:
+        raise NotFoundError("No calendar feed secret: create one", code="feed_token.not_found")
+    return schemas.FeedTokenPublic(
+        prefix=row.prefix, created_at=row.created_at, last_used_at=row.last_used_at
+    )
+
+
+@router.post(
+    "/feed-token",
+    response_model=schemas.FeedTokenCreated,
+    status_code=201,
+    summary="Create my calendar feed secret (replaces the old one)",
+)
+def new_feed_token(
+    session: SessionDep, settings: SettingsDep, principal: PrincipalDep
+) -> schemas.FeedTokenCreated:
+    """A secret for subscribing to station calendars by URL; shown once.
+
+    It opens `GET /stations/{id}/schedule.ics?feed=<secret>` for the stations in the
+    caller's area, and nothing else. A new one ends the old one's addresses.
+    """
+    row, token = issue_feed_token(session=session, user=principal.user)
+    audit.record(
+        session=session,
+        actor=principal.user,
+        action="feed_token.create",
+        object_type="user",
+        object_id=principal.user.id or 0,
+        area_id=principal.user.area_id,
+    )
+    return schemas.FeedTokenCreated(
+        prefix=row.prefix,
+        created_at=row.created_at,
+        last_used_at=None,
+        token=token,
+        url_template=feed_url_template(settings.public_base_url, token),
+    )
+
+
+@router.delete("/feed-token", status_code=204, summary="Revoke my calendar feed secret")
+def revoke_feed(session: SessionDep, principal: PrincipalDep) -> None:
+    """Every calendar subscribed with the caller's feed secret stops updating at once."""
+    if not revoke_feed_token(session=session, user=principal.user):
+        raise NotFoundError("No calendar feed secret to revoke", code="feed_token.not_found")
+    audit.record(
+        session=session,
+        actor=principal.user,
+        action="feed_token.revoke",
+        object_type="user",
+        object_id=principal.user.id or 0,
         area_id=principal.user.area_id,
     )

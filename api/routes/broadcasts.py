@@ -21,11 +21,14 @@ from api.deps import (
     SettingsDep,
     WakeDep,
 )
+from broadcast.delivery import resend as resending
 from broadcast.delivery import status
-from broadcast.delivery.models import DeliveryState
+from broadcast.delivery.models import Delivery, DeliveryState
 from broadcast.schedule import service as scheduling
 from broadcast.schedule.describe import describe_broadcast
 from broadcast.schedule.models import Broadcast, BroadcastStatus, Occurrence
+from stations.areas import Area
+from stations.models import Station
 from stations.protocol import Priority
 from stations.timeutil import as_utc, utcnow
 
@@ -49,6 +52,40 @@ def occurrence_public(occ: Occurrence) -> bs.OccurrencePublic:
         settled=occ.settled,
         detail=occ.detail,
         overflow=occ.overflow,
+    )
+
+
+def delivery_public(
+    *,
+    broadcast_id: int,
+    occurrence: Occurrence,
+    delivery: Delivery,
+    station: Station,
+    area: Area,
+    late: bool,
+    flags: list[str],
+) -> bs.DeliveryPublic:
+    """One delivery as REST shows it, with every time."""
+    return bs.DeliveryPublic(
+        occurrence=occurrence.seq,
+        ref=scheduling.occurrence_ref(broadcast_id, occurrence.seq),
+        air_at=as_utc(occurrence.air_at),
+        station_id=station.id or 0,
+        station_name=station.name,
+        area_code=area.code,
+        receiver_id=delivery.receiver_id,
+        state=delivery.state,
+        version=delivery.version,
+        detail=delivery.detail,
+        sent_at=_utc(delivery.sent_at),
+        received_at=_utc(delivery.received_at),
+        downloaded_at=_utc(delivery.downloaded_at),
+        started_at=_utc(delivery.started_at),
+        completed_at=_utc(delivery.completed_at),
+        finished_at=_utc(delivery.finished_at),
+        late=late,
+        flags=flags,
+        attempt=delivery.attempt,
     )
 
 
@@ -203,23 +240,12 @@ def broadcast_status(
         stations=[bs.RollupPublic(**vars(r)) for r in report.stations],
         areas=[bs.RollupPublic(**vars(r)) for r in report.areas],
         deliveries=[
-            bs.DeliveryPublic(
-                occurrence=r.occurrence.seq,
-                ref=scheduling.occurrence_ref(broadcast_id, r.occurrence.seq),
-                air_at=as_utc(r.occurrence.air_at),
-                station_id=r.station.id or 0,
-                station_name=r.station.name,
-                area_code=r.area.code,
-                receiver_id=r.delivery.receiver_id,
-                state=r.delivery.state,
-                version=r.delivery.version,
-                detail=r.delivery.detail,
-                sent_at=_utc(r.delivery.sent_at),
-                received_at=_utc(r.delivery.received_at),
-                downloaded_at=_utc(r.delivery.downloaded_at),
-                started_at=_utc(r.delivery.started_at),
-                completed_at=_utc(r.delivery.completed_at),
-                finished_at=_utc(r.delivery.finished_at),
+            delivery_public(
+                broadcast_id=broadcast_id,
+                occurrence=r.occurrence,
+                delivery=r.delivery,
+                station=r.station,
+                area=r.area,
                 late=r.late,
                 flags=r.flags,
             )
@@ -254,26 +280,60 @@ def confirm(
         note=body.note,
         now=clock(),
     )
-    delivery = row.delivery
-    return bs.DeliveryPublic(
-        occurrence=row.occurrence.seq,
-        ref=scheduling.occurrence_ref(broadcast_id, row.occurrence.seq),
-        air_at=as_utc(row.occurrence.air_at),
-        station_id=row.station.id or 0,
-        station_name=row.station.name,
-        area_code=row.area.code,
-        receiver_id=None,
-        state=delivery.state,
-        version=delivery.version,
-        detail=delivery.detail,
-        sent_at=_utc(delivery.sent_at),
-        received_at=_utc(delivery.received_at),
-        downloaded_at=_utc(delivery.downloaded_at),
-        started_at=_utc(delivery.started_at),
-        completed_at=_utc(delivery.completed_at),
-        finished_at=_utc(delivery.finished_at),
+    return delivery_public(
+        broadcast_id=broadcast_id,
+        occurrence=row.occurrence,
+        delivery=row.delivery,
+        station=row.station,
+        area=row.area,
         late=row.late,
         flags=row.flags,
+    )
+
+
+@router.post(
+    "/{broadcast_id}/resend",
+    response_model=bs.ResendResult,
+    summary="Send an airing again to receivers that failed it",
+)
+def resend(
+    broadcast_id: IdPath,
+    body: bs.ResendCreate,
+    session: SessionDep,
+    clock: ClockDep,
+    principal: PrincipalDep,
+    wake: WakeDep,
+) -> bs.ResendResult:
+    """An operator or editor sends the programme again to failed receivers of one airing.
+
+    Each delivery starts its next `attempt` with a new command `version`, so the receiver
+    downloads and airs it again; the as-run log keeps the earlier attempts.
+    """
+    result = resending.resend_deliveries(
+        session=session,
+        principal=principal,
+        broadcast_id=broadcast_id,
+        seq=body.occurrence,
+        receiver_ids=body.receiver_ids,
+        now=clock(),
+        wake=wake,
+    )
+    occ = result.occurrence
+    return bs.ResendResult(
+        ref=scheduling.occurrence_ref(broadcast_id, occ.seq),
+        resent=[
+            delivery_public(
+                broadcast_id=broadcast_id,
+                occurrence=occ,
+                delivery=d,
+                station=st,
+                area=a,
+                late=False,
+                flags=[],
+            )
+            for d, st, a in result.resent
+        ],
+        skipped=[bs.ResendSkipped(receiver_id=r, reason=c) for r, c in result.skipped],
     )
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from api.deps import IdPath, PrincipalDep, SessionDep, SettingsDep
+from api.deps import FeedPrincipalDep, IdPath, PrincipalDep, SessionDep, SettingsDep
 from api.responses import XLSX, calendar_response, export_response
 from broadcast.reports import coverage as reports
 from broadcast.reports import ical
@@ -162,9 +162,13 @@ def coverage(
     tags=["stations"],
 )
 def station_schedule_ics(
-    station_id: IdPath, request: Request, session: SessionDep, principal: PrincipalDep
+    station_id: IdPath, request: Request, session: SessionDep, principal: FeedPrincipalDep
 ) -> Response:
-    """Airings of the last 30 and next 120 days as an RFC 5545 calendar (times in UTC)."""
+    """Airings of the last 30 and next 120 days as an RFC 5545 calendar (times in UTC).
+
+    A calendar app subscribes with `?feed=<secret>` (POST /api/v1/auth/feed-token) instead
+    of a bearer header.
+    """
     body = ical.calendar_of_station(
         session=session,
         scope=principal.scope,

@@ -105,6 +105,7 @@ _DELIVERY_KEYS = (
     "sent_at",
     "finished_at",
     "updated_at",
+    "attempt",
 )
 _INSERT_DELIVERIES = BulkStatement(
     insert(DELIVERY),
@@ -379,7 +380,7 @@ def materialise(
             state, why = decided
             notes.append((station.name, why))
             rows.extend(
-                (oid, bid, sid, rid, target, state.value, version, 0) + (None, why, None, at, at)
+                (oid, bid, sid, rid, target, state.value, version, 0) + (None, why, None, at, at, 1)
                 for rid, target in targets
             )
             continue
@@ -405,7 +406,7 @@ def materialise(
             state = DeliveryState.expired if late else DeliveryState.sent
             rows.append(
                 (oid, bid, sid, None, targets[0][1], state.value, programme.version, duration)
-                + (None, None, None if late else at, None, at)
+                + (None, None, None if late else at, None, at, 1)
             )
             continue
         assert command is not None
@@ -413,7 +414,7 @@ def materialise(
         state = DeliveryState.expired if late else DeliveryState.queued
         rows.extend(
             (oid, bid, sid, rid, target, state.value, programme.version, duration)
-            + (payload, None, None, None, at)
+            + (payload, None, None, None, at, 1)
             for rid, target in targets
         )
     _INSERT_DELIVERIES.execute(connection, rows)
@@ -522,7 +523,7 @@ def publish_queued(*, engine: Engine, publisher: Publisher, topics: Topics, now:
     while True:
         with Session(engine) as session:
             rows = session.exec(
-                select(Delivery.id, Delivery.receiver_id, Delivery.payload)
+                select(Delivery.id, Delivery.receiver_id, Delivery.payload, Delivery.attempt)
                 .where(Delivery.state == DeliveryState.queued)
                 .order_by(col(Delivery.id))
                 .limit(PUBLISH_BATCH)
@@ -530,9 +531,11 @@ def publish_queued(*, engine: Engine, publisher: Publisher, topics: Topics, now:
         if not rows:
             return total
         infos = []
-        for delivery_id, receiver_id, payload in rows:
+        attempts: dict[int | None, int] = {}
+        for delivery_id, receiver_id, payload, attempt in rows:
             if receiver_id is None or payload is None:
                 continue
+            attempts[delivery_id] = attempt
             info = publisher.publish(topics.cmd(receiver_id), payload.encode(), qos=1)
             infos.append((delivery_id, info))
         if not infos:
@@ -558,7 +561,12 @@ def publish_queued(*, engine: Engine, publisher: Publisher, topics: Topics, now:
                 record_events(
                     session,
                     [
-                        {"delivery_id": i, "state": DeliveryState.sent.value, "at": now}
+                        {
+                            "delivery_id": i,
+                            "attempt": attempts[i],
+                            "state": DeliveryState.sent.value,
+                            "at": now,
+                        }
                         for i in taken
                     ],
                 )

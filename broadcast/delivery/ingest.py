@@ -115,6 +115,7 @@ def _select_deliveries(dialect: str) -> Any:
         DELIVERY.c.state,
         DELIVERY.c.flags,
         DELIVERY.c.duration_ms,
+        DELIVERY.c.attempt,
         *(DELIVERY.c[name] for name in STATE_TIME_COLUMNS),
     ).where(
         in_list(DELIVERY.c.occurrence_id, "occurrences", dialect),
@@ -184,7 +185,7 @@ def _keep_believed(statement: Any) -> Any:
     new_believed = or_(new.detail.is_(None), new.detail.not_like(marked))
     old_believed = or_(old.detail.is_(None), old.detail.not_like(marked))
     return statement.on_conflict_do_update(
-        index_elements=["delivery_id", "state"],
+        index_elements=["delivery_id", "attempt", "state"],
         set_={"at": new.at, "recorded_at": new.recorded_at, "detail": new.detail},
         where=and_(
             old.source == receiver,
@@ -250,6 +251,7 @@ class _Row:
     before: Standing  # as read
     standing: Standing  # after the batch's reports so far
     detail: str | None = None  # the new detail, when a report changed the state with one
+    attempt: int = 1  # the delivery's current attempt: its events are recorded in it
 
 
 @dataclass
@@ -650,7 +652,7 @@ class AckIngestor:
                 (to_list(sorted(occurrences.values())), to_list(sorted({a[0] for a in acks}))),
             )
             timings: dict[tuple[int, int], Timing] = {}
-            for did, oid, target, state, flags, duration_ms, *times in found:
+            for did, oid, target, state, flags, duration_ms, attempt, *times in found:
                 if state in _NOT_SENT:
                     continue  # nothing was sent, so nothing can be acknowledged
                 sent, received, downloaded, started, completed, finished = map(read, times)
@@ -667,9 +669,10 @@ class AckIngestor:
                 timing = timings.get((oid, duration_ms))
                 if timing is None:
                     timing = timings[(oid, duration_ms)] = Timing(*airings[oid], duration_ms or 0)
-                rows[(oid, target)] = _Row(did, timing, standing, standing)
+                rows[(oid, target)] = _Row(did, timing, standing, standing, attempt=attempt)
         rules = self.rules
         events: dict[tuple[int, str], Event] = {}
+        attempts: dict[int, int] = {}
         stored = unknown = not_believed = clamped = 0
         for receiver_id, bid, seq, ack in acks:
             oid = occurrences.get((bid, seq))
@@ -698,6 +701,7 @@ class AckIngestor:
             stored += 1
             not_believed += not step.believed
             clamped += step.clamped
+            attempts[row.id] = row.attempt
             for event in step.events:
                 key = (row.id, event.state)
                 kept = events.get(key)
@@ -706,7 +710,7 @@ class AckIngestor:
         _UPSERT_EVENTS.execute(
             connection,
             [
-                (did, state, to_db(e.at), recorded_at, e.source, None, e.detail)
+                (did, attempts[did], state, to_db(e.at), recorded_at, e.source, None, e.detail)
                 for (did, state), e in events.items()
             ],
         )

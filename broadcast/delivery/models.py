@@ -111,16 +111,26 @@ class Delivery(SQLModel, table=True):
     # Plausibility flags set when a receiver's claims were checked, comma-separated
     # (e.g. "clock_clamped"); see docs/protocol.md, "What the server believes".
     flags: str | None = Field(default=None, max_length=200)
+    # 1 for the first sending; each resend of a failed delivery starts the next attempt
+    # (a new `version` of the command, the times above cleared, its own as-run events).
+    attempt: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
 
 class DeliveryEvent(SQLModel, table=True):
-    """Every state a delivery went through, with its time: the as-run log."""
+    """Every state a delivery went through, with its time: the as-run log.
+
+    One event per state and attempt: a delivery sent again after it failed keeps the
+    events of its earlier attempts.
+    """
 
     __tablename__ = "delivery_event"
-    __table_args__ = (UniqueConstraint("delivery_id", "state"),)
+    __table_args__ = (
+        UniqueConstraint("delivery_id", "attempt", "state", name="uq_delivery_event_attempt"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     delivery_id: int = Field(foreign_key="delivery.id", index=True)
+    attempt: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     state: str = Field(sa_type=String(16))
     at: datetime = Field(sa_column=UTCDateTime())  # when it happened (device clock for acks)
     recorded_at: datetime = Field(default_factory=utcnow, sa_column=UTCDateTime())
@@ -159,16 +169,18 @@ def record_events_of(
     """As-run events for the deliveries matching `where`, in the state they are now in.
 
     `at` is the event time: a column of `delivery` (such as `finished_at`) or a time.
-    One INSERT ... SELECT; a (delivery, state) already recorded is skipped.
+    One INSERT ... SELECT, in each delivery's current attempt; a (delivery, attempt,
+    state) already recorded is skipped.
     """
     delivery = SQLModel.metadata.tables["delivery"]
     if isinstance(at, datetime):
         at = literal(at, UTCTimestamp())
     connection.execute(
         events_insert(connection.dialect.name).from_select(
-            ["delivery_id", "state", "at", "recorded_at", "source"],
+            ["delivery_id", "attempt", "state", "at", "recorded_at", "source"],
             select(
                 delivery.c.id,
+                delivery.c.attempt,
                 delivery.c.state,
                 at,
                 literal(now, UTCTimestamp()),
@@ -178,7 +190,16 @@ def record_events_of(
     )
 
 
-EVENT_KEYS = ("delivery_id", "state", "at", "recorded_at", "source", "actor_id", "detail")
+EVENT_KEYS = (
+    "delivery_id",
+    "attempt",
+    "state",
+    "at",
+    "recorded_at",
+    "source",
+    "actor_id",
+    "detail",
+)
 # As-run events in bulk: rows in EVENT_KEYS order, values as the driver takes them.
 INSERT_EVENTS = BulkStatement(
     events_insert,
@@ -190,8 +211,8 @@ INSERT_EVENTS = BulkStatement(
 def record_events(session: Session, events: list[dict[str, Any]]) -> None:
     """Insert as-run events, ignoring any (delivery, state) already recorded.
 
-    Each event: delivery_id, state, at; optionally recorded_at (default now), source
-    (default "server"), actor_id and detail.
+    Each event: delivery_id, state, at; optionally attempt (default 1), recorded_at
+    (default now), source (default "server"), actor_id and detail.
     """
     if not events:
         return
@@ -201,6 +222,7 @@ def record_events(session: Session, events: list[dict[str, Any]]) -> None:
     rows = [
         (
             e["delivery_id"],
+            e.get("attempt") or 1,
             str(e["state"]),
             to_db(e["at"]),
             to_db(e["recorded_at"]) if e.get("recorded_at") else now,

@@ -238,10 +238,14 @@ def confirm_airing(
     session.flush()
     existing = session.exec(
         select(DeliveryEvent).where(
-            DeliveryEvent.delivery_id == delivery.id, DeliveryEvent.state == "confirmed"
+            DeliveryEvent.delivery_id == delivery.id,
+            DeliveryEvent.attempt == delivery.attempt,
+            DeliveryEvent.state == "confirmed",
         )
     ).first()
-    event = existing or DeliveryEvent(delivery_id=delivery.id or 0, state="confirmed", at=aired_at)
+    event = existing or DeliveryEvent(
+        delivery_id=delivery.id or 0, attempt=delivery.attempt, state="confirmed", at=aired_at
+    )
     event.at, event.source, event.actor_id, event.detail = aired_at, "operator", actor.id, note
     event.recorded_at = utcnow()
     session.add(event)

@@ -62,6 +62,25 @@ class ApiToken(SQLModel, table=True):
     revoked: bool = False
 
 
+class FeedToken(SQLModel, table=True):
+    """A user's secret for subscribing to station calendars by URL (one per user).
+
+    Calendar apps cannot send a bearer header, so the feed's URL carries this secret
+    instead; it opens the iCalendar feeds of the stations in the user's area and nothing
+    else. Issuing a new one replaces it; revoking deletes it.
+    """
+
+    __tablename__ = "feed_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", unique=True)
+    # sha256 of a 256-bit random secret, as for API tokens.
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    prefix: str = Field(max_length=16)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=UTCDateTime())
+    last_used_at: datetime | None = Field(default=None, sa_column=UTCDateTime())
+
+
 class AuditEvent(SQLModel, table=True):
     """Who did what to which object, and when. Rows are only ever inserted."""
 

@@ -14,7 +14,7 @@ from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
 from broadcast.core import audit
-from broadcast.people.models import ApiToken, RevokedToken, Role, User
+from broadcast.people.models import ApiToken, FeedToken, RevokedToken, Role, User
 from broadcast.people.throttle import LoginThrottle
 from stations.areas import Scope, get_area
 from stations.errors import (
@@ -29,6 +29,7 @@ from stations.security import hash_secret, verify_secret
 from stations.timeutil import as_utc, utcnow
 
 API_TOKEN_PREFIX = "loa_"
+FEED_TOKEN_PREFIX = "loacal_"  # never a bearer token: it opens calendar feeds only
 JWT_ALGORITHM = "HS256"
 USERNAME_RE = re.compile(r"^[A-Za-z0-9._-]{3,64}$")
 MIN_PASSWORD = 8
@@ -332,6 +333,46 @@ def revoke_api_token(*, session: Session, user: User, token_id: int) -> ApiToken
     session.add(row)
     session.flush()
     return row
+
+
+def issue_feed_token(*, session: Session, user: User) -> tuple[FeedToken, str]:
+    """A new calendar feed secret for `user`, replacing any earlier one; shown once."""
+    session.execute(delete(FeedToken).where(col(FeedToken.user_id) == user.id))
+    token = FEED_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = FeedToken(user_id=user.id or 0, token_hash=_hash_token(token), prefix=token[:14])
+    session.add(row)
+    session.flush()
+    return row, token
+
+
+def feed_token_of(*, session: Session, user: User) -> FeedToken | None:
+    """The user's calendar feed secret as stored (never the secret itself), if any."""
+    return session.exec(select(FeedToken).where(FeedToken.user_id == user.id)).first()
+
+
+def revoke_feed_token(*, session: Session, user: User) -> bool:
+    """Delete the user's calendar feed secret: every subscribed URL stops at once."""
+    row = feed_token_of(session=session, user=user)
+    if row is None:
+        return False
+    session.delete(row)
+    session.flush()
+    return True
+
+
+def resolve_feed_token(*, session: Session, token: str) -> User | None:
+    """The active user a calendar feed secret stands for, or None."""
+    if not token.startswith(FEED_TOKEN_PREFIX) or len(token) > 100:
+        return None
+    row = session.exec(select(FeedToken).where(FeedToken.token_hash == _hash_token(token))).first()
+    if row is None:
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.active:
+        return None
+    row.last_used_at = utcnow()
+    session.add(row)
+    return user
 
 
 def resolve_bearer(*, session: Session, token: str, secret_key: str) -> User | None:

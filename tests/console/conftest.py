@@ -172,3 +172,129 @@ def sign_in(page: Page, username: str) -> None:
     page.fill("#f-password", TEST_PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(lambda url: not url.endswith("/login"))
+
+
+# Words that only English sentences have (none is also a Vietnamese word written without
+# marks, as "to", "no" or "an" are): any of them on a page is untranslated text.
+ENGLISH_WORDS = frozenset(
+    [
+        "the",
+        "and",
+        "of",
+        "is",
+        "are",
+        "was",
+        "were",
+        "not",
+        "with",
+        "for",
+        "from",
+        "this",
+        "that",
+        "cannot",
+        "could",
+        "error",
+        "failed",
+        "invalid",
+        "required",
+        "missing",
+        "found",
+        "none",
+        "true",
+        "false",
+        "null",
+        "undefined",
+        "language",
+        "system",
+        "reason",
+        "previous",
+        "title",
+        "pending",
+        "scheduled",
+        "approved",
+        "draft",
+        "submitted",
+        "queued",
+        "sent",
+        "received",
+        "downloaded",
+        "started",
+        "completed",
+        "rejected",
+        "cancelled",
+        "expired",
+        "missed",
+        "confirmed",
+        "blocked",
+        "priority",
+        "normal",
+        "emergency",
+        "receiver",
+        "receivers",
+        "station",
+        "stations",
+        "bulletin",
+        "bulletins",
+        "broadcast",
+        "broadcasts",
+        "delivery",
+        "airing",
+        "please",
+        "click",
+        "login",
+        "logout",
+        "password",
+        "username",
+        "submit",
+        "save",
+        "cancel",
+        "delete",
+        "edit",
+        "status",
+        "report",
+        "next",
+        "back",
+        "ready",
+        "rendering",
+        "unknown",
+        "engine",
+        "speaks",
+        "recording",
+        "online",
+        "offline",
+        "never",
+        "seen",
+        "connection",
+        "refused",
+        "because",
+        "must",
+        "should",
+        "only",
+        "has",
+        "have",
+        "been",
+        "there",
+        "which",
+        "when",
+        "where",
+        "your",
+        "you",
+    ]
+)
+# Technical tokens a Vietnamese page may show as they are.
+ALLOWED_TOKENS = frozenset({"MQTT", "IP", "XLSX", "CSV", "HTTP", "URL", "UBND", "eSpeak", "NG"})
+
+
+def english_on(text: str) -> list[str]:
+    """The English words in a page's visible text."""
+    words = re.findall(r"[A-Za-z]+(?:'[A-Za-z]+)?", text)
+    return [w for w in words if w not in ALLOWED_TOKENS and w.lower() in ENGLISH_WORDS]
+
+
+def readable(page: Page) -> None:
+    """The page fits the phone's width (no sideways scrolling) and says nothing in English."""
+    page.wait_for_load_state("load")
+    width, screen = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert width <= screen, f"{page.url}: {width} px wide on a {screen} px screen"
+    english = english_on(page.inner_text("body"))
+    assert not english, f"{page.url} shows English: {english}"

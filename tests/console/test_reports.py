@@ -179,6 +179,71 @@ def test_station_ics_feed(
     )
 
 
+def test_a_calendar_app_subscribes_to_a_station_feed_by_url(
+    client: TestClient, aired: int, engine: Engine, make_user: object
+) -> None:
+    with Session(engine) as ses:
+        y_ty = ses.exec(select(Station).join(Area).where(Area.code == "02680")).one()
+        pha_long = ses.exec(select(Station).join(Area).where(Area.code == "02743")).one()
+    headers: Headers = make_user(Role.operator, "02680")  # type: ignore[operator]
+    assert client.get("/api/v1/auth/feed-token", headers=headers).status_code == 404
+    made = client.post("/api/v1/auth/feed-token", headers=headers)
+    assert made.status_code == 201, made.text
+    secret = made.json()["token"]
+    url = made.json()["url_template"].format(station_id=y_ty.id)
+    assert url.endswith(f"/api/v1/stations/{y_ty.id}/schedule.ics?feed={secret}")
+    path = url.split("://", 1)[1].split("/", 1)[1]
+
+    # A calendar app sends no header and no cookie: the address alone opens the feed.
+    app = TestClient(client.app)
+    feed = app.get(f"/{path}")
+    assert feed.status_code == 200 and feed.headers["content-type"].startswith("text/calendar")
+    assert "SUMMARY:Tiêm phòng cho trẻ" in feed.text
+    shown = client.get("/api/v1/auth/feed-token", headers=headers).json()
+    assert shown["last_used_at"] is not None and secret.startswith(shown["prefix"])
+    # It opens the caller's own stations' feeds, and nothing else.
+    assert app.get(f"/api/v1/stations/{pha_long.id}/schedule.ics?feed={secret}").status_code == 404
+    assert app.get(f"/api/v1/broadcasts/{aired}?feed={secret}").status_code == 401
+    bearer = {"Authorization": f"Bearer {secret}"}
+    assert app.get(f"/api/v1/broadcasts/{aired}", headers=bearer).status_code == 401
+    assert app.get(f"/api/v1/stations/{y_ty.id}/schedule.ics?feed=loacal_guess").status_code == 401
+
+    # A new secret ends the old addresses; revoking ends the new one.
+    renewed = client.post("/api/v1/auth/feed-token", headers=headers).json()["token"]
+    assert app.get(f"/{path}").status_code == 401
+    renewed_path = f"/api/v1/stations/{y_ty.id}/schedule.ics?feed={renewed}"
+    assert app.get(renewed_path).status_code == 200
+    assert client.delete("/api/v1/auth/feed-token", headers=headers).status_code == 204
+    gone = app.get(renewed_path)
+    assert gone.status_code == 401 and "revoked" in gone.json()["detail"]
+    assert client.delete("/api/v1/auth/feed-token", headers=headers).status_code == 404
+
+
+def test_console_gives_a_calendar_subscription_address(login: Login, aired: int) -> None:
+    client = login("vanhanh.yty")
+    stations = client.get("/stations")
+    station_id = stations.text.split('href="/stations/')[1].split('"')[0]
+    page = client.get(f"/stations/{station_id}")
+    assert "Chưa có đường dẫn" in page.text
+    made = client.post(
+        f"/stations/{station_id}/feed-token", data={"csrf_token": csrf_of(page.text)}
+    )
+    assert made.status_code == 200 and "Chỉ hiển thị một lần" in made.text
+    url = made.text.split('id="feed-url">')[1].split("<")[0]
+    webcal = made.text.split('id="feed-webcal" href="')[1].split('"')[0]
+    assert webcal.startswith("webcal://") and webcal.split("://")[1] == url.split("://")[1]
+    path = "/" + url.split("://", 1)[1].split("/", 1)[1].replace("&amp;", "&")
+    app = TestClient(client.app)
+    assert "Tiêm phòng cho trẻ" in app.get(path).text
+    again = client.get(f"/stations/{station_id}")
+    assert "Đã tạo đường dẫn lúc" in again.text and url not in again.text
+    revoked = client.post(
+        f"/stations/{station_id}/feed-token/revoke", data={"csrf_token": csrf_of(again.text)}
+    )
+    assert "Đã thu hồi đường dẫn đăng ký lịch phát" in revoked.text
+    assert app.get(path).status_code == 401
+
+
 def test_console_report_page_and_downloads(login: Login, aired: int) -> None:
     client = login("bientap.batxat")
     page = client.get("/reports?area=082")
@@ -303,3 +368,50 @@ def test_operator_confirms_a_legacy_airing_in_the_console(login: Login, aired: i
         },
     )
     assert denied.status_code == 422 and "Không tìm thấy" in denied.text
+
+
+def test_operator_sends_a_missed_airing_again_from_the_status_page(
+    login: Login, aired: int, engine: Engine
+) -> None:
+    client = login("vanhanh.yty")
+    page = client.get(f"/broadcasts/{aired}")
+    assert "Gửi lại lượt 1 cho 1 cụm loa lỗi" in page.text
+    assert page.text.count('class="resend-one"') == 1  # only the missed receiver
+    with Session(engine) as ses:
+        missed = ses.exec(
+            select(Delivery).where(
+                Delivery.broadcast_id == aired, Delivery.state == DeliveryState.missed
+            )
+        ).one()
+        old_version = missed.version
+    form = page.text.split('class="resend-one"')[1]
+    assert f'name="receiver_id" value="{missed.receiver_id}"' in form
+    # The commune of Pha Long has no receiver in Y Tý: nothing is sent for it.
+    other = login("vanhanh.phalong")
+    refused = other.post(
+        f"/broadcasts/{aired}/resend",
+        data={
+            "occurrence": 1,
+            "receiver_id": missed.receiver_id,
+            "csrf_token": csrf_of(other.get("/operator").text),
+        },
+    )
+    assert refused.status_code == 200 and "Cụm loa này không có trong lượt phát" in refused.text
+    client = login("vanhanh.yty")
+    page = client.get(f"/broadcasts/{aired}")
+    sent = client.post(
+        f"/broadcasts/{aired}/resend",
+        data={"occurrence": 1, "receiver_id": missed.receiver_id, "csrf_token": csrf_of(page.text)},
+    )
+    assert sent.status_code == 200 and "Đã gửi lại lượt 1 cho 1 cụm loa" in sent.text
+    assert "(gửi lần 2)" in sent.text and 'class="resend-one"' not in sent.text
+    with Session(engine) as ses:
+        again = ses.exec(select(Delivery).where(Delivery.id == missed.id)).one()
+    assert (again.state, again.attempt) == (DeliveryState.queued, 2)
+    assert again.version != old_version and again.payload and again.version in again.payload
+    # Sending again when nothing failed says so, as an error.
+    none_left = client.post(
+        f"/broadcasts/{aired}/resend", data={"occurrence": 1, "csrf_token": csrf_of(sent.text)}
+    )
+    assert "không còn cụm loa lỗi nào để gửi lại" in none_left.text
+    assert 'role="alert"' in none_left.text

@@ -54,3 +54,14 @@ def test_a_bulletins_history_names_languages_states_and_the_system_in_vietnamese
     assert "ngôn ngữ: Tiếng Việt" in history or "tiêu đề: Phòng chống lũ quét" in history
     for english in ("language:", "reason:", "previous:", "title:", ">system<"):
         assert english not in history
+
+
+def test_the_english_check_of_the_browser_tests_catches_english_and_spares_vietnamese() -> None:
+    from tests.console.conftest import english_on
+
+    assert english_on("No engine speaks tiếng H'Mông (language: hmn)") == [
+        "engine",
+        "speaks",
+        "language",
+    ]
+    assert english_on("Loa to, bà con no đủ; an toàn. Tên đăng nhập MQTT, tải XLSX") == []

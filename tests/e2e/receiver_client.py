@@ -157,6 +157,8 @@ class Receiver:
         self.files: dict[str, bytes] = {}  # the media cache, by sha256
         self.counters = _Counters()
         self.errors: list[str] = []
+        # Set to a reason to cut the device's HTTP link (its downloads fail with it).
+        self.link_down: str | None = None
         self._lock = threading.RLock()
         self._inbox: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self._online = threading.Event()
@@ -354,6 +356,8 @@ class Receiver:
             cached = self.files.get(sha)
         if cached is not None:
             return cached
+        if self.link_down is not None:
+            raise httpx.ConnectError(self.link_down)
         answer = self._http.get(str(item["url"]), auth=(self.receiver_id, self.password))
         answer.raise_for_status()
         data = answer.content

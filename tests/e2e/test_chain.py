@@ -12,7 +12,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
 
+from broadcast.delivery.models import Delivery, DeliveryEvent
 from tests.audio import tone_recording
 from tests.e2e.conftest import Chain
 from tests.e2e.receiver_client import DeviceClock, Receiver, parse_time
@@ -319,3 +322,77 @@ def test_a_station_with_a_jingle_airs_it_before_the_bulletin(
     assert all(d.counters.downloads == 2 for d in devices)
     air(devices, clock, ref, parse_time(occurrence["air_at"]))
     wait_for(lambda: all_in(chain, people, bid, {d.receiver_id: "completed" for d in devices}))
+
+
+def test_a_receiver_whose_download_failed_airs_after_it_is_sent_again(
+    chain: Chain, people: dict[str, Headers], engine: Engine
+) -> None:
+    bulletin = write_and_approve(chain, people, "Lịch tiêm phòng bổ sung")
+    y_ty = chain.station(people["admin"], Y_TY)
+    broken, *others = chain.receiver_ids(people["admin"], y_ty["id"])
+    clock = DeviceClock()
+    devices = [chain.receiver(rid, clock) for rid in (broken, *others)]
+    devices[0].link_down = "[Errno 111] Connection refused"
+    broadcast = schedule(chain, people, bulletin, [Y_TY], in_seconds=60)
+    bid, (occurrence,) = broadcast["id"], broadcast["occurrences"]
+    ref = occurrence["ref"]
+    devices[0].wait_for(ref, "failed")
+    for device in devices[1:]:
+        device.wait_for(ref, "downloaded")
+    wanted = {broken: "failed", **dict.fromkeys(others, "downloaded")}
+    wait_for(lambda: states(chain, people, bid) == wanted)
+    (failed,) = [d for d in status(chain, people, bid)["deliveries"] if d["receiver_id"] == broken]
+    assert failed["attempt"] == 1 and "Connection refused" in failed["detail"]
+
+    # The link is mended; the commune's operator sends the airing again to what failed.
+    devices[0].link_down = None
+    operator = chain.sign_in("vanhanh.yty")
+    answer = chain.ok("POST", f"/broadcasts/{bid}/resend", operator, json={"occurrence": 1})
+    (resent,) = answer["resent"]
+    assert (resent["receiver_id"], resent["state"], resent["attempt"]) == (broken, "queued", 2)
+    assert resent["version"] != failed["version"] and resent["detail"] is None
+    assert answer["skipped"] == []
+
+    # A new version of the same airing: the receiver downloads it and airs with the others.
+    devices[0].wait_for(ref, "downloaded")
+    assert devices[0].airings[ref].version == resent["version"]
+    air(devices, clock, ref, parse_time(occurrence["air_at"]))
+    wait_for(lambda: set(states(chain, people, bid).values()) == {"completed"})
+    shown = {d["receiver_id"]: d for d in status(chain, people, bid)["deliveries"]}
+    assert shown[broken]["attempt"] == 2 and shown[broken]["completed_at"] is not None
+    assert {shown[rid]["attempt"] for rid in others} == {1}
+
+    # The as-run log keeps both attempts apart.
+    with Session(engine) as session:
+        events = session.exec(
+            select(DeliveryEvent.attempt, DeliveryEvent.state, DeliveryEvent.source)
+            .join(Delivery, col(Delivery.id) == col(DeliveryEvent.delivery_id))
+            .where(Delivery.broadcast_id == bid, Delivery.receiver_id == broken)
+            .order_by(col(DeliveryEvent.attempt), col(DeliveryEvent.at), col(DeliveryEvent.id))
+        ).all()
+    first = [state for attempt, state, _ in events if attempt == 1]
+    second = [(state, source) for attempt, state, source in events if attempt == 2]
+    assert first == ["sent", "received", "failed"], events
+    assert [state for state, _ in second] == [
+        "queued",
+        "sent",
+        "received",
+        "downloaded",
+        "started",
+        "completed",
+    ], events
+    assert second[0][1] == "operator"
+
+    # Nothing is left to send again: a second request says so, receiver by receiver.
+    again = chain.call(
+        "POST",
+        f"/broadcasts/{bid}/resend",
+        operator,
+        json={"occurrence": 1, "receiver_ids": [broken, "khong-co"]},
+    )
+    assert again.status_code == 200, again.text
+    assert again.json()["resent"] == []
+    assert again.json()["skipped"] == [
+        {"receiver_id": broken, "reason": "resend.not_failed"},
+        {"receiver_id": "khong-co", "reason": "resend.receiver_not_in_airing"},
+    ]
