@@ -7,12 +7,13 @@ dotted code of what went wrong (`bulletin.self_approval`): a domain error's own 
 
 from __future__ import annotations
 
+import html
 import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -107,14 +108,26 @@ class RefuseNulCharacters:
             raw = scope.get("raw_path") or scope.get("path", "").encode()
             query = scope.get("query_string", b"")
             if b"%00" in raw.lower() or b"%00" in query or "\x00" in scope.get("path", ""):
-                response = JSONResponse(
-                    error_body(
-                        "The address contains a NUL character",
-                        "bad_request",
-                        reason="request.nul_character",
-                    ),
-                    status_code=400,
-                )
+                response: Response
+                if scope.get("path", "").startswith("/api/"):
+                    response = JSONResponse(
+                        error_body(
+                            "The address contains a NUL character",
+                            "bad_request",
+                            reason="request.nul_character",
+                        ),
+                        status_code=400,
+                    )
+                else:  # a person's browser: the console's own words
+                    from api.console.messages import text_for
+
+                    shown = html.escape(text_for("request.nul_character") or "")
+                    response = HTMLResponse(
+                        '<!doctype html><html lang="vi"><meta charset="utf-8">'
+                        f"<title>Địa chỉ không hợp lệ</title><p>{shown}</p>"
+                        '<p><a href="/">Về trang chủ</a></p></html>',
+                        status_code=400,
+                    )
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)

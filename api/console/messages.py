@@ -68,6 +68,9 @@ CATALOGUE: dict[str, Text] = {
     "error.invalid": Text("Dữ liệu đã nhập không hợp lệ. Hãy kiểm tra lại"),
     "error.forbidden": Text("Bạn không có quyền làm việc này"),
     "error.too_large": Text("Tệp gửi lên quá lớn"),
+    "request.nul_character": Text(
+        "Địa chỉ trang có ký tự không hợp lệ (ký tự NUL). Hãy kiểm tra lại đường dẫn"
+    ),
     "error.too_many_attempts": Text(
         "Đăng nhập sai quá nhiều lần. Hãy thử lại sau {retry_after} giây", "password"
     ),

@@ -65,3 +65,13 @@ def test_the_english_check_of_the_browser_tests_catches_english_and_spares_vietn
         "language",
     ]
     assert english_on("Loa to, bà con no đủ; an toàn. Tên đăng nhập MQTT, tải XLSX") == []
+
+
+def test_a_nul_character_in_a_console_address_is_refused_in_vietnamese(login: Login) -> None:
+    client = login("bientap.batxat")
+    page = client.get("/bulletins?q=a%00b")
+    assert page.status_code == 400
+    assert page.headers["content-type"].startswith("text/html")
+    assert "ký tự không hợp lệ" in page.text and "NUL character" not in page.text
+    api = client.get("/api/v1/bulletins?q=a%00b")
+    assert api.status_code == 400 and api.json()["reason"] == "request.nul_character"
