@@ -333,6 +333,22 @@ def receivers_by_station(*, session: Session, scope: Scope) -> dict[int, Station
     }
 
 
+def receivers_of_stations(
+    *, session: Session, station_ids: Sequence[int]
+) -> dict[int, list[Receiver]]:
+    """Every receiver of the given stations, by station, in id order: one query."""
+    found: dict[int, list[Receiver]] = {sid: [] for sid in station_ids}
+    if not found:
+        return found
+    for receiver in session.exec(
+        select(Receiver)
+        .where(col(Receiver.station_id).in_(sorted(found)))
+        .order_by(col(Receiver.id))
+    ).all():
+        found[receiver.station_id].append(receiver)
+    return found
+
+
 def list_receivers(
     *,
     session: Session,

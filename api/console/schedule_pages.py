@@ -543,23 +543,14 @@ def _operator_context(
     stations, _ = registry.list_stations(session=session, scope=principal.scope, limit=100)
     legacy = [(s, a) for s, a in stations if s.kind == StationKind.legacy]
     # Where each legacy station stands with each airing of today.
-    states: dict[tuple[int, int], str] = {}
-    for airing in today:
-        report = status.broadcast_status(
-            session=session,
-            broadcast=airing.broadcast,
-            scope=principal.scope,
-            seq=airing.occurrence.seq,
-        )
-        for row in report.rows:
-            if row.delivery.receiver_id is None:
-                states[(airing.occurrence.id or 0, row.station.id or 0)] = row.delivery.state
-    receivers = {
-        s.id: registry.list_receivers(
-            session=session, scope=principal.scope, station_id=s.id, limit=1000
-        )[0]
-        for s, _a in stations
-    }
+    states = status.legacy_states(
+        session=session,
+        occurrence_ids=[a.occurrence.id or 0 for a in today],
+        station_ids=[s.id or 0 for s, _a in legacy],
+    )
+    receivers = registry.receivers_of_stations(
+        session=session, station_ids=[s.id or 0 for s, _a in stations]
+    )
     return {
         "today": today,
         "labels": broadcast_labels([a.broadcast for a in today], titles),

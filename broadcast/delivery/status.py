@@ -333,6 +333,25 @@ def station_slot(*, session: Session, station: Station, at: datetime) -> Station
     return StationSlot(nearest, list(chosen.values()), bulletin_ids)
 
 
+def legacy_states(
+    *, session: Session, occurrence_ids: Sequence[int], station_ids: Sequence[int]
+) -> dict[tuple[int, int], str]:
+    """Where each legacy station stands with each airing, by (occurrence id, station id).
+
+    One query whatever the number of airings and stations.
+    """
+    if not occurrence_ids or not station_ids:
+        return {}
+    rows = session.exec(
+        select(Delivery.occurrence_id, Delivery.station_id, Delivery.state).where(
+            col(Delivery.occurrence_id).in_(sorted(set(occurrence_ids))),
+            col(Delivery.station_id).in_(sorted(set(station_ids))),
+            col(Delivery.receiver_id).is_(None),
+        )
+    ).all()
+    return {(oid, sid): str(state) for oid, sid, state in rows}
+
+
 def confirm_station_airing(
     *,
     session: Session,

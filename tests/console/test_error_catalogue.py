@@ -175,9 +175,12 @@ def _answered_codes() -> set[str]:
             if path == catalogue:
                 continue
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-                if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                    if DOTTED.match(node.value):
-                        found.add(node.value)
+                if (
+                    isinstance(node, ast.Constant)
+                    and isinstance(node.value, str)
+                    and DOTTED.match(node.value)
+                ):
+                    found.add(node.value)
     return found
 
 
