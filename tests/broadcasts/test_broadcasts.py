@@ -1,8 +1,14 @@
-"""Scheduling, dispatch, ingestion, deadlines and the status API, without a broker."""
+"""Scheduling, dispatch, ingestion, deadlines and the status API.
+
+Commands go through the service's MQTT publisher to the embedded broker, where a client
+hears what receivers would get; acknowledgements are fed to the ingestor as messages.
+"""
 
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -11,6 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from broadcast.broker.auth import DatabaseAuthority
 from broadcast.bulletins.media import media_url
 from broadcast.core.db import transaction
 from broadcast.core.settings import Settings
@@ -26,12 +33,14 @@ from broadcast.delivery.ingest import SEEN_WRITE, AckIngestor
 from broadcast.delivery.models import Delivery, DeliveryEvent, DeliveryState
 from broadcast.people.models import Role
 from broadcast.schedule.service import air_times
+from stations.broker import EmbeddedBroker
 from stations.errors import InvalidInputError
 from stations.models import Area, Receiver, Station
-from stations.mqtt import Message
+from stations.mqtt import BrokerAddress, Message, MqttClient
 from stations.protocol import Topics
 from tests.audio import approved_bulletin, ensure_user, tone_recording, version_audio
-from tests.utils import Headers, UserFactory
+from tests.mqtt.conftest import SERVICE_PASSWORD, SERVICE_USER, wait_for
+from tests.utils import Headers, UserFactory, free_port
 from tts import Synthesizer
 
 ZONE_OFFSET = "+07:00"
@@ -42,12 +51,65 @@ T0 = datetime(2031, 3, 1, 6, 0, tzinfo=UTC) - timedelta(hours=7)  # 06:00 in Hà
 builder = default_programme_builder
 
 
-class FakePublisher:
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, bytes]] = []
+class Wire:
+    """The service's MQTT publisher on the embedded broker, and a client that hears every
+    command it sends to receivers (what a fleet of receivers would get)."""
 
-    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
-        self.sent.append((topic, payload))
+    MARKER = "end-of-commands"
+
+    def __init__(self, broker: BrokerAddress, prefix: str) -> None:
+        self.topics = Topics(prefix)
+        self.publisher = MqttClient(broker, client_id="loa-test-publisher")
+        self.listener = MqttClient(broker, client_id="loa-test-listener")
+        self._heard: list[tuple[str, bytes]] = []
+        self._lock = threading.Lock()
+        self.listener.subscribe(self.topics.cmd("+"), self._hear)
+        self.listener.start()
+        self.publisher.start()
+
+    def _hear(self, message: Message) -> None:
+        with self._lock:
+            self._heard.append((message.topic, message.payload))
+
+    def sent(self) -> list[tuple[str, bytes]]:
+        """The commands heard since the last call, in the order they were sent.
+
+        A marker sent last on the same connection closes the list, so "nothing more"
+        needs no waiting.
+        """
+        marker = self.topics.cmd(self.MARKER)
+        self.publisher.publish(marker, b"{}", qos=1)
+        wait_for(lambda: any(t == marker for t, _ in self._heard))
+        with self._lock:
+            heard, self._heard = self._heard, []
+        return [(t, p) for t, p in heard if t != marker]
+
+    def stop(self) -> None:
+        self.publisher.stop()
+        self.listener.stop()
+
+
+@pytest.fixture
+def wire(engine: Engine, settings: Settings) -> Iterator[Wire]:
+    """amqtt on a free port, authenticating against the test database."""
+    authority = DatabaseAuthority(
+        engine,
+        service_username=SERVICE_USER,
+        service_password=SERVICE_PASSWORD,
+        prefix=settings.mqtt_topic_prefix,
+    )
+    port = free_port()
+    broker = EmbeddedBroker("127.0.0.1", port, authority)
+    broker.start()
+    link = Wire(
+        BrokerAddress("127.0.0.1", port, SERVICE_USER, SERVICE_PASSWORD),
+        settings.mqtt_topic_prefix,
+    )
+    try:
+        yield link
+    finally:
+        link.stop()
+        broker.stop()
 
 
 @pytest.fixture(scope="module")
@@ -158,13 +220,12 @@ def _schedule(client: TestClient, headers: Headers, bulletin: int, areas: list[s
     return int(response.json()["id"])
 
 
-def _send(engine: Engine, settings: Settings, now: datetime) -> FakePublisher:
-    """Dispatch what is due at `now` and publish its commands; what was published."""
-    publisher = FakePublisher()
+def _send(engine: Engine, settings: Settings, wire: Wire, now: datetime) -> list[tuple[str, bytes]]:
+    """Dispatch what is due at `now` and publish its commands; what receivers got."""
     dispatch_due(engine=engine, settings=settings, builder=builder, now=now)
     topics = Topics(settings.mqtt_topic_prefix)
-    publish_queued(engine=engine, publisher=publisher, topics=topics, now=now)
-    return publisher
+    publish_queued(engine=engine, publisher=wire.publisher, topics=topics, now=now)
+    return wire.sent()
 
 
 def test_dispatch_ingest_status_and_deadlines(
@@ -173,6 +234,7 @@ def test_dispatch_ingest_status_and_deadlines(
     settings: Settings,
     make_user: UserFactory,
     bulletin: int,
+    wire: Wire,
 ) -> None:
     editor = make_user(Role.editor, "10")
     bid = _schedule(client, editor, bulletin, ["082"])  # Y Tý (3) + A Mú Sung (2)
@@ -185,10 +247,12 @@ def test_dispatch_ingest_status_and_deadlines(
     assert dispatch_due(engine=engine, settings=settings, builder=builder, now=now) == (1, 5)
     # A second pass (or a restarted worker) sends nothing twice.
     assert dispatch_due(engine=engine, settings=settings, builder=builder, now=now) == (0, 0)
-    publisher = FakePublisher()
+    publisher = wire.publisher
     assert publish_queued(engine=engine, publisher=publisher, topics=topics, now=now) == 5
     assert publish_queued(engine=engine, publisher=publisher, topics=topics, now=now) == 0
-    command = json.loads(publisher.sent[0][1])
+    sent = wire.sent()
+    assert len(sent) == 5  # each receiver got its command once
+    command = json.loads(sent[0][1])
     assert command["type"] == "programme" and command["broadcast_id"] == f"{bid}.1"
     # The bulletin's one-minute recording, as published under its digest.
     audio = version_audio(engine, bulletin, "vi")
@@ -257,27 +321,32 @@ def test_dispatch_ingest_status_and_deadlines(
     assert mine["total"] == 3  # only Y Tý's receivers
 
     rx = client.get(f"/api/v1/receivers/{yty[0]}", headers=editor).json()
-    sent_to = dict(publisher.sent)
+    sent_to = dict(sent)
     assert rx["programme_version"] == json.loads(sent_to[topics.cmd(yty[0])])["version"]
     assert rx["programme_broadcast_id"] == ref
 
 
 def test_cancel_sends_cancel_to_receivers_that_have_not_aired(
-    client: TestClient, engine: Engine, settings: Settings, make_user: UserFactory, bulletin: int
+    client: TestClient,
+    engine: Engine,
+    settings: Settings,
+    make_user: UserFactory,
+    bulletin: int,
+    wire: Wire,
 ) -> None:
     editor = make_user(Role.editor, "10")
     bid = _schedule(client, editor, bulletin, ["02680"])
     topics = Topics(settings.mqtt_topic_prefix)
     now = T0 - timedelta(minutes=30)
-    _send(engine, settings, now)
+    _send(engine, settings, wire, now)
     yty = receivers_in(engine, "02680")
     AckIngestor(engine, topics).process([ack(topics, yty[0], f"{bid}.1", "started", T0)])
     response = client.post(f"/api/v1/broadcasts/{bid}/cancel", headers=editor)
     assert response.status_code == 200 and response.json()["cancelled_deliveries"] == 2
-    publisher = FakePublisher()
-    assert publish_cancels(engine=engine, publisher=publisher, topics=topics, now=now) == 2
-    assert {t for t, _ in publisher.sent} == {topics.cmd(r) for r in yty[1:]}
-    assert json.loads(publisher.sent[0][1]) == {"type": "cancel", "broadcast_id": f"{bid}.1"}
+    assert publish_cancels(engine=engine, publisher=wire.publisher, topics=topics, now=now) == 2
+    sent = wire.sent()
+    assert sorted(t for t, _ in sent) == sorted(topics.cmd(r) for r in yty[1:])
+    assert json.loads(sent[0][1]) == {"type": "cancel", "broadcast_id": f"{bid}.1"}
     assert deliveries(engine, bid)[yty[0]].state == "started"
     assert client.post(f"/api/v1/broadcasts/{bid}/cancel", headers=editor).status_code == 409
 
@@ -287,14 +356,19 @@ def state_message(topics: Topics, rid: str, online: bool) -> Message:
 
 
 def test_receivers_coming_online_get_current_commands_again(
-    client: TestClient, engine: Engine, settings: Settings, make_user: UserFactory, bulletin: int
+    client: TestClient,
+    engine: Engine,
+    settings: Settings,
+    make_user: UserFactory,
+    bulletin: int,
+    wire: Wire,
 ) -> None:
     editor = make_user(Role.editor, "10")
     topics = Topics(settings.mqtt_topic_prefix)
     yty = receivers_in(engine, "02680")  # three receivers
     bid = _schedule(client, editor, bulletin, ["02680"])
     now = T0 - timedelta(minutes=30)
-    first = _send(engine, settings, now)
+    first = _send(engine, settings, wire, now)
     # The ingestor reports each receiver saying `online: true` once per batch (the last
     # state of a receiver in the batch wins).
     online: list[list[str]] = []
@@ -313,36 +387,35 @@ def test_receivers_coming_online_get_current_commands_again(
     assert online == [sorted(yty[:2])]
     # Every receiver that has not started airing it gets the programme, byte for byte:
     # yty[0] received it but may have restarted since; yty[1] is airing it.
-    publisher = FakePublisher()
     resent = resend_to_online(
-        engine=engine, publisher=publisher, topics=topics, receiver_ids=yty, now=now
+        engine=engine, publisher=wire.publisher, topics=topics, receiver_ids=yty, now=now
     )
     assert {r: (x.programmes, x.cancels) for r, x in resent.items()} == {
         yty[0]: (1, 0),
         yty[2]: (1, 0),
     }
-    assert sorted(publisher.sent) == sorted(t for t in first.sent if t[0] != topics.cmd(yty[1]))
+    assert sorted(wire.sent()) == sorted(t for t in first if t[0] != topics.cmd(yty[1]))
     # Cancelled: the cancel is resent to those that had been sent the programme, had
     # not aired it and did not acknowledge the cancel (yty[2] answered `rejected`).
     assert client.post(f"/api/v1/broadcasts/{bid}/cancel", headers=editor).status_code == 200
     ingestor.process([ack(topics, yty[2], f"{bid}.1", "rejected", now, detail="cancelled")])
-    publisher = FakePublisher()
     resent = resend_to_online(
-        engine=engine, publisher=publisher, topics=topics, receiver_ids=yty, now=now
+        engine=engine, publisher=wire.publisher, topics=topics, receiver_ids=yty, now=now
     )
     assert {r: (x.programmes, x.cancels) for r, x in resent.items()} == {yty[0]: (0, 1)}
     cancel = {"type": "cancel", "broadcast_id": f"{bid}.1"}
-    assert all(json.loads(payload) == cancel for _, payload in publisher.sent)
+    sent = wire.sent()
+    assert [t for t, _ in sent] == [topics.cmd(yty[0])]
+    assert all(json.loads(payload) == cancel for _, payload in sent)
     # Past expires_at nothing is resent.
     late = T0 + timedelta(minutes=settings.programme_expiry_minutes)
-    publisher = FakePublisher()
     assert (
         resend_to_online(
-            engine=engine, publisher=publisher, topics=topics, receiver_ids=yty, now=late
+            engine=engine, publisher=wire.publisher, topics=topics, receiver_ids=yty, now=late
         )
         == {}
     )
-    assert publisher.sent == []
+    assert wire.sent() == []
 
 
 def test_operator_confirms_legacy_station(
@@ -388,13 +461,18 @@ def test_station_programme_slot(
 
 
 def test_ack_times_are_kept_in_utc_and_last_seen_is_written_sparingly(
-    client: TestClient, engine: Engine, settings: Settings, make_user: UserFactory, bulletin: int
+    client: TestClient,
+    engine: Engine,
+    settings: Settings,
+    make_user: UserFactory,
+    bulletin: int,
+    wire: Wire,
 ) -> None:
     editor = make_user(Role.editor, "10")
     bid = _schedule(client, editor, bulletin, ["02680"])
     topics = Topics(settings.mqtt_topic_prefix)
     now = T0 - timedelta(minutes=30)
-    _send(engine, settings, now)
+    _send(engine, settings, wire, now)
     rx = receivers_in(engine, "02680")[0]
     clock = [now]
     ingestor = AckIngestor(engine, topics, clock=lambda: clock[0])
