@@ -100,6 +100,24 @@ class CancelResult(BaseModel):
     cancelled_deliveries: int
 
 
+class AiringCancelResult(BaseModel):
+    """What cancelling one airing did."""
+
+    airing: OccurrencePublic
+    cancelled_deliveries: int = Field(
+        description="Deliveries cancelled; receivers among them that were sent the programme "
+        "get a `cancel`"
+    )
+
+
+class AiringMove(Strict):
+    """A new time for one airing not yet sent."""
+
+    air_at: AwareDatetime = Field(
+        description="RFC 3339 with an offset; after the airing before it, before the one after"
+    )
+
+
 class RollupPublic(BaseModel):
     """Deliveries of one station or area, counted by state."""
 

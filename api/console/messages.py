@@ -359,6 +359,18 @@ CATALOGUE: dict[str, Text] = {
         "Giờ đã phát {aired_at:time} sớm hơn giờ phát theo lịch {air_at:time}"
     ),
     "feed_token.not_found": Text("Chưa có đường dẫn đăng ký lịch phát"),
+    # One airing cancelled or moved.
+    "airing.already_cancelled": Text("Lượt phát {ref} đã được hủy trước đó"),
+    "airing.already_ended": Text("Lượt phát {ref} đã kết thúc: không hủy được nữa"),
+    "airing.time_without_offset": Text("Giờ phát mới cần ghi kèm múi giờ"),
+    "airing.not_movable": Text(
+        "Lượt phát {ref} đã được gửi tới cụm loa: không đổi giờ được. "
+        "Hãy hủy lượt này rồi lên lịch mới",
+    ),
+    "airing.in_past": Text("Giờ phát mới {air_at:time} đã qua"),
+    "airing.out_of_order": Text(
+        "Giờ mới phải nằm giữa lượt trước và lượt sau (lượt {other}: {other_at:time})",
+    ),
     # Sending a failed delivery again.
     "resend.not_dispatched": Text(
         "Lượt phát {ref} chưa được gửi đi hoặc đã hủy: không gửi lại được"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
@@ -475,6 +475,81 @@ def broadcast_live(
     """The status block alone, polled by the page every few seconds."""
     context = _status_context(session, principal, broadcast_id, settings, get_clock(request)())
     return render(request, "broadcast_live.html", context, principal=principal)
+
+
+@router.post(
+    "/broadcasts/{broadcast_id}/airings/{seq}/cancel",
+    response_class=HTMLResponse,
+    dependencies=[CsrfDep],
+)
+def cancel_airing(
+    broadcast_id: IdPath,
+    seq: Annotated[int, Path(ge=1, le=MAX_ID)],
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: UserDep,
+    wake: WakeDep,
+) -> Response:
+    """Cancel one airing; the broadcast's other airings stay."""
+    page = f"/broadcasts/{broadcast_id}"
+    try:
+        _occ, count = scheduling.cancel_one_airing(
+            session=session,
+            principal=principal,
+            broadcast_id=broadcast_id,
+            seq=seq,
+            now=get_clock(request)(),
+            wake=wake,
+        )
+    except LoaError as exc:
+        session.rollback()
+        return redirect(page, say(exc, zone=settings.zone), error=True)
+    return redirect(page, f"Đã hủy lượt {seq} ({count} lượt gửi được dừng)")
+
+
+@router.post(
+    "/broadcasts/{broadcast_id}/airings/{seq}/move",
+    response_class=HTMLResponse,
+    dependencies=[CsrfDep],
+)
+def move_airing(
+    broadcast_id: IdPath,
+    seq: Annotated[int, Path(ge=1, le=MAX_ID)],
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: UserDep,
+    wake: WakeDep,
+    air_day: Annotated[str, Form(max_length=20)] = "",
+    air_time: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    """Move one airing not yet sent to a day (dd/mm/yyyy) and time (HH:MM) on the local clock."""
+    page = f"/broadcasts/{broadcast_id}"
+    try:
+        day = typed_day(air_day)
+    except ValueError:
+        return redirect(page, TYPED_DAY_ERROR, error=True)
+    try:
+        hour, minute = (int(p) for p in air_time.strip().replace("h", ":").split(":")[:2])
+        moment = datetime.combine(day, time(hour, minute), tzinfo=settings.zone)
+    except ValueError:
+        return redirect(page, "Giờ phát không hợp lệ (ví dụ 6:05)", error=True)
+    try:
+        occ = scheduling.move_one_airing(
+            session=session,
+            principal=principal,
+            broadcast_id=broadcast_id,
+            seq=seq,
+            air_at=moment,
+            now=get_clock(request)(),
+            wake=wake,
+        )
+    except LoaError as exc:
+        session.rollback()
+        return redirect(page, say(exc, zone=settings.zone), error=True)
+    shown = as_utc(occ.air_at).astimezone(settings.zone)
+    return redirect(page, f"Đã đổi lượt {seq} sang {shown:%H:%M %d/%m/%Y}")
 
 
 @router.post(

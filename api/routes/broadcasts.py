@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from fastapi import Path as PathParam
 from sqlmodel import Session
 
 from api import broadcast_schemas as bs
@@ -201,6 +202,61 @@ def cancel_broadcast(
     return bs.CancelResult(
         broadcast=broadcasts_public(session, [broadcast])[0], cancelled_deliveries=count
     )
+
+
+SeqPath = Annotated[int, PathParam(ge=1, le=MAX_ID, description="The airing's number (seq)")]
+
+
+@router.post(
+    "/{broadcast_id}/airings/{seq}/cancel",
+    response_model=bs.AiringCancelResult,
+    summary="Cancel one airing",
+)
+def cancel_airing(
+    broadcast_id: IdPath,
+    seq: SeqPath,
+    session: SessionDep,
+    clock: ClockDep,
+    principal: PrincipalDep,
+    wake: WakeDep,
+) -> bs.AiringCancelResult:
+    """Cancel one airing; the broadcast's other airings stay. Receivers sent it get `cancel`."""
+    occ, count = scheduling.cancel_one_airing(
+        session=session,
+        principal=principal,
+        broadcast_id=broadcast_id,
+        seq=seq,
+        now=clock(),
+        wake=wake,
+    )
+    return bs.AiringCancelResult(airing=occurrence_public(occ), cancelled_deliveries=count)
+
+
+@router.patch(
+    "/{broadcast_id}/airings/{seq}",
+    response_model=bs.OccurrencePublic,
+    summary="Move one airing not yet sent",
+)
+def move_airing(
+    broadcast_id: IdPath,
+    seq: SeqPath,
+    body: bs.AiringMove,
+    session: SessionDep,
+    clock: ClockDep,
+    principal: PrincipalDep,
+    wake: WakeDep,
+) -> bs.OccurrencePublic:
+    """Move one airing to another time; it keeps its number and its place in the series."""
+    occ = scheduling.move_one_airing(
+        session=session,
+        principal=principal,
+        broadcast_id=broadcast_id,
+        seq=seq,
+        air_at=body.air_at,
+        now=clock(),
+        wake=wake,
+    )
+    return occurrence_public(occ)
 
 
 @router.get(

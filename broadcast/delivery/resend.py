@@ -97,11 +97,11 @@ def resend_deliveries(
         )
     if occ.state != OccurrenceState.dispatched:
         raise ConflictError(
-            f"Airing {broadcast_id}.{seq} is {occ.state.value}: only a dispatched airing "
+            f"Airing {broadcast_id}.{seq} is {occ.state}: only a dispatched airing "
             "can be sent again",
             code="resend.not_dispatched",
             ref=f"{broadcast_id}.{seq}",
-            state=occ.state.value,
+            state=str(occ.state),
         )
     if as_utc(occ.expires_at) <= now:
         raise ConflictError(

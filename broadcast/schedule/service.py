@@ -405,25 +405,171 @@ def cancel_broadcast(*, session: Session, broadcast: Broadcast, now: datetime | 
     for occ in occurrences_of(session=session, broadcast_id=broadcast.id or 0):
         if occ.state == OccurrenceState.cancelled or occ.settled:
             continue
-        was_dispatched = occ.state == OccurrenceState.dispatched
-        occ.state = OccurrenceState.cancelled
-        if not was_dispatched:
-            occ.cancel_sent_at = now  # nothing was sent, nothing to take back
-            occ.settled = True
-        session.add(occ)
-        mine = col(Delivery.occurrence_id) == occ.id
-        result = session.exec(
-            update(Delivery)
-            .where(mine, col(Delivery.state).in_([s.value for s in CANCELLABLE]))
-            .values(state=DeliveryState.cancelled.value, finished_at=now, updated_at=now)
-        )
-        if result.rowcount:
-            # Only this cancel makes a delivery `cancelled` (a broadcast is cancelled once).
-            where = mine & (col(Delivery.state) == DeliveryState.cancelled.value)
-            record_events_of(session.connection(), where, at=now, now=now)
-        cancelled += result.rowcount
+        cancelled += _cancel_occurrence(session, occ, now)
     session.flush()
     return cancelled
+
+
+def _cancel_occurrence(session: Session, occ: Occurrence, now: datetime) -> int:
+    """Cancel one airing not yet settled; how many deliveries were cancelled."""
+    was_dispatched = occ.state == OccurrenceState.dispatched
+    occ.state = OccurrenceState.cancelled
+    if not was_dispatched:
+        occ.cancel_sent_at = now  # nothing was sent, nothing to take back
+        occ.settled = True
+    session.add(occ)
+    mine = col(Delivery.occurrence_id) == occ.id
+    result = session.exec(
+        update(Delivery)
+        .where(mine, col(Delivery.state).in_([s.value for s in CANCELLABLE]))
+        .values(state=DeliveryState.cancelled.value, finished_at=now, updated_at=now)
+    )
+    if result.rowcount:
+        # Only this cancel makes a delivery `cancelled` (an airing is cancelled once).
+        where = mine & (col(Delivery.state) == DeliveryState.cancelled.value)
+        record_events_of(session.connection(), where, at=now, now=now)
+    return int(result.rowcount)
+
+
+def _airing(session: Session, broadcast: Broadcast, seq: int) -> Occurrence:
+    occ = session.exec(
+        select(Occurrence).where(Occurrence.broadcast_id == broadcast.id, Occurrence.seq == seq)
+    ).first()
+    if occ is None:
+        raise NotFoundError(
+            f"Broadcast {broadcast.id} has no airing {seq}",
+            code="broadcast.airing_not_found",
+            broadcast_id=broadcast.id,
+            seq=seq,
+        )
+    return occ
+
+
+def cancel_one_airing(
+    *,
+    session: Session,
+    principal: Principal,
+    broadcast_id: int,
+    seq: int,
+    now: datetime | None = None,
+    wake: Callable[[], None] | None = None,
+) -> tuple[Occurrence, int]:
+    """An editor cancels one airing of a broadcast; the others stay as they are.
+
+    Receivers that were sent it and have not aired it get a `cancel`, as for a whole
+    broadcast. Committed and audit-logged; returns the airing and how many deliveries
+    were cancelled.
+    """
+    principal.require(Role.editor)
+    now = now or utcnow()
+    broadcast = get_broadcast(session=session, broadcast_id=broadcast_id, scope=principal.scope)
+    occ = _airing(session, broadcast, seq)
+    ref = occurrence_ref(broadcast_id, seq)
+    if occ.state == OccurrenceState.cancelled:
+        raise ConflictError(
+            f"Airing {ref} is already cancelled", code="airing.already_cancelled", ref=ref
+        )
+    if occ.settled:
+        raise ConflictError(
+            f"Airing {ref} has already ended ({occ.state}): it cannot be cancelled",
+            code="airing.already_ended",
+            ref=ref,
+        )
+    count = _cancel_occurrence(session, occ, now)
+    audit.record(
+        session=session,
+        actor=principal.user,
+        action="broadcast.cancel_airing",
+        object_type="broadcast",
+        object_id=broadcast_id,
+        area_id=broadcast.area_id,
+        detail={"occurrence": seq, "cancelled_deliveries": count},
+    )
+    session.commit()
+    if wake is not None:
+        wake()
+    return occ, count
+
+
+def move_one_airing(
+    *,
+    session: Session,
+    principal: Principal,
+    broadcast_id: int,
+    seq: int,
+    air_at: datetime,
+    now: datetime | None = None,
+    wake: Callable[[], None] | None = None,
+) -> Occurrence:
+    """An editor moves one airing not yet sent to another time.
+
+    The airing keeps its number (receivers and reports know it as `<broadcast>.<seq>`)
+    and stays between the airings before and after it; its dispatch and expiry move with
+    it. An airing already sent to receivers cannot be moved: cancel it and schedule the
+    bulletin anew.
+    """
+    principal.require(Role.editor)
+    now = now or utcnow()
+    if air_at.tzinfo is None:
+        raise InvalidInputError(
+            "air_at needs an offset (RFC 3339)", code="airing.time_without_offset"
+        )
+    broadcast = get_broadcast(session=session, broadcast_id=broadcast_id, scope=principal.scope)
+    occ = _airing(session, broadcast, seq)
+    ref = occurrence_ref(broadcast_id, seq)
+    if occ.state != OccurrenceState.pending:
+        raise ConflictError(
+            f"Airing {ref} is {occ.state}: only an airing not yet sent can be moved "
+            "(cancel it and schedule the bulletin anew)",
+            code="airing.not_movable",
+            ref=ref,
+            state=str(occ.state),
+        )
+    new = as_utc(air_at)
+    if new <= now:
+        raise InvalidInputError(
+            f"The new time {new.isoformat()} has passed", code="airing.in_past", air_at=new
+        )
+    neighbours = session.exec(
+        select(Occurrence).where(
+            Occurrence.broadcast_id == broadcast_id,
+            col(Occurrence.seq).in_([seq - 1, seq + 1]),
+        )
+    ).all()
+    for other in neighbours:
+        other_at = as_utc(other.air_at)
+        if (other.seq < seq and new <= other_at) or (other.seq > seq and new >= other_at):
+            raise InvalidInputError(
+                f"Airing {ref} must stay between the airings before and after it "
+                f"({other.seq}: {other_at.isoformat()})",
+                code="airing.out_of_order",
+                ref=ref,
+                other=other.seq,
+                other_at=other_at,
+            )
+    before = as_utc(occ.air_at)
+    delta = new - before
+    occ.air_at = new
+    occ.dispatch_at = as_utc(occ.dispatch_at) + delta
+    occ.expires_at = as_utc(occ.expires_at) + delta
+    session.add(occ)
+    audit.record(
+        session=session,
+        actor=principal.user,
+        action="broadcast.move_airing",
+        object_type="broadcast",
+        object_id=broadcast_id,
+        area_id=broadcast.area_id,
+        detail={
+            "occurrence": seq,
+            "from": to_jsonable_python(before),
+            "to": to_jsonable_python(new),
+        },
+    )
+    session.commit()
+    if wake is not None:
+        wake()
+    return occ
 
 
 # --- what editors do: checked, written to the audit log ---------------------------------

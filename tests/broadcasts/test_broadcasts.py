@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -38,6 +38,7 @@ from stations.errors import InvalidInputError
 from stations.models import Area, Receiver, Station
 from stations.mqtt import BrokerAddress, Message, MqttClient
 from stations.protocol import Topics
+from stations.timeutil import utcnow
 from tests.audio import approved_bulletin, ensure_user, tone_recording, version_audio
 from tests.mqtt.conftest import SERVICE_PASSWORD, SERVICE_USER, wait_for
 from tests.utils import Headers, UserFactory, free_port
@@ -516,3 +517,98 @@ def test_ack_times_are_kept_in_utc_and_last_seen_is_written_sparingly(
         "started": T0,
         "completed": T0,
     }
+
+
+def test_one_airing_is_cancelled_or_moved_and_the_others_stay(
+    client: TestClient,
+    engine: Engine,
+    settings: Settings,
+    make_user: UserFactory,
+    bulletin: int,
+    wire: Wire,
+) -> None:
+    editor = make_user(Role.editor, "10")
+    # Tomorrow at 06:00 local, and the two days after (the calendar feed shows 120 days).
+    tomorrow = (utcnow() + timedelta(days=1)).astimezone(settings.zone).date()
+    start = datetime.combine(tomorrow, time(6), tzinfo=settings.zone).astimezone(UTC)
+    body = {
+        "bulletin_ids": [bulletin],
+        "area_codes": ["02680"],
+        "starts_at": start.isoformat(),
+        "rrule": "FREQ=DAILY;COUNT=3",
+    }
+    bid = client.post("/api/v1/broadcasts", json=body, headers=editor).json()["id"]
+    api = f"/api/v1/broadcasts/{bid}/airings"
+    operator = make_user(Role.operator, "02680")
+    assert client.post(f"{api}/2/cancel", headers=operator).status_code == 403
+
+    # The second day is cancelled before anything was sent: nothing to take back.
+    cancelled = client.post(f"{api}/2/cancel", headers=editor)
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["airing"]["state"] == "cancelled"
+    assert cancelled.json()["cancelled_deliveries"] == 0
+    again = client.post(f"{api}/2/cancel", headers=editor)
+    assert again.status_code == 409 and again.json()["reason"] == "airing.already_cancelled"
+
+    # The third moves two hours later; its dispatch and expiry move with it.
+    shown = client.get(f"/api/v1/broadcasts/{bid}", headers=editor).json()["occurrences"]
+    third = next(o for o in shown if o["seq"] == 3)
+    later = datetime.fromisoformat(third["air_at"]) + timedelta(hours=2)
+    moved = client.patch(f"{api}/3", json={"air_at": later.isoformat()}, headers=editor)
+    assert moved.status_code == 200, moved.text
+    assert datetime.fromisoformat(moved.json()["air_at"]) == later
+    for name in ("dispatch_at", "expires_at"):
+        shift = datetime.fromisoformat(moved.json()[name]) - datetime.fromisoformat(third[name])
+        assert shift == timedelta(hours=2), name
+    # An airing keeps its place in the series, and its time is in the future.
+    past_second = start + timedelta(days=1, hours=1)
+    out_of_order = client.patch(
+        f"{api}/1", json={"air_at": past_second.isoformat()}, headers=editor
+    )
+    assert out_of_order.status_code == 422
+    assert out_of_order.json()["reason"] == "airing.out_of_order"
+    past = client.patch(f"{api}/1", json={"air_at": "2020-01-01T06:00:00+07:00"}, headers=editor)
+    assert past.status_code == 422 and past.json()["reason"] == "airing.in_past"
+    naive = client.patch(
+        f"{api}/1",
+        json={"air_at": (start + timedelta(hours=1)).replace(tzinfo=None).isoformat()},
+        headers=editor,
+    )
+    assert naive.status_code == 422
+
+    # The first is sent, then cancelled: its receivers get `cancel`; it can no longer move.
+    topics = Topics(settings.mqtt_topic_prefix)
+    sent = _send(engine, settings, wire, start - timedelta(minutes=30))
+    yty = receivers_in(engine, "02680")
+    assert sorted(t for t, _ in sent) == sorted(topics.cmd(r) for r in yty)
+    stuck = client.patch(
+        f"{api}/1", json={"air_at": (start + timedelta(minutes=5)).isoformat()}, headers=editor
+    )
+    assert stuck.status_code == 409 and stuck.json()["reason"] == "airing.not_movable"
+    first = client.post(f"{api}/1/cancel", headers=editor)
+    assert first.json()["cancelled_deliveries"] == 3
+    assert publish_cancels(engine=engine, publisher=wire.publisher, topics=topics, now=start) == 3
+    cancels = wire.sent()
+    assert sorted(t for t, _ in cancels) == sorted(topics.cmd(r) for r in yty)
+    assert {json.loads(p)["broadcast_id"] for _, p in cancels} == {f"{bid}.1"}
+    # A cancelled airing is not sent again.
+    resend = client.post(f"/api/v1/broadcasts/{bid}/resend", json={"occurrence": 1}, headers=editor)
+    assert resend.status_code == 409 and resend.json()["reason"] == "resend.not_dispatched"
+
+    # The broadcast itself stays scheduled with its moved third airing; the station's
+    # calendar shows the two cancelled days and the new time.
+    shown = client.get(f"/api/v1/broadcasts/{bid}", headers=editor).json()
+    assert shown["status"] == "scheduled"
+    assert [o["state"] for o in shown["occurrences"]] == ["cancelled", "cancelled", "pending"]
+    with Session(engine) as ses:
+        station = ses.exec(select(Station).join(Area).where(Area.code == "02680")).one()
+    feed = client.get(f"/api/v1/stations/{station.id}/schedule.ics", headers=editor).text
+    from icalendar import Calendar
+
+    events = {
+        str(e["uid"]).split(".station-")[0]: e for e in Calendar.from_ical(feed).walk("VEVENT")
+    }
+    assert str(events[f"{bid}.1"]["status"]) == "CANCELLED"
+    assert str(events[f"{bid}.2"]["status"]) == "CANCELLED"
+    assert str(events[f"{bid}.3"]["status"]) == "CONFIRMED"
+    assert events[f"{bid}.3"].decoded("dtstart") == later

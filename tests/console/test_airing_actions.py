@@ -1,0 +1,96 @@
+"""One airing of a broadcast is moved or cancelled from its page, reached from the week."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, time, timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlmodel import select
+
+from broadcast.core.db import transaction
+from broadcast.core.settings import Settings
+from broadcast.people.models import Role, User
+from broadcast.schedule.models import Occurrence
+from broadcast.schedule.service import create_broadcast
+from stations.areas import Scope
+from stations.timeutil import as_utc, utcnow
+from tests.audio import approved_bulletin, ensure_user, tone_recording
+from tests.console.conftest import Login, csrf_of
+from tts import Synthesizer
+
+
+def test_an_editor_moves_and_cancels_one_airing_from_the_broadcast_page(
+    login: Login,
+    engine: Engine,
+    settings: Settings,
+    demo: dict[str, str],
+    offline_speech: Synthesizer,
+    tmp_path: Path,
+) -> None:
+    zone = settings.zone
+    with transaction(engine) as ses:
+        approver = ensure_user(ses, "duyet.tinh", Role.approver, "10")
+    bulletin_id = approved_bulletin(
+        engine,
+        settings,
+        offline_speech,
+        title="Lịch tiêm phòng",
+        area_code="10",
+        author="admin",
+        approver=approver,
+        recordings={"vi": tone_recording(tmp_path / "vi.mp3", 3000)},
+    )
+    tomorrow = (utcnow() + timedelta(days=1)).astimezone(zone).date()
+    with transaction(engine) as ses:
+        admin = ses.exec(select(User).where(User.username == "admin")).one()
+        broadcast = create_broadcast(
+            session=ses,
+            settings=settings,
+            actor=admin,
+            scope=Scope.everything(),
+            bulletin_ids=[bulletin_id],
+            area_codes=["02680"],
+            starts_at=datetime.combine(tomorrow, time(6), tzinfo=zone),
+            rule="FREQ=DAILY;COUNT=3",
+        )
+        bid = broadcast.id
+    client = login("bientap.batxat")
+    week = client.get(f"/schedule?week={tomorrow.isoformat()}")
+    assert f'href="/broadcasts/{bid}#luot-1"' in week.text
+    page = client.get(f"/broadcasts/{bid}")
+    assert page.text.count("Hủy lượt này") == 3 and page.text.count("Đổi giờ") == 3
+    token = csrf_of(page.text)
+
+    day = tomorrow + timedelta(days=2)
+    moved = client.post(
+        f"/broadcasts/{bid}/airings/3/move",
+        data={"air_day": f"{day:%d/%m/%Y}", "air_time": "17:30", "csrf_token": token},
+    )
+    assert f"Đã đổi lượt 3 sang 17:30 {day:%d/%m/%Y}" in moved.text
+    wrong = client.post(
+        f"/broadcasts/{bid}/airings/1/move",
+        data={"air_day": f"{day:%d/%m/%Y}", "air_time": "08:00", "csrf_token": token},
+    )
+    assert "Giờ mới phải nằm giữa lượt trước và lượt sau" in wrong.text
+    assert 'role="alert"' in wrong.text
+    typo = client.post(
+        f"/broadcasts/{bid}/airings/1/move",
+        data={"air_day": "31/02/2030", "air_time": "08:00", "csrf_token": token},
+    )
+    assert 'role="alert"' in typo.text and "ngày/tháng/năm" in typo.text
+
+    cancelled = client.post(f"/broadcasts/{bid}/airings/2/cancel", data={"csrf_token": token})
+    assert "Đã hủy lượt 2" in cancelled.text
+    text = re.sub(r"\s+", " ", cancelled.text)
+    assert text.count("Hủy lượt này") == 2  # the cancelled airing offers nothing more
+    with transaction(engine) as ses:
+        rows = {
+            o.seq: o for o in ses.exec(select(Occurrence).where(Occurrence.broadcast_id == bid))
+        }
+        assert [rows[s].state for s in (1, 2, 3)] == ["pending", "cancelled", "pending"]
+        assert as_utc(rows[3].air_at) == datetime.combine(day, time(17, 30), tzinfo=zone)
+    # A commune operator sees the airings but cannot change them.
+    operator = login("vanhanh.yty")
+    assert "Hủy lượt này" not in operator.get(f"/broadcasts/{bid}").text
