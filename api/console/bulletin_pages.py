@@ -17,7 +17,7 @@ from api.console.messages import form_error, say
 from api.console.web import ConsoleRoute, CsrfDep, UserDep, redirect, render
 from api.deps import IdPath, RenderWakeDep, SessionDep, SettingsDep, get_synthesizer
 from api.responses import file_response
-from broadcast.bulletins import recordings
+from broadcast.bulletins import lexicon, recordings
 from broadcast.bulletins import service as bulletins
 from broadcast.bulletins.models import BulletinStatus, Priority
 from broadcast.core import audit
@@ -28,6 +28,7 @@ from stations import registry
 from stations.areas import list_areas
 from stations.errors import LoaError
 from stations.models import AreaLevel
+from tts.normalizer import Piece, rewritten_pieces
 
 router = APIRouter(route_class=ConsoleRoute)
 
@@ -177,17 +178,21 @@ def _editor(
     current = lang if lang in tabs else (tabs[0] if tabs else "vi")
     version = next((t for t in versions if t.language == current), None)
     normalized = None
+    pieces: list[Piece] = []
     if version is not None and version.text:
         try:
-            normalized = recordings.reading_of(
+            reading = recordings.reading_of(
                 session=session,
                 principal=principal,
                 synthesizer=get_synthesizer(request),
                 bulletin_id=bulletin_id,
                 language=current,
-            ).normalized
+            )
         except LoaError as exc:
             normalized = say(exc)
+        else:
+            normalized = reading.normalized
+            pieces = rewritten_pieces(reading.text, reading.normalized)
     events, _ = audit.list_events(
         session=session,
         scope=principal.scope,
@@ -206,6 +211,9 @@ def _editor(
             "current": current,
             "version": version,
             "normalized": normalized,
+            "pieces": pieces,
+            # What an editor may give a reading for in one step (a lexicon term).
+            "rewritten": sorted({p.written for p in pieces if p.written and len(p.written) <= 100}),
             "names": _language_names(session),
             "detail_labels": HISTORY_DETAIL_LABELS,
             "events": events,
@@ -345,6 +353,42 @@ def audio(
         etag=sha256,
         range_header=request.headers.get("range"),
         if_none_match=request.headers.get("if-none-match"),
+    )
+
+
+@router.post(
+    "/bulletins/{bulletin_id}/lexicon", response_class=HTMLResponse, dependencies=[CsrfDep]
+)
+def add_reading(
+    bulletin_id: IdPath,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: UserDep,
+    render_wake: RenderWakeDep,
+    term: Annotated[str, Form(max_length=200)] = "",
+    reading: Annotated[str, Form(max_length=500)] = "",
+    lang: Annotated[str, Form(max_length=16)] = "vi",
+) -> Response:
+    """From the highlighted reading: how the bulletin's area reads a written term."""
+    _bulletin, area = bulletins.get_bulletin(
+        session=session, bulletin_id=bulletin_id, scope=principal.scope
+    )
+    try:
+        lexicon.add_reading(
+            session=session, principal=principal, area=area, term=term, reading=reading
+        )
+    except LoaError as exc:
+        session.rollback()
+        return _editor(
+            request, session, settings, principal, bulletin_id, lang,
+            errors={"reading": say(exc)}, status_code=422,
+        )  # fmt: skip
+    session.commit()
+    render_wake()
+    return redirect(
+        f"/bulletins/{bulletin_id}?lang={lang}",
+        f"Đã lưu cách đọc “{term.strip()}” cho {area.name}; bản tin được đọc lại",
     )
 
 

@@ -70,17 +70,8 @@ def create_entry(
             "A global administrator must give the entry's area_code",
             code="lexicon.area_required",
         )
-    entry = lexicon.create_entry(
-        session=session, area=area, term=body.term, reading=body.reading, user_id=principal.user.id
-    )
-    audit.record(
-        session=session,
-        actor=principal.user,
-        action="lexicon.create",
-        object_type="lexicon",
-        object_id=entry.id or 0,
-        area_id=area.id,
-        detail={"term": entry.term, "reading": entry.reading},
+    entry = lexicon.add_reading(
+        session=session, principal=principal, area=area, term=body.term, reading=body.reading
     )
     background.add_task(render_wake)
     return _public(entry, area)

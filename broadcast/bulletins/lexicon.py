@@ -15,6 +15,9 @@ from broadcast.bulletins.models import (
     SourceKind,
     Translation,
 )
+from broadcast.core import audit
+from broadcast.people.models import Role
+from broadcast.people.service import Principal
 from stations.areas import Scope, ancestors, get_area
 from stations.errors import ConflictError, InvalidInputError, NotFoundError
 from stations.models import Area
@@ -81,6 +84,30 @@ def create_entry(
     session.add(entry)
     session.flush()
     rerender_affected(session=session, area=area, term=term)
+    return entry
+
+
+def add_reading(
+    *, session: Session, principal: Principal, area: Area, term: str, reading: str
+) -> LexiconEntry:
+    """An editor gives how `term` is read in `area` (in their scope); audit-logged."""
+    principal.require(Role.editor)
+    if not principal.scope.covers(area):
+        raise NotFoundError(
+            f"Area '{area.code}' not found", code="area.not_found", area_code=area.code
+        )
+    entry = create_entry(
+        session=session, area=area, term=term, reading=reading, user_id=principal.user.id
+    )
+    audit.record(
+        session=session,
+        actor=principal.user,
+        action="lexicon.create",
+        object_type="lexicon",
+        object_id=entry.id or 0,
+        area_id=area.id,
+        detail={"term": entry.term, "reading": entry.reading},
+    )
     return entry
 
 

@@ -7,15 +7,18 @@ from collections.abc import Mapping
 from tts.normalizer.core import Normalizer, Rule, Tables
 from tts.normalizer.rules import DEFAULT_RULES
 from tts.normalizer.segment import chunk_text, split_sentences
+from tts.normalizer.spans import Piece, rewritten_pieces
 
 __all__ = [
     "DEFAULT_RULES",
     "Normalizer",
+    "Piece",
     "Rule",
     "Tables",
     "chunk_text",
     "default_normalizer",
     "normalize",
+    "rewritten_pieces",
     "split_sentences",
 ]
 
