@@ -13,7 +13,11 @@ answers received, downloaded, started and completed.
 Printed per N: time from dispatch to the last acknowledgement stored, acknowledgements
 stored per second, lost acknowledgements; and, in the same run, a raw paho baseline:
 the same N clients, one publish to each cmd topic and 4 replies each on their ack
-topics, received by one plain subscriber (no database, no validation).
+topics, received by one plain subscriber (no database, no validation); and the floor:
+the same messages through bench/mqtt_floor.py, a minimal MQTT 3.1.1 QoS 1 client over raw
+non-blocking sockets (one selector for the publisher and the subscriber here, one for
+the N receivers in the other process), pipelined. Ratios: Loa to raw paho, Loa to the
+floor, raw paho to the floor.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import mqtt_floor  # noqa: E402
 import paho.mqtt.client as pahoc  # noqa: E402
 from common import (  # noqa: E402
     MOSQUITTO,
@@ -100,6 +105,33 @@ def raw_receivers(port: int, specs: Sequence[SimReceiver], topics: Topics) -> Cl
     return pool
 
 
+def floor_receivers(
+    port: int, specs: Sequence[SimReceiver], topics: Topics, stop: Any
+) -> mqtt_floor.Loop:
+    """Raw-socket clients that answer each cmd with ACKS_PER_RECEIVER QoS 1 replies."""
+    loop = mqtt_floor.Loop("127.0.0.1", port)
+    replies: dict[int, bytes] = {}
+
+    def on_message(conn: mqtt_floor.Connection, _topic: bytes, _payload: bytes) -> None:
+        topic = replies[id(conn)]
+        for _ in range(ACKS_PER_RECEIVER):
+            conn.publish(topic, RAW_REPLY, qos=1)
+
+    for spec in specs:
+        conn = loop.add(
+            mqtt_floor.Connection(
+                loop, "floor-" + spec.receiver_id, spec.receiver_id, spec.password
+            )
+        )
+        conn.subscribe(topics.cmd(spec.receiver_id), 1)
+        conn.on_message = on_message
+        replies[id(conn)] = topics.ack(spec.receiver_id).encode()
+    if not loop.run(lambda: all(c.subacks for c in loop.connections) or stop.poll(), 180):
+        subscribed = sum(1 for c in loop.connections if c.subacks)
+        print(f"  floor: only {subscribed} of {len(specs)} clients subscribed")
+    return loop
+
+
 def receivers_process(
     kind: str, port: int, specs: list[SimReceiver], cache: str, conn: Any
 ) -> None:
@@ -111,6 +143,12 @@ def receivers_process(
         conn.send("ready")
         conn.recv()
         pool.stop()
+    elif kind == "floor":
+        loop = floor_receivers(port, specs, topics, conn)
+        conn.send("ready")
+        loop.run(conn.poll, timeout=600)
+        conn.recv()
+        loop.close()
     else:
         address = BrokerAddress("127.0.0.1", port)
         sim = Simulation(specs, address, cache_dir=Path(cache), time_scale=0.0)
@@ -181,6 +219,47 @@ def raw_round_trip(port: int, specs: Sequence[SimReceiver], topics: Topics) -> t
     return elapsed, count[0]
 
 
+def floor_round_trip(port: int, specs: Sequence[SimReceiver], topics: Topics) -> tuple[float, int]:
+    """The same messages as raw_round_trip over bench/mqtt_floor.py's raw sockets."""
+    payload = b'{"type":"programme"}' + b" " * 600
+    expected = len(specs) * ACKS_PER_RECEIVER
+    loop = mqtt_floor.Loop("127.0.0.1", port)
+    count = [0]
+
+    def on_reply(*_a: Any) -> None:
+        count[0] += 1
+
+    sink = loop.add(
+        mqtt_floor.Connection(
+            loop, "floor-sink", service_login(SERVICE_USER, INGESTOR), SERVICE_PASSWORD
+        )
+    )
+    sink.on_message = on_reply
+    sink.subscribe(topics.all_acks, 1)
+    if not loop.run(lambda: sink.subacks > 0, 30):
+        raise RuntimeError("floor: the sink could not subscribe")
+    proc, conn = start_receivers("floor", port, specs, Path("."))
+    pub = loop.add(
+        mqtt_floor.Connection(
+            loop, "floor-pub", service_login(SERVICE_USER, DISPATCHER), SERVICE_PASSWORD
+        )
+    )
+    if not loop.run(lambda: pub.connack, 30):
+        raise RuntimeError("floor: the publisher could not connect")
+    cmds = [topics.cmd(spec.receiver_id).encode() for spec in specs]
+    started = time.perf_counter()
+    for topic in cmds:
+        pub.publish(topic, payload, qos=1)
+    loop.run(lambda: count[0] >= expected, 120)
+    elapsed = time.perf_counter() - started
+    if count[0] < expected:
+        print(f"  floor: only {count[0]} of {expected} replies arrived")
+    conn.send("stop")
+    proc.join(30)
+    loop.close()
+    return elapsed, count[0]
+
+
 def receiver_events(engine: Any) -> int:
     with Session(engine) as ses:
         return int(
@@ -221,6 +300,7 @@ def run(n: int, broker_kind: str) -> dict[str, float]:
     try:
         # The raw baseline first, on a quiet broker, with its own client ids.
         raw, raw_count = raw_round_trip(port, specs, topics)
+        floor, floor_count = floor_round_trip(port, specs, topics)
         worker = Worker(engine, settings, address=address, builder=lambda *_a: programme)
         worker.start(loop=False)
         t_connect = time.perf_counter()
@@ -280,9 +360,19 @@ def run(n: int, broker_kind: str) -> dict[str, float]:
             f"  completed={completed}/{n}  lost={expected - stored}  downloads={downloads}\n"
             f"  last of each step: {last}\n"
             f"  raw paho round trip ({n} cmds, {raw_count}/{expected} replies)={raw:6.2f}s  "
-            f"ratio={cycle / raw:4.2f}x (target <= 2x)"
+            f"Loa/raw paho={cycle / raw:4.2f}x (target <= 2x)\n"
+            f"  raw-socket floor ({n} cmds, {floor_count}/{expected} replies)={floor:6.2f}s  "
+            f"Loa/floor={cycle / floor:4.2f}x  raw paho/floor={raw / floor:4.2f}x"
         )
-        return {"cycle": cycle, "raw": raw, "ratio": cycle / raw, "lost": expected - stored}
+        return {
+            "cycle": cycle,
+            "raw": raw,
+            "floor": floor,
+            "ratio": cycle / raw,
+            "floor_ratio": cycle / floor,
+            "paho_floor": raw / floor,
+            "lost": expected - stored,
+        }
     finally:
         stop_broker()
         media.stop()
@@ -308,15 +398,28 @@ def main() -> None:
     summary = []
     for n in args.receivers:
         runs = [run(n, args.broker) for _ in range(args.repeat)]
-        ratios = sorted(r["ratio"] for r in runs)
-        cycles = sorted(r["cycle"] for r in runs)
+
+        def median(key: str, runs: list[dict[str, float]] = runs) -> float:
+            return statistics.median(r[key] for r in runs)
+
         summary.append(
-            f"N={n:>5}: cycle median {statistics.median(cycles):.2f}s, ratio to raw paho "
-            f"median {statistics.median(ratios):.2f}x (runs: "
-            + ", ".join(f"{r:.2f}x" for r in ratios)
-            + f"), lost {sum(int(r['lost']) for r in runs)}"
+            f"N={n:>5} | {median('cycle'):7.2f}s | {median('raw'):7.2f}s | "
+            f"{median('floor'):7.2f}s | {median('ratio'):5.2f}x | {median('floor_ratio'):5.2f}x | "
+            f"{median('paho_floor'):5.2f}x | "
+            + ", ".join(f"{r['ratio']:.2f}x/{r['floor_ratio']:.2f}x" for r in runs)
+            + f" | {sum(int(r['lost']) for r in runs)}"
         )
-    print("\n".join(["summary (target: ratio <= 2x at 5,000, none lost)", *summary]))
+    print(
+        "\n".join(
+            [
+                f"summary, medians of {args.repeat} runs "
+                "(targets: Loa/raw paho <= 2x at 5,000, none lost)",
+                "receivers | Loa cycle | raw paho | floor | Loa/paho | Loa/floor | paho/floor "
+                "| runs (Loa/paho / Loa/floor) | lost",
+                *summary,
+            ]
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -13,7 +13,10 @@ Beside it, in the same run and against the same broker and database file:
   raw paho   - a plain paho subscriber with a persistent session drains the same backlog
                (no parsing, no database: what the wire and paho cost alone);
   raw driver - the same rows (an event and a delivery update per ack) written with the
-               DB-API driver itself, 1,000 acks per commit (no MQTT, no validation).
+               DB-API driver itself, 1,000 acks per commit (no MQTT, no validation);
+  COPY       - on PostgreSQL, the floor: the same rows and commits through psycopg's
+               COPY (events straight into delivery_event, the delivery updates into a
+               temporary table joined by one UPDATE per 1,000 acks).
 
 `--database-url postgresql+psycopg://...` runs it on an empty PostgreSQL database.
 """
@@ -176,6 +179,46 @@ def raw_driver(engine: Any, broadcast_id: int) -> tuple[float, int]:
         conn.close()
 
 
+def copy_floor(engine: Any, broadcast_id: int) -> tuple[float, int]:
+    """PostgreSQL only: the same rows as raw_driver, 1,000 acks per commit, through COPY.
+
+    (seconds, rows written)
+    """
+    now = utcnow()
+    conn = engine.raw_connection()
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT id FROM delivery WHERE broadcast_id = %s", (broadcast_id,))
+        ids = [row[0] for row in cur.fetchall()]
+        cur.execute(
+            "CREATE TEMPORARY TABLE bench_step (id integer, at timestamptz) ON COMMIT DELETE ROWS"
+        )
+        conn.commit()
+        written = 0
+        started = time.perf_counter()
+        for state, column in zip(STATES, TIME_COLUMNS, strict=True):
+            for start in range(0, len(ids), 1000):
+                chunk = ids[start : start + 1000]
+                with cur.copy(
+                    "COPY delivery_event (delivery_id, state, at, recorded_at, source) FROM STDIN"
+                ) as copy:
+                    for i in chunk:
+                        copy.write_row((i, state, now, now, "receiver"))
+                with cur.copy("COPY bench_step (id, at) FROM STDIN") as copy:
+                    for i in chunk:
+                        copy.write_row((i, now))
+                cur.execute(
+                    f"UPDATE delivery SET state = %s, {column} = s.at, updated_at = s.at"
+                    " FROM bench_step s WHERE delivery.id = s.id",
+                    (state,),
+                )
+                conn.commit()
+                written += 2 * len(chunk)
+        return time.perf_counter() - started, written
+    finally:
+        conn.close()
+
+
 def dispatch(engine: Any, settings: Settings, address: BrokerAddress, bulletin_id: int) -> int:
     """Schedule and dispatch one programme to every receiver: its deliveries are `sent`."""
     broadcast_id = schedule_now(engine, settings, bulletin_id)
@@ -247,6 +290,15 @@ def run(n: int, database_url: str | None) -> dict[str, float]:
         stored = stats.acks_stored
         # The driver baseline writes the same rows for a second airing's deliveries.
         raw_db, raw_rows = raw_driver(engine, dispatch(engine, settings, address, bulletin_id))
+        copy_line, copy_rate = "", float("nan")
+        if engine.dialect.name == "postgresql":
+            copy_s, copy_rows = copy_floor(engine, dispatch(engine, settings, address, bulletin_id))
+            copy_rate = expected / copy_s
+            copy_line = (
+                f"\n  COPY floor, same rows and commits: {copy_s:.2f}s = {copy_rate:,.0f} acks/s "
+                f"({copy_rows} rows); Loa stores at {copy_s / elapsed:.0%} of the floor's rate, "
+                f"the raw driver at {copy_s / raw_db:.0%}"
+            )
         print(
             f"N={n:>5} receivers, {expected} acks backlogged at mosquitto\n"
             f"  loa ingestor: {stored}/{expected} stored in {elapsed:.2f}s = "
@@ -257,12 +309,13 @@ def run(n: int, database_url: str | None) -> dict[str, float]:
             f"  raw paho drain:   {raw_mqtt:.2f}s = {expected / raw_mqtt:,.0f} msgs/s\n"
             f"  raw {engine.dialect.name} driver, same rows and commits: {raw_db:.2f}s = "
             f"{expected / raw_db:,.0f} acks/s ({raw_rows} rows)\n"
-            f"  ratio to raw paho: {elapsed / raw_mqtt:.2f}x"
+            f"  ratio to raw paho: {elapsed / raw_mqtt:.2f}x" + copy_line
         )
         return {
             "rate": stored / elapsed,
             "raw": expected / raw_mqtt,
             "raw_db": expected / raw_db,
+            "copy": copy_rate,
             "lost": expected - stored + (n - completed),
         }
     finally:
@@ -308,7 +361,12 @@ def main() -> None:
             + ", ".join(f"{r:,.0f}" for r in rates)
             + f"); raw paho drain median {statistics.median(r['raw'] for r in runs):,.0f} msgs/s;"
             f" raw driver median {statistics.median(r['raw_db'] for r in runs):,.0f} acks/s;"
-            f" lost {sum(int(r['lost']) for r in runs)}"
+            + (
+                f" COPY floor median {statistics.median(r['copy'] for r in runs):,.0f} acks/s;"
+                if all(r["copy"] == r["copy"] for r in runs)
+                else ""
+            )
+            + f" lost {sum(int(r['lost']) for r in runs)}"
         )
     print("\n".join(["summary (target: >= 10,000 acks stored/s, none lost)", *summary]))
 

@@ -143,6 +143,40 @@ class _BufferedClient(pahoc.Client):
         self.deliver: Callable[[Message], None] | None = None
         self._rbuf = bytearray()
         self._rbuf_sock: object = None
+        # The thread queuing a batch in publish_many, and the PUBLISH packets it held back.
+        self._batching: int | None = None
+        self._batch: list[bytes | bytearray] = []
+
+    def _packet_queue(
+        self,
+        command: int,
+        packet: bytes | bytearray,
+        mid: int,
+        qos: int,
+        info: pahoc.MQTTMessageInfo | None = None,
+    ) -> pahoc.MQTTErrorCode:
+        """Hold back the QoS 1 PUBLISH packets of a batch being queued by publish_many."""
+        if self._batching == threading.get_ident() and command & 0xF0 == pahoc.PUBLISH and qos == 1:
+            self._batch.append(packet)
+            return pahoc.MQTTErrorCode.MQTT_ERR_SUCCESS
+        return super()._packet_queue(command, packet, mid, qos, info)
+
+    def publish_many(self, messages: Sequence[tuple[str, bytes]]) -> list[pahoc.MQTTMessageInfo]:
+        """Publish many QoS 1 messages with one wakeup of the network loop and one write.
+
+        Stock paho wakes its network thread for every publish and sends each packet with
+        its own send(). Here the packets of the batch are joined and queued once; paho
+        still tracks every message (packet id, PUBACK, resending after a reconnect).
+        """
+        self._batching = threading.get_ident()
+        try:
+            infos = [self.publish(topic, payload, qos=1) for topic, payload in messages]
+        finally:
+            self._batching = None
+            packets, self._batch = self._batch, []
+            if packets:
+                super()._packet_queue(pahoc.PUBLISH | 0x02, b"".join(packets), 0, 1)
+        return infos
 
     def _sock_recv(self, bufsize: int) -> bytes:
         if self._rbuf_sock is not self._sock:  # a new connection: drop the old bytes
@@ -227,6 +261,7 @@ class MqttClient:
         will: Will | None = None,
         manual_ack: bool = False,
         on_connected: Callable[[bool], None] | None = None,
+        max_inflight: int = 1000,
     ) -> None:
         self.address = address
         self.client_id = client_id
@@ -253,9 +288,10 @@ class MqttClient:
         self._client.reconnect_delay_set(
             max(1, round(low)), max(1, round(max(low, RECONNECT_MAX_SECONDS)))
         )
-        # Queue without limit while offline; inflight bounded by the broker's window.
+        # Queue without limit while offline; QoS 1 publishes awaiting their PUBACK at once
+        # (max_inflight; 0 = no limit), beyond which paho sends one per PUBACK received.
         self._client.max_queued_messages_set(0)
-        self._client.max_inflight_messages_set(1000)
+        self._client.max_inflight_messages_set(max_inflight)
         self._client.on_connect = self._handle_connect
         self._client.on_disconnect = self._handle_disconnect
         self._client.on_message = self._handle_message
@@ -301,6 +337,10 @@ class MqttClient:
     ) -> pahoc.MQTTMessageInfo:
         """Queue a message; with QoS 1 it survives a reconnect of this client."""
         return self._client.publish(topic, payload, qos=qos, retain=retain)
+
+    def publish_many(self, messages: Sequence[tuple[str, bytes]]) -> list[pahoc.MQTTMessageInfo]:
+        """Queue many QoS 1 messages (topic, payload) at once: one wakeup, one write."""
+        return self._client.publish_many(messages)
 
     def subscribe(
         self, topic: str, callback: MessageCallback, *, qos: int = 1

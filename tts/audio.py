@@ -18,8 +18,9 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-import pyloudnorm
-from scipy.signal import resample_poly
+from pyloudnorm.iirfilter import IIRfilter
+from scipy.ndimage import minimum_filter1d, uniform_filter1d
+from scipy.signal import firwin, sosfilt, upfirdn
 
 from tts.errors import AudioProcessingError, EngineUnavailable
 
@@ -32,6 +33,14 @@ _MIN_LOUDNESS_SECONDS = 0.4
 # Headroom kept below the true-peak ceiling before encoding: lossy encoders overshoot.
 ENCODER_HEADROOM_DB = 0.5
 _FFMPEG_TIMEOUT = 600.0
+# True peak: 4x oversampling with resample_poly's filter, searched block by block.
+_OVERSAMPLE = 4
+_BLOCK = 256  # samples; more than the filter's reach on each side
+_CONTEXT = 32  # samples of neighbours each block's filter needs (at least 21)
+_CHUNK_BLOCKS = 256  # blocks oversampled at once (bounded memory)
+# The limiter aims this far below the ceiling: its smoothed gain can overshoot a little.
+_LIMITER_MARGIN_DB = 0.05
+_LEVELLING_STEPS = 8
 
 _CODECS = {
     "mp3": ["-c:a", "libmp3lame", "-f", "mp3"],
@@ -167,24 +176,121 @@ def peak_db(pcm: PCM) -> float:
 
 
 def true_peak_db(pcm: PCM, sample_rate: int) -> float:
-    """True peak in dBTP, estimated with 4x oversampling as in ITU-R BS.1770-4 annex 2."""
+    """True peak in dBTP, estimated with 4x oversampling as in ITU-R BS.1770-4 annex 2.
+
+    The value is that of the 4x oversampled signal (scipy's resample_poly filter), worked
+    out only where it can be the maximum: a block whose bound (from its neighbourhood's
+    sample peak and second difference) is below a peak already found cannot hold it.
+    """
     if not len(pcm):
         return float("-inf")
-    upsampled = resample_poly(pcm.astype(np.float64), 4, 1)
-    peak = float(np.max(np.abs(upsampled)))
+    peak = _PeakEnvelope(pcm).true_peak()
     return float(20 * np.log10(peak)) if peak > 0 else float("-inf")
 
 
-def integrated_loudness(pcm: PCM, sample_rate: int) -> float:
-    """Integrated loudness in LUFS per ITU-R BS.1770 (-inf for silence)."""
+@cache
+def _oversampling_filter() -> tuple[npt.NDArray[np.float64], float, float, float]:
+    """resample_poly's 4x filter and three bounds on what one output can reach.
+
+    Each phase of the filter is split into the two-tap interpolation with the same sum and
+    centre (c) and a rest r that cancels constants and ramps, so r = q * [1, -2, 1]: an
+    output is at most |c|.max|x| + |q|.max|second difference of x| around it, tight for
+    speech, whose second difference is small. The plain bound is |phase|.max|x|.
+    Returned: taps, max |phase|, max |c|, max |q| (the sums of absolute values).
+    """
+    half = 10 * _OVERSAMPLE
+    taps = firwin(2 * half + 1, 1 / _OVERSAMPLE, window=("kaiser", 5.0)) * _OVERSAMPLE
+    plain = interpolation = rest = 0.0
+    for phase in range(_OVERSAMPLE):
+        weights = taps[phase::_OVERSAMPLE]
+        total = float(weights.sum())
+        centre = float((np.arange(len(weights)) * weights).sum()) / total
+        left = int(np.floor(centre))
+        fraction = centre - left
+        two_tap = np.zeros_like(weights)
+        two_tap[left] = total * (1 - fraction)
+        if fraction > 0:
+            two_tap[left + 1] = total * fraction
+        q = np.cumsum(np.cumsum(weights - two_tap))
+        plain = max(plain, float(np.abs(weights).sum()))
+        interpolation = max(interpolation, float(np.abs(two_tap).sum()))
+        # q's last two terms are zero up to rounding; counting them keeps the bound safe.
+        rest = max(rest, float(np.abs(q).sum()))
+    taps.flags.writeable = False
+    # A hair above the bounds: rounding must never exclude a block that holds the peak.
+    slack = 1 + 1e-9
+    return taps, plain * slack, interpolation * slack, rest * slack
+
+
+@cache
+def _k_weighting(sample_rate: int) -> npt.NDArray[np.float64]:
+    """BS.1770's K-weighting (pyloudnorm's two biquads) as second-order sections."""
+    shelf = IIRfilter(4.0, 1 / np.sqrt(2), 1500.0, sample_rate, "high_shelf")
+    highpass = IIRfilter(0.0, 0.5, 38.0, sample_rate, "high_pass")
+    sos = np.array([np.r_[shelf.b, shelf.a], np.r_[highpass.b, highpass.a]], dtype=np.float64)
+    sos.flags.writeable = False
+    return sos
+
+
+def _weighted_squares(pcm: PCM, sample_rate: int) -> npt.NDArray[np.float64] | None:
+    """Squares of the K-weighted signal, padded to one gating block; None for silence."""
     data = pcm.astype(np.float64)
     minimum = int(_MIN_LOUDNESS_SECONDS * sample_rate) + 1
     if len(data) < minimum:
         # Silent padding is removed by the absolute gate, so it does not bias the result.
         data = np.concatenate([data, np.zeros(minimum - len(data))])
     if not np.any(data):
+        return None
+    weighted = sosfilt(_k_weighting(sample_rate).copy(), data)
+    return weighted * weighted
+
+
+def _block_bounds(length: int, sample_rate: int) -> tuple[npt.NDArray[np.int64], ...]:
+    """pyloudnorm's gating blocks (400 ms, 75 % overlap) over length samples: lower, upper."""
+    block, step = _MIN_LOUDNESS_SECONDS, 0.25
+    seconds = length / sample_rate
+    count = int(np.round((seconds - block) / (block * step))) + 1
+    index = np.arange(count)
+    lower = (block * (index * step) * sample_rate).astype(np.int64)
+    upper = np.minimum((block * (index * step + 1) * sample_rate).astype(np.int64), length)
+    return lower, upper
+
+
+def _block_energies(squares: npt.NDArray[np.float64], sample_rate: int) -> npt.NDArray[np.float64]:
+    """Sum of the K-weighted squares of every gating block."""
+    lower, upper = _block_bounds(len(squares), sample_rate)
+    energy = np.concatenate([[0.0], np.cumsum(squares)])
+    return np.asarray(energy[upper] - energy[lower], dtype=np.float64)
+
+
+def _gated(energies: npt.NDArray[np.float64], sample_rate: int) -> float:
+    """BS.1770's gated loudness from the blocks' energies (absolute, then relative gate)."""
+    power = energies / (_MIN_LOUDNESS_SECONDS * sample_rate)
+    with np.errstate(divide="ignore"):
+        levels = -0.691 + 10.0 * np.log10(np.maximum(power, 0.0))
+    gated = power[levels >= -70.0]
+    if not len(gated):
         return float("-inf")
-    return float(pyloudnorm.Meter(sample_rate).integrated_loudness(data))
+    relative = -0.691 + 10.0 * np.log10(np.mean(gated)) - 10.0
+    kept = power[(levels > relative) & (levels > -70.0)]
+    if not len(kept):
+        return float("-inf")
+    return float(-0.691 + 10.0 * np.log10(np.mean(kept)))
+
+
+def _gated_loudness(squares: npt.NDArray[np.float64], sample_rate: int) -> float:
+    """BS.1770's gated loudness from the K-weighted squares, with pyloudnorm's block bounds."""
+    return _gated(_block_energies(squares, sample_rate), sample_rate)
+
+
+def integrated_loudness(pcm: PCM, sample_rate: int) -> float:
+    """Integrated loudness in LUFS per ITU-R BS.1770 (-inf for silence).
+
+    pyloudnorm's meter (its K-weighting filters, block bounds and gates), with the block
+    energies from one cumulative sum instead of a loop over blocks.
+    """
+    squares = _weighted_squares(pcm, sample_rate)
+    return float("-inf") if squares is None else _gated_loudness(squares, sample_rate)
 
 
 def trim_silence(
@@ -206,40 +312,212 @@ def trim_silence(
     return pcm[start:end]
 
 
-def _limit(pcm: PCM, sample_rate: int, ceiling_db: float) -> PCM:
-    """Look-ahead peak limiter: smooth gain reduction wherever the true peak exceeds ceiling."""
-    ceiling = 10 ** (ceiling_db / 20)
-    upsampled = np.abs(resample_poly(pcm.astype(np.float64), 4, 1))
-    env = upsampled[: len(pcm) * 4].reshape(-1, 4).max(axis=1)
-    if len(env) < len(pcm):
-        env = np.pad(env, (0, len(pcm) - len(env)))
-    gain = np.minimum(1.0, ceiling / np.maximum(env, 1e-12))
-    if np.all(gain >= 1.0):
-        return pcm
-    from scipy.ndimage import minimum_filter1d, uniform_filter1d
+def _oversampled_peaks(
+    padded: npt.NDArray[np.float64], blocks: npt.NDArray[np.intp]
+) -> npt.NDArray[np.float64]:
+    """Exact 4x oversampled peak of each sample of the given blocks, shape (blocks, _BLOCK).
 
-    half = max(1, sample_rate // 400)  # 2.5 ms each side
-    held = minimum_filter1d(gain, size=2 * half + 1, mode="nearest")
-    smooth = uniform_filter1d(held, size=half + 1, mode="nearest")
-    return (pcm * np.minimum(smooth, gain)).astype(np.float32)
+    padded holds the signal after _CONTEXT zeros, then zeros to a whole block and _CONTEXT
+    more: the zeros resample_poly assumes beyond both ends.
+    """
+    taps = _oversampling_filter()[0]
+    delay = (len(taps) - 1) // 2
+    start = _OVERSAMPLE * _CONTEXT + delay
+    span = np.arange(_BLOCK + 2 * _CONTEXT)
+    peaks = np.empty((len(blocks), _BLOCK), dtype=np.float64)
+    for first in range(0, len(blocks), _CHUNK_BLOCKS):
+        chunk = blocks[first : first + _CHUNK_BLOCKS]
+        segments = padded[chunk[:, None] * _BLOCK + span]
+        upsampled = upfirdn(taps, segments, up=_OVERSAMPLE, axis=1)
+        window = np.abs(upsampled[:, start : start + _OVERSAMPLE * _BLOCK])
+        phases = window.reshape(len(chunk), _BLOCK, _OVERSAMPLE)
+        # Pairwise maxima: numpy reduces a short last axis slowly.
+        peaks[first : first + len(chunk)] = np.maximum(
+            np.maximum(phases[:, :, 0], phases[:, :, 1]),
+            np.maximum(phases[:, :, 2], phases[:, :, 3]),
+        )
+    return peaks
+
+
+def _padded(pcm: PCM, blocks: int) -> npt.NDArray[np.float64]:
+    padded = np.zeros(blocks * _BLOCK + 2 * _CONTEXT, dtype=np.float64)
+    padded[_CONTEXT : _CONTEXT + len(pcm)] = pcm
+    return padded
+
+
+def _with_neighbours(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Each block's value or its neighbours', whichever is largest."""
+    out = values.copy()
+    out[1:] = np.maximum(out[1:], values[:-1])
+    out[:-1] = np.maximum(out[:-1], values[1:])
+    return out
+
+
+class _PeakEnvelope:
+    """The 4x oversampled peak of each sample of a signal, worked out only where needed.
+
+    Every output of the oversampling filter is a weighted sum of about 20 neighbouring
+    samples, so it is bounded by their sample peak and second difference (see
+    _oversampling_filter). Blocks whose neighbourhood cannot reach a level are left at their
+    sample values; the others get their exact oversampled peaks (resample_poly's values).
+    """
+
+    def __init__(self, pcm: PCM) -> None:
+        self.length = len(pcm)
+        blocks = -(-self.length // _BLOCK)
+        self.padded = _padded(pcm, blocks)
+        body = np.abs(self.padded[_CONTEXT : _CONTEXT + blocks * _BLOCK]).reshape(blocks, _BLOCK)
+        self.peaks = body.max(axis=1)
+        # |second difference| centred on each sample (curvature[j] on padded[j + 1]).
+        curvature = np.abs(np.diff(self.padded, 2))
+        body_bends = curvature[_CONTEXT - 1 : _CONTEXT - 1 + blocks * _BLOCK]
+        bends = body_bends.reshape(blocks, _BLOCK).max(axis=1)
+        # The zeros around the signal bend at its ends: the end blocks count them.
+        bends[0] = max(bends[0], float(curvature[: _CONTEXT - 1].max()))
+        bends[-1] = max(bends[-1], float(curvature[_CONTEXT - 1 + blocks * _BLOCK :].max()))
+        _, plain, interpolation, rest = _oversampling_filter()
+        near = _with_neighbours(self.peaks)
+        bend = _with_neighbours(bends)
+        # What any oversampled value of the block may reach (its filter stays in reach).
+        self.reach = np.minimum(near * plain, near * interpolation + bend * rest) + 1e-12 * near
+        self.envelope = body
+        self.exact = np.zeros(blocks, dtype=bool)
+
+    def _compute(self, blocks: npt.NDArray[np.intp]) -> None:
+        self.envelope[blocks] = _oversampled_peaks(self.padded, blocks)
+        self.exact[blocks] = True
+
+    def cover(self, level: float) -> npt.NDArray[np.float64]:
+        """Per-block envelopes, exact wherever the oversampled peak may exceed level."""
+        wanted = np.nonzero((self.reach > level) & ~self.exact)[0]
+        if len(wanted):
+            self._compute(wanted)
+        return self.envelope
+
+    def true_peak(self) -> float:
+        """The largest oversampled magnitude of the whole signal."""
+        if not len(self.peaks) or not np.any(self.peaks):
+            return 0.0
+        loudest = int(np.argmax(self.peaks))
+        self._compute(np.array([loudest], dtype=np.intp))
+        found = float(self.envelope[loudest].max())
+        envelope = self.cover(found)
+        return float(envelope[self.exact].max())
+
+    def limiter_gain(
+        self, gain: float, ceiling: float, sample_rate: int
+    ) -> tuple[PCM, npt.NDArray[np.intp]] | None:
+        """The gain curve that keeps gain * signal under ceiling, and the blocks where it is
+        not 1; None when no sample needs limiting.
+
+        Look-ahead and hold of 2.5 ms each side of every sample over the ceiling, smoothed
+        by a moving average of half that; worked out on the blocks around limited ones only
+        (the curve is exactly 1 elsewhere, so runs of such blocks join without seams).
+        """
+        envelope = self.cover(ceiling / gain)
+        limited = np.zeros(len(self.exact), dtype=bool)
+        reachable = np.nonzero(self.reach * gain > ceiling)[0]
+        limited[reachable] = envelope[reachable].max(axis=1) * gain > ceiling
+        if not np.any(limited):
+            return None
+        active = limited.copy()
+        active[1:] |= limited[:-1]
+        active[:-1] |= limited[1:]
+        rows = np.nonzero(active)[0]
+        needed = np.minimum(1.0, ceiling / np.maximum(envelope[rows] * gain, 1e-12)).ravel()
+        half = max(1, sample_rate // 400)  # 2.5 ms each side
+        held = minimum_filter1d(needed, size=2 * half + 1, mode="nearest")
+        smooth = uniform_filter1d(held, size=half + 1, mode="nearest")
+        curve = np.ones((len(self.exact), _BLOCK), dtype=np.float32)
+        curve[rows] = np.minimum(smooth, needed).reshape(len(rows), _BLOCK)
+        return curve.ravel()[: self.length], rows
+
+    def peak_after(self, gain: float, out: PCM, rows: npt.NDArray[np.intp]) -> float:
+        """True peak (linear) of out = gain * signal * curve, the curve 1 outside rows.
+
+        Outside the rows (and their filter's reach, which stays inside them) the
+        oversampled output is gain times this envelope; inside, it is worked out anew.
+        """
+        found = 0.0
+        if len(rows):
+            found = float(_oversampled_peaks(_padded(out, len(self.exact)), rows).max())
+        elsewhere = np.ones(len(self.exact), dtype=bool)
+        elsewhere[rows] = False
+        if not np.any(elsewhere):
+            return found
+        if found <= 0.0:
+            loudest = int(np.argmax(np.where(elsewhere, self.peaks, -1.0)))
+            self._compute(np.array([loudest], dtype=np.intp))
+            found = gain * float(self.envelope[loudest].max())
+        envelope = self.cover(found / gain)
+        candidates = elsewhere & self.exact
+        if np.any(candidates):
+            found = max(found, gain * float(envelope[candidates].max()))
+        return found
 
 
 def normalize_loudness(
     pcm: PCM, sample_rate: int, *, target_lufs: float = -16.0, true_peak_ceiling: float = -1.0
 ) -> PCM:
-    """Bring integrated loudness to target_lufs with true peak at most true_peak_ceiling."""
-    out = pcm.astype(np.float32)
-    for _ in range(6):
-        loudness = integrated_loudness(out, sample_rate)
-        if not np.isfinite(loudness):
-            return out
-        gain_db = target_lufs - loudness
-        if abs(gain_db) < 0.1 and true_peak_db(out, sample_rate) <= true_peak_ceiling:
-            break
-        out = (out * 10 ** (gain_db / 20)).astype(np.float32)
-        out = _limit(out, sample_rate, true_peak_ceiling)
+    """Bring integrated loudness to target_lufs with true peak at most true_peak_ceiling.
+
+    One gain on the source, limited where its true peak would pass the ceiling. The gain
+    is corrected by secant steps on an estimate of the limited loudness (the source's
+    K-weighted energy times the squared gain curve), and the result is measured exactly
+    before it is accepted.
+    """
+    source = pcm.astype(np.float32)
+    squares = _weighted_squares(source, sample_rate)
+    loudness = float("-inf") if squares is None else _gated_loudness(squares, sample_rate)
+    if squares is None or not np.isfinite(loudness):
+        return source
+    energies = _block_energies(squares, sample_rate)
+    lower, upper = _block_bounds(len(squares), sample_rate)
+    envelope = _PeakEnvelope(source)
+    limit_at = 10 ** ((true_peak_ceiling - _LIMITER_MARGIN_DB) / 20)
+    gain_db = target_lufs - loudness
+    offset = 0.0  # exact minus estimated loudness, learnt from each exact measurement
+    previous: tuple[float, float] | None = None
+    out, peak, rendered_at = source, float("-inf"), float("nan")
+    for attempt in range(_LEVELLING_STEPS):
+        gain = 10 ** (gain_db / 20)
+        limited = envelope.limiter_gain(gain, limit_at, sample_rate)
+        estimate = energies
+        if limited is not None:
+            curve, rows = limited
+            # What the curve takes off each block: its cumulative sum over limited samples.
+            positions = (rows[:, None] * _BLOCK + np.arange(_BLOCK)).ravel()
+            positions = positions[positions < len(source)]
+            removed = squares[positions] * (1.0 - np.square(curve[positions], dtype=np.float64))
+            taken = np.concatenate([[0.0], np.cumsum(removed)])
+            estimate = energies - (
+                taken[np.searchsorted(positions, upper)] - taken[np.searchsorted(positions, lower)]
+            )
+        value = _gated(estimate * (gain * gain), sample_rate) + offset
+        if abs(target_lufs - value) < 0.05 or attempt == _LEVELLING_STEPS - 1:
+            if limited is None:
+                out = (source * np.float32(gain)).astype(np.float32)
+                rows = np.zeros(0, dtype=np.intp)
+            else:
+                out = (source * (curve * np.float32(gain))).astype(np.float32)
+            rendered_at = gain_db
+            measured = integrated_loudness(out, sample_rate)
+            peak_linear = envelope.peak_after(gain, out, rows)
+            peak = float(20 * np.log10(peak_linear)) if peak_linear > 0 else float("-inf")
+            if abs(target_lufs - measured) < 0.1 and peak <= true_peak_ceiling:
+                break
+            offset += measured - value
+            value = measured
+            if peak > true_peak_ceiling:
+                limit_at *= 10 ** (-(peak - true_peak_ceiling + 0.02) / 20)
+        slope = 1.0
+        if previous is not None and abs(gain_db - previous[0]) > 1e-6:
+            slope = min(1.0, max(0.1, (value - previous[1]) / (gain_db - previous[0])))
+        previous = (gain_db, value)
+        gain_db += (target_lufs - value) / slope
+    log.debug("levelled at %+.2f dB gain (%.2f dBTP)", rendered_at, peak)
     # Safety net: never exceed the ceiling, even if the limiter could not converge.
-    overshoot = true_peak_db(out, sample_rate) - true_peak_ceiling
+    overshoot = peak - true_peak_ceiling
     if overshoot > 0:
         out = (out * 10 ** (-(overshoot + 0.05) / 20)).astype(np.float32)
     return out

@@ -27,7 +27,7 @@ from tts.audio import write_atomic
 log = logging.getLogger(__name__)
 
 # Bump when the audio pipeline changes so old renders are not reused.
-PIPELINE_VERSION = 1
+PIPELINE_VERSION = 2  # 2: one-gain levelling with a block-wise true-peak limiter
 
 
 @dataclass(frozen=True, slots=True)

@@ -530,16 +530,20 @@ def publish_queued(*, engine: Engine, publisher: Publisher, topics: Topics, now:
             ).all()
         if not rows:
             return total
-        infos = []
-        attempts: dict[int | None, int] = {}
-        for delivery_id, receiver_id, payload, attempt in rows:
-            if receiver_id is None or payload is None:
-                continue
-            attempts[delivery_id] = attempt
-            info = publisher.publish(topics.cmd(receiver_id), payload.encode(), qos=1)
-            infos.append((delivery_id, info))
-        if not infos:
+        ready = [
+            (delivery_id, topics.cmd(receiver_id), payload.encode())
+            for delivery_id, receiver_id, payload, _attempt in rows
+            if receiver_id is not None and payload is not None
+        ]
+        attempts = {delivery_id: attempt for delivery_id, _r, _p, attempt in rows}
+        if not ready:
             return total
+        publish_many = getattr(publisher, "publish_many", None)
+        if publish_many is not None:
+            sent = publish_many([(topic, data) for _, topic, data in ready])
+        else:
+            sent = [publisher.publish(topic, data, qos=1) for _, topic, data in ready]
+        infos = [(delivery_id, info) for (delivery_id, _, _), info in zip(ready, sent, strict=True)]
         deadline = time.monotonic() + PUBLISH_CONFIRM_SECONDS
         taken: list[int] = []
         for delivery_id, info in infos:

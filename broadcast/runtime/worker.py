@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from broadcast.core.settings import Settings
 from broadcast.delivery.deadlines import apply_deadlines
 from broadcast.delivery.dispatch import (
+    PUBLISH_BATCH,
     ProgrammeBuilder,
     default_programme_builder,
     dispatch_due,
@@ -92,8 +93,13 @@ class Worker:
         self.topics = Topics(settings.mqtt_topic_prefix)
         # Each connection logs in under its own name, its client id (stations.identities).
         publisher_address, publisher_id = service_client(self.address, DISPATCHER)
+        # A whole publish batch in flight at once: it leaves in one write, not one message
+        # per PUBACK received.
         self.publisher = MqttClient(
-            publisher_address, client_id=publisher_id + client_suffix, clean_session=True
+            publisher_address,
+            client_id=publisher_id + client_suffix,
+            clean_session=True,
+            max_inflight=PUBLISH_BATCH,
         )
         self.ingestor: AckIngestor | None = None
         self.ingest_client: MqttClient | None = None
