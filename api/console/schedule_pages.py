@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
@@ -385,8 +385,16 @@ def schedule_page_with_errors(
 # --- status ----------------------------------------------------------------------------
 
 
+# Receivers listed per page of the live status (failing ones first).
+STATUS_ROWS = 100
+
+
 def _status_context(
-    session: Session, principal: Principal, broadcast_id: int, settings: Settings
+    session: Session,
+    principal: Principal,
+    broadcast_id: int,
+    settings: Settings,
+    offset: int = 0,
 ) -> dict[str, object]:
     broadcast = scheduling.get_broadcast(
         session=session, broadcast_id=broadcast_id, scope=principal.scope
@@ -396,18 +404,21 @@ def _status_context(
         broadcast=broadcast,
         scope=principal.scope,
         late_after=timedelta(seconds=settings.late_after_seconds),
+        limit=STATUS_ROWS,
+        offset=offset,
     )
-    occurrences = scheduling.occurrences_of(session=session, broadcast_id=broadcast_id)
+    occurrences = report.occurrences
     now = utcnow()
     final = (
-        bool(report.rows)
-        and all(DeliveryState(r.delivery.state) in FINAL_STATES for r in report.rows)
+        report.total > 0
+        and all(DeliveryState(s) in FINAL_STATES for s in report.counts)
         and all(o.state != "pending" or as_utc(o.air_at) < now for o in occurrences)
     )
     titles = reports.bulletin_titles(session=session, ids=broadcast.bulletin_ids)
     summary = scheduling.airing_summaries(session=session, broadcast_ids=[broadcast_id]).get(
         broadcast_id, scheduling.AiringSummary()
     )
+    failing = sum(report.counts.get(s, 0) for s in status.FAILING_STATES)
     return {
         "broadcast": broadcast,
         "schedule_text": describe_broadcast(broadcast, summary, today=_today(settings)),
@@ -416,9 +427,14 @@ def _status_context(
         "occurrences": occurrences,
         "coverage": reports.coverage_share(report.counts),
         "aired": sum(report.counts.get(s, 0) for s in AIRED_STATES),
+        "failing": failing,
         "final": final,
         "titles": [titles.get(i, f"#{i}") for i in broadcast.bulletin_ids],
-        "legacy": [r for r in report.rows if r.delivery.receiver_id is None],
+        "offset": report.offset,
+        "previous_offset": max(0, report.offset - STATUS_ROWS) if report.offset else None,
+        "next_offset": report.next_offset,
+        "shown_from": report.offset + 1 if report.rows else 0,
+        "shown_to": report.offset + len(report.rows),
     }
 
 
@@ -429,9 +445,10 @@ def broadcast_page(
     session: SessionDep,
     settings: SettingsDep,
     principal: UserDep,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> HTMLResponse:
-    """Live status: counts by state, per station and per receiver, with as-run times."""
-    context = _status_context(session, principal, broadcast_id, settings)
+    """Live status: counts by state, per station, and receivers (failing first), by page."""
+    context = _status_context(session, principal, broadcast_id, settings, offset)
     return render(request, "broadcast.html", context, principal=principal)
 
 
@@ -442,9 +459,10 @@ def broadcast_live(
     session: SessionDep,
     settings: SettingsDep,
     principal: UserDep,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> HTMLResponse:
-    """The status block alone, polled by the page every few seconds."""
-    context = _status_context(session, principal, broadcast_id, settings)
+    """The status block alone (the same page of receivers), polled every few seconds."""
+    context = _status_context(session, principal, broadcast_id, settings, offset)
     return render(request, "broadcast_live.html", context, principal=principal)
 
 
@@ -477,17 +495,11 @@ def _operator_context(
     stations, _ = registry.list_stations(session=session, scope=principal.scope, limit=100)
     legacy = [(s, a) for s, a in stations if s.kind == StationKind.legacy]
     # Where each legacy station stands with each airing of today.
-    states: dict[tuple[int, int], str] = {}
-    for airing in today:
-        report = status.broadcast_status(
-            session=session,
-            broadcast=airing.broadcast,
-            scope=principal.scope,
-            seq=airing.occurrence.seq,
-        )
-        for row in report.rows:
-            if row.delivery.receiver_id is None:
-                states[(airing.occurrence.id or 0, row.station.id or 0)] = row.delivery.state
+    states = status.legacy_states(
+        session=session,
+        scope=principal.scope,
+        occurrence_ids=[a.occurrence.id or 0 for a in today],
+    )
     receivers = {
         s.id: registry.list_receivers(
             session=session, scope=principal.scope, station_id=s.id, limit=1000
