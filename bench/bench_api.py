@@ -24,6 +24,8 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -173,7 +175,11 @@ def build(url: str, settings: Settings, code: str, scale: dict[str, int]) -> Pro
 def run_all(
     clients: Clients, p: Province, requests: int, concurrency: int
 ) -> dict[str, tuple[float, float, int]]:
-    return {name: measure(clients, path, requests, concurrency) for name, path in routes(p).items()}
+    out = {}
+    for name, path in routes(p).items():
+        out[name] = measure(clients, path, requests, concurrency)
+        print(f"    {name}: p50 {out[name][0]:.0f} ms, p95 {out[name][1]:.0f} ms", flush=True)
+    return out
 
 
 def main() -> None:
@@ -194,6 +200,8 @@ def main() -> None:
         "an earlier version; the data are written by this one",
     )
     args = parser.parse_args()
+    # Stopped from outside: leave through `finally`, which stops the server.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     work = Path(tempfile.mkdtemp(prefix="loa-bench-api-"))
     url = args.database_url or f"sqlite:///{work / 'loa.db'}"
     if args.database_url:
@@ -254,6 +262,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(30)
+        shutil.rmtree(work, ignore_errors=True)
     print(f"\n{'route':<26} {'a tenth p50/p95 ms':>19} {'full p50/p95 ms':>17} {'KB':>7}  target")
     verdicts: list[Callable[[], bool]] = []
     for name in routes(large):
