@@ -464,7 +464,16 @@ class StationAiring:
     command_any: int | None = None  # the first delivery holding a command
 
 
-def _outcome_of(occ: Occurrence, broadcast: Broadcast, counts: StationAiring | None) -> Outcome:
+@dataclass(frozen=True, slots=True)
+class _Slot:
+    """One airing of a report: its id, its state, its broadcast."""
+
+    id: int
+    state: OccurrenceState
+    broadcast: Broadcast
+
+
+def _outcome_of(occ: _Slot, broadcast: Broadcast, counts: StationAiring | None) -> Outcome:
     """The outcome of one station airing from its counted deliveries (module docstring)."""
     c = counts or StationAiring()
     counted = c.total - c.cancelled
@@ -599,10 +608,22 @@ def coverage_report(
         area_code=area_code,
         include_cancelled=True,
     )
-    found = [
-        Airing(o, b)
-        for o, b in session.exec(query.order_by(col(Occurrence.air_at), col(Occurrence.id)))
-    ]
+    # The airings as plain rows, their broadcasts once each: two queries, no object per
+    # airing (a province's month holds thousands of airings, a hundred broadcasts).
+    slots = session.execute(
+        query.with_only_columns(
+            col(Occurrence.id), col(Occurrence.broadcast_id), col(Occurrence.state)
+        ).order_by(col(Occurrence.air_at), col(Occurrence.id))
+    ).all()
+    shown = {
+        b.id or 0: b
+        for b in session.exec(
+            select(Broadcast).where(
+                col(Broadcast.id).in_(query.with_only_columns(col(Occurrence.broadcast_id)))
+            )
+        ).all()
+    }
+    found = [_Slot(oid, OccurrenceState(state), shown[bid]) for oid, bid, state in slots]
     bulletin_ids = {bid for a in found for bid in a.broadcast.bulletin_ids}
     versions: dict[int, dict[str, int]] = defaultdict(dict)
     if bulletin_ids:
@@ -637,16 +658,16 @@ def coverage_report(
     unsent = {
         a.broadcast.id or 0
         for a in found
-        if a.occurrence.state == OccurrenceState.pending
+        if a.state == OccurrenceState.pending
         or (
-            a.occurrence.state in (OccurrenceState.cancelled, OccurrenceState.no_content)
-            and not by_occurrence.get(a.occurrence.id or 0)
+            a.state in (OccurrenceState.cancelled, OccurrenceState.no_content)
+            and not by_occurrence.get(a.id)
         )
     }
     stations_of = stations_of_broadcasts(session, sorted(unsent)) if unsent else {}
-    for airing in found:
-        occ, broadcast = airing.occurrence, airing.broadcast
-        by_station = by_occurrence.get(occ.id or 0, {})
+    for occ in found:
+        broadcast = occ.broadcast
+        by_station = by_occurrence.get(occ.id, {})
         if occ.state == OccurrenceState.pending or (
             occ.state in (OccurrenceState.cancelled, OccurrenceState.no_content) and not by_station
         ):
