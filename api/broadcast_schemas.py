@@ -179,6 +179,14 @@ class BroadcastStatusPublic(BaseModel):
         description="The airings reported on, with their state (no_content: nothing was "
         "sent) and detail",
     )
+    deliveries_total: int = Field(
+        0, description="Deliveries matching `state` and `station_id` (all pages)"
+    )
+    limit: int = Field(500, description="Deliveries per page, as asked")
+    offset: int = Field(0, description="Deliveries skipped, as asked")
+    next_offset: int | None = Field(
+        None, description="The `offset` of the next page of deliveries; null on the last one"
+    )
 
 
 class ConfirmationCreate(Strict):

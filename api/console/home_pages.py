@@ -72,24 +72,25 @@ def station_summaries(session: Session, principal: Principal) -> list[dict[str, 
 def broadcast_coverage(
     session: Session, principal: Principal, limit: int = 8
 ) -> list[dict[str, object]]:
-    """Recent broadcasts with their counts by state and coverage share."""
+    """Recent broadcasts with their counts by state and coverage share (three queries)."""
     rows, _total = scheduling.list_broadcasts(session=session, scope=principal.scope, limit=limit)
     summaries = scheduling.airing_summaries(
         session=session, broadcast_ids=[b.id or 0 for b in rows]
     )
+    counts = status.state_counts(
+        session=session, scope=principal.scope, broadcast_ids=[b.id or 0 for b in rows]
+    )
     out = []
     for broadcast in rows:
         summary = summaries.get(broadcast.id or 0, scheduling.AiringSummary())
-        report = status.broadcast_status(
-            session=session, broadcast=broadcast, scope=principal.scope
-        )
+        found = counts.get(broadcast.id or 0, {})
         out.append(
             {
                 "broadcast": broadcast,
                 "state": summary.state(broadcast.status),
-                "counts": report.counts,
-                "total": report.total,
-                "coverage": reports.coverage_share(report.counts),
+                "counts": found,
+                "total": sum(found.values()),
+                "coverage": reports.coverage_share(found),
             }
         )
     return out

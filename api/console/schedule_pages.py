@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Path, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
@@ -388,12 +388,17 @@ def schedule_page_with_errors(
 # --- status ----------------------------------------------------------------------------
 
 
+# Receivers listed per page of the live status (failing ones first).
+STATUS_ROWS = 100
+
+
 def _status_context(
     session: Session,
     principal: Principal,
     broadcast_id: int,
     settings: Settings,
     now: datetime,
+    offset: int = 0,
 ) -> dict[str, object]:
     broadcast = scheduling.get_broadcast(
         session=session, broadcast_id=broadcast_id, scope=principal.scope
@@ -403,17 +408,20 @@ def _status_context(
         broadcast=broadcast,
         scope=principal.scope,
         late_after=timedelta(seconds=settings.late_after_seconds),
+        limit=STATUS_ROWS,
+        offset=offset,
     )
-    occurrences = scheduling.occurrences_of(session=session, broadcast_id=broadcast_id)
+    occurrences = report.occurrences
     final = (
-        bool(report.rows)
-        and all(DeliveryState(r.delivery.state) in FINAL_STATES for r in report.rows)
+        report.total > 0
+        and all(DeliveryState(s) in FINAL_STATES for s in report.counts)
         and all(o.state != "pending" or as_utc(o.air_at) < now for o in occurrences)
     )
     titles = reports.bulletin_titles(session=session, ids=broadcast.bulletin_ids)
     summary = scheduling.airing_summaries(session=session, broadcast_ids=[broadcast_id]).get(
         broadcast_id, scheduling.AiringSummary()
     )
+    failing = sum(report.counts.get(s, 0) for s in status.FAILING_STATES)
     return {
         "broadcast": broadcast,
         "schedule_text": describe_broadcast(broadcast, summary, today=_today(settings)),
@@ -422,10 +430,15 @@ def _status_context(
         "occurrences": occurrences,
         "coverage": reports.coverage_share(report.counts),
         "aired": sum(report.counts.get(s, 0) for s in AIRED_STATES),
+        "failing": failing,
         "final": final,
         "titles": [titles.get(i, f"#{i}") for i in broadcast.bulletin_ids],
-        "legacy": [r for r in report.rows if r.delivery.receiver_id is None],
         **_resendable(report, principal, now),
+        "offset": report.offset,
+        "previous_offset": max(0, report.offset - STATUS_ROWS) if report.offset else None,
+        "next_offset": report.next_offset,
+        "shown_from": report.offset + 1 if report.rows else 0,
+        "shown_to": report.offset + len(report.rows),
     }
 
 
@@ -458,9 +471,12 @@ def broadcast_page(
     session: SessionDep,
     settings: SettingsDep,
     principal: UserDep,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> HTMLResponse:
-    """Live status: counts by state, per station and per receiver, with as-run times."""
-    context = _status_context(session, principal, broadcast_id, settings, get_clock(request)())
+    """Live status: counts by state, per station, and receivers (failing first), by page."""
+    context = _status_context(
+        session, principal, broadcast_id, settings, get_clock(request)(), offset
+    )
     return render(request, "broadcast.html", context, principal=principal)
 
 
@@ -471,9 +487,12 @@ def broadcast_live(
     session: SessionDep,
     settings: SettingsDep,
     principal: UserDep,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> HTMLResponse:
-    """The status block alone, polled by the page every few seconds."""
-    context = _status_context(session, principal, broadcast_id, settings, get_clock(request)())
+    """The status block alone (the same page of receivers), polled every few seconds."""
+    context = _status_context(
+        session, principal, broadcast_id, settings, get_clock(request)(), offset
+    )
     return render(request, "broadcast_live.html", context, principal=principal)
 
 
@@ -620,8 +639,8 @@ def _operator_context(
     # Where each legacy station stands with each airing of today.
     states = status.legacy_states(
         session=session,
+        scope=principal.scope,
         occurrence_ids=[a.occurrence.id or 0 for a in today],
-        station_ids=[s.id or 0 for s, _a in legacy],
     )
     receivers = registry.receivers_of_stations(
         session=session, station_ids=[s.id or 0 for s, _a in stations]

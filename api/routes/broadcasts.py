@@ -272,9 +272,23 @@ def broadcast_status(
     occurrence: Annotated[
         int | None, Query(ge=1, le=MAX_ID, description="Only this airing (seq)")
     ] = None,
-    state: Annotated[DeliveryState | None, Query(description="Only deliveries in it")] = None,
+    state: Annotated[
+        list[DeliveryState] | None,
+        Query(description="Only deliveries in these states (repeat: state=failed&state=missed)"),
+    ] = None,
+    station_id: IdQuery = None,
+    limit: Annotated[
+        int,
+        Query(ge=1, le=status.MAX_ROWS, description="Deliveries per page"),
+    ] = status.DEFAULT_ROWS,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID, description="Deliveries to skip")] = 0,
 ) -> bs.BroadcastStatusPublic:
-    """Counts by state, per station and per area roll-ups, and every delivery with its times."""
+    """Counts by state, per station and per area roll-ups, and a page of deliveries.
+
+    The counts cover every delivery (of the airing asked for); `state` and `station_id`
+    choose the deliveries listed, failing ones first (failed, rejected, missed,
+    expired), then not sent, on their way, cancelled, aired.
+    """
     broadcast = scheduling.get_broadcast(
         session=session, broadcast_id=broadcast_id, scope=principal.scope
     )
@@ -284,8 +298,12 @@ def broadcast_status(
         scope=principal.scope,
         seq=occurrence,
         late_after=timedelta(seconds=settings.late_after_seconds),
+        states=state,
+        station_id=station_id,
+        limit=limit,
+        offset=offset,
     )
-    rows = [r for r in report.rows if state is None or r.delivery.state == state]
+    rows = report.rows
     aired = sum(report.counts.get(s, 0) for s in (DeliveryState.completed, DeliveryState.confirmed))
     return bs.BroadcastStatusPublic(
         broadcast_id=broadcast_id,
@@ -308,6 +326,10 @@ def broadcast_status(
             for r in rows
         ],
         occurrences=[occurrence_public(o) for o in report.occurrences],
+        deliveries_total=report.matched,
+        limit=report.limit,
+        offset=report.offset,
+        next_offset=report.next_offset,
     )
 
 

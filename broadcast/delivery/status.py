@@ -1,19 +1,25 @@
-"""What happened to a broadcast: counts by state, station and area roll-ups, the as-run list."""
+"""What happened to a broadcast: counts by state, station and area roll-ups, the as-run list.
+
+Every read here is set-based: the counts and roll-ups of a broadcast come from one
+aggregate query, and its deliveries are read one page at a time, failing ones first,
+whatever the number of receivers.
+"""
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic_core import to_jsonable_python
-from sqlmodel import Session, col, select
+from sqlalchemy import case, func
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, SQLModel, col, select
 
 from broadcast.core import audit
-from broadcast.delivery.models import Delivery, DeliveryEvent, DeliveryState
-from broadcast.delivery.state import Rules, is_late, parse_flags, supersedes
+from broadcast.delivery.models import AIRED_STATES, Delivery, DeliveryEvent, DeliveryState
+from broadcast.delivery.state import Rules, is_late, late_clause, parse_flags, supersedes
 from broadcast.people.models import Role, User
 from broadcast.people.service import Principal
 from broadcast.schedule.models import Broadcast, BroadcastTarget, Occurrence, OccurrenceState
@@ -25,6 +31,33 @@ from stations.timeutil import as_utc, utcnow
 
 if TYPE_CHECKING:
     from broadcast.core.settings import Settings
+
+DELIVERY = SQLModel.metadata.tables["delivery"]
+OCCURRENCE = SQLModel.metadata.tables["occurrence"]
+
+# Deliveries per page of a status unless the caller asks otherwise, and at most.
+DEFAULT_ROWS = 500
+MAX_ROWS = 2000
+
+# The order deliveries are listed in: those that failed first, then those left unsent,
+# those still on their way, the cancelled, and the aired last.
+LISTING_RANK: dict[DeliveryState, int] = {
+    DeliveryState.failed: 0,
+    DeliveryState.rejected: 0,
+    DeliveryState.missed: 0,
+    DeliveryState.expired: 0,
+    DeliveryState.no_content: 1,
+    DeliveryState.blocked: 1,
+    DeliveryState.queued: 2,
+    DeliveryState.sent: 2,
+    DeliveryState.received: 2,
+    DeliveryState.downloaded: 2,
+    DeliveryState.started: 2,
+    DeliveryState.cancelled: 3,
+    DeliveryState.completed: 4,
+    DeliveryState.confirmed: 4,
+}
+FAILING_STATES = frozenset(s for s, rank in LISTING_RANK.items() if rank == 0)
 
 
 @dataclass
@@ -53,7 +86,12 @@ class DeliveryRow:
 
 @dataclass
 class StatusReport:
-    """The status of a broadcast (one airing or all)."""
+    """The status of a broadcast (one airing or all), with one page of its deliveries.
+
+    `counts`, `total`, `late`, `stations` and `areas` cover every delivery in the
+    caller's scope (of the airing asked for); `rows` is the page asked for of those
+    matching the filters, `matched` how many match them.
+    """
 
     broadcast: Broadcast
     occurrences: list[Occurrence]
@@ -63,6 +101,22 @@ class StatusReport:
     areas: list[Rollup]
     rows: list[DeliveryRow]
     late: int = 0  # aired deliveries that started late (counted in `aired` too)
+    matched: int = 0
+    limit: int = DEFAULT_ROWS
+    offset: int = 0
+
+    @property
+    def next_offset(self) -> int | None:
+        """The offset of the next page, or None on the last one."""
+        following = self.offset + len(self.rows)
+        return following if following < self.matched and self.rows else None
+
+
+def _listing_order() -> Any:
+    return case(
+        *((col(Delivery.state) == state.value, rank) for state, rank in LISTING_RANK.items()),
+        else_=len(LISTING_RANK),
+    )
 
 
 def broadcast_status(
@@ -72,12 +126,19 @@ def broadcast_status(
     scope: Scope,
     seq: int | None = None,
     late_after: timedelta | None = None,
+    states: Collection[DeliveryState] | None = None,
+    station_id: int | None = None,
+    limit: int = DEFAULT_ROWS,
+    offset: int = 0,
 ) -> StatusReport:
-    """Counts, roll-ups and rows for the caller's part of a broadcast.
+    """Counts, roll-ups and one page of rows for the caller's part of a broadcast.
 
-    `late_after` is LOA_LATE_AFTER_SECONDS (its default when not given).
+    `late_after` is LOA_LATE_AFTER_SECONDS (its default when not given). `states` and
+    `station_id` choose the rows listed (the counts cover every delivery); rows come
+    failing first, then by airing, station and receiver. Four queries whatever the size.
     """
     late_after = Rules().late_after if late_after is None else late_after
+    limit, offset = max(1, min(limit, MAX_ROWS)), max(0, offset)
     occs = session.exec(
         select(Occurrence)
         .where(Occurrence.broadcast_id == broadcast.id)
@@ -93,53 +154,161 @@ def broadcast_status(
                 seq=seq,
             )
     by_id = {o.id: o for o in occs}
-    stmt = (
-        select(Delivery, Station, Area)
+    where = [col(Delivery.broadcast_id) == broadcast.id, scope.clause()]
+    if seq is not None:
+        where.append(col(Delivery.occurrence_id) == occs[0].id)
+    dialect = session.get_bind().dialect.name
+    late = late_clause(
+        DELIVERY, OCCURRENCE, late_after_seconds=int(late_after.total_seconds()), dialect=dialect
+    )
+    grouped = session.execute(
+        sa_select(
+            col(Station.id),
+            col(Station.name),
+            col(Area.id),
+            col(Area.code),
+            col(Area.name),
+            col(Delivery.state),
+            func.count(),
+            func.sum(case((late, 1), else_=0)),
+        )
+        .select_from(Delivery)
+        .join(Occurrence, col(Delivery.occurrence_id) == col(Occurrence.id))
         .join(Station, col(Delivery.station_id) == col(Station.id))
         .join(Area, col(Station.area_id) == col(Area.id))
-        .where(Delivery.broadcast_id == broadcast.id, scope.clause())
-        .order_by(col(Delivery.occurrence_id), col(Station.id), col(Delivery.target))
-    )
-    rows = []
-    for d, s, a in session.exec(stmt).all():
-        occ = by_id.get(d.occurrence_id)
-        if occ is None:
-            continue
-        late = is_late(
-            d.state,
-            as_utc(occ.air_at),
-            _utc(d.started_at),
-            _utc(d.completed_at),
-            d.duration_ms,
-            late_after,
+        .where(*where)
+        .group_by(
+            col(Station.id),
+            col(Station.name),
+            col(Area.id),
+            col(Area.code),
+            col(Area.name),
+            col(Delivery.state),
         )
-        rows.append(DeliveryRow(d, s, a, occ, late, sorted(parse_flags(d.flags))))
-    counts: Counter[str] = Counter(r.delivery.state for r in rows)
+        .order_by(col(Station.id), col(Delivery.state))
+    ).all()
+    counts: dict[str, int] = {}
     stations: dict[int, Rollup] = {}
     areas: dict[int, Rollup] = {}
-    for row in rows:
-        for table, key, name in (
-            (stations, row.station.id or 0, row.station.name),
-            (areas, row.area.id or 0, row.area.name),
+    wanted = {DeliveryState(s).value for s in states} if states else None
+    matched = 0
+    for sid, sname, aid, acode, aname, state, n, n_late in grouped:
+        n, n_late = int(n), int(n_late or 0)
+        counts[state] = counts.get(state, 0) + n
+        for roll in (
+            stations.setdefault(sid, Rollup(key=str(sid), name=sname)),
+            areas.setdefault(aid, Rollup(key=acode, name=aname)),
         ):
-            roll = table.setdefault(
-                key, Rollup(key=str(key) if table is stations else row.area.code, name=name)
+            roll.counts[state] = roll.counts.get(state, 0) + n
+            roll.total += n
+            if state in AIRED_STATES:
+                roll.aired += n
+            roll.late += n_late
+        if (wanted is None or state in wanted) and (station_id is None or sid == station_id):
+            matched += n
+    rows: list[DeliveryRow] = []
+    if matched > offset:
+        listed = select(Delivery, Station, Area).join(
+            Station, col(Delivery.station_id) == col(Station.id)
+        )
+        listed = listed.join(Area, col(Station.area_id) == col(Area.id)).where(*where)
+        listed = listed.join(Occurrence, col(Delivery.occurrence_id) == col(Occurrence.id))
+        if wanted is not None:
+            listed = listed.where(col(Delivery.state).in_(sorted(wanted)))
+        if station_id is not None:
+            listed = listed.where(col(Delivery.station_id) == station_id)
+        page = session.exec(
+            listed.order_by(
+                _listing_order(),
+                col(Occurrence.seq),
+                col(Station.id),
+                col(Delivery.target),
             )
-            roll.counts[row.delivery.state] = roll.counts.get(row.delivery.state, 0) + 1
-            roll.total += 1
-            if row.delivery.state in (DeliveryState.completed, DeliveryState.confirmed):
-                roll.aired += 1
-            roll.late += row.late
+            .offset(offset)
+            .limit(limit)
+        ).all()
+        for d, s, a in page:
+            occ = by_id.get(d.occurrence_id)
+            if occ is not None:
+                rows.append(_row(d, s, a, occ, late_after))
     return StatusReport(
         broadcast=broadcast,
         occurrences=list(occs),
-        counts=dict(counts),
-        total=len(rows),
+        counts=counts,
+        total=sum(counts.values()),
         stations=list(stations.values()),
         areas=list(areas.values()),
         rows=rows,
-        late=sum(r.late for r in rows),
+        late=sum(r.late for r in stations.values()),
+        matched=matched,
+        limit=limit,
+        offset=offset,
     )
+
+
+def _row(d: Delivery, s: Station, a: Area, occ: Occurrence, late_after: timedelta) -> DeliveryRow:
+    late = is_late(
+        d.state,
+        as_utc(occ.air_at),
+        _utc(d.started_at),
+        _utc(d.completed_at),
+        d.duration_ms,
+        late_after,
+    )
+    return DeliveryRow(d, s, a, occ, late, sorted(parse_flags(d.flags)))
+
+
+def delivery_row(
+    *, session: Session, delivery_id: int, late_after: timedelta | None = None
+) -> DeliveryRow:
+    """One delivery as a broadcast's status lists it."""
+    late_after = Rules().late_after if late_after is None else late_after
+    found = session.exec(
+        select(Delivery, Station, Area, Occurrence)
+        .join(Station, col(Delivery.station_id) == col(Station.id))
+        .join(Area, col(Station.area_id) == col(Area.id))
+        .join(Occurrence, col(Delivery.occurrence_id) == col(Occurrence.id))
+        .where(Delivery.id == delivery_id)
+    ).one()
+    return _row(*found, late_after)
+
+
+def state_counts(
+    *, session: Session, scope: Scope, broadcast_ids: Sequence[int]
+) -> dict[int, dict[str, int]]:
+    """Deliveries in the caller's scope by state, per broadcast: one query for them all."""
+    if not broadcast_ids:
+        return {}
+    out: dict[int, dict[str, int]] = {}
+    for bid, state, n in session.execute(
+        sa_select(col(Delivery.broadcast_id), col(Delivery.state), func.count())
+        .select_from(Delivery)
+        .join(Station, col(Delivery.station_id) == col(Station.id))
+        .join(Area, col(Station.area_id) == col(Area.id))
+        .where(col(Delivery.broadcast_id).in_(list(broadcast_ids)), scope.clause())
+        .group_by(col(Delivery.broadcast_id), col(Delivery.state))
+    ).all():
+        out.setdefault(bid, {})[state] = int(n)
+    return out
+
+
+def legacy_states(
+    *, session: Session, scope: Scope, occurrence_ids: Sequence[int]
+) -> dict[tuple[int, int], str]:
+    """Where each legacy station in scope stands with each airing: one query."""
+    if not occurrence_ids:
+        return {}
+    rows = session.exec(
+        select(Delivery.occurrence_id, Delivery.station_id, Delivery.state)
+        .join(Station, col(Delivery.station_id) == col(Station.id))
+        .join(Area, col(Station.area_id) == col(Area.id))
+        .where(
+            col(Delivery.occurrence_id).in_(list(occurrence_ids)),
+            col(Delivery.receiver_id).is_(None),
+            scope.clause(),
+        )
+    ).all()
+    return {(oid, sid): str(state) for oid, sid, state in rows}
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -333,25 +502,6 @@ def station_slot(*, session: Session, station: Station, at: datetime) -> Station
     return StationSlot(nearest, list(chosen.values()), bulletin_ids)
 
 
-def legacy_states(
-    *, session: Session, occurrence_ids: Sequence[int], station_ids: Sequence[int]
-) -> dict[tuple[int, int], str]:
-    """Where each legacy station stands with each airing, by (occurrence id, station id).
-
-    One query whatever the number of airings and stations.
-    """
-    if not occurrence_ids or not station_ids:
-        return {}
-    rows = session.exec(
-        select(Delivery.occurrence_id, Delivery.station_id, Delivery.state).where(
-            col(Delivery.occurrence_id).in_(sorted(set(occurrence_ids))),
-            col(Delivery.station_id).in_(sorted(set(station_ids))),
-            col(Delivery.receiver_id).is_(None),
-        )
-    ).all()
-    return {(oid, sid): str(state) for oid, sid, state in rows}
-
-
 def confirm_station_airing(
     *,
     session: Session,
@@ -380,13 +530,11 @@ def confirm_station_airing(
         settings=settings,
         now=now,
     )
-    report = broadcast_status(
+    row = delivery_row(
         session=session,
-        broadcast=broadcast,
-        scope=principal.scope,
+        delivery_id=delivery.id or 0,
         late_after=timedelta(seconds=settings.late_after_seconds),
     )
-    row = next(r for r in report.rows if r.delivery.id == delivery.id)
     audit.record(
         session=session,
         actor=principal.user,

@@ -45,10 +45,12 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, literal, or_
-from sqlmodel import Session, col, select
+from sqlalchemy import case, func, literal, or_
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, SQLModel, col, select
 
 from broadcast.bulletins.models import Bulletin, Translation
+from broadcast.core.db import driver_list, in_list
 from broadcast.core.settings import Settings
 from broadcast.delivery.dispatch import stations_of_broadcasts
 from broadcast.delivery.models import (
@@ -58,7 +60,7 @@ from broadcast.delivery.models import (
     Delivery,
     DeliveryState,
 )
-from broadcast.delivery.state import is_late
+from broadcast.delivery.state import is_late, late_clause
 from broadcast.schedule.models import (
     Broadcast,
     BroadcastStatus,
@@ -72,6 +74,9 @@ from stations.errors import InvalidInputError
 from stations.models import Area, AreaLevel, Language, Receiver, Station
 from stations.protocol import IDENT_LANGUAGE
 from stations.timeutil import as_utc
+
+DELIVERY = SQLModel.metadata.tables["delivery"]
+OCCURRENCE = SQLModel.metadata.tables["occurrence"]
 
 # Longest period one report may span: a year of daily airings stays quick to compute.
 MAX_REPORT_DAYS = 400
@@ -396,12 +401,29 @@ def _played(
     if not delivery_rows:
         return None
     ordered = sorted(delivery_rows, key=lambda d: DeliveryState(d.state) not in AIRED_STATES)
+    return _played_from(
+        [d.payload for d in ordered],
+        any(d.receiver_id is not None for d in delivery_rows),
+        station,
+        broadcast,
+        versions,
+    )
+
+
+def _played_from(
+    payloads: Sequence[str | None],
+    to_receivers: bool,
+    station: Station,
+    broadcast: Broadcast,
+    versions: dict[int, dict[str, int]],
+) -> Played | None:
+    """`_played` from the commands of the deliveries, aired ones first."""
     per_language: defaultdict[str, float] = defaultdict(float)
-    for d in ordered:
-        if d.payload:
+    for payload in payloads:
+        if payload:
             per_language.clear()
             try:
-                items = json.loads(d.payload).get("items", [])
+                items = json.loads(payload).get("items", [])
                 total = 0.0
                 for item in items:
                     minutes = int(item.get("duration_ms") or 0) / 60000
@@ -413,7 +435,7 @@ def _played(
             except (ValueError, AttributeError, TypeError):
                 continue
             return Played(total, dict(per_language))
-    if any(d.receiver_id is not None for d in delivery_rows):
+    if to_receivers:
         return None  # receivers sent no command (the airing was found too late)
     for bid in broadcast.bulletin_ids:
         for lang, ms in versions.get(bid, {}).items():
@@ -422,30 +444,116 @@ def _played(
     return Played(sum(per_language.values()), dict(per_language))
 
 
-def _outcome(
-    occ: Occurrence,
-    broadcast: Broadcast,
-    rows: Sequence[Delivery],
-    late_after: timedelta,
-) -> Outcome:
-    """The outcome of one station airing from its deliveries (see the module docstring)."""
-    states = [DeliveryState(d.state) for d in rows]
-    aired = [d for d, s in zip(rows, states, strict=True) if s in AIRED_STATES]
-    counted = [s for s in states if s is not DeliveryState.cancelled]
+@dataclass
+class StationAiring:
+    """The deliveries of one airing to one station, counted (one row of an aggregate)."""
+
+    total: int = 0
+    cancelled: int = 0
+    unsent: int = 0  # no_content or blocked
+    blocked: int = 0
+    final: int = 0  # in a final state, cancelled ones left out
+    aired: int = 0
+    aired_on_time: int = 0
+    sent: int = 0  # neither cancelled nor unsent
+    sent_aired: int = 0
+    to_receivers: int = 0
+    receivers_sent: int = 0
+    receivers_reached: int = 0
+    command_aired: int | None = None  # the first aired delivery holding a command
+    command_any: int | None = None  # the first delivery holding a command
+
+
+@dataclass(frozen=True, slots=True)
+class _Slot:
+    """One airing of a report: its id, its state, its broadcast."""
+
+    id: int
+    state: OccurrenceState
+    broadcast: Broadcast
+
+
+def _outcome_of(occ: _Slot, broadcast: Broadcast, counts: StationAiring | None) -> Outcome:
+    """The outcome of one station airing from its counted deliveries (module docstring)."""
+    c = counts or StationAiring()
+    counted = c.total - c.cancelled
     if occ.state == OccurrenceState.cancelled or (
-        broadcast.status == BroadcastStatus.cancelled and not aired
+        broadcast.status == BroadcastStatus.cancelled and not c.aired
     ):
         return Outcome.cancelled
-    if aired:
-        on_time = any(not aired_late(d, occ.air_at, late_after) for d in aired)
-        return Outcome.on_time if on_time else Outcome.late
-    if occ.state == OccurrenceState.no_content or (
-        counted and all(s in NOT_SENT_STATES for s in counted)
-    ):
-        return Outcome.blocked if DeliveryState.blocked in counted else Outcome.no_content
-    if counted and all(s in FINAL_STATES for s in counted):
+    if c.aired:
+        return Outcome.on_time if c.aired_on_time else Outcome.late
+    if occ.state == OccurrenceState.no_content or (counted and c.unsent == counted):
+        return Outcome.blocked if c.blocked else Outcome.no_content
+    if counted and c.final == counted:
         return Outcome.missed
     return Outcome.pending
+
+
+def _station_airings(
+    session: Session, occurrence_ids: Any, late_after_seconds: int
+) -> dict[tuple[int, int], StationAiring]:
+    """Every station airing of the occurrences, its deliveries counted: one query."""
+    d = col(Delivery.state)
+    late = late_clause(
+        DELIVERY,
+        OCCURRENCE,
+        late_after_seconds=late_after_seconds,
+        dialect=session.get_bind().dialect.name,
+    )
+
+    def number(condition: Any) -> Any:
+        return func.sum(case((condition, 1), else_=0))
+
+    aired = d.in_(sorted(AIRED_STATES))
+    cancelled = d == DeliveryState.cancelled.value
+    unsent = d.in_(sorted(NOT_SENT_STATES))
+    receiver = col(Delivery.receiver_id).is_not(None)
+    holds = col(Delivery.payload).is_not(None)
+    sent = ~cancelled & ~unsent
+    rows = session.execute(
+        sa_select(
+            col(Delivery.occurrence_id),
+            col(Delivery.station_id),
+            func.count(),
+            number(cancelled),
+            number(unsent),
+            number(d == DeliveryState.blocked.value),
+            number(d.in_(sorted(FINAL_STATES - {DeliveryState.cancelled}))),
+            number(aired),
+            number(aired & ~late),
+            number(sent),
+            number(sent & aired),
+            number(receiver),
+            number(receiver & sent),
+            number(receiver & d.in_(sorted(REACHED))),
+            func.min(case((aired & holds, col(Delivery.id)))),
+            func.min(case((holds, col(Delivery.id)))),
+        )
+        .select_from(Delivery)
+        .join(Occurrence, col(Delivery.occurrence_id) == col(Occurrence.id))
+        .where(col(Delivery.occurrence_id).in_(occurrence_ids))
+        .group_by(col(Delivery.occurrence_id), col(Delivery.station_id))
+    ).all()
+    return {
+        (oid, sid): StationAiring(*(int(v or 0) for v in numbers[:12]), *numbers[12:])
+        for oid, sid, *numbers in rows
+    }
+
+
+def _commands(session: Session, ids: Sequence[int]) -> dict[int, str | None]:
+    """The commands (payloads) of these deliveries, by id: one query."""
+    if not ids:
+        return {}
+    dialect = session.get_bind().dialect
+    return dict(
+        session.execute(
+            sa_select(col(Delivery.id), col(Delivery.payload)).where(
+                in_list(DELIVERY.c.id, "ids", dialect.name)
+            ),
+            {"ids": driver_list(dialect)(ids)},
+        ).all()
+    )
 
 
 def coverage_report(
@@ -500,10 +608,22 @@ def coverage_report(
         area_code=area_code,
         include_cancelled=True,
     )
-    found = [
-        Airing(o, b)
-        for o, b in session.exec(query.order_by(col(Occurrence.air_at), col(Occurrence.id)))
-    ]
+    # The airings as plain rows, their broadcasts once each: two queries, no object per
+    # airing (a province's month holds thousands of airings, a hundred broadcasts).
+    slots = session.execute(
+        query.with_only_columns(
+            col(Occurrence.id), col(Occurrence.broadcast_id), col(Occurrence.state)
+        ).order_by(col(Occurrence.air_at), col(Occurrence.id))
+    ).all()
+    shown = {
+        b.id or 0: b
+        for b in session.exec(
+            select(Broadcast).where(
+                col(Broadcast.id).in_(query.with_only_columns(col(Occurrence.broadcast_id)))
+            )
+        ).all()
+    }
+    found = [_Slot(oid, OccurrenceState(state), shown[bid]) for oid, bid, state in slots]
     bulletin_ids = {bid for a in found for bid in a.broadcast.bulletin_ids}
     versions: dict[int, dict[str, int]] = defaultdict(dict)
     if bulletin_ids:
@@ -511,14 +631,23 @@ def coverage_report(
             select(Translation).where(col(Translation.bulletin_id).in_(list(bulletin_ids)))
         ).all():
             versions[t.bulletin_id][t.language] = t.audio_duration_ms or 0
-    late_after = timedelta(seconds=late_after_seconds)
-    # Every delivery of the period's airings, and the stations, each in one query.
+    # Every station airing of the period with its deliveries counted, and the stations,
+    # each in one query; then the command of each station airing, in one more.
     occurrence_ids = query.with_only_columns(col(Occurrence.id))
-    by_occurrence: dict[int, list[Delivery]] = defaultdict(list)
-    for d in session.exec(
-        select(Delivery).where(col(Delivery.occurrence_id).in_(occurrence_ids))
-    ).all():
-        by_occurrence[d.occurrence_id].append(d)
+    counted = _station_airings(session, occurrence_ids, late_after_seconds)
+    by_occurrence: dict[int, dict[int, StationAiring]] = defaultdict(dict)
+    for (oid, sid), station_airing in counted.items():
+        by_occurrence[oid][sid] = station_airing
+    commands = _commands(
+        session,
+        sorted(
+            {
+                c.command_aired or c.command_any or 0
+                for c in counted.values()
+                if c.command_aired or c.command_any
+            }
+        ),
+    )
     stations = {
         s.id or 0: s
         for s in session.exec(
@@ -529,21 +658,18 @@ def coverage_report(
     unsent = {
         a.broadcast.id or 0
         for a in found
-        if a.occurrence.state == OccurrenceState.pending
+        if a.state == OccurrenceState.pending
         or (
-            a.occurrence.state in (OccurrenceState.cancelled, OccurrenceState.no_content)
-            and not by_occurrence.get(a.occurrence.id or 0)
+            a.state in (OccurrenceState.cancelled, OccurrenceState.no_content)
+            and not by_occurrence.get(a.id)
         )
     }
     stations_of = stations_of_broadcasts(session, sorted(unsent)) if unsent else {}
-    for airing in found:
-        occ, broadcast = airing.occurrence, airing.broadcast
-        deliveries = by_occurrence.get(occ.id or 0, [])
-        by_station: dict[int, list[Delivery]] = defaultdict(list)
-        for d in deliveries:
-            by_station[d.station_id].append(d)
+    for occ in found:
+        broadcast = occ.broadcast
+        by_station = by_occurrence.get(occ.id, {})
         if occ.state == OccurrenceState.pending or (
-            occ.state in (OccurrenceState.cancelled, OccurrenceState.no_content) and not deliveries
+            occ.state in (OccurrenceState.cancelled, OccurrenceState.no_content) and not by_station
         ):
             targets = stations_of.get(broadcast.id or 0, [])
         else:
@@ -552,37 +678,40 @@ def coverage_report(
             area = areas.get(station.area_id)
             if area is None:
                 continue  # outside the report's area or the caller's scope
-            rows = by_station.get(station.id or 0, [])
-            outcome = _outcome(occ, broadcast, rows, late_after)
-            # Deliveries sent: not cancelled, and not left unsent for lack of content.
-            sent = [
-                d
-                for d in rows
-                if d.state != DeliveryState.cancelled and d.state not in NOT_SENT_STATES
-            ]
-            aired_rows = sum(1 for d in sent if d.state in AIRED_STATES)
-            played = _played(rows, station, broadcast, versions)
+            numbers = by_station.get(station.id or 0)
+            outcome = _outcome_of(occ, broadcast, numbers)
+            played = None
+            if numbers is not None:
+                command = numbers.command_aired or numbers.command_any
+                played = _played_from(
+                    [commands.get(command)] if command else [],
+                    numbers.to_receivers > 0,
+                    station,
+                    broadcast,
+                    versions,
+                )
+            sent = numbers.sent if numbers else 0
+            aired_rows = numbers.sent_aired if numbers else 0
             commune = _commune_of(area, areas)
             report.commune_names[commune.code] = commune.name
             minutes = played.minutes if played else 0.0
             for tally in (report.total, report.communes.setdefault(commune.code, Tally())):
-                tally.add(outcome, minutes, len(sent), aired_rows)
+                tally.add(outcome, minutes, sent, aired_rows)
             in_airing = played.languages if played else {}
             for lang in dict.fromkeys([*(station.languages or []), *in_airing]):
                 if played is not None and lang not in in_airing and outcome in HAD_CONTENT:
                     lang_outcome, lang_sent, lang_aired = Outcome.no_version, 0, 0
                 else:
-                    lang_outcome, lang_sent, lang_aired = outcome, len(sent), aired_rows
+                    lang_outcome, lang_sent, lang_aired = outcome, sent, aired_rows
                 for tally in (
                     report.languages.setdefault(lang, Tally()),
                     report.commune_languages.setdefault((commune.code, lang), Tally()),
                 ):
                     tally.add(lang_outcome, in_airing.get(lang, 0.0), lang_sent, lang_aired)
             avail = report.availability.setdefault(commune.code, Availability())
-            avail.deliveries += len([d for d in sent if d.receiver_id is not None])
-            avail.reached += len(
-                [d for d in rows if d.receiver_id is not None and d.state in REACHED]
-            )
+            if numbers is not None:
+                avail.deliveries += numbers.receivers_sent
+                avail.reached += numbers.receivers_reached
     # Receivers per commune, whether or not anything aired there.
     for receiver, station in session.exec(
         select(Receiver, Station)
