@@ -320,7 +320,8 @@ def serve(
     engine = make_engine(settings.database_url)
     application = create_app(settings, engine=engine)
     try:
-        background = start_background(settings, engine)
+        # One set of metrics: the app serves what its worker counts.
+        background = start_background(settings, engine, metrics=application.state.metrics)
     except (ValueError, ConnectionError, RuntimeError, OSError) as exc:
         fail(f"cannot start the background services: {exc}")
     renderer = RenderWorker(engine, settings)
