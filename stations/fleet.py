@@ -413,16 +413,9 @@ def _write(
     now = utcnow()
     table = SQLModel.metadata.tables["receiver"]
     rows: list[dict[str, Any]] = []
-    # Generated ids never take one the file gives.
-    given = {r.receiver_id for r in receivers if r.receiver_id}
-    for planned in receivers:
+    ids = _receiver_ids(session, receivers)
+    for planned, rid in zip(receivers, ids, strict=True):
         station = stations[planned.station]
-        rid = planned.receiver_id
-        if rid is not None:
-            given.discard(rid)
-        while rid is None or rid in given:
-            rid = new_receiver_id()
-        given.add(rid)
         secret = new_secret()
         rows.append(
             {
@@ -454,6 +447,26 @@ def _write(
         session.execute(insert(table), rows)
     session.flush()
     return result
+
+
+def _receiver_ids(session: Session, receivers: Sequence[_ReceiverPlan]) -> list[str]:
+    """Each receiver's id: the one the file gives, else a new one taken by nobody."""
+    taken = {r.receiver_id for r in receivers if r.receiver_id}
+    ids = [r.receiver_id or "" for r in receivers]
+    missing = [i for i, rid in enumerate(ids) if not rid]
+    while missing:
+        for i in missing:
+            rid = new_receiver_id()
+            while rid in taken:
+                rid = new_receiver_id()
+            ids[i] = rid
+            taken.add(rid)
+        fresh = [ids[i] for i in missing]
+        stored: set[str] = set()
+        for chunk in _chunks(fresh):
+            stored.update(session.exec(select(Receiver.id).where(col(Receiver.id).in_(chunk))))
+        missing = [i for i in missing if ids[i] in stored]
+    return ids
 
 
 def credentials_csv(created: Sequence[CreatedReceiver]) -> str:
