@@ -267,6 +267,18 @@ class ReceiverCredentials(BaseModel):
     mqtt_password: str
 
 
+class ReceiversImported(BaseModel):
+    """What `POST /receivers/bulk` created; `credentials_csv` is shown this once."""
+
+    stations_created: int
+    stations_reused: int = Field(description="Stations named in the file that existed already")
+    receivers_created: int
+    credentials_csv: str = Field(
+        description="receiver_id,mqtt_username,mqtt_password,station_id,station_name,"
+        "area_code,receiver_name; one line per receiver created"
+    )
+
+
 # --- users -----------------------------------------------------------------
 
 

@@ -118,6 +118,19 @@ CATALOGUE: dict[str, Text] = {
         "Dòng {line}: cấp địa bàn '{level}' không hợp lệ (dùng province, district, commune "
         "hoặc village)"
     ),
+    # Registering many stations and receivers from one file.
+    "fleet_import.not_text": Text(
+        "Tệp không phải văn bản UTF-8: hãy lưu bảng tính dạng “CSV UTF-8”"
+    ),
+    "fleet_import.empty": Text("Tệp trống: dòng đầu phải là dòng tiêu đề các cột"),
+    "fleet_import.bad_header": Text(
+        "Dòng tiêu đề sai: các cột được dùng là {columns} (bắt buộc có area_code và station_name)"
+    ),
+    "fleet_import.too_many_rows": Text("Tệp có quá {limit} dòng: hãy chia thành nhiều tệp"),
+    "fleet_import.bad_csv": Text("Dòng {line}: không đọc được tệp dạng CSV"),
+    "fleet_import.invalid": Text(
+        "Tệp có {count} lỗi nên chưa ghi gì cả; lỗi đầu tiên ở dòng {line}"
+    ),
     # Stations, receivers, languages.
     "station.not_found": Text("Không tìm thấy đài {station_id}"),
     "programme.nothing_to_air": Text(

@@ -100,6 +100,12 @@ class Settings(BaseSettings):
     login_lockout_seconds: float = Field(
         900.0, gt=0, description="How long a locked account or address is refused"
     )
+    metrics_token: str | None = Field(
+        None,
+        min_length=16,
+        description="Bearer token Prometheus sends to /metrics (unset: only a global "
+        "administrator's token is accepted there)",
+    )
     demo_credentials_file: Path = Field(
         Path("./var/demo-admin.txt"), description="Where `loa demo` keeps the demo admin login"
     )
@@ -208,7 +214,7 @@ class Settings(BaseSettings):
 
     def public_settings(self) -> dict[str, Any]:
         """Settings safe to show (no secrets)."""
-        hidden = {"secret_key", "mqtt_password"}
+        hidden = {"secret_key", "mqtt_password", "metrics_token"}
         return {k: v for k, v in self.model_dump(mode="json").items() if k not in hidden}
 
 

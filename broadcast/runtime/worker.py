@@ -15,6 +15,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
+from broadcast.core.metrics import Metrics
 from broadcast.core.settings import Settings
 from broadcast.delivery.deadlines import apply_deadlines
 from broadcast.delivery.dispatch import (
@@ -84,8 +85,11 @@ class Worker:
         builder: ProgrammeBuilder | None = None,
         ingest: bool = True,
         client_suffix: str = "",
+        metrics: Metrics | None = None,
     ) -> None:
         self.engine = engine
+        # Prometheus counters of what this worker publishes and ingests (served at /metrics).
+        self.metrics = metrics
         self.settings = settings
         self.address = address or broker_address(settings)
         self.clock = clock
@@ -112,6 +116,7 @@ class Worker:
                 clock=clock,
                 on_online=self.receivers_online,
                 rules=Rules.of(settings),
+                metrics=metrics,
             )
             ingest_address, ingest_id = service_client(self.address, INGESTOR)
             self.ingest_client = MqttClient(
@@ -206,6 +211,7 @@ class Worker:
                 topics=self.topics,
                 receiver_ids=receiver_ids,
                 now=now or self.clock(),
+                metrics=self.metrics,
             )
         except Exception:
             log.exception("Resending to %d receivers failed; will retry", len(receiver_ids))
@@ -248,10 +254,18 @@ class Worker:
             )
             if self.publisher.connected:
                 report.published = publish_queued(
-                    engine=self.engine, publisher=self.publisher, topics=self.topics, now=now
+                    engine=self.engine,
+                    publisher=self.publisher,
+                    topics=self.topics,
+                    now=now,
+                    metrics=self.metrics,
                 )
                 report.cancels = publish_cancels(
-                    engine=self.engine, publisher=self.publisher, topics=self.topics, now=now
+                    engine=self.engine,
+                    publisher=self.publisher,
+                    topics=self.topics,
+                    now=now,
+                    metrics=self.metrics,
                 )
         return report
 
