@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 
 from api import console, errors
 from api.routes import (
+    alerts,
     areas,
     audit,
     auth,
@@ -53,6 +54,7 @@ def api_router() -> APIRouter:
     router.include_router(report_routes.router)
     router.include_router(dead_letters.router)
     router.include_router(schedule.router)
+    router.include_router(alerts.router)
     return router
 
 

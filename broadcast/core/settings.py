@@ -132,6 +132,17 @@ class Settings(BaseSettings):
     )
     programme_intro_file: Path | None = Field(None, description="Station ident played first")
     programme_outro_file: Path | None = Field(None, description="Station ident played last")
+    # --- CAP alerts (defaults of areas without an alert rule of their own) ---
+    alert_hold_minutes: int = Field(
+        10,
+        ge=0,
+        le=24 * 60,
+        description="An alert from a sender not trusted by its area waits this long for an "
+        "approver, then airs anyway",
+    )
+    alert_repeat_minutes: int = Field(
+        60, ge=5, le=24 * 60, description="An alert airs again this often until it expires"
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -15,6 +15,8 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
+from broadcast.alerts.service import release_alerts
+from broadcast.core.db import transaction
 from broadcast.core.settings import Settings
 from broadcast.delivery.deadlines import apply_deadlines
 from broadcast.delivery.dispatch import (
@@ -57,6 +59,7 @@ class TickReport:
     deliveries: int = 0
     published: int = 0
     cancels: int = 0
+    alerts: int = 0  # CAP alerts scheduled (released by their rule, an approver or deadline)
     deadlines: dict[str, int] = field(default_factory=dict)
 
 
@@ -233,10 +236,11 @@ class Worker:
         return report
 
     def dispatch_pass(self, now: datetime | None = None) -> TickReport:
-        """Dispatch due airings and publish their commands and cancels (no deadlines)."""
+        """Air released CAP alerts, dispatch due airings, publish commands and cancels."""
         now = now or self.clock()
         report = TickReport()
         with self._tick_lock:
+            report.alerts = self.alert_pass(now)
             report.occurrences, report.deliveries = dispatch_due(
                 engine=self.engine, settings=self.settings, builder=self.builder, now=now
             )
@@ -248,6 +252,11 @@ class Worker:
                     engine=self.engine, publisher=self.publisher, topics=self.topics, now=now
                 )
         return report
+
+    def alert_pass(self, now: datetime | None = None) -> int:
+        """Release held CAP alerts past their deadline and schedule those whose audio is ready."""
+        with transaction(self.engine) as session:
+            return release_alerts(session=session, settings=self.settings, now=now or self.clock())
 
     def deadline_pass(self, now: datetime | None = None) -> dict[str, int]:
         """Apply deadlines (expired, missed, settled); never waits for the broker."""
