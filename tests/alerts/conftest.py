@@ -137,12 +137,16 @@ def flood_alert(
     hmong_audio: str | None = None,
     urgency: str = "Immediate",
     severity: str = "Severe",
+    polygon: str | None = None,
 ) -> bytes:
     """A flash-flood warning for communes of Lào Cai, in Vietnamese and H'Mông."""
     geocodes = "".join(
         f"<geocode><valueName>ADMIN_CODE</valueName><value>{c}</value></geocode>" for c in codes
     )
-    area = f"<area><areaDesc>Các xã Y Tý, A Mú Sung, huyện Bát Xát</areaDesc>{geocodes}</area>"
+    shape = f"<polygon>{polygon}</polygon>" if polygon else ""
+    area = (
+        f"<area><areaDesc>Các xã Y Tý, A Mú Sung, huyện Bát Xát</areaDesc>{shape}{geocodes}</area>"
+    )
     until = f"<expires>{stamp(expires)}</expires>" if expires else ""
     refs = f"<references>{references}</references>" if references else ""
     audio = (

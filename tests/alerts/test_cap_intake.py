@@ -296,3 +296,43 @@ def test_test_messages_are_kept_but_never_aired(
     assert status == 201 and alert["state"] == "ignored" and "Test" in alert["reason"]
     assert worker.alert_pass() == 0
     assert alert["broadcast_id"] is None
+
+
+def test_a_polygon_reaches_the_communes_whose_receivers_lie_inside_it(
+    app: TestClient, centre: Headers, admin_headers: Headers
+) -> None:
+    receivers = app.get("/api/v1/receivers?limit=100", headers=admin_headers).json()["items"]
+    y_ty = app.get("/api/v1/stations?area_code=02680", headers=admin_headers).json()["items"]
+    for receiver in receivers:
+        if receiver["station_id"] == y_ty[0]["id"]:
+            answer = app.patch(
+                f"/api/v1/receivers/{receiver['id']}",
+                json={"latitude": 22.62, "longitude": 103.63},
+                headers=admin_headers,
+            )
+            assert answer.status_code == 200, answer.text
+    around_y_ty = "22.5,103.5 22.5,103.8 22.8,103.8 22.8,103.5 22.5,103.5"
+    status, alert = _post(app, centre, flood_alert(codes=(), polygon=around_y_ty))
+    assert status == 201, alert
+    assert alert["area_codes"] == ["02680"]
+    elsewhere = "21.0,105.0 21.0,105.2 21.2,105.2 21.0,105.0"
+    status, error = _post(app, centre, flood_alert(identifier="x-3", codes=(), polygon=elsewhere))
+    assert status == 422 and error["reason"] == "cap.no_area"
+
+
+def test_a_language_no_engine_speaks_airs_only_in_vietnamese_and_is_reported(
+    app: TestClient,
+    centre: Headers,
+    admin_headers: Headers,
+    trust: Callable[..., None],
+    render: Callable[[], int],
+    worker: Worker,
+) -> None:
+    trust(SENDER)
+    _, alert = _post(app, centre, flood_alert())  # H'Mông as text only: no engine reads it
+    render()
+    assert worker.alert_pass() == 1
+    aired = app.get(f"/api/v1/alerts/{alert['id']}", headers=admin_headers).json()
+    assert aired["state"] == "aired" and aired["unvoiced_languages"] == ["hmn"]
+    bulletin = app.get(f"/api/v1/bulletins/{aired['bulletin_id']}", headers=admin_headers).json()
+    assert [t["language"] for t in bulletin["translations"]] == ["vi"]
