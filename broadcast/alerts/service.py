@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from broadcast.alerts.cap import CapAlert, CapArea, CapInfo, parse_cap
@@ -436,28 +437,70 @@ def receive_alert(
     now = as_utc(now or utcnow())
     cap = parse_cap(document)
     digest = hashlib.sha256(document).hexdigest()
-    known = session.exec(
+    known = _known(session, cap)
+    if known is not None:
+        return _repeat(session, principal, cap, known, digest), False
+    try:
+        with session.begin_nested():
+            alert = _take_in(
+                session=session,
+                settings=settings,
+                principal=principal,
+                cap=cap,
+                digest=digest,
+                synthesizer=synthesizer,
+                now=now,
+            )
+    except IntegrityError:
+        # The same alert, delivered twice at once: the other delivery stored it first.
+        known = _known(session, cap)
+        if known is None:
+            raise
+        return _repeat(session, principal, cap, known, digest), False
+    return alert, True
+
+
+def _known(session: Session, cap: CapAlert) -> Alert | None:
+    return session.exec(
         select(Alert).where(Alert.sender == cap.sender, Alert.identifier == cap.identifier)
     ).first()
-    if known is not None:
-        if known.document_sha256 != digest:
+
+
+def _repeat(
+    session: Session, principal: Principal, cap: CapAlert, known: Alert, digest: str
+) -> Alert:
+    """The alert already received, when this delivery is the same document again."""
+    if known.document_sha256 != digest:
+        raise ConflictError(
+            f"An alert '{cap.identifier}' from {cap.sender} was already received with "
+            "other content. Probable cause: a new message needs a new identifier",
+            code="cap.identifier_reused",
+            identifier=cap.identifier,
+            sender=cap.sender,
+        )
+    if known.area_id is not None:
+        area = session.get(Area, known.area_id)
+        if area is not None and not principal.scope.covers(area):
             raise ConflictError(
-                f"An alert '{cap.identifier}' from {cap.sender} was already received with "
-                "other content. Probable cause: a new message needs a new identifier",
+                f"An alert '{cap.identifier}' from {cap.sender} was already received",
                 code="cap.identifier_reused",
                 identifier=cap.identifier,
                 sender=cap.sender,
             )
-        if known.area_id is not None:
-            area = session.get(Area, known.area_id)
-            if area is not None and not principal.scope.covers(area):
-                raise ConflictError(
-                    f"An alert '{cap.identifier}' from {cap.sender} was already received",
-                    code="cap.identifier_reused",
-                    identifier=cap.identifier,
-                    sender=cap.sender,
-                )
-        return known, False
+    return known
+
+
+def _take_in(
+    *,
+    session: Session,
+    settings: Settings,
+    principal: Principal,
+    cap: CapAlert,
+    digest: str,
+    synthesizer: Synthesizer | None,
+    now: datetime,
+) -> Alert:
+    """A new CAP message stored, and what it asks for done (or held)."""
     vi_info = next(
         (i for i in cap.infos if _loa_language(session, i.language) == bulletins.SOURCE_LANGUAGE),
         cap.infos[0] if cap.infos else None,
@@ -484,7 +527,7 @@ def receive_alert(
         session.add(alert)
         session.flush()
         _record(session, principal, "alert.receive", alert, state=AlertState(alert.state).value)
-        return alert, True
+        return alert
     if cap.msg_type in ("Update", "Cancel"):
         ended = _referenced(session, cap, principal.scope)
         if not ended and cap.msg_type == "Cancel":
@@ -515,7 +558,7 @@ def receive_alert(
         alert.ended_alert_ids = [a.id or 0 for a in ended]
         alert.reason = f"cancelled {len(ended)} alert(s)"
         _record(session, principal, "alert.receive", alert, state=AlertState(alert.state).value)
-        return alert, True
+        return alert
     _prepare(
         session=session,
         settings=settings,
@@ -544,7 +587,7 @@ def receive_alert(
         languages=alert.languages,
         priority=alert.priority,
     )
-    return alert, True
+    return alert
 
 
 def _prepare(
