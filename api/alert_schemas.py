@@ -60,6 +60,12 @@ class AlertRuleIn(Strict):
     repeat_minutes: int = Field(
         60, ge=5, le=24 * 60, description="Aired again this often until the alert expires"
     )
+    feed_url: str | None = Field(
+        None,
+        max_length=500,
+        pattern=r"^https?://",
+        description="An Atom or RSS feed of CAP alerts the worker reads for this area",
+    )
 
 
 class AlertRulePublic(BaseModel):
@@ -72,3 +78,4 @@ class AlertRulePublic(BaseModel):
     trusted_senders: list[str]
     hold_minutes: int
     repeat_minutes: int
+    feed_url: str | None

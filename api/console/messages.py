@@ -401,6 +401,7 @@ CATALOGUE: dict[str, Text] = {
         "Cảnh báo {alert_id} không phát được: không đọc được bản tiếng Việt"
     ),
     "alert_rule.bad_hold": Text("Thời gian chờ duyệt phải từ 0 đến {limit} phút"),
+    "alert_rule.bad_feed": Text("Địa chỉ nguồn cảnh báo phải bắt đầu bằng http:// hoặc https://"),
     "alert_rule.bad_repeat": Text("Khoảng phát lại phải từ 5 đến {limit} phút"),
 }
 

@@ -189,6 +189,7 @@ def _rule_public(area_code: str, rule: alerts.EffectiveRule) -> asch.AlertRulePu
         trusted_senders=list(rule.trusted_senders),
         hold_minutes=rule.hold_minutes,
         repeat_minutes=rule.repeat_minutes,
+        feed_url=rule.feed_url,
     )
 
 
@@ -223,6 +224,7 @@ def set_rule(
         trusted_senders=body.trusted_senders,
         hold_minutes=body.hold_minutes,
         repeat_minutes=body.repeat_minutes,
+        feed_url=body.feed_url,
     )
     rule = alerts.get_rule(
         session=session, settings=settings, principal=principal, area_code=area_code

@@ -45,6 +45,8 @@ class AlertRule(SQLModel, table=True):
     hold_minutes: int = 10
     # An alert with an `expires` is aired again every this many minutes until then.
     repeat_minutes: int = 60
+    # An Atom or RSS feed of CAP alerts the worker polls for this area (None = none).
+    feed_url: str | None = Field(default=None, max_length=500)
     updated_by_id: int | None = Field(default=None, foreign_key="user.id")
     updated_at: datetime = Field(default_factory=utcnow, sa_column=UTCDateTime())
 

@@ -60,6 +60,7 @@ class EffectiveRule:
     trusted_senders: tuple[str, ...]
     hold_minutes: int
     repeat_minutes: int
+    feed_url: str | None = None
 
 
 # --- mapping ---------------------------------------------------------------------------------
@@ -231,6 +232,7 @@ def rule_for(*, session: Session, settings: Settings, area: Area) -> EffectiveRu
                 trusted_senders=tuple(rule.trusted_senders or ()),
                 hold_minutes=rule.hold_minutes,
                 repeat_minutes=rule.repeat_minutes,
+                feed_url=rule.feed_url,
             )
     return EffectiveRule(
         area_code=None,
@@ -248,10 +250,18 @@ def set_rule(
     trusted_senders: Sequence[str],
     hold_minutes: int,
     repeat_minutes: int,
+    feed_url: str | None = None,
 ) -> AlertRule:
     """An administrator sets how alerts for an area are aired (created or replaced)."""
     principal.require()
     area = get_area(session=session, code=area_code, scope=principal.scope)
+    if feed_url is not None and (
+        not feed_url.startswith(("http://", "https://")) or len(feed_url) > 500
+    ):
+        raise InvalidInputError(
+            "feed_url must be an http:// or https:// address of at most 500 characters",
+            code="alert_rule.bad_feed",
+        )
     senders = [s.strip() for s in trusted_senders if s.strip()]
     if not 0 <= hold_minutes <= 24 * 60:
         raise InvalidInputError(
@@ -271,6 +281,7 @@ def set_rule(
     rule.trusted_senders = list(dict.fromkeys(senders))
     rule.hold_minutes = hold_minutes
     rule.repeat_minutes = repeat_minutes
+    rule.feed_url = feed_url
     rule.updated_by_id = principal.user.id
     rule.updated_at = utcnow()
     session.add(rule)
@@ -286,6 +297,7 @@ def set_rule(
             "trusted_senders": rule.trusted_senders,
             "hold_minutes": hold_minutes,
             "repeat_minutes": repeat_minutes,
+            "feed_url": feed_url,
         },
     )
     return rule

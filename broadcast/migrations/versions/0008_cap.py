@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("trusted_senders", sa.JSON(), nullable=True),
         sa.Column("hold_minutes", sa.Integer(), nullable=False),
         sa.Column("repeat_minutes", sa.Integer(), nullable=False),
+        sa.Column("feed_url", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
         sa.Column("updated_by_id", sa.Integer(), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
