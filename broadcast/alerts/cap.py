@@ -245,7 +245,7 @@ def _schema_problem(root: etree._Element, error: etree._LogEntry | None) -> tupl
     return _readable_path(root, error.path), message
 
 
-def _declares_dtd(data: bytes) -> bool:
+def declares_dtd(data: bytes) -> bool:
     """True when the document's prolog declares a DTD, in whatever encoding it is written."""
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
         return True
@@ -273,7 +273,7 @@ def parse_cap(data: bytes, *, schema: etree.XMLSchema | None = None) -> CapAlert
             code="cap.too_large",
             limit_mb=MAX_CAP_BYTES // 1_000_000,
         )
-    if _declares_dtd(data):
+    if declares_dtd(data):
         raise InvalidInputError(_DTD_REFUSED, code="cap.doctype")
     try:
         root = etree.fromstring(data, _parser())

@@ -20,7 +20,7 @@ from lxml import etree
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from broadcast.alerts.cap import MAX_CAP_BYTES
+from broadcast.alerts.cap import MAX_CAP_BYTES, declares_dtd
 from broadcast.alerts.models import AlertRule
 from broadcast.alerts.service import ALERTS_SCOPE, receive_alert
 from broadcast.core.db import transaction
@@ -63,7 +63,7 @@ def entry_links(data: bytes) -> list[str]:
     Parsed like a CAP document: no entities, no DTD, no network. ValueError when it
     is not a readable feed.
     """
-    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+    if declares_dtd(data):
         raise ValueError("the feed declares a DTD")
     parser = etree.XMLParser(
         resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False
