@@ -6,7 +6,7 @@ new), follows each entry's link to its CAP document and takes it in exactly as
 `POST /alerts/cap` does, on behalf of the administrator who set the feed. A feed that
 fails (network, HTTP error, unreadable) is read again after a wait that doubles on each
 failure, up to LOA_ALERT_FEED_MAX_BACKOFF_SECONDS. A CAP document refused by the intake
-is logged and not fetched again until the feed changes.
+is logged and not fetched again while the worker runs.
 """
 
 from __future__ import annotations
