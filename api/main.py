@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from api import console, errors
 from api.latency import RequestLatency
 from api.routes import (
+    alerts,
     areas,
     audit,
     auth,
@@ -58,6 +59,7 @@ def api_router() -> APIRouter:
     router.include_router(report_routes.router)
     router.include_router(dead_letters.router)
     router.include_router(schedule.router)
+    router.include_router(alerts.router)
     return router
 
 

@@ -138,6 +138,26 @@ class Settings(BaseSettings):
     )
     programme_intro_file: Path | None = Field(None, description="Station ident played first")
     programme_outro_file: Path | None = Field(None, description="Station ident played last")
+    # --- CAP alerts (defaults of areas without an alert rule of their own) ---
+    alert_hold_minutes: int = Field(
+        10,
+        ge=0,
+        le=24 * 60,
+        description="An alert from a sender not trusted by its area waits this long for an "
+        "approver, then airs anyway",
+    )
+    alert_repeat_minutes: int = Field(
+        60, ge=5, le=24 * 60, description="An alert airs again this often until it expires"
+    )
+    alert_feed_poll_seconds: float = Field(
+        60.0, ge=1, le=24 * 3600, description="How often an area's CAP feed (Atom/RSS) is read"
+    )
+    alert_feed_max_backoff_seconds: float = Field(
+        900.0, ge=1, le=24 * 3600, description="Longest wait after a feed failed again and again"
+    )
+    alert_feed_timeout_seconds: float = Field(
+        10.0, gt=0, le=300, description="A feed or CAP document not read in this time failed"
+    )
 
     @classmethod
     def settings_customise_sources(

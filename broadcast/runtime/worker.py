@@ -15,6 +15,9 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
+from broadcast.alerts.feeds import FeedPoller, FeedReport
+from broadcast.alerts.service import release_alerts
+from broadcast.core.db import transaction
 from broadcast.core.metrics import Metrics
 from broadcast.core.settings import Settings
 from broadcast.delivery.deadlines import apply_deadlines
@@ -59,6 +62,7 @@ class TickReport:
     deliveries: int = 0
     published: int = 0
     cancels: int = 0
+    alerts: int = 0  # CAP alerts scheduled (released by their rule, an approver or deadline)
     deadlines: dict[str, int] = field(default_factory=dict)
 
 
@@ -132,6 +136,9 @@ class Worker:
         self._tick_lock = threading.Lock()  # dispatch, publishing and cancels
         self._deadline_lock = threading.Lock()
         self._deadline_thread: threading.Thread | None = None
+        # The areas' CAP feeds, read in their own loop (a slow feed never delays dispatch).
+        self.feeds = FeedPoller(engine, settings)
+        self._feed_thread: threading.Thread | None = None
         # Receivers that came online and wait for their commands to be resent.
         self.resend_stats = ResendStats()
         self._online: set[str] = set()
@@ -157,6 +164,10 @@ class Worker:
                 target=self._run_deadlines, name="loa-deadlines", daemon=True
             )
             self._deadline_thread.start()
+            self._feed_thread = threading.Thread(
+                target=self._run_feeds, name="loa-cap-feeds", daemon=True
+            )
+            self._feed_thread.start()
 
     def stop(self) -> None:
         """Stop the loops and disconnect."""
@@ -169,6 +180,9 @@ class Worker:
         if self._deadline_thread is not None:
             self._deadline_thread.join(30)
             self._deadline_thread = None
+        if self._feed_thread is not None:
+            self._feed_thread.join(30)
+            self._feed_thread = None
         if self._resend_thread is not None:
             self._resend_thread.join(30)
             self._resend_thread = None
@@ -245,10 +259,11 @@ class Worker:
         return report
 
     def dispatch_pass(self, now: datetime | None = None) -> TickReport:
-        """Dispatch due airings and publish their commands and cancels (no deadlines)."""
+        """Air released CAP alerts, dispatch due airings, publish commands and cancels."""
         now = now or self.clock()
         report = TickReport()
         with self._tick_lock:
+            report.alerts = self.alert_pass(now)
             report.occurrences, report.deliveries = dispatch_due(
                 engine=self.engine, settings=self.settings, builder=self.builder, now=now
             )
@@ -269,6 +284,18 @@ class Worker:
                 )
         return report
 
+    def alert_pass(self, now: datetime | None = None) -> int:
+        """Release held CAP alerts past their deadline and schedule those whose audio is ready."""
+        with transaction(self.engine) as session:
+            return release_alerts(session=session, settings=self.settings, now=now or self.clock())
+
+    def feed_pass(self, now: datetime | None = None) -> FeedReport:
+        """Read the areas' CAP feeds whose time has come and take in their new alerts."""
+        report = self.feeds.poll(now or self.clock())
+        if report.alerts:
+            self._wake.set()
+        return report
+
     def deadline_pass(self, now: datetime | None = None) -> dict[str, int]:
         """Apply deadlines (expired, missed, settled); never waits for the broker."""
         with self._deadline_lock:
@@ -284,6 +311,14 @@ class Worker:
                 log.exception("Scheduler pass failed; retrying")
             self._wake.wait(self.settings.scheduler_interval_seconds)
             self._wake.clear()
+
+    def _run_feeds(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.feed_pass()
+            except Exception:
+                log.exception("CAP feed pass failed; retrying")
+            self._stop.wait(self.settings.scheduler_interval_seconds)
 
     def _run_deadlines(self) -> None:
         while not self._stop.is_set():
