@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -28,9 +29,11 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 user_app = typer.Typer(help="Users and sign-ins.", no_args_is_help=True)
 areas_app = typer.Typer(help="The administrative area tree.", no_args_is_help=True)
+stations_app = typer.Typer(help="Stations and their receivers.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(areas_app, name="areas")
+app.add_typer(stations_app, name="stations")
 app.add_typer(tts_app, name="tts", help="Text to broadcast-ready speech.")
 
 # --- db ------------------------------------------------------------------------------
@@ -132,6 +135,96 @@ def areas_import(
     )
 
 
+# --- stations ------------------------------------------------------------------------
+
+
+@stations_app.command("import")
+def stations_import(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True,
+            dir_okay=False,
+            help="CSV with header area_code,station_name[,station_kind,languages,"
+            "receiver_name,receiver_id,location,latitude,longitude] (docs/operations.md)",
+        ),
+    ],
+    credentials: Annotated[
+        Path | None,
+        typer.Option(
+            "--credentials",
+            help="Write the new receivers' MQTT logins (CSV) to this new file, readable by "
+            "its owner only; default: standard output",
+        ),
+    ] = None,
+) -> None:
+    """Register a province's stations and receivers from a CSV file; all or nothing.
+
+    Every line is checked first and every problem is listed with its line and column;
+    a file with any problem imports nothing. The receivers' passwords are shown once.
+    """
+    from broadcast.core import audit
+    from stations.areas import Scope
+    from stations.fleet import credentials_csv, import_fleet, read_fleet_csv
+
+    if credentials is not None and credentials.exists():
+        fail(f"{credentials} exists already; name a new file (nothing was imported)")
+    settings = load_settings()
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    written = False
+    try:
+        rows = read_fleet_csv(file.read_bytes())
+        with transaction(engine) as session:
+            result = import_fleet(session=session, rows=rows, scope=Scope.everything())
+            audit.record(
+                session=session,
+                actor=None,
+                action="receiver.bulk_create",
+                object_type="receiver",
+                object_id="bulk",
+                detail={
+                    "stations_created": result.stations_created,
+                    "stations_reused": result.stations_reused,
+                    "receivers_created": len(result.receivers),
+                    "via": "cli",
+                },
+            )
+            text = credentials_csv(result.receivers)
+            if credentials is not None:
+                # Written before the commit: no receiver exists whose password was lost.
+                _write_private(credentials, text, exclusive=True)
+                written = True
+    except BaseException as exc:
+        if written and credentials is not None:
+            credentials.unlink(missing_ok=True)  # not committed: those logins do not exist
+        if isinstance(exc, LoaError):
+            _import_failed(file, exc)
+        if isinstance(exc, OSError):
+            fail(f"cannot write {credentials}: {exc.strerror} (nothing was imported)")
+        raise
+    summary = (
+        f"{result.stations_created} stations created, {result.stations_reused} existing, "
+        f"{len(result.receivers)} receivers created"
+    )
+    if credentials is None:
+        typer.echo(text, nl=False)
+        err.print(summary + " (credentials on standard output: shown once)", highlight=False)
+    else:
+        out.print(f"{summary}; credentials in {credentials} (shown once)", highlight=False)
+
+
+def _import_failed(file: Path, exc: LoaError) -> NoReturn:
+    """Every problem of the file on its own line (file:line, column: message), then fail."""
+    problems = exc.fields.get("errors") or []
+    for problem in problems:
+        column = f", {problem['column']}" if problem.get("column") else ""
+        err.print(f"{file}:{problem['line']}{column}: {problem['message']}", highlight=False)
+    if problems:
+        fail(f"{file}: {exc.fields.get('count', len(problems))} problem(s), nothing was imported")
+    fail(f"{file}: {exc} (nothing was imported)")
+
+
 # --- demo and serve ------------------------------------------------------------------
 
 
@@ -161,9 +254,14 @@ def ensure_demo(settings: Settings) -> tuple[str, str]:
     return username, password
 
 
-def _write_private(path: Path, content: str) -> None:
-    """Write a file only its owner can read, atomically."""
+def _write_private(path: Path, content: str, *, exclusive: bool = False) -> None:
+    """Write a file only its owner can read, atomically (`exclusive`: never over another)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    if exclusive:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(content)
+        return
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(content, encoding="utf-8")
     tmp.chmod(0o600)
@@ -222,7 +320,8 @@ def serve(
     engine = make_engine(settings.database_url)
     application = create_app(settings, engine=engine)
     try:
-        background = start_background(settings, engine)
+        # One set of metrics: the app serves what its worker counts.
+        background = start_background(settings, engine, metrics=application.state.metrics)
     except (ValueError, ConnectionError, RuntimeError, OSError) as exc:
         fail(f"cannot start the background services: {exc}")
     renderer = RenderWorker(engine, settings)

@@ -84,6 +84,7 @@ def api_token_public(row: ApiToken) -> schemas.ApiTokenPublic:
         last_used_at=_utc(row.last_used_at),
         expires_at=_utc(row.expires_at),
         revoked=row.revoked,
+        scopes=list(row.scopes or []),
     )
 
 

@@ -14,7 +14,12 @@ from sqlmodel import Session
 from broadcast.bulletins import media
 from broadcast.core.settings import Settings
 from broadcast.people.models import Role
-from broadcast.people.service import Principal, resolve_bearer, resolve_feed_token, user_area
+from broadcast.people.service import (
+    Principal,
+    resolve_bearer_scopes,
+    resolve_feed_token,
+    user_area,
+)
 from stations.timeutil import utcnow
 from tts import Synthesizer
 
@@ -112,10 +117,10 @@ def get_principal(
     token: Annotated[str | None, Depends(oauth2)],
 ) -> Principal:
     """The caller behind the bearer token, or 401."""
-    user = (
-        resolve_bearer(session=session, token=token, secret_key=settings.secret_key)
+    user, scopes = (
+        resolve_bearer_scopes(session=session, token=token, secret_key=settings.secret_key)
         if token
-        else None
+        else (None, None)
     )
     if user is None:
         raise HTTPException(
@@ -124,7 +129,7 @@ def get_principal(
             "(POST /api/v1/auth/token gives one)",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    return Principal(user=user, area=user_area(session=session, user=user))
+    return Principal(user=user, area=user_area(session=session, user=user), token_scopes=scopes)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -87,8 +87,13 @@ def _domain_response(exc: Exception) -> JSONResponse:
                 # A conflict that clears by itself (audio still rendering): ask again later.
                 headers = {"Retry-After": str(exc.fields["retry_after"])}
             reason = getattr(exc, "code", None) or "error.failed"
+            # A file checked line by line gives each problem ({line, column, message}).
+            listed = exc.fields.get("errors") if isinstance(exc, LoaError) else None
+            items = [e for e in listed if isinstance(e, dict)] if isinstance(listed, list) else []
             return JSONResponse(
-                error_body(str(exc), code, reason=reason), status_code=status, headers=headers
+                error_body(str(exc), code, items, reason=reason),
+                status_code=status,
+                headers=headers,
             )
     log.exception("Unmapped domain error", exc_info=exc)
     return JSONResponse(

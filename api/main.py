@@ -7,7 +7,9 @@ from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
 
 from api import console, errors
+from api.latency import RequestLatency
 from api.routes import (
+    alerts,
     areas,
     audit,
     auth,
@@ -23,8 +25,12 @@ from api.routes import (
     stations,
     users,
 )
+from api.routes import (
+    metrics as metrics_routes,
+)
 from api.routes import reports as report_routes
 from broadcast.core.db import make_engine
+from broadcast.core.metrics import Metrics
 from broadcast.core.settings import Settings
 from broadcast.people.throttle import LoginThrottle
 
@@ -53,11 +59,17 @@ def api_router() -> APIRouter:
     router.include_router(report_routes.router)
     router.include_router(dead_letters.router)
     router.include_router(schedule.router)
+    router.include_router(alerts.router)
     return router
 
 
-def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
-    """Build the application around `settings` (and an engine, for tests that share one)."""
+def create_app(
+    settings: Settings, *, engine: Engine | None = None, metrics: Metrics | None = None
+) -> FastAPI:
+    """Build the application around `settings` (and an engine, for tests that share one).
+
+    `metrics` are built here unless given; `loa serve` hands the same to its worker.
+    """
     app = FastAPIOffline(
         static_url=DOCS_STATIC,
         # No request leaves the server: Swagger UI's badge would ask validator.swagger.io.
@@ -70,8 +82,12 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.database_url)
     app.state.throttle = LoginThrottle.from_settings(settings)
+    app.state.metrics = metrics or Metrics()
+    app.state.metrics.watch(app.state.engine)
     errors.install(app)
+    app.add_middleware(RequestLatency, metrics=app.state.metrics)
     app.include_router(health.router)
+    app.include_router(metrics_routes.router)
     app.include_router(api_router())
     app.include_router(media.router)
     console.install(app)  # the web console at / (after the API, so /api paths win)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Generic, Literal, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -69,6 +69,11 @@ class ApiTokenCreate(Strict):
 
     name: Name
     days: int | None = Field(None, ge=1, le=3650, description="Lifetime; omit for no expiry")
+    scopes: list[Literal["alerts"]] = Field(
+        default_factory=list,
+        max_length=1,
+        description="Extra permissions: 'alerts' lets the token deliver CAP alerts",
+    )
 
 
 class ApiTokenPublic(BaseModel):
@@ -81,6 +86,7 @@ class ApiTokenPublic(BaseModel):
     last_used_at: datetime | None
     expires_at: datetime | None
     revoked: bool
+    scopes: list[str] = Field(default_factory=list, description="Extra permissions")
 
 
 class ApiTokenCreated(ApiTokenPublic):
@@ -265,6 +271,18 @@ class ReceiverCredentials(BaseModel):
 
     mqtt_username: str
     mqtt_password: str
+
+
+class ReceiversImported(BaseModel):
+    """What `POST /receivers/bulk` created; `credentials_csv` is shown this once."""
+
+    stations_created: int
+    stations_reused: int = Field(description="Stations named in the file that existed already")
+    receivers_created: int
+    credentials_csv: str = Field(
+        description="receiver_id,mqtt_username,mqtt_password,station_id,station_name,"
+        "area_code,receiver_name; one line per receiver created"
+    )
 
 
 # --- users -----------------------------------------------------------------

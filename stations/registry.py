@@ -13,7 +13,7 @@ from stations.areas import Scope, get_area
 from stations.errors import ConflictError, InvalidInputError, NotFoundError
 from stations.models import LEVEL_RANK, Area, AreaLevel, Language, Receiver, Station, StationKind
 from stations.protocol import valid_receiver_id
-from stations.security import hash_secret, mosquitto_hash, new_secret
+from stations.security import hash_device_secret, hash_secret, mosquitto_hash, new_secret
 
 # Seeded on the first migration and by `loa demo`: Vietnamese and the languages
 # of Lào Cai's peoples (QĐ 52/2016 Điều 6), plus Chinese for the border markets.
@@ -248,6 +248,8 @@ def create_receiver(
         raise ConflictError(
             f"Receiver '{rid}' already exists", code="receiver.exists", receiver_id=rid
         )
+    # A generated secret is 192 random bits: its salted SHA-256 is enough (stations.security);
+    # a password given by the caller may have been chosen by a person: argon2.
     secret = password or new_secret()
     receiver = Receiver(
         id=rid,
@@ -256,7 +258,7 @@ def create_receiver(
         location=location,
         latitude=latitude,
         longitude=longitude,
-        secret_hash=hash_secret(secret),
+        secret_hash=hash_secret(secret) if password else hash_device_secret(secret),
         mqtt_hash=mosquitto_hash(secret),
     )
     session.add(receiver)
@@ -267,7 +269,7 @@ def create_receiver(
 def reset_receiver_password(*, session: Session, receiver: Receiver) -> str:
     """Mint a new MQTT password for a receiver; the old one stops working."""
     secret = new_secret()
-    receiver.secret_hash = hash_secret(secret)
+    receiver.secret_hash = hash_device_secret(secret)
     receiver.mqtt_hash = mosquitto_hash(secret)
     session.add(receiver)
     session.flush()

@@ -54,6 +54,7 @@ ACTION_LABELS = {
     "translation.recording": "Tải bản ghi âm",
     "translation.rendered": "Đã tạo âm thanh",
     "translation.render_failed": "Tạo âm thanh lỗi",
+    "translation.remove": "Bỏ bản không đọc được (cảnh báo CAP)",
 }
 
 

@@ -118,6 +118,19 @@ CATALOGUE: dict[str, Text] = {
         "Dòng {line}: cấp địa bàn '{level}' không hợp lệ (dùng province, district, commune "
         "hoặc village)"
     ),
+    # Registering many stations and receivers from one file.
+    "fleet_import.not_text": Text(
+        "Tệp không phải văn bản UTF-8: hãy lưu bảng tính dạng “CSV UTF-8”"
+    ),
+    "fleet_import.empty": Text("Tệp trống: dòng đầu phải là dòng tiêu đề các cột"),
+    "fleet_import.bad_header": Text(
+        "Dòng tiêu đề sai: các cột được dùng là {columns} (bắt buộc có area_code và station_name)"
+    ),
+    "fleet_import.too_many_rows": Text("Tệp có quá {limit} dòng: hãy chia thành nhiều tệp"),
+    "fleet_import.bad_csv": Text("Dòng {line}: không đọc được tệp dạng CSV"),
+    "fleet_import.invalid": Text(
+        "Tệp có {count} lỗi nên chưa ghi gì cả; lỗi đầu tiên ở dòng {line}"
+    ),
     # Stations, receivers, languages.
     "station.not_found": Text("Không tìm thấy đài {station_id}"),
     "programme.nothing_to_air": Text(
@@ -385,6 +398,48 @@ CATALOGUE: dict[str, Text] = {
     "report.period_too_long": Text("Một báo cáo gồm tối đa {limit} ngày"),
     "report.day_out_of_bounds": Text("Ngày phải từ {first:date} đến {last:date}"),
     "dead_letter.not_found": Text("Không tìm thấy tin nhắn lỗi {letter_id}"),
+    # API token scopes.
+    "token.scope_required": Text("Việc này cần khóa truy cập (API token) có quyền “{scope}”"),
+    "token.unknown_scope": Text("Quyền “{scope}” của khóa truy cập không có (có: {known})"),
+    # CAP alerts and their per-area rules.
+    "cap.empty": Text("Bản tin cảnh báo CAP trống"),
+    "cap.too_large": Text("Bản tin cảnh báo CAP lớn hơn {limit_mb} MB"),
+    "cap.malformed": Text("Bản tin cảnh báo CAP không phải XML hợp lệ: {problem}"),
+    "cap.doctype": Text(
+        "Bản tin cảnh báo CAP khai báo DTD (<!DOCTYPE>): không được chấp nhận vì lý do an toàn"
+    ),
+    "cap.not_cap": Text(
+        "Tài liệu không phải bản tin cảnh báo CAP 1.2 (không gian tên {namespace})"
+    ),
+    "cap.invalid": Text("Bản tin cảnh báo CAP sai lược đồ CAP 1.2 tại {path}: {problem}"),
+    "cap.bad_reference": Text(
+        "Mục tham chiếu “{reference}” của bản tin CAP không có dạng “người gửi,mã,thời gian”"
+    ),
+    "cap.identifier_reused": Text(
+        "Đã nhận một cảnh báo mã “{identifier}” của {sender} với nội dung khác: "
+        "cảnh báo mới cần mã mới"
+    ),
+    "cap.reference_unknown": Text(
+        "Bản tin hủy không nhắc tới cảnh báo nào của {sender} đã nhận ở đây"
+    ),
+    "cap.no_info": Text("Bản tin cảnh báo CAP không có phần nội dung (info) nào để phát"),
+    "cap.no_area": Text(
+        "Không địa bàn nào của cảnh báo khớp với địa bàn của bạn (không khớp: {unmatched})"
+    ),
+    "cap.no_vietnamese": Text(
+        "Cảnh báo không có nội dung tiếng Việt (vi-VN): mọi bản tin đều phát tiếng Việt trước"
+    ),
+    "cap.expired": Text("Cảnh báo đã hết hiệu lực lúc {expires:time}: không còn gì để phát"),
+    "cap.bad_shape": Text("Vùng cảnh báo ({shape}) có tọa độ không hợp lệ"),
+    "alert.not_found": Text("Không tìm thấy cảnh báo {alert_id}"),
+    "alert.not_held": Text("Cảnh báo {alert_id} không còn chờ duyệt"),
+    "alert.no_bulletin": Text("Cảnh báo {alert_id} không có bản tin"),
+    "alert.vietnamese_unvoiced": Text(
+        "Cảnh báo {alert_id} không phát được: không đọc được bản tiếng Việt"
+    ),
+    "alert_rule.bad_hold": Text("Thời gian chờ duyệt phải từ 0 đến {limit} phút"),
+    "alert_rule.bad_feed": Text("Địa chỉ nguồn cảnh báo phải bắt đầu bằng http:// hoặc https://"),
+    "alert_rule.bad_repeat": Text("Khoảng phát lại phải từ 5 đến {limit} phút"),
 }
 
 

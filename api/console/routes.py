@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.console import (
+    alert_pages,
     auth_pages,
     bulletin_pages,
     home_pages,
@@ -24,6 +25,7 @@ def console_router() -> APIRouter:
         bulletin_pages,
         schedule_pages,
         report_pages,
+        alert_pages,
     ):
         router.include_router(module.router)
     return router

@@ -97,7 +97,7 @@ def new_token(
 ) -> schemas.ApiTokenCreated:
     """A bearer token acting as the caller, for systems integrating over REST; shown once."""
     row, token = create_api_token(
-        session=session, user=principal.user, name=body.name, days=body.days
+        session=session, user=principal.user, name=body.name, days=body.days, scopes=body.scopes
     )
     audit.record(
         session=session,
@@ -106,7 +106,7 @@ def new_token(
         object_type="api_token",
         object_id=row.id or 0,
         area_id=principal.user.area_id,
-        detail={"name": body.name},
+        detail={"name": body.name, "scopes": list(body.scopes)},
     )
     return schemas.ApiTokenCreated(**api_token_public(row).model_dump(), token=token)
 

@@ -2,14 +2,15 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from api import schemas
 from api.convert import receiver_public
 from api.deps import AdminDep, IdQuery, PrincipalDep, SessionDep
 from broadcast.core import audit
 from broadcast.delivery.status import receiver_programme
-from stations import registry
+from stations import fleet, registry
 
 router = APIRouter(prefix="/receivers", tags=["receivers"])
 
@@ -36,6 +37,76 @@ def list_receivers(
     return schemas.Page(
         items=[receiver_public(r) for r in rows], total=total, limit=page.limit, offset=page.offset
     )
+
+
+FLEET_CSV_EXAMPLE = (
+    "area_code,station_name,station_kind,languages,receiver_name,location,latitude,longitude\n"
+    "02680,Đài xã Y Tý,ip,vi hmn,Cụm loa thôn Mò Phú Chải,Nhà văn hoá,22.6,103.6\n"
+)
+
+
+@router.post(
+    "/bulk",
+    response_model=schemas.ReceiversImported,
+    status_code=201,
+    summary="Register many stations and receivers from a CSV file",
+    responses={
+        201: {"content": {"text/csv": {}}},
+        422: {"description": "The file has problems; `errors` lists each (line, column)"},
+    },
+)
+def import_receivers(
+    request: Request,
+    session: SessionDep,
+    principal: AdminDep,
+    data: Annotated[
+        bytes,
+        Body(
+            media_type="text/csv",
+            description="UTF-8 CSV, header "
+            + ",".join(fleet.COLUMNS)
+            + " (area_code and station_name required; docs/operations.md)",
+            examples=[FLEET_CSV_EXAMPLE],
+        ),
+    ],
+) -> Response:
+    """Create a province's stations and receivers from one CSV file, all or nothing.
+
+    Every line is checked first; any problem answers 422 with one `errors` item per
+    problem (`line`, `column`, `message`) and nothing is written. The receivers' MQTT
+    passwords are in this answer only: as JSON (`credentials_csv`) or, when the request
+    says `Accept: text/csv`, as the CSV itself.
+    """
+    rows = fleet.read_fleet_csv(data)
+    result = fleet.import_fleet(session=session, rows=rows, scope=principal.scope)
+    audit.record(
+        session=session,
+        actor=principal.user,
+        action="receiver.bulk_create",
+        object_type="receiver",
+        object_id="bulk",
+        area_id=principal.user.area_id,
+        detail={
+            "stations_created": result.stations_created,
+            "stations_reused": result.stations_reused,
+            "receivers_created": len(result.receivers),
+        },
+    )
+    credentials = fleet.credentials_csv(result.receivers)
+    headers = {"Cache-Control": "no-store"}
+    if "text/csv" in request.headers.get("accept", ""):
+        headers["X-Loa-Stations-Created"] = str(result.stations_created)
+        headers["X-Loa-Receivers-Created"] = str(len(result.receivers))
+        return PlainTextResponse(
+            credentials, status_code=201, media_type="text/csv; charset=utf-8", headers=headers
+        )
+    answer = schemas.ReceiversImported(
+        stations_created=result.stations_created,
+        stations_reused=result.stations_reused,
+        receivers_created=len(result.receivers),
+        credentials_csv=credentials,
+    )
+    return JSONResponse(answer.model_dump(), status_code=201, headers=headers)
 
 
 @router.get("/{receiver_id}", response_model=schemas.ReceiverPublic, summary="Show a receiver")

@@ -563,6 +563,53 @@ def approve(*, session: Session, principal: Principal, bulletin: Bulletin) -> Bu
     return bulletin
 
 
+def approve_by_rule(*, session: Session, bulletin: Bulletin, rule: str) -> Bulletin:
+    """Approve a bulletin no person reviews (a CAP alert released by its area's rule).
+
+    Every version's audio must be ready; the approval covers it exactly as `approve` does,
+    and the audit log names the rule that stood in for the approver.
+    """
+    versions = translations_of(session=session, bulletin_id=bulletin.id or 0)
+    pending = [t.language for t in versions if t.audio_state != AudioState.ready]
+    if not versions or pending:
+        raise ConflictError(
+            f"Bulletin {bulletin.id} cannot be approved yet: the audio of "
+            f"{', '.join(pending) or 'no version'} is not ready",
+            code="bulletin.audio_pending",
+            bulletin_id=bulletin.id,
+            languages=pending,
+            retry_after=AUDIO_PENDING_RETRY_SECONDS,
+        )
+    for t in versions:
+        t.review_state = ReviewState.approved
+        session.add(t)
+    bulletin.status = BulletinStatus.approved
+    bulletin.approval_hash = approval_hash(versions)
+    bulletin.reviewer_id = None
+    bulletin.reviewed_at = utcnow()
+    bulletin.rejection_reason = None
+    session.add(bulletin)
+    session.flush()
+    _record(
+        session,
+        None,
+        "bulletin.approve",
+        bulletin,
+        approval_hash=bulletin.approval_hash,
+        versions={t.language: t.audio_sha256 for t in versions},
+        rule=rule,
+    )
+    return bulletin
+
+
+def remove_translation(*, session: Session, bulletin: Bulletin, language: str) -> None:
+    """Drop one version of a bulletin not yet approved (a CAP version no engine can voice)."""
+    row = get_translation(session=session, bulletin=bulletin, language=language)
+    session.delete(row)
+    session.flush()
+    _record(session, None, "translation.remove", bulletin, language=language)
+
+
 def reject(*, session: Session, principal: Principal, bulletin: Bulletin, reason: str) -> Bulletin:
     """submitted -> rejected, with the reason shown to the author."""
     _check_reviewer(principal, bulletin)

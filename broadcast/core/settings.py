@@ -100,6 +100,12 @@ class Settings(BaseSettings):
     login_lockout_seconds: float = Field(
         900.0, gt=0, description="How long a locked account or address is refused"
     )
+    metrics_token: str | None = Field(
+        None,
+        min_length=16,
+        description="Bearer token Prometheus sends to /metrics (unset: only a global "
+        "administrator's token is accepted there)",
+    )
     demo_credentials_file: Path = Field(
         Path("./var/demo-admin.txt"), description="Where `loa demo` keeps the demo admin login"
     )
@@ -132,6 +138,26 @@ class Settings(BaseSettings):
     )
     programme_intro_file: Path | None = Field(None, description="Station ident played first")
     programme_outro_file: Path | None = Field(None, description="Station ident played last")
+    # --- CAP alerts (defaults of areas without an alert rule of their own) ---
+    alert_hold_minutes: int = Field(
+        10,
+        ge=0,
+        le=24 * 60,
+        description="An alert from a sender not trusted by its area waits this long for an "
+        "approver, then airs anyway",
+    )
+    alert_repeat_minutes: int = Field(
+        60, ge=5, le=24 * 60, description="An alert airs again this often until it expires"
+    )
+    alert_feed_poll_seconds: float = Field(
+        60.0, ge=1, le=24 * 3600, description="How often an area's CAP feed (Atom/RSS) is read"
+    )
+    alert_feed_max_backoff_seconds: float = Field(
+        900.0, ge=1, le=24 * 3600, description="Longest wait after a feed failed again and again"
+    )
+    alert_feed_timeout_seconds: float = Field(
+        10.0, gt=0, le=300, description="A feed or CAP document not read in this time failed"
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -208,7 +234,7 @@ class Settings(BaseSettings):
 
     def public_settings(self) -> dict[str, Any]:
         """Settings safe to show (no secrets)."""
-        hidden = {"secret_key", "mqtt_password"}
+        hidden = {"secret_key", "mqtt_password", "metrics_token"}
         return {k: v for k, v in self.model_dump(mode="json").items() if k not in hidden}
 
 

@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+import broadcast.alerts.models
 import broadcast.bulletins.models
 import broadcast.delivery.models
 import broadcast.people.models

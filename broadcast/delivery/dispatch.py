@@ -40,6 +40,7 @@ from broadcast.core.db import (
     rows_insert,
     transaction,
 )
+from broadcast.core.metrics import Metrics
 from broadcast.core.settings import Settings
 from broadcast.delivery.models import (
     NOT_SENT_STATES,
@@ -512,7 +513,14 @@ def dispatch_due(
     return occurrences, deliveries
 
 
-def publish_queued(*, engine: Engine, publisher: Publisher, topics: Topics, now: datetime) -> int:
+def publish_queued(
+    *,
+    engine: Engine,
+    publisher: Publisher,
+    topics: Topics,
+    now: datetime,
+    metrics: Metrics | None = None,
+) -> int:
     """Publish every `queued` command and move the ones the broker took to `sent`.
 
     Each batch has one deadline, PUBLISH_CONFIRM_SECONDS, for all its messages: a broker
@@ -575,6 +583,8 @@ def publish_queued(*, engine: Engine, publisher: Publisher, topics: Topics, now:
                     ],
                 )
         total += len(taken)
+        if metrics is not None:
+            metrics.published("programme", len(taken))
         if len(taken) < len(infos) or len(rows) < PUBLISH_BATCH:
             return total
 
@@ -584,7 +594,14 @@ def cancel_payload(broadcast_id: int, seq: int) -> bytes:
     return encode(CancelCommand(broadcast_id=occurrence_ref(broadcast_id, seq)))
 
 
-def publish_cancels(*, engine: Engine, publisher: Publisher, topics: Topics, now: datetime) -> int:
+def publish_cancels(
+    *,
+    engine: Engine,
+    publisher: Publisher,
+    topics: Topics,
+    now: datetime,
+    metrics: Metrics | None = None,
+) -> int:
     """Send `cancel` for cancelled airings to the receivers that had not aired them."""
     sent = 0
     with transaction(engine) as session:
@@ -610,6 +627,8 @@ def publish_cancels(*, engine: Engine, publisher: Publisher, topics: Topics, now
             occ.cancel_sent_at = now
             occ.settled = True
             session.add(occ)
+    if metrics is not None:
+        metrics.published("cancel", sent)
     return sent
 
 
@@ -631,6 +650,7 @@ def resend_to_online(
     topics: Topics,
     receiver_ids: Sequence[str],
     now: datetime,
+    metrics: Metrics | None = None,
 ) -> dict[str, Resent]:
     """Publish again the commands still current for receivers that just came online.
 
@@ -686,6 +706,9 @@ def resend_to_online(
             else:
                 publisher.publish(topics.cmd(receiver_id), payload.encode(), qos=1)
                 found[receiver_id] = Resent(before.programmes + 1, before.cancels)
+    if metrics is not None:
+        metrics.published("resend_programme", sum(r.programmes for r in found.values()))
+        metrics.published("resend_cancel", sum(r.cancels for r in found.values()))
     for receiver_id, resent in found.items():
         log.info(
             "Resent %d commands to receiver %s after it came online (%d programmes, %d cancels)",

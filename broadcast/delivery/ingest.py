@@ -45,6 +45,7 @@ from broadcast.core.db import (
     rows_insert,
     rows_update,
 )
+from broadcast.core.metrics import REJECT_MALFORMED, REJECT_MISMATCHED, REJECT_UNKNOWN, Metrics
 from broadcast.delivery.dead_letters import (
     ACK_STORE_FAILED,
     DECODE_FAILED,
@@ -316,8 +317,13 @@ class AckIngestor:
         clock: Callable[[], datetime] = utcnow,
         on_online: Callable[[list[str]], None] | None = None,
         rules: Rules | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.engine = engine
+        # Prometheus counters (broadcast.core.metrics), counted beside `stats`.
+        self.metrics = metrics
+        if metrics is not None:
+            metrics.track_lag(self.lag_seconds)
         # What the server believes of receivers' reports (skew, grace; Rules.of(settings)).
         self.rules = rules or Rules()
         self.claims = ClaimStats()
@@ -500,6 +506,10 @@ class AckIngestor:
         self.stats.malformed += malformed
         self.stats.mismatched += mismatched
         self.stats.unknown += unknown
+        if self.metrics is not None:
+            self.metrics.rejected(REJECT_MALFORMED, malformed)
+            self.metrics.rejected(REJECT_MISMATCHED, mismatched)
+            self.metrics.rejected(REJECT_UNKNOWN, unknown)
         return items, letters
 
     def _store(self, items: list[_Item], letters: list[Letter]) -> None:
@@ -546,6 +556,8 @@ class AckIngestor:
             self._note_error(exc)
             raise _Unstored([], letters, exc) from exc
         self.stats.dead_letters += len(letters)
+        if self.metrics is not None:
+            self.metrics.dead_lettered.inc(len(letters))
         for letter in letters:
             log.error(
                 "Message on %s parked in dead_letter (%s): %s",
@@ -579,6 +591,12 @@ class AckIngestor:
         # parts to park a bad message), and its acks would be counted each time.
         self.stats.acks_stored += folded.stored
         self.stats.unknown += folded.unknown
+        if self.metrics is not None:
+            self.metrics.acks_stored.inc(folded.stored)
+            self.metrics.rejected(REJECT_UNKNOWN, folded.unknown)
+            self.metrics.ingest_batches.inc()
+            if folded.not_believed:
+                self.metrics.acks_not_believed.inc(folded.not_believed)
         if folded.not_believed or folded.clamped:
             self.claims.not_believed += folded.not_believed
             self.claims.clamped += folded.clamped

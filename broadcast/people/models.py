@@ -47,6 +47,10 @@ class RevokedToken(SQLModel, table=True):
     expires_at: datetime = Field(sa_column=UTCDateTime())
 
 
+# What an API token may do beyond acting as its owner: `alerts` lets it deliver CAP alerts.
+TOKEN_SCOPES = ("alerts",)
+
+
 class ApiToken(SQLModel, table=True):
     """A long-lived bearer token for an integration, acting as its owner."""
 
@@ -60,6 +64,8 @@ class ApiToken(SQLModel, table=True):
     last_used_at: datetime | None = Field(default=None, sa_column=UTCDateTime())
     expires_at: datetime | None = Field(default=None, sa_column=UTCDateTime())
     revoked: bool = False
+    # Extra permissions of the token (TOKEN_SCOPES); empty = acting as its owner only.
+    scopes: list[str] = Field(default_factory=list, sa_column=Column(JSON))
 
 
 class FeedToken(SQLModel, table=True):

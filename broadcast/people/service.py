@@ -14,7 +14,7 @@ from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
 from broadcast.core import audit
-from broadcast.people.models import ApiToken, FeedToken, RevokedToken, Role, User
+from broadcast.people.models import TOKEN_SCOPES, ApiToken, FeedToken, RevokedToken, Role, User
 from broadcast.people.throttle import LoginThrottle
 from stations.areas import Scope, get_area
 from stations.errors import (
@@ -41,6 +41,8 @@ class Principal:
 
     user: User
     area: Area | None
+    # The scopes of the API token the caller came with; None when signed in otherwise.
+    token_scopes: frozenset[str] | None = None
 
     @property
     def role(self) -> Role:
@@ -61,6 +63,16 @@ class Principal:
                 code="role.not_allowed",
                 role=self.role.value,
                 allowed=[r.value for r in (Role.admin, *roles)],
+            )
+
+    def require_token_scope(self, scope: str) -> None:
+        """Raise PermissionDeniedError unless the caller came with an API token of `scope`."""
+        if self.token_scopes is None or scope not in self.token_scopes:
+            raise PermissionDeniedError(
+                f"This needs an API token with the '{scope}' scope "
+                '(POST /api/v1/auth/api-tokens with "scopes": ["' + scope + '"])',
+                code="token.scope_required",
+                scope=scope,
             )
 
 
@@ -299,11 +311,25 @@ def _hash_token(token: str) -> str:
 
 
 def create_api_token(
-    *, session: Session, user: User, name: str, days: int | None = None
+    *,
+    session: Session,
+    user: User,
+    name: str,
+    days: int | None = None,
+    scopes: Sequence[str] = (),
 ) -> tuple[ApiToken, str]:
     """Mint a long-lived token for an integration; the clear token is returned once."""
+    unknown = [s for s in scopes if s not in TOKEN_SCOPES]
+    if unknown:
+        raise InvalidInputError(
+            f"Unknown token scope '{unknown[0]}' (known: {', '.join(TOKEN_SCOPES)})",
+            code="token.unknown_scope",
+            scope=unknown[0],
+            known=list(TOKEN_SCOPES),
+        )
     token = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(
+        scopes=sorted(set(scopes)),
         user_id=user.id or 0,
         name=name,
         token_hash=_hash_token(token),
@@ -377,28 +403,39 @@ def resolve_feed_token(*, session: Session, token: str) -> User | None:
 
 def resolve_bearer(*, session: Session, token: str, secret_key: str) -> User | None:
     """The active user a bearer token (access or API token) stands for, or None."""
+    return resolve_bearer_scopes(session=session, token=token, secret_key=secret_key)[0]
+
+
+def resolve_bearer_scopes(
+    *, session: Session, token: str, secret_key: str
+) -> tuple[User | None, frozenset[str] | None]:
+    """The active user a bearer token stands for, and an API token's scopes (else None)."""
     user: User | None
+    scopes: frozenset[str] | None = None
     if token.startswith(API_TOKEN_PREFIX):
         row = session.exec(
             select(ApiToken).where(ApiToken.token_hash == _hash_token(token))
         ).first()
         if row is None or row.revoked:
-            return None
+            return None, None
         if row.expires_at is not None and as_utc(row.expires_at) <= utcnow():
-            return None
+            return None, None
         row.last_used_at = utcnow()
         session.add(row)
         user = session.get(User, row.user_id)
+        scopes = frozenset(row.scopes or ())
     else:
         claims = _access_claims(token, secret_key)
         if claims is None:
-            return None
+            return None, None
         try:
             user = session.get(User, int(str(claims["sub"])))
         except ValueError:
-            return None
+            return None, None
         if user is None or claims["ver"] != (user.token_version or 0):
-            return None
+            return None, None
         if session.get(RevokedToken, str(claims["jti"])) is not None:
-            return None
-    return user if user is not None and user.active else None
+            return None, None
+    if user is None or not user.active:
+        return None, None
+    return user, scopes

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from broadcast.broker.auth import DatabaseAuthority
+from broadcast.core.metrics import Metrics
 from broadcast.core.settings import Settings
 from broadcast.runtime.worker import Worker, broker_address
 from stations.broker import EmbeddedBroker
@@ -33,9 +34,17 @@ class BackgroundHandle:
 
 
 def start_background(
-    settings: Settings, engine: Engine, *, broker: bool = True, worker: bool = True
+    settings: Settings,
+    engine: Engine,
+    *,
+    broker: bool = True,
+    worker: bool = True,
+    metrics: Metrics | None = None,
 ) -> BackgroundHandle:
-    """Start the embedded broker (when LOA_MQTT_URL is unset) and the Worker."""
+    """Start the embedded broker (when LOA_MQTT_URL is unset) and the Worker.
+
+    `metrics` (the web app's, under `loa serve`) counts what the worker publishes and stores.
+    """
     embedded: EmbeddedBroker | None = None
     authority: DatabaseAuthority | None = None
     password = settings.mqtt_password
@@ -61,7 +70,10 @@ def start_background(
                 "(LOA_MQTT_URL) the service needs its own broker password"
             )
         running = Worker(
-            engine, settings, address=broker_address(settings, service_password=password)
+            engine,
+            settings,
+            address=broker_address(settings, service_password=password),
+            metrics=metrics,
         )
         try:
             running.start()

@@ -15,6 +15,10 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
+from broadcast.alerts.feeds import FeedPoller, FeedReport
+from broadcast.alerts.service import release_alerts
+from broadcast.core.db import transaction
+from broadcast.core.metrics import Metrics
 from broadcast.core.settings import Settings
 from broadcast.delivery.deadlines import apply_deadlines
 from broadcast.delivery.dispatch import (
@@ -58,6 +62,7 @@ class TickReport:
     deliveries: int = 0
     published: int = 0
     cancels: int = 0
+    alerts: int = 0  # CAP alerts scheduled (released by their rule, an approver or deadline)
     deadlines: dict[str, int] = field(default_factory=dict)
 
 
@@ -84,8 +89,11 @@ class Worker:
         builder: ProgrammeBuilder | None = None,
         ingest: bool = True,
         client_suffix: str = "",
+        metrics: Metrics | None = None,
     ) -> None:
         self.engine = engine
+        # Prometheus counters of what this worker publishes and ingests (served at /metrics).
+        self.metrics = metrics
         self.settings = settings
         self.address = address or broker_address(settings)
         self.clock = clock
@@ -112,6 +120,7 @@ class Worker:
                 clock=clock,
                 on_online=self.receivers_online,
                 rules=Rules.of(settings),
+                metrics=metrics,
             )
             ingest_address, ingest_id = service_client(self.address, INGESTOR)
             self.ingest_client = MqttClient(
@@ -127,6 +136,9 @@ class Worker:
         self._tick_lock = threading.Lock()  # dispatch, publishing and cancels
         self._deadline_lock = threading.Lock()
         self._deadline_thread: threading.Thread | None = None
+        # The areas' CAP feeds, read in their own loop (a slow feed never delays dispatch).
+        self.feeds = FeedPoller(engine, settings)
+        self._feed_thread: threading.Thread | None = None
         # Receivers that came online and wait for their commands to be resent.
         self.resend_stats = ResendStats()
         self._online: set[str] = set()
@@ -152,6 +164,10 @@ class Worker:
                 target=self._run_deadlines, name="loa-deadlines", daemon=True
             )
             self._deadline_thread.start()
+            self._feed_thread = threading.Thread(
+                target=self._run_feeds, name="loa-cap-feeds", daemon=True
+            )
+            self._feed_thread.start()
 
     def stop(self) -> None:
         """Stop the loops and disconnect."""
@@ -164,6 +180,9 @@ class Worker:
         if self._deadline_thread is not None:
             self._deadline_thread.join(30)
             self._deadline_thread = None
+        if self._feed_thread is not None:
+            self._feed_thread.join(30)
+            self._feed_thread = None
         if self._resend_thread is not None:
             self._resend_thread.join(30)
             self._resend_thread = None
@@ -206,6 +225,7 @@ class Worker:
                 topics=self.topics,
                 receiver_ids=receiver_ids,
                 now=now or self.clock(),
+                metrics=self.metrics,
             )
         except Exception:
             log.exception("Resending to %d receivers failed; will retry", len(receiver_ids))
@@ -239,20 +259,41 @@ class Worker:
         return report
 
     def dispatch_pass(self, now: datetime | None = None) -> TickReport:
-        """Dispatch due airings and publish their commands and cancels (no deadlines)."""
+        """Air released CAP alerts, dispatch due airings, publish commands and cancels."""
         now = now or self.clock()
         report = TickReport()
         with self._tick_lock:
+            report.alerts = self.alert_pass(now)
             report.occurrences, report.deliveries = dispatch_due(
                 engine=self.engine, settings=self.settings, builder=self.builder, now=now
             )
             if self.publisher.connected:
                 report.published = publish_queued(
-                    engine=self.engine, publisher=self.publisher, topics=self.topics, now=now
+                    engine=self.engine,
+                    publisher=self.publisher,
+                    topics=self.topics,
+                    now=now,
+                    metrics=self.metrics,
                 )
                 report.cancels = publish_cancels(
-                    engine=self.engine, publisher=self.publisher, topics=self.topics, now=now
+                    engine=self.engine,
+                    publisher=self.publisher,
+                    topics=self.topics,
+                    now=now,
+                    metrics=self.metrics,
                 )
+        return report
+
+    def alert_pass(self, now: datetime | None = None) -> int:
+        """Release held CAP alerts past their deadline and schedule those whose audio is ready."""
+        with transaction(self.engine) as session:
+            return release_alerts(session=session, settings=self.settings, now=now or self.clock())
+
+    def feed_pass(self, now: datetime | None = None) -> FeedReport:
+        """Read the areas' CAP feeds whose time has come and take in their new alerts."""
+        report = self.feeds.poll(now or self.clock())
+        if report.alerts:
+            self._wake.set()
         return report
 
     def deadline_pass(self, now: datetime | None = None) -> dict[str, int]:
@@ -270,6 +311,14 @@ class Worker:
                 log.exception("Scheduler pass failed; retrying")
             self._wake.wait(self.settings.scheduler_interval_seconds)
             self._wake.clear()
+
+    def _run_feeds(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.feed_pass()
+            except Exception:
+                log.exception("CAP feed pass failed; retrying")
+            self._stop.wait(self.settings.scheduler_interval_seconds)
 
     def _run_deadlines(self) -> None:
         while not self._stop.is_set():

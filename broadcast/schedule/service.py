@@ -175,11 +175,13 @@ def create_broadcast(
     priority: Priority = Priority.normal,
     title: str | None = None,
     now: datetime | None = None,
+    emergency_repeats: bool = False,
 ) -> Broadcast:
     """Schedule bulletins for areas in the caller's scope and compute every airing (UTC).
 
     Every area and every bulletin must lie inside `scope` (NotFoundError otherwise, the
-    answer for one that does not exist).
+    answer for one that does not exist). An emergency airs at once; with
+    `emergency_repeats` (a CAP alert until its expiry) its `rule` repeats it from now.
     """
     now = now or utcnow()
     if not area_codes:
@@ -190,7 +192,7 @@ def create_broadcast(
     _check_bulletins(session, bulletin_ids, scope)
     zone = settings.zone
     if priority is Priority.emergency:
-        if rule:
+        if rule and not emergency_repeats:
             raise InvalidInputError(
                 "An emergency airs at once; it cannot recur", code="broadcast.emergency_recurs"
             )
