@@ -265,6 +265,7 @@ def build_province(
                 "target": rid,
                 "state": steps[-1],
                 "version": "v1",
+                "attempt": 1,
                 "duration_ms": 180_000,
                 "detail": "HTTP 404: not found" if end == "failed" else None,
                 "sent_at": sent_at,
@@ -279,6 +280,7 @@ def build_province(
                 events.append(
                     {
                         "delivery_id": delivery_id,
+                        "attempt": 1,
                         "state": step,
                         "at": times[step],
                         "recorded_at": times[step],

@@ -45,15 +45,25 @@ MOSQUITTO = Path("/usr/sbin/mosquitto")
 PROVINCE_APPROVER = "duyet.tinh"
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, step: float = 0.02) -> Any:
-    """Poll until `predicate()` is truthy; fail the test after `timeout`."""
+def wait_for(
+    predicate: Callable[[], Any],
+    timeout: float = 10.0,
+    step: float = 0.02,
+    *,
+    show: Callable[[], Any] | None = None,
+) -> Any:
+    """Poll until `predicate()` is truthy; fail the test after `timeout`.
+
+    `show` gives what the failure message reports as found at the end (e.g. the states).
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(step)
-    raise AssertionError(f"condition not met within {timeout}s: {predicate}")
+    found = f"; found {show()!r}" if show is not None else ""
+    raise AssertionError(f"condition not met within {timeout}s: {predicate}{found}")
 
 
 @pytest.fixture(autouse=True)

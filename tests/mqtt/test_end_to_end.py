@@ -121,7 +121,11 @@ def test_receiver_online_only_after_dispatch_still_gets_it(
     worker.tick()
     assert states(engine, bid) == {rid: "sent"}
     make_simulation(broker, [rid])
-    wait_for(lambda: states(engine, bid) == {rid: "completed"}, timeout=15)
+    wait_for(
+        lambda: states(engine, bid) == {rid: "completed"},
+        timeout=15,
+        show=lambda: states(engine, bid),
+    )
 
 
 def test_receiver_never_connected_before_dispatch_gets_it_when_it_connects(
