@@ -296,8 +296,21 @@ def serve(
         bool, typer.Option("--demo", help="Seed the demo province and print its admin login")
     ] = False,
     log_level: LogLevel = "info",
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=64,
+            help="Serve the web face alone in N processes; dispatch, ingest and rendering "
+            "then run in `loa worker` (0: the whole service in this one process)",
+        ),
+    ] = 0,
 ) -> None:
-    """Run the whole service: migrations, REST API, web console and background work."""
+    """Run the whole service: migrations, REST API, web console and background work.
+
+    With `--workers N` it serves the REST API, media and console only, in N processes,
+    and `loa worker` does the rest (docs/operations.md, "Scaling out").
+    """
     import uvicorn
 
     from api.main import create_app
@@ -317,6 +330,9 @@ def serve(
             f"[bold]Loa[/] demo admin login: [bold]{username}[/] / [bold]{password}[/]",
             highlight=False,
         )
+    if workers:
+        _serve_web_only(settings, host=host, port=port, workers=workers, log_level=log_level)
+        return
     engine = make_engine(settings.database_url)
     application = create_app(settings, engine=engine)
     try:
@@ -338,6 +354,36 @@ def serve(
         renderer.stop()
         background.stop()
         engine.dispose()
+
+
+def _serve_web_only(
+    settings: Settings, *, host: str, port: int, workers: int, log_level: str
+) -> None:
+    """`loa serve --workers N`: N uvicorn processes of the web face, no background work."""
+    import uvicorn
+
+    # Each process builds its app from the environment (api.main:web_app): hand it the
+    # address receivers download from, derived here from the address served.
+    os.environ["LOA_PUBLIC_BASE_URL"] = settings.public_base_url
+    out.print(
+        f"Loa web face listening on http://{host}:{port} in {workers} processes "
+        "(API docs at /docs)",
+        highlight=False,
+    )
+    out.print(
+        "Dispatch, acknowledgements and speech rendering run in `loa worker`: start it "
+        "beside this command",
+        highlight=False,
+    )
+    out.print(f"Receivers download media from {settings.public_base_url}", highlight=False)
+    uvicorn.run(
+        "api.main:web_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level.lower(),
+    )
 
 
 register_broadcast_commands(app)

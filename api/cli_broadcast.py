@@ -62,26 +62,44 @@ def register(app: typer.Typer) -> None:
     app.add_typer(mqtt_app, name="mqtt")
 
     @app.command()
-    def worker(log_level: LogLevel = "info") -> None:
-        """Run the scheduler, dispatcher, ingestor and deadlines without the web API.
+    def worker(
+        log_level: LogLevel = "info",
+        render: Annotated[
+            bool,
+            typer.Option(
+                "--render/--no-render",
+                help="Also render bulletins' speech (what `loa serve --workers N` leaves out)",
+            ),
+        ] = True,
+    ) -> None:
+        """Run the scheduler, dispatcher, ingestor, deadlines and rendering without the web API.
 
         Starts the embedded MQTT broker too when LOA_MQTT_URL is unset (then do not run
-        `loa serve` at the same time: both would listen on LOA_MQTT_EMBEDDED_PORT).
+        the whole-service `loa serve` at the same time: both would listen on
+        LOA_MQTT_EMBEDDED_PORT). Beside `loa serve --workers N`, it is the service's
+        background half.
         """
+        from broadcast.bulletins.rendering import RenderWorker
         from broadcast.core.db import make_engine, upgrade
         from broadcast.runtime.background import start_background
 
         setup_logging(log_level)
         settings = load_settings()
         upgrade(settings.database_url)
+        engine = make_engine(settings.database_url)
         try:
-            handle = start_background(settings, make_engine(settings.database_url))
+            handle = start_background(settings, engine)
         except (ValueError, ConnectionError, RuntimeError) as exc:
             fail(str(exc))
+        renderer = RenderWorker(engine, settings) if render else None
+        if renderer is not None:
+            renderer.start()
         out.print("Loa worker running (Ctrl-C to stop)", highlight=False)
         try:
             _wait_for_signal()
         finally:
+            if renderer is not None:
+                renderer.stop()
             handle.stop()
 
     @app.command()

@@ -92,3 +92,14 @@ def create_app(
     app.include_router(media.router)
     console.install(app)  # the web console at / (after the API, so /api paths win)
     return app
+
+
+def web_app() -> FastAPI:
+    """The web face alone, built from the environment in each `loa serve --workers N` process.
+
+    No worker, broker or renderer runs beside it: `loa worker` dispatches, ingests and
+    renders; pages and routes that would wake them leave the work to its next pass.
+    """
+    from broadcast.core.settings import get_settings
+
+    return create_app(get_settings())

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -56,11 +57,30 @@ class Served:
     port: int
     folder: Path
     env: dict[str, str]
+    pid: int
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[Served]:
-    """`loa serve --demo --port P` in a fresh folder, as `make run PORT=P` starts it."""
+def _wait_ready(process: subprocess.Popen[bytes], port: int, log: Path) -> None:
+    # A bound for a loaded 2-core machine (the demo renders its speech at start).
+    deadline = time.monotonic() + 150
+    while True:
+        assert process.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, "loa did not become ready:\n" + log.read_text()[-4000:]
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+
+
+@contextmanager
+def _running(folder: Path, *, web_workers: int = 0) -> Iterator[Served]:
+    """`loa serve --demo --port P` in a fresh folder, as `make run PORT=P` starts it.
+
+    With `web_workers`, the scaled-out shape of docs/operations.md: `loa serve --workers
+    N` for the web face and `loa worker` beside it for the rest.
+    """
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOA_")} | {
         "LOA_SECRET_KEY": TEST_SECRET,
@@ -69,38 +89,55 @@ def served(tmp_path: Path) -> Iterator[Served]:
         "LOA_TTS_ONLINE": "false",
         "LOA_TTS_ENGINE_POLICY": '{"vi": ["espeak"]}',
         "LOA_RENDER_POLL_SECONDS": "0.2",
+        "LOA_SCHEDULER_INTERVAL_SECONDS": "0.5",
     }
     loa = Path(sys.executable).with_name("loa")
-    log = (tmp_path / "serve.log").open("w")
-    process = subprocess.Popen(
-        [str(loa), "serve", "--demo", "--port", str(port)],
-        env=env,
-        cwd=tmp_path,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    command = [str(loa), "serve", "--demo", "--port", str(port)]
+    if web_workers:
+        command += ["--workers", str(web_workers)]
+        # The worker writes the media addresses into its commands: it must be told the
+        # web face's address (docs/operations.md, "Scaling out").
+        env["LOA_PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
+    started: list[tuple[subprocess.Popen[bytes], Any]] = []
     try:
-        # A bound for a loaded 2-core machine (the demo renders its speech at start).
-        deadline = time.monotonic() + 150
-        while True:
-            assert process.poll() is None, (tmp_path / "serve.log").read_text()
-            assert time.monotonic() < deadline, (
-                "loa serve did not become ready:\n" + (tmp_path / "serve.log").read_text()[-4000:]
+        log = (folder / "serve.log").open("w")
+        process = subprocess.Popen(
+            command, env=env, cwd=folder, stdout=log, stderr=subprocess.STDOUT
+        )
+        started.append((process, log))
+        if web_workers:
+            # The web face alone is not ready until the worker's broker listens.
+            worker_log = (folder / "worker.log").open("w")
+            worker = subprocess.Popen(
+                [str(loa), "worker"],
+                env=env,
+                cwd=folder,
+                stdout=worker_log,
+                stderr=subprocess.STDOUT,
             )
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        yield Served(port, tmp_path, env)
+            started.append((worker, worker_log))
+        _wait_ready(process, port, folder / "serve.log")
+        yield Served(port, folder, env, process.pid)
     finally:
-        process.terminate()
-        process.wait(30)
-        log.close()
+        for running, output in started:
+            running.terminate()
+            running.wait(30)
+            output.close()
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    """The whole service in one process, as the README starts it."""
+    with _running(tmp_path) as service:
+        yield service
 
 
 def test_the_rest_walkthrough_works_pasted_as_one_block(served: Served) -> None:
+    the_rest_walkthrough_works(served)
+
+
+def the_rest_walkthrough_works(served: Served) -> None:
+    """The README's REST block, pasted whole, and what the admin sees afterwards."""
     port, folder = served.port, served.folder
     shell = subprocess.run(
         ["bash", "-c", rest_block()],
@@ -136,6 +173,10 @@ def test_the_rest_walkthrough_works_pasted_as_one_block(served: Served) -> None:
 
 
 def test_the_demo_reaches_every_receiver_with_loa_simulate(served: Served) -> None:
+    the_demo_reaches_every_receiver(served)
+
+
+def the_demo_reaches_every_receiver(served: Served) -> None:
     """Steps 4-5: `loa simulate --station-id S` airs on the demo's own receivers, the
     Pha Long operator confirms the wired station, and the broadcast reaches 100 %."""
     port, folder = served.port, served.folder
@@ -217,3 +258,27 @@ def test_the_demo_reaches_every_receiver_with_loa_simulate(served: Served) -> No
     assert status["counts"] == {"completed": 3, "confirmed": 1}
     shown = httpx.get(f"{base}/broadcasts/{broadcast['id']}", headers=editor).json()
     assert shown["state"] == "done"
+
+
+def _children(pid: int) -> list[str]:
+    """The command lines of the processes whose parent is `pid`."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                found.append((stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except (OSError, IndexError, ValueError):
+            continue  # a process that ended meanwhile
+    return found
+
+
+def test_the_story_runs_with_web_processes_and_a_worker_apart(tmp_path: Path) -> None:
+    """`loa serve --workers 2` serves, `loa worker` renders, dispatches and ingests."""
+    with _running(tmp_path, web_workers=2) as served:
+        web = [c for c in _children(served.pid) if "resource_tracker" not in c]
+        assert len(web) == 2, web
+        the_rest_walkthrough_works(served)
+        the_demo_reaches_every_receiver(served)
+    said = (tmp_path / "serve.log").read_text()
+    assert "in 2 processes" in said and "loa worker" in said

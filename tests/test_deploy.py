@@ -1,0 +1,86 @@
+"""The compose files start Loa with commands and settings that exist."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+import yaml
+
+from api.cli import app
+from broadcast.core.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPOSE_FILES = ["docker-compose.yml", "docker-compose.scale.yml"]
+
+
+def _services(name: str) -> dict[str, Any]:
+    services: dict[str, Any] = yaml.safe_load((ROOT / name).read_text(encoding="utf-8"))["services"]
+    return services
+
+
+def _loa_invocations(command: str) -> list[list[str]]:
+    """Every `loa ...` of a service's command, with ${VAR:-default} given its default."""
+    command = re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", command)
+    words = shlex.split(command)
+    script = words[2] if words[:2] == ["sh", "-c"] else command
+    found: list[list[str]] = []
+    for part in script.split("&&"):
+        args = shlex.split(part)
+        if args and args[0] == "loa":
+            found.append(args[1:])
+    return found
+
+
+def _parse(args: list[str]) -> Any:
+    """Parse `loa ARGS` as the CLI would, without running it (a usage error when wrong)."""
+    command: Any = typer.main.get_command(app)
+    while hasattr(command, "get_command"):  # a group: `loa db upgrade`, `loa mqtt sync`
+        name, *args = args
+        sub = command.get_command(command.make_context("loa", [name]), name)
+        assert sub is not None, f"`loa` has no command {name!r}"
+        command = sub
+    return command.make_context(command.name or "loa", args)
+
+
+@pytest.mark.parametrize("name", COMPOSE_FILES)
+def test_every_loa_command_of_a_compose_file_parses(name: str) -> None:
+    invocations = [
+        args
+        for service in _services(name).values()
+        if isinstance(service.get("command"), str)
+        for args in _loa_invocations(service["command"])
+    ]
+    assert invocations, f"{name} runs no loa command"
+    for args in invocations:
+        _parse(args)
+
+
+@pytest.mark.parametrize("name", COMPOSE_FILES)
+def test_every_loa_setting_of_a_compose_file_exists(name: str) -> None:
+    known = {f"LOA_{field.upper()}" for field in Settings.model_fields}
+    given = {
+        key
+        for service in _services(name).values()
+        for key in (service.get("environment") or {})
+        if key.startswith("LOA_")
+    }
+    assert given and given <= known, sorted(given - known)
+
+
+def test_the_scaled_shape_serves_the_web_apart_from_one_worker() -> None:
+    services = _services("docker-compose.scale.yml")
+    web = _loa_invocations(services["web"]["command"])
+    assert [args[0] for args in web] == ["serve"]
+    assert int(_parse(web[0]).params["workers"]) > 1
+    assert _loa_invocations(services["worker"]["command"]) == [["worker"]]
+
+
+def test_a_wrong_option_is_caught() -> None:
+    with pytest.raises(Exception, match="No such option") as caught:
+        _parse(["serve", "--wokers", "4"])
+    assert type(caught.value).__name__ == "NoSuchOption"
