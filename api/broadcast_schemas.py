@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from api.schemas import Code, Id, Strict
 from broadcast.delivery.models import DeliveryState
+from broadcast.schedule.blackouts import BlackoutChoice
 from broadcast.schedule.models import BroadcastState, BroadcastStatus, OccurrenceState
 from stations.protocol import Priority
 
@@ -32,6 +33,12 @@ class BroadcastCreate(Strict):
     )
     priority: Priority = Priority.normal
     title: str | None = Field(default=None, max_length=300)
+    blackout: BlackoutChoice = Field(
+        default=BlackoutChoice.refuse,
+        description="An airing inside a blackout of a target area (or of an area above it): "
+        "`refuse` the broadcast (409, reason `schedule.blackout`), or `move` the airing to "
+        "the blackout's end. Emergencies ignore blackouts",
+    )
 
 
 class OccurrencePublic(BaseModel):
@@ -91,6 +98,22 @@ class BroadcastDetail(BroadcastPublic):
     """A broadcast with its airings."""
 
     occurrences: list[OccurrencePublic]
+
+
+class MovedAiringPublic(BaseModel):
+    """An airing moved out of a blackout."""
+
+    before: datetime = Field(description="The time the schedule gave")
+    after: datetime = Field(description="The end of the blackout, where it airs instead")
+    reason: str = Field(description="The blackout's reason")
+
+
+class BroadcastCreated(BroadcastDetail):
+    """A broadcast just scheduled, with the airings moved out of blackouts."""
+
+    moved: list[MovedAiringPublic] = Field(
+        default_factory=list, description="Airings moved to a blackout's end (`blackout=move`)"
+    )
 
 
 class CancelResult(BaseModel):

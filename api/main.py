@@ -13,6 +13,7 @@ from api.routes import (
     areas,
     audit,
     auth,
+    blackouts,
     broadcasts,
     bulletins,
     dead_letters,
@@ -60,6 +61,7 @@ def api_router() -> APIRouter:
     router.include_router(dead_letters.router)
     router.include_router(schedule.router)
     router.include_router(alerts.router)
+    router.include_router(blackouts.router)
     return router
 
 

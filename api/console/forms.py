@@ -62,6 +62,7 @@ class ScheduleForm(ConsoleForm):
     priority: str = "normal"
     title: str = ""
     action: str = ""  # "preview": show what the schedule does, save nothing
+    blackout: str = "refuse"  # "move": airings inside a blackout move to its end
 
     def chosen_bulletins(self) -> list[int | None]:
         """The chosen bulletin ids; None for one that is not an id."""
@@ -78,6 +79,28 @@ class ScheduleForm(ConsoleForm):
             errors["area_codes"] = "Chọn ít nhất một địa bàn"
         if self.priority not in ("normal", "priority"):
             errors["priority"] = "Mức ưu tiên không hợp lệ (bản tin khẩn dùng nút Phát khẩn cấp)"
+        return errors
+
+
+class BlackoutForm(ConsoleForm):
+    """A blackout of an area: a daily window, or a dated range, and its reason."""
+
+    area_code: str = ""
+    kind: str = "daily"  # "daily" or "dated"
+    daily_start: str = ""
+    daily_end: str = ""
+    from_day: str = ""
+    from_time: str = ""
+    to_day: str = ""
+    to_time: str = ""
+    reason: str = ""
+
+    def problems(self) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        if self.kind not in ("daily", "dated"):
+            errors["kind"] = "Chọn khung giờ hằng ngày hoặc khoảng thời gian có ngày"
+        if not self.reason.strip():
+            errors["reason"] = "Hãy ghi lý do cấm phát"
         return errors
 
 

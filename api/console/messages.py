@@ -384,6 +384,30 @@ CATALOGUE: dict[str, Text] = {
     "airing.out_of_order": Text(
         "Giờ mới phải nằm giữa lượt trước và lượt sau (lượt {other}: {other_at:time})",
     ),
+    "airing.in_blackout": Text(
+        "Giờ mới {air_at:time} rơi vào giờ cấm phát ({begins:time} đến {ends:time}): {reason}",
+    ),
+    # Blackout periods of an area.
+    "schedule.blackout": Text(
+        "{count} lượt phát rơi vào giờ cấm phát, lượt đầu tiên lúc {air_at:time} "
+        "(cấm phát từ {begins:time} đến {ends:time}: {reason}). Hãy chọn giờ khác hoặc "
+        "dời các lượt này sang sau giờ cấm",
+        "when",
+    ),
+    "schedule.blackout_no_way_out": Text(
+        "Lượt phát lúc {air_at:time} không tìm được giờ nào ngoài giờ cấm phát", "when"
+    ),
+    "blackout.no_reason": Text("Hãy ghi lý do cấm phát", "reason"),
+    "blackout.reason_too_long": Text("Lý do cấm phát dài quá {limit} ký tự", "reason"),
+    "blackout.kind_unclear": Text(
+        "Hãy nhập hoặc khung giờ hằng ngày, hoặc khoảng thời gian có ngày cụ thể", "when"
+    ),
+    "blackout.bad_window": Text(
+        "Khung giờ hằng ngày cần giờ bắt đầu và giờ kết thúc khác nhau", "when"
+    ),
+    "blackout.bad_range": Text("Giờ cấm phát phải kết thúc sau khi bắt đầu", "when"),
+    "blackout.time_without_offset": Text("Thời gian cấm phát cần ghi kèm múi giờ", "when"),
+    "blackout.not_found": Text("Không tìm thấy giờ cấm phát {blackout_id}"),
     # Sending a failed delivery again.
     "resend.not_dispatched": Text(
         "Lượt phát {ref} chưa được gửi đi hoặc đã hủy: không gửi lại được"
@@ -517,11 +541,14 @@ def field_of(error: BaseException) -> str | None:
     return entry.field if entry else None
 
 
-def form_error(error: BaseException, inputs: Mapping[str, str], default: str) -> tuple[str, str]:
-    """The form input to show a domain error next to, and its Vietnamese text.
+def form_error(
+    error: BaseException, inputs: Mapping[str, str], default: str, *, zone: tzinfo = UTC
+) -> tuple[str, str]:
+    """The form input to show a domain error next to, and its Vietnamese text (times in
+    it shown in `zone`).
 
     `inputs` maps the catalogue's form fields to this form's input names; an error whose
     field the form lacks (or that has none) goes next to `default`.
     """
     field = field_of(error)
-    return (inputs.get(field, default) if field else default), say(error)
+    return (inputs.get(field, default) if field else default), say(error, zone=zone)

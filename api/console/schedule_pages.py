@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -44,6 +45,7 @@ from broadcast.people.models import Role
 from broadcast.people.service import Principal
 from broadcast.reports import coverage as reports
 from broadcast.schedule import service as scheduling
+from broadcast.schedule.blackouts import BlackoutChoice, MovedAiring
 from broadcast.schedule.describe import (
     WEEKDAY_TITLES,
     Span,
@@ -264,9 +266,10 @@ def _create(
     principal: Principal,
     body: bs.BroadcastCreate,
     wake: Callable[[], None],
-) -> tuple[int, int]:
-    """Schedule the checked form; returns the broadcast's id and how many airings it has."""
-    broadcast = scheduling.schedule_broadcast(
+) -> tuple[int, int, list[MovedAiring]]:
+    """Schedule the checked form; returns the broadcast's id, how many airings it has and
+    the airings moved out of blackouts."""
+    result = scheduling.schedule_broadcast(
         session=session,
         settings=settings,
         principal=principal,
@@ -277,9 +280,24 @@ def _create(
         priority=body.priority,
         title=body.title,
         wake=wake,
+        blackout=body.blackout,
     )
+    broadcast = result.broadcast
     stored = scheduling.occurrences_of(session=session, broadcast_id=broadcast.id or 0)
-    return broadcast.id or 0, len(stored)
+    return broadcast.id or 0, len(stored), result.moved
+
+
+# How many moved airings the flash after scheduling names one by one.
+MOVED_SHOWN = 5
+
+
+def moved_text(moved: list[MovedAiring], zone: ZoneInfo) -> str:
+    """The moved airings in Vietnamese, for the flash after scheduling."""
+    shown = ", ".join(
+        f"{airing_text(m.before, zone)} → {airing_text(m.after, zone)}" for m in moved[:MOVED_SHOWN]
+    )
+    more = f" và {len(moved) - MOVED_SHOWN} lượt khác" if len(moved) > MOVED_SHOWN else ""
+    return f"Đã dời {len(moved)} lượt ra sau giờ cấm phát ({moved[0].reason}): {shown}{more}"
 
 
 @router.post("/schedule/new", response_class=HTMLResponse, dependencies=[CsrfDep])
@@ -308,6 +326,7 @@ def create_broadcast(
         code = 422 if errors else 200
         return render(request, "broadcast_new.html", context, principal=principal, status_code=code)
     plan = preview.plan if preview is not None else None
+    blacked_out = False  # refused for a blackout: the form offers to move the airings
     if not errors and plan is not None:
         try:
             body = bs.BroadcastCreate(
@@ -317,18 +336,24 @@ def create_broadcast(
                 rrule=plan.rrule,
                 priority=Priority(form.priority),
                 title=form.title.strip() or None,
+                blackout=BlackoutChoice.move if form.blackout == "move" else BlackoutChoice.refuse,
             )
-            broadcast_id, count = _create(session, settings, principal, body, wake)
+            broadcast_id, count, moved = _create(session, settings, principal, body, wake)
         except ValidationError as exc:
             session.rollback()
             errors["when"] = f"Dữ liệu không hợp lệ: {exc.errors()[0]['msg']}"
         except LoaError as exc:
             session.rollback()
-            key, shown = form_error(exc, _WHEN_INPUTS, default="when")
+            key, shown = form_error(exc, _WHEN_INPUTS, default="when", zone=settings.zone)
             errors[key] = shown
+            blacked_out = exc.code == "schedule.blackout"
         else:
-            return redirect(f"/broadcasts/{broadcast_id}", f"Đã lên lịch {count} lượt phát")
+            done = f"Đã lên lịch {count} lượt phát"
+            if moved:
+                done += ". " + moved_text(moved, settings.zone)
+            return redirect(f"/broadcasts/{broadcast_id}", done)
     context = _form_context(session, principal, form.shown(), errors, preview)
+    context["blacked_out"] = blacked_out
     return render(request, "broadcast_new.html", context, principal=principal, status_code=422)
 
 
@@ -347,7 +372,7 @@ def emergency(
     emergency_id = form.chosen_bulletin()
     if not errors:
         try:
-            broadcast_id, _airings = _create(
+            broadcast_id, _airings, _moved = _create(
                 session,
                 settings,
                 principal,

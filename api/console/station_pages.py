@@ -1,16 +1,26 @@
-"""Stations and receivers: lists, creation (credentials shown once) and the .ics feed."""
+"""Stations and receivers: lists, creation (credentials shown once), the .ics feed and the
+blackout periods of the station's areas."""
 
 from __future__ import annotations
 
+from datetime import datetime, time
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
-from api.console.forms import StationForm
+from api.console.forms import BlackoutForm, StationForm
 from api.console.messages import form_error, say
-from api.console.web import ConsoleRoute, CsrfDep, UserDep, redirect, render
+from api.console.web import (
+    TYPED_DAY_ERROR,
+    ConsoleRoute,
+    CsrfDep,
+    UserDep,
+    redirect,
+    render,
+    typed_day,
+)
 from api.deps import IdPath, SessionDep, SettingsDep
 from api.responses import calendar_response
 from broadcast.core import audit
@@ -22,8 +32,9 @@ from broadcast.people.service import (
     revoke_feed_token,
 )
 from broadcast.reports import ical
+from broadcast.schedule import blackouts
 from stations import registry
-from stations.areas import list_areas
+from stations.areas import Area, ancestors, list_areas
 from stations.errors import LoaError
 from stations.models import AreaLevel, StationKind
 
@@ -125,6 +136,8 @@ def _station_page(
     form: dict[str, str] | None = None,
     status_code: int = 200,
     feed_url: str | None = None,
+    blackout_errors: dict[str, str] | None = None,
+    blackout_form: dict[str, object] | None = None,
 ) -> HTMLResponse:
     station, area = registry.get_station(
         session=session, station_id=station_id, scope=principal.scope
@@ -132,6 +145,13 @@ def _station_page(
     receivers, _total = registry.list_receivers(
         session=session, scope=principal.scope, station_id=station_id, limit=1000
     )
+    chain = _blackout_areas(session, principal, area)
+    names = {a.id: a for a in chain}
+    blackout_rows = [
+        (b, names[b.area_id])
+        for b in blackouts.blackouts_over(session=session, areas=chain)
+        if b.area_id in names
+    ]
     return render(
         request,
         "station.html",
@@ -144,6 +164,10 @@ def _station_page(
             "form": form or {},
             "feed_token": feed_token_of(session=session, user=principal.user),
             "feed_url": feed_url,
+            "blackouts": blackout_rows,
+            "blackout_area_options": [(a.code, f"{a.name} ({a.code})") for a in chain],
+            "blackout_errors": blackout_errors or {},
+            "blackout_form": blackout_form or {"area_code": area.code, "kind": "daily"},
         },
         principal=principal,
         status_code=status_code,
@@ -290,3 +314,109 @@ def revoke_feed(station_id: IdPath, session: SessionDep, principal: UserDep) -> 
             detail={"via": "console"},
         )
     return redirect(f"/stations/{station_id}", "Đã thu hồi đường dẫn đăng ký lịch phát")
+
+
+# --- blackout periods ------------------------------------------------------------------
+
+# The blackout form's inputs, by the catalogue's form fields (api/console/messages.py).
+_BLACKOUT_INPUTS = {"area": "area_code", "reason": "reason", "when": "daily_start"}
+
+
+def _blackout_areas(session: Session, principal: Principal, area: Area) -> list[Area]:
+    """The station's area and the areas above it that the caller's subtree holds."""
+    return [a for a in ancestors(session=session, area=area) if principal.scope.covers(a)]
+
+
+def _clock_time(text: str) -> time:
+    """A time of day typed as 22:00, 22h or 5h30; ValueError otherwise."""
+    parts = text.strip().lower().replace("h", ":").split(":")
+    hour = int(parts[0])
+    minute = int(parts[1]) if len(parts) > 1 and parts[1] else 0
+    return time(hour, minute)
+
+
+@router.post(
+    "/stations/{station_id}/blackouts", response_class=HTMLResponse, dependencies=[CsrfDep]
+)
+def create_blackout(
+    station_id: IdPath,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: UserDep,
+    form: Annotated[BlackoutForm, Form()],
+) -> Response:
+    """Add a blackout to the station's area or an area above it (editors)."""
+    principal.require(Role.editor)
+    registry.get_station(session=session, station_id=station_id, scope=principal.scope)
+    errors = form.problems()
+    zone = settings.zone
+    daily_start = daily_end = None
+    starts_at = ends_at = None
+    if form.kind == "daily":
+        try:
+            daily_start, daily_end = _clock_time(form.daily_start), _clock_time(form.daily_end)
+        except ValueError:
+            errors["daily_start"] = "Giờ không hợp lệ (ví dụ 22:00 hoặc 5h30)"
+    elif form.kind == "dated":
+        try:
+            start_time = _clock_time(form.from_time or "0:00")
+            end_time = _clock_time(form.to_time or "0:00")
+        except ValueError:
+            errors["from_time"] = "Giờ không hợp lệ (ví dụ 22:00 hoặc 5h30)"
+        else:
+            try:
+                starts_at = datetime.combine(typed_day(form.from_day), start_time, tzinfo=zone)
+                ends_at = datetime.combine(typed_day(form.to_day), end_time, tzinfo=zone)
+            except ValueError:
+                errors["from_day"] = TYPED_DAY_ERROR
+    if not errors:
+        try:
+            blackouts.create_blackout(
+                session=session,
+                principal=principal,
+                area_code=form.area_code,
+                reason=form.reason,
+                zone_name=settings.timezone,
+                daily_start=daily_start,
+                daily_end=daily_end,
+                starts_at=starts_at,
+                ends_at=ends_at,
+            )
+        except LoaError as exc:
+            session.rollback()
+            key, shown = form_error(exc, _BLACKOUT_INPUTS, default="reason", zone=zone)
+            errors[key] = shown
+        else:
+            return redirect(f"/stations/{station_id}", "Đã thêm giờ cấm phát")
+    return _station_page(
+        request,
+        session,
+        principal,
+        station_id,
+        blackout_errors=errors,
+        blackout_form=form.shown(),
+        status_code=422,
+    )
+
+
+@router.post(
+    "/stations/{station_id}/blackouts/{blackout_id}/delete",
+    response_class=HTMLResponse,
+    dependencies=[CsrfDep],
+)
+def delete_blackout(
+    station_id: IdPath,
+    blackout_id: IdPath,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: UserDep,
+) -> Response:
+    """Remove a blackout (editors)."""
+    page = f"/stations/{station_id}"
+    try:
+        blackouts.delete_blackout(session=session, principal=principal, blackout_id=blackout_id)
+    except LoaError as exc:
+        session.rollback()
+        return redirect(page, say(exc, zone=settings.zone), error=True)
+    return redirect(page, "Đã xóa giờ cấm phát")

@@ -120,16 +120,23 @@ def broadcasts_public(session: Session, rows: Sequence[Broadcast]) -> list[bs.Br
     return [broadcast_public(b, summaries.get(b.id or 0, empty)) for b in rows]
 
 
-@router.post("", response_model=bs.BroadcastDetail, status_code=201, summary="Schedule a broadcast")
+@router.post(
+    "", response_model=bs.BroadcastCreated, status_code=201, summary="Schedule a broadcast"
+)
 def create_broadcast(
     body: bs.BroadcastCreate,
     session: SessionDep,
     settings: SettingsDep,
     principal: PrincipalDep,
     wake: WakeDep,
-) -> bs.BroadcastDetail:
-    """Schedule approved bulletins for areas; an `emergency` is sent and aired at once."""
-    broadcast = scheduling.schedule_broadcast(
+) -> bs.BroadcastCreated:
+    """Schedule approved bulletins for areas; an `emergency` is sent and aired at once.
+
+    Other airings inside a blackout of a target area (or of an area above it) are refused
+    with 409 (reason `schedule.blackout`), or moved to its end with `blackout=move` and
+    listed in `moved`.
+    """
+    result = scheduling.schedule_broadcast(
         session=session,
         settings=settings,
         principal=principal,
@@ -140,8 +147,15 @@ def create_broadcast(
         priority=body.priority,
         title=body.title,
         wake=wake,
+        blackout=body.blackout,
     )
-    return _detail(session, broadcast)
+    return bs.BroadcastCreated(
+        **_detail(session, result.broadcast).model_dump(),
+        moved=[
+            bs.MovedAiringPublic(before=m.before, after=m.after, reason=m.reason)
+            for m in result.moved
+        ],
+    )
 
 
 def _detail(session: Session, broadcast: Broadcast) -> bs.BroadcastDetail:

@@ -14,12 +14,19 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, col, select, update
 
-from broadcast.bulletins.models import Bulletin, BulletinStatus
+from broadcast.bulletins.models import Bulletin, BulletinStatus, Translation
 from broadcast.core import audit
 from broadcast.core.settings import Settings
 from broadcast.delivery.models import FINAL_STATES, Delivery, DeliveryState, record_events_of
 from broadcast.people.models import Role, User
 from broadcast.people.service import Principal
+from broadcast.schedule.blackouts import (
+    BlackoutChoice,
+    MovedAiring,
+    blackouts_over,
+    refuse_in_blackout,
+    resolve_airings,
+)
 from broadcast.schedule.models import (
     Broadcast,
     BroadcastState,
@@ -176,13 +183,71 @@ def create_broadcast(
     title: str | None = None,
     now: datetime | None = None,
     emergency_repeats: bool = False,
+    blackout: BlackoutChoice = BlackoutChoice.refuse,
 ) -> Broadcast:
     """Schedule bulletins for areas in the caller's scope and compute every airing (UTC).
 
     Every area and every bulletin must lie inside `scope` (NotFoundError otherwise, the
     answer for one that does not exist). An emergency airs at once; with
     `emergency_repeats` (a CAP alert until its expiry) its `rule` repeats it from now.
+    Other airings inside a blackout of a target area (or of an area above it) are
+    refused, or with `blackout=move` moved to the blackout's end (`scheduled_broadcast`
+    also says which).
     """
+    return scheduled_broadcast(
+        session=session,
+        settings=settings,
+        actor=actor,
+        scope=scope,
+        bulletin_ids=bulletin_ids,
+        area_codes=area_codes,
+        starts_at=starts_at,
+        rule=rule,
+        priority=priority,
+        title=title,
+        now=now,
+        emergency_repeats=emergency_repeats,
+        blackout=blackout,
+    ).broadcast
+
+
+@dataclass(frozen=True, slots=True)
+class Scheduled:
+    """A broadcast just scheduled, and the airings moved out of blackouts."""
+
+    broadcast: Broadcast
+    moved: list[MovedAiring]
+
+
+def programme_length(session: Session, bulletin_ids: Sequence[int]) -> timedelta | None:
+    """How long the bulletins may air, at most: every version's audio, one after another
+    (a station airs only its languages, so it is never longer). None when no audio is
+    known yet."""
+    total = session.exec(
+        select(func.sum(col(Translation.audio_duration_ms))).where(
+            col(Translation.bulletin_id).in_(list(bulletin_ids))
+        )
+    ).one()
+    return timedelta(milliseconds=int(total)) if total else None
+
+
+def scheduled_broadcast(
+    *,
+    session: Session,
+    settings: Settings,
+    actor: User | None,
+    scope: Scope,
+    bulletin_ids: Sequence[int],
+    area_codes: Sequence[str],
+    starts_at: datetime | None,
+    rule: str | None = None,
+    priority: Priority = Priority.normal,
+    title: str | None = None,
+    now: datetime | None = None,
+    emergency_repeats: bool = False,
+    blackout: BlackoutChoice = BlackoutChoice.refuse,
+) -> Scheduled:
+    """`create_broadcast`, saying which airings were moved out of blackouts."""
     now = now or utcnow()
     if not area_codes:
         raise InvalidInputError("A broadcast targets at least one area", code="broadcast.no_area")
@@ -206,6 +271,17 @@ def create_broadcast(
         raise InvalidInputError(
             "Every airing of this broadcast lies in the past", code="broadcast.all_in_past"
         )
+    if priority is not Priority.emergency:
+        # A recurrence that began in the past starts with its next airing.
+        times = [t for t in times if t >= now - timedelta(minutes=1)]
+    moved: list[MovedAiring] = []
+    if priority is not Priority.emergency:  # emergencies ignore blackouts
+        times, moved = resolve_airings(
+            blackouts=blackouts_over(session=session, areas=areas),
+            times=times,
+            duration=programme_length(session, bulletin_ids),
+            choice=blackout,
+        )
     home = _common_ancestor(areas, session)
     broadcast = Broadcast(
         title=title,
@@ -225,11 +301,7 @@ def create_broadcast(
         session.add(BroadcastTarget(broadcast_id=bid, area_id=area.id or 0))
     lookahead = timedelta(minutes=settings.lookahead_minutes)
     expiry = timedelta(minutes=settings.programme_expiry_minutes)
-    seq = 0
-    for air_at in times:
-        if air_at < now - timedelta(minutes=1) and priority is not Priority.emergency:
-            continue  # a recurrence that began in the past starts with its next airing
-        seq += 1
+    for seq, air_at in enumerate(times, start=1):
         urgent = priority is Priority.emergency
         session.add(
             Occurrence(
@@ -241,7 +313,7 @@ def create_broadcast(
             )
         )
     session.flush()
-    return broadcast
+    return Scheduled(broadcast, moved)
 
 
 def _visible(scope: Scope):  # type: ignore[no-untyped-def]
@@ -549,6 +621,18 @@ def move_one_airing(
                 other=other.seq,
                 other_at=other_at,
             )
+    if Priority(broadcast.priority) is not Priority.emergency:
+        targets = session.exec(
+            select(Area)
+            .join(BroadcastTarget, col(BroadcastTarget.area_id) == col(Area.id))
+            .where(BroadcastTarget.broadcast_id == broadcast_id)
+        ).all()
+        refuse_in_blackout(
+            session=session,
+            areas=targets,
+            air_at=new,
+            duration=programme_length(session, broadcast.bulletin_ids),
+        )
     before = as_utc(occ.air_at)
     delta = new - before
     occ.air_at = new
@@ -589,14 +673,16 @@ def schedule_broadcast(
     priority: Priority = Priority.normal,
     title: str | None = None,
     wake: Callable[[], None] | None = None,
-) -> Broadcast:
+    blackout: BlackoutChoice = BlackoutChoice.refuse,
+) -> Scheduled:
     """An editor schedules bulletins for areas; committed, then the dispatcher is woken.
 
     The commit makes the broadcast visible to the worker before `wake` lets it dispatch
-    at once (an emergency must not wait for the next pass).
+    at once (an emergency must not wait for the next pass). Airings inside a blackout
+    are refused, or moved to its end with `blackout=move`: the result lists them.
     """
     principal.require(Role.editor)
-    broadcast = create_broadcast(
+    result = scheduled_broadcast(
         session=session,
         settings=settings,
         actor=principal.user,
@@ -607,7 +693,9 @@ def schedule_broadcast(
         rule=rule,
         priority=priority,
         title=title,
+        blackout=blackout,
     )
+    broadcast = result.broadcast
     audit.record(
         session=session,
         actor=principal.user,
@@ -622,12 +710,16 @@ def schedule_broadcast(
             "rrule": rule,
             "priority": priority.value,
             "title": title,
+            "moved_out_of_blackouts": [
+                {"from": to_jsonable_python(m.before), "to": to_jsonable_python(m.after)}
+                for m in result.moved
+            ],
         },
     )
     session.commit()
     if wake is not None:
         wake()
-    return broadcast
+    return result
 
 
 def cancel_scheduled_broadcast(
