@@ -14,7 +14,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, col, select, update
 
-from broadcast.bulletins.models import Bulletin, BulletinStatus, Translation
+from broadcast.bulletins.models import AudioState, Bulletin, BulletinStatus, Translation
 from broadcast.core import audit
 from broadcast.core.settings import Settings
 from broadcast.delivery.models import FINAL_STATES, Delivery, DeliveryState, record_events_of
@@ -225,7 +225,8 @@ def programme_length(session: Session, bulletin_ids: Sequence[int]) -> timedelta
     known yet."""
     total = session.exec(
         select(func.sum(col(Translation.audio_duration_ms))).where(
-            col(Translation.bulletin_id).in_(list(bulletin_ids))
+            col(Translation.bulletin_id).in_(list(bulletin_ids)),
+            col(Translation.audio_state) == AudioState.ready.value,
         )
     ).one()
     return timedelta(milliseconds=int(total)) if total else None

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from api.console.messages import say
+from broadcast.bulletins.models import AudioState, Translation
 from broadcast.core.db import transaction
 from broadcast.core.settings import Settings
 from broadcast.people.models import Role, User
@@ -149,6 +150,26 @@ def test_a_dated_range_refuses_only_the_airings_inside_it(
     assert "Thi tốt nghiệp" in say(refused.value, zone=ZONE)
     schedule(engine, settings, bulletin, local(1, 6))  # before the range
     schedule(engine, settings, bulletin, local(1, 11))  # at its end
+
+
+def test_an_airing_that_would_run_into_a_blackout_is_refused_once_its_length_is_known(
+    engine: Engine, settings: Settings, bulletin: int
+) -> None:
+    add_daily(engine, "02680", time(22), time(5))
+    schedule(engine, settings, bulletin, local(0, 21, 50))  # no audio yet: the instant alone
+    with transaction(engine) as ses:
+        ses.add(
+            Translation(
+                bulletin_id=bulletin,
+                language="vi",
+                content_hash="x" * 64,
+                audio_state=AudioState.ready,
+                audio_duration_ms=15 * 60_000,
+            )
+        )
+    with pytest.raises(ConflictError):
+        schedule(engine, settings, bulletin, local(0, 21, 50))  # 21:50 + 15 min
+    schedule(engine, settings, bulletin, local(0, 21, 45))  # ends at 22:00 itself
 
 
 def test_an_ancestor_areas_blackout_applies_and_another_districts_does_not(
