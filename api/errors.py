@@ -139,11 +139,12 @@ class RefuseNulCharacters:
 
 
 # Headers on every answer. The console loads only its own script and style sheet, so
-# the policy allows nothing inline; the OpenAPI pages are the exception below.
+# the policy allows nothing inline; the OpenAPI pages are the exception below. `blob:`
+# media is the microphone recording played back in the page before it is sent.
 SECURITY_HEADERS: dict[str, str] = {
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "media-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+        "media-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; "
         "frame-ancestors 'none'"
     ),
     "X-Frame-Options": "DENY",

@@ -416,6 +416,10 @@ CATALOGUE: dict[str, Text] = {
     "resend.too_many": Text("Mỗi lần chỉ gửi lại được tối đa {limit} cụm loa"),
     "resend.receiver_not_in_airing": Text("Cụm loa này không có trong lượt phát"),
     "resend.not_failed": Text("Cụm loa này không bị lỗi: không cần gửi lại"),
+    # Voice announcements.
+    "announcement.no_title": Text("Thông báo cần có tiêu đề", "title"),
+    "announcement.title_too_long": Text("Tiêu đề dài quá {limit} ký tự", "title"),
+    "announcement.no_area": Text("Chọn địa bàn cần nghe thông báo", "area"),
     # Reports.
     "report.time_without_offset": Text("Thời gian của báo cáo cần ghi kèm múi giờ"),
     "report.period_reversed": Text("Ngày kết thúc phải sau ngày bắt đầu"),

@@ -49,8 +49,79 @@
       timer = window.setTimeout(refresh, 400);
     });
   }
+  // An announcement sent as an emergency airs at once: ask first.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form.getAttribute("data-confirm-emergency");
+    var priority = form.elements.namedItem("priority");
+    if (question && priority && priority.value === "emergency" && !window.confirm(question)) {
+      event.preventDefault();
+    }
+  }, true);
+
+  // The microphone recorder (data-recorder): MediaRecorder records, the <audio> plays it
+  // back, and the recording becomes the form's file input, sent like a chosen file.
+  function clock(seconds) {
+    var s = Math.floor(seconds);
+    return Math.floor(s / 60) + ":" + (s % 60 < 10 ? "0" : "") + (s % 60);
+  }
+  function recorder(box) {
+    var controls = box.querySelector("[data-recorder-controls]");
+    var note = box.querySelector("[data-recorder-note]");
+    var start = box.querySelector("[data-record]");
+    var stop = box.querySelector("[data-stop]");
+    var elapsed = box.querySelector("[data-elapsed]");
+    var playback = box.querySelector("[data-playback]");
+    var input = box.querySelector("input[type=file]");
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia ||
+        !window.MediaRecorder || !window.DataTransfer) {
+      return;  // no microphone in this browser: the file input stays
+    }
+    controls.hidden = false;
+    var media = null, chunks = [], began = 0, timer = null;
+    function say(text) { note.textContent = text; note.hidden = !text; }
+    start.addEventListener("click", function () {
+      say("");
+      navigator.mediaDevices.getUserMedia({ audio: true }).then(function (stream) {
+        var type = MediaRecorder.isTypeSupported("audio/webm;codecs=opus") ? "audio/webm;codecs=opus" : "";
+        media = type ? new MediaRecorder(stream, { mimeType: type }) : new MediaRecorder(stream);
+        chunks = [];
+        media.addEventListener("dataavailable", function (e) { if (e.data.size) { chunks.push(e.data); } });
+        media.addEventListener("stop", function () {
+          stream.getTracks().forEach(function (t) { t.stop(); });
+          window.clearInterval(timer);
+          var blob = new Blob(chunks, { type: media.mimeType || "audio/webm" });
+          var file = new File([blob], "ghi-am.webm", { type: blob.type });
+          var chosen = new DataTransfer();
+          chosen.items.add(file);
+          input.files = chosen.files;
+          playback.src = URL.createObjectURL(blob);
+          playback.hidden = false;
+          box.setAttribute("data-recorded", String(blob.size));
+          say("Đã ghi " + clock((Date.now() - began) / 1000) + ". Hãy nghe lại trước khi gửi.");
+          start.disabled = false;
+          stop.disabled = true;
+        });
+        media.start(250);
+        began = Date.now();
+        elapsed.textContent = "0:00";
+        timer = window.setInterval(function () { elapsed.textContent = clock((Date.now() - began) / 1000); }, 250);
+        start.disabled = true;
+        stop.disabled = false;
+        box.setAttribute("data-recording", "");
+      }).catch(function () {
+        say("Không dùng được micrô: hãy cho phép trình duyệt dùng micrô, hoặc chọn tệp ghi âm.");
+      });
+    });
+    stop.addEventListener("click", function () {
+      if (media && media.state !== "inactive") { media.stop(); }
+      box.removeAttribute("data-recording");
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     Array.prototype.forEach.call(document.querySelectorAll("[data-poll]"), poll);
     Array.prototype.forEach.call(document.querySelectorAll("form[data-preview]"), previewer);
+    Array.prototype.forEach.call(document.querySelectorAll("[data-recorder]"), recorder);
   });
 })();
