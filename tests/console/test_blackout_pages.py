@@ -33,6 +33,10 @@ def test_an_editor_adds_lists_and_deletes_blackouts_on_the_station_page(
 
     client = login("bientap.batxat")
     page = client.get(f"/stations/{station_id}")
+    # The section sits once, in the page's body (never in its <title>).
+    assert page.text.count('id="blackouts"') == 1
+    title = page.text.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert "<" not in title and "Giờ cấm phát" not in title
     assert "Giờ cấm phát" in page.text and "Chưa có giờ cấm phát." in page.text
     # The station's commune and its district are offered, not the province above them.
     assert 'value="02680"' in page.text and 'value="082"' in page.text
