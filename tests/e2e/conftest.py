@@ -144,7 +144,12 @@ def chain(request: pytest.FixtureRequest, settings: Settings, engine: Engine) ->
         live = live.model_copy(update={"mqtt_url": f"mqtt://127.0.0.1:{mqtt_port}"})
     app = create_app(live, engine=engine)
     try:
-        with serve_http(app, http_port) as base_url, httpx.Client(base_url=base_url) as http:
+        # One process serves, dispatches, ingests and renders here: on a loaded 2-core
+        # machine an answer can take longer than httpx's 5 s default.
+        with (
+            serve_http(app, http_port) as base_url,
+            httpx.Client(base_url=base_url, timeout=30) as http,
+        ):
             background = start_background(live, engine)
             app.state.background = background
             renderer = RenderWorker(engine, live)
