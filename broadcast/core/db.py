@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -81,9 +82,52 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+# pg_advisory_lock key of migrations ("loa" in ASCII).
+MIGRATION_LOCK_KEY = 0x6C6F61
+
+
+@contextmanager
+def _migration_lock(url: str) -> Iterator[None]:
+    """Let one process at a time migrate the database at `url`.
+
+    `loa serve --workers N` and `loa worker` both migrate at start: on a new database two
+    of them would otherwise create the same tables at once. SQLite: an exclusive lock
+    on a file beside the database; PostgreSQL: a session advisory lock.
+    """
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if not path or path == ":memory:":
+            yield
+            return
+        lock = Path(f"{path}.migrate-lock")
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        with lock.open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed
+            yield
+        return
+    if not url.startswith("postgresql"):
+        yield
+        return
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            connection.commit()
+            try:
+                yield
+            finally:
+                connection.execute(
+                    text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY}
+                )
+                connection.commit()
+    finally:
+        engine.dispose()
+
+
 def upgrade(url: str, revision: str = "head") -> None:
-    """Apply migrations up to `revision`."""
-    command.upgrade(alembic_config(url), revision)
+    """Apply migrations up to `revision`; processes starting together take turns."""
+    with _migration_lock(url):
+        command.upgrade(alembic_config(url), revision)
 
 
 def ping(engine: Engine) -> None:
