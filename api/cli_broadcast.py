@@ -71,13 +71,23 @@ def register(app: typer.Typer) -> None:
                 help="Also render bulletins' speech (what `loa serve --workers N` leaves out)",
             ),
         ] = True,
+        instance: Annotated[
+            int | None,
+            typer.Option(
+                "--instance",
+                min=1,
+                help="Which of LOA_WORKER_INSTANCES workers this is (its own MQTT logins)",
+            ),
+        ] = None,
     ) -> None:
         """Run the scheduler, dispatcher, ingestor, deadlines and rendering without the web API.
 
         Starts the embedded MQTT broker too when LOA_MQTT_URL is unset (then do not run
         the whole-service `loa serve` at the same time: both would listen on
         LOA_MQTT_EMBEDDED_PORT). Beside `loa serve --workers N`, it is the service's
-        background half.
+        background half. Several workers may share a database and an external broker:
+        one leads (schedules, dispatches, applies deadlines), all ingest
+        (docs/operations.md, "Scaling out").
         """
         from broadcast.bulletins.rendering import RenderWorker
         from broadcast.core.db import make_engine, upgrade
@@ -85,6 +95,13 @@ def register(app: typer.Typer) -> None:
 
         setup_logging(log_level)
         settings = load_settings()
+        if instance is not None:
+            try:
+                settings = settings.model_validate(
+                    {**settings.model_dump(), "worker_instance": instance}
+                )
+            except ValueError as exc:
+                fail(f"--instance {instance}: {exc}")
         upgrade(settings.database_url)
         engine = make_engine(settings.database_url)
         try:

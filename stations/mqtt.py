@@ -102,7 +102,19 @@ class _Subscription:
     levels: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.levels = tuple(self.topic.split("/"))
+        self.levels = tuple(shared_filter(self.topic).split("/"))
+
+
+def shared_filter(topic: str) -> str:
+    """The topic filter of a subscription; a shared one (`$share/<group>/<filter>`) unwrapped.
+
+    Messages of a shared subscription arrive under their own topic, never under `$share`.
+    """
+    if topic.startswith("$share/"):
+        parts = topic.split("/", 2)
+        if len(parts) == 3:
+            return parts[2]
+    return topic
 
 
 def topic_matches(filter_: str, topic: str) -> bool:

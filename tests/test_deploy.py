@@ -72,12 +72,23 @@ def test_every_loa_setting_of_a_compose_file_exists(name: str) -> None:
     assert given and given <= known, sorted(given - known)
 
 
-def test_the_scaled_shape_serves_the_web_apart_from_one_worker() -> None:
+def test_the_scaled_shape_serves_the_web_apart_from_its_workers() -> None:
     services = _services("docker-compose.scale.yml")
     web = _loa_invocations(services["web"]["command"])
     assert [args[0] for args in web] == ["serve"]
     assert int(_parse(web[0]).params["workers"]) > 1
-    assert _loa_invocations(services["worker"]["command"]) == [["worker"]]
+    workers = [
+        _parse(args)
+        for service in services.values()
+        for args in _loa_invocations(service.get("command") or "")
+        if args[0] == "worker"
+    ]
+    instances = sorted(int(context.params["instance"]) for context in workers)
+    environment = services["worker"]["environment"]
+    # Each worker has its own broker logins, written by `loa mqtt sync` in `setup`.
+    assert instances == list(range(1, int(environment["LOA_WORKER_INSTANCES"]) + 1))
+    assert len(instances) > 1 and environment["LOA_MQTT_SHARED_GROUP"]
+    assert all(services[name]["environment"] == environment for name in ("setup", "web"))
 
 
 def test_a_wrong_option_is_caught() -> None:

@@ -24,12 +24,19 @@ class DatabaseAuthority:
     """A stations.broker.BrokerAuthority backed by the receiver table."""
 
     def __init__(
-        self, engine: Engine, *, service_username: str, service_password: str, prefix: str
+        self,
+        engine: Engine,
+        *,
+        service_username: str,
+        service_password: str,
+        prefix: str,
+        instances: int = 1,
     ) -> None:
         self.engine = engine
         self.service_username = service_username
-        # LOA_MQTT_USERNAME and the logins of the service's connections (stations.identities).
-        self.service_usernames = frozenset(service_usernames(service_username))
+        # LOA_MQTT_USERNAME and the logins of the service's connections (stations.identities),
+        # for each of `instances` worker processes.
+        self.service_usernames = frozenset(service_usernames(service_username, instances))
         self._service_password = service_password
         self.topics = Topics(prefix)
         self._salt = hashlib.sha256(str(time.time_ns()).encode()).digest()

@@ -32,11 +32,14 @@ class SyncReport:
     reserved: list[str] = field(default_factory=list)
 
 
-def acl_text(prefix: str, service_username: str) -> str:
-    """The ACL: the service's logins may do anything under the prefix, receivers their own."""
+def acl_text(prefix: str, service_username: str, instances: int = 1) -> str:
+    """The ACL: the service's logins may do anything under the prefix, receivers their own.
+
+    `instances`: the worker processes sharing the broker, each with its own logins.
+    """
     service = "".join(
         f"user {username}\ntopic readwrite {prefix}/#\n"
-        for username in service_usernames(service_username)
+        for username in service_usernames(service_username, instances)
     )
     return (
         "# Written by `loa mqtt sync`; edits are overwritten.\n"
@@ -56,12 +59,13 @@ def password_lines(
     service_username: str,
     service_password: str,
     reserved: list[str] | None = None,
+    instances: int = 1,
 ) -> tuple[list[str], list[str]]:
     """mosquitto password-file lines; and the active receivers that have no mosquitto hash.
 
     Receivers whose id is one of the service's logins are left out (added to `reserved`).
     """
-    service = service_usernames(service_username)
+    service = service_usernames(service_username, instances)
     lines = [f"{username}:{mosquitto_hash(service_password)}" for username in service]
     missing: list[str] = []
     rows = session.exec(
@@ -130,13 +134,16 @@ def sync_files(
             service_username=settings.mqtt_username,
             service_password=password,
             reserved=reserved,
+            instances=settings.worker_instances,
         )
     password_file = directory / "passwords"
     acl_file = directory / "acl"
     _write(password_file, "\n".join(lines) + "\n", owner)
-    _write(acl_file, acl_text(settings.mqtt_topic_prefix, settings.mqtt_username), owner)
+    acl = acl_text(settings.mqtt_topic_prefix, settings.mqtt_username, settings.worker_instances)
+    _write(acl_file, acl, owner)
     reloaded = reload_broker(pid_file=pid_file, command=reload_command)
-    receivers = len(lines) - len(service_usernames(settings.mqtt_username))
+    service = service_usernames(settings.mqtt_username, settings.worker_instances)
+    receivers = len(lines) - len(service)
     return SyncReport(password_file, acl_file, receivers, missing, reloaded, reserved)
 
 

@@ -84,6 +84,20 @@ class Settings(BaseSettings):
     ingest_max_lag_seconds: float = Field(
         60.0, gt=0, description="Not ready when the oldest unstored acknowledgement is older"
     )
+    worker_instances: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="How many `loa worker` processes share the database and broker",
+    )
+    worker_instance: int = Field(
+        1, ge=1, le=64, description="Which of them this process is (`loa worker --instance`)"
+    )
+    mqtt_shared_group: str = Field(
+        "",
+        pattern=r"^[A-Za-z0-9_-]{0,32}$",
+        description="Ingestors share acknowledgements as `$share/<group>/...`; empty = off",
+    )
     scheduler_interval_seconds: float = Field(
         2.0, gt=0, le=300, description="How often the worker looks for airings to send"
     )
@@ -211,6 +225,15 @@ class Settings(BaseSettings):
         if value.startswith(("rx-", "sim-")):
             raise ValueError("LOA_MQTT_USERNAME may not start with rx- or sim- (receiver logins)")
         return value
+
+    @model_validator(mode="after")
+    def _instance_in_range(self) -> Settings:
+        if self.worker_instance > self.worker_instances:
+            raise ValueError(
+                f"LOA_WORKER_INSTANCE ({self.worker_instance}) must not exceed "
+                f"LOA_WORKER_INSTANCES ({self.worker_instances})"
+            )
+        return self
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:

@@ -349,12 +349,17 @@ class AckIngestor:
 
     # --- wiring ----------------------------------------------------------------
 
-    def attach(self, client: MqttClient) -> None:
-        """Subscribe on `client` (fixed id, persistent session, manual_ack=True)."""
+    def attach(self, client: MqttClient, *, shared_group: str = "") -> None:
+        """Subscribe on `client` (fixed id, persistent session, manual_ack=True).
+
+        With `shared_group` (LOA_MQTT_SHARED_GROUP) the ingestors of several workers
+        share the stream: `$share/<group>/...`, each message to one of them.
+        """
         self._client = client
+        share = f"$share/{shared_group}/" if shared_group else ""
         self._unsubscribe = [
-            client.subscribe(self.topics.all_acks, self.offer, qos=1),
-            client.subscribe(self.topics.all_states, self.offer, qos=1),
+            client.subscribe(share + self.topics.all_acks, self.offer, qos=1),
+            client.subscribe(share + self.topics.all_states, self.offer, qos=1),
         ]
 
     def offer(self, message: Message) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from broadcast.broker.auth import DatabaseAuthority
 from broadcast.core.metrics import Metrics
 from broadcast.core.settings import Settings
+from broadcast.runtime.leader import Leadership
 from broadcast.runtime.worker import Worker, broker_address
 from stations.broker import EmbeddedBroker
 from stations.security import new_secret
@@ -48,6 +49,11 @@ def start_background(
     embedded: EmbeddedBroker | None = None
     authority: DatabaseAuthority | None = None
     password = settings.mqtt_password
+    if not settings.mqtt_url and (settings.mqtt_shared_group or settings.worker_instances > 1):
+        raise ValueError(
+            "LOA_MQTT_SHARED_GROUP and LOA_WORKER_INSTANCES need an external broker. Probable "
+            "cause: LOA_MQTT_URL is unset, so this worker would start a broker of its own"
+        )
     if not settings.mqtt_url and broker:
         # In-process broker: the service may mint its own password when none is configured.
         password = password or new_secret()
@@ -56,6 +62,7 @@ def start_background(
             service_username=settings.mqtt_username,
             service_password=password,
             prefix=settings.mqtt_topic_prefix,
+            instances=settings.worker_instances,
         )
         embedded = EmbeddedBroker("127.0.0.1", settings.mqtt_embedded_port, authority)
         embedded.start()
@@ -74,6 +81,7 @@ def start_background(
             settings,
             address=broker_address(settings, service_password=password),
             metrics=metrics,
+            leadership=Leadership(settings.database_url, name=f"Worker {settings.worker_instance}"),
         )
         try:
             running.start()

@@ -32,6 +32,7 @@ from broadcast.delivery.dispatch import (
 )
 from broadcast.delivery.ingest import AckIngestor
 from broadcast.delivery.state import Rules
+from broadcast.runtime.leader import Leadership
 from stations.identities import DISPATCHER, INGESTOR, service_client
 from stations.mqtt import BrokerAddress, MqttClient
 from stations.protocol import Topics
@@ -90,8 +91,12 @@ class Worker:
         ingest: bool = True,
         client_suffix: str = "",
         metrics: Metrics | None = None,
+        leadership: Leadership | None = None,
     ) -> None:
         self.engine = engine
+        # Among several workers of one database, only the leader runs the scheduler,
+        # deadline and feed loops (broadcast.runtime.leader); None: this one always does.
+        self.leadership = leadership
         # Prometheus counters of what this worker publishes and ingests (served at /metrics).
         self.metrics = metrics
         self.settings = settings
@@ -100,7 +105,8 @@ class Worker:
         self.builder = builder or default_programme_builder
         self.topics = Topics(settings.mqtt_topic_prefix)
         # Each connection logs in under its own name, its client id (stations.identities).
-        publisher_address, publisher_id = service_client(self.address, DISPATCHER)
+        instance = settings.worker_instance
+        publisher_address, publisher_id = service_client(self.address, DISPATCHER, instance)
         # A whole publish batch in flight at once: it leaves in one write, not one message
         # per PUBACK received.
         self.publisher = MqttClient(
@@ -122,14 +128,14 @@ class Worker:
                 rules=Rules.of(settings),
                 metrics=metrics,
             )
-            ingest_address, ingest_id = service_client(self.address, INGESTOR)
+            ingest_address, ingest_id = service_client(self.address, INGESTOR, instance)
             self.ingest_client = MqttClient(
                 ingest_address,
                 client_id=ingest_id + client_suffix,
                 clean_session=False,
                 manual_ack=True,
             )
-            self.ingestor.attach(self.ingest_client)
+            self.ingestor.attach(self.ingest_client, shared_group=settings.mqtt_shared_group)
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -191,6 +197,18 @@ class Worker:
         if self.ingestor is not None:
             self.ingestor.stop()
         self.publisher.stop()
+        if self.leadership is not None:
+            self.leadership.release()
+
+    def leads(self) -> bool:
+        """True when this worker runs the scheduler, deadlines and feeds now."""
+        if self.leadership is None:
+            return True
+        try:
+            return self.leadership.ensure()
+        except Exception:
+            log.exception("Could not settle the lead; standing by")
+            return False
 
     def wake(self) -> None:
         """Run the next pass now (after a broadcast was scheduled or cancelled)."""
@@ -306,7 +324,8 @@ class Worker:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                self.dispatch_pass()
+                if self.leads():
+                    self.dispatch_pass()
             except Exception:
                 log.exception("Scheduler pass failed; retrying")
             self._wake.wait(self.settings.scheduler_interval_seconds)
@@ -315,7 +334,8 @@ class Worker:
     def _run_feeds(self) -> None:
         while not self._stop.is_set():
             try:
-                self.feed_pass()
+                if self.leads():
+                    self.feed_pass()
             except Exception:
                 log.exception("CAP feed pass failed; retrying")
             self._stop.wait(self.settings.scheduler_interval_seconds)
@@ -323,7 +343,8 @@ class Worker:
     def _run_deadlines(self) -> None:
         while not self._stop.is_set():
             try:
-                self.deadline_pass()
+                if self.leads():
+                    self.deadline_pass()
             except Exception:
                 log.exception("Deadline pass failed; retrying")
             self._stop.wait(self.settings.scheduler_interval_seconds)

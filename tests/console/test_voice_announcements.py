@@ -24,6 +24,7 @@ from tests.console.conftest import (
     readable,
     sign_in,
 )
+from tts.audio import ffmpeg_exe
 
 
 def _send(
@@ -124,7 +125,7 @@ def test_a_bad_announcement_is_refused_in_vietnamese_and_stores_nothing(
     if recording == "silent":
         path = tmp_path / "silent.wav"
         subprocess.run(
-            ["ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i",
+            [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i",
              "anullsrc=r=16000:cl=mono", "-t", "2", str(path)],
             check=True,
         )  # fmt: skip
