@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -109,6 +110,7 @@ class Commands:
 
     def __init__(self, broker: BrokerAddress, topics: Topics) -> None:
         self.seen: Counter[tuple[str, int]] = Counter()
+        self.bodies: dict[tuple[str, int], list[bytes]] = {}
         self._lock = threading.Lock()
         self.client = MqttClient(broker, client_id=broker.username or "loa-server")
         self.client.subscribe(f"{topics.prefix}/receivers/+/cmd", self._on_message, qos=1)
@@ -122,6 +124,11 @@ class Commands:
             broadcast = int(str(body["broadcast_id"]).split(".")[0])  # "<broadcast>.<airing>"
             with self._lock:
                 self.seen[(receiver, broadcast)] += 1
+                self.bodies.setdefault((receiver, broadcast), []).append(message.payload)
+
+    def payloads(self, broadcast_id: int) -> dict[str, list[bytes]]:
+        with self._lock:
+            return {r: list(p) for (r, b), p in self.bodies.items() if b == broadcast_id}
 
     def of(self, broadcast_id: int) -> dict[str, int]:
         with self._lock:
@@ -186,7 +193,17 @@ def test_a_worker_killed_mid_broadcast_loses_nothing_and_repeats_nothing(
     assert repeated == []
     assert [a.seq for a in airings] == [1]
     # One programme per receiver: the dispatch ran once, in one worker.
-    assert commands.of(bid) == dict.fromkeys(receivers, 1)
+    # One programme per receiver from the dispatch, which ran once, in one worker; and
+    # the documented resend when an ingestor (re)subscribes and gets the retained
+    # states of receivers online: the stored command again, byte for byte.
+    resent = Counter(
+        match.group(1)
+        for worker in workers
+        for line in worker.lines
+        if (match := re.search(r"Resent \d+ commands to receiver (\S+) after", line))
+    )
+    assert commands.of(bid) == {r: 1 + resent[r] for r in receivers}
+    assert all(len(set(copies)) == 1 for copies in commands.payloads(bid).values())
     wait_for(lambda: _settled(engine, bid), timeout=30, show=second.log)
     commands.client.stop()
 
