@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 from api.schemas import Code, Id, Strict
 from broadcast.delivery.models import DeliveryState
 from broadcast.schedule.blackouts import BlackoutChoice
+from broadcast.schedule.edits import EditScope
 from broadcast.schedule.models import BroadcastState, BroadcastStatus, OccurrenceState
 from stations.protocol import Priority
 
@@ -92,12 +93,22 @@ class BroadcastPublic(BaseModel):
     cancelled_at: datetime | None
     occurrence_count: int
     next_air_at: datetime | None
+    edited_from_id: int | None = Field(
+        None, description="Made by editing this broadcast's airings (PATCH /broadcasts/{id})"
+    )
+    edited_from_seq: int | None = Field(
+        None, description="The first airing of `edited_from_id` that this one replaces"
+    )
 
 
 class BroadcastDetail(BroadcastPublic):
     """A broadcast with its airings."""
 
     occurrences: list[OccurrencePublic]
+    replaced_by_ids: list[int] = Field(
+        default_factory=list,
+        description="Broadcasts made by editing airings of this one (they carry them on)",
+    )
 
 
 class MovedAiringPublic(BaseModel):
@@ -113,6 +124,47 @@ class BroadcastCreated(BroadcastDetail):
 
     moved: list[MovedAiringPublic] = Field(
         default_factory=list, description="Airings moved to a blackout's end (`blackout=move`)"
+    )
+
+
+class BroadcastEdit(Strict):
+    """Changes to airings still to come of a broadcast (fields left out stay as they are)."""
+
+    scope: EditScope = Field(
+        default=EditScope.all,
+        description="`this`: airing `seq` only; `following`: airing `seq` and the later "
+        "ones; `all`: every airing still to come",
+    )
+    seq: int | None = Field(
+        default=None, ge=1, description="The airing to edit from (`this`, `following`)"
+    )
+    bulletin_ids: list[Id] | None = Field(default=None, min_length=1, max_length=100)
+    area_codes: list[Code] | None = Field(default=None, min_length=1, max_length=500)
+    starts_at: AwareDatetime | None = Field(
+        default=None,
+        description="New time of the first edited airing (RFC 3339 with offset); the "
+        "recurrence runs from it. Left out: the airing's own time",
+    )
+    rrule: str | None = Field(
+        default=None,
+        max_length=500,
+        description="New RFC 5545 RRULE from the first edited airing on; null: no "
+        "recurrence (one airing). Left out: the series' rule, ending where it ended",
+    )
+    title: str | None = Field(default=None, max_length=300)
+    blackout: BlackoutChoice = BlackoutChoice.refuse
+
+
+class BroadcastEdited(BroadcastCreated):
+    """The broadcast that now airs the edited airings, and what the edit did."""
+
+    original: BroadcastPublic = Field(description="The broadcast edited (its past is kept)")
+    replaced_airings: list[int] = Field(
+        description="Numbers of the original's airings cancelled and carried on here"
+    )
+    cancelled_deliveries: int = Field(
+        description="Deliveries of those airings cancelled; receivers that were sent one "
+        "get a `cancel`, then this broadcast's programme"
     )
 
 

@@ -387,6 +387,20 @@ CATALOGUE: dict[str, Text] = {
     "airing.in_blackout": Text(
         "Giờ mới {air_at:time} rơi vào giờ cấm phát ({begins:time} đến {ends:time}): {reason}",
     ),
+    # A series edited: this airing, this and the following ones, or all to come.
+    "series.nothing_to_edit": Text(
+        "Lịch phát {broadcast_id} không còn lượt nào để sửa: mọi lượt đã phát, "
+        "đã kết thúc hoặc đã bị hủy"
+    ),
+    "series.seq_required": Text("Hãy chọn lượt phát cần sửa"),
+    "series.airing_not_editable": Text(
+        "Lượt phát {ref} đã phát, đã kết thúc hoặc đã bị hủy: chỉ sửa được các lượt sắp tới"
+    ),
+    "series.cancelled": Text("Lịch phát {broadcast_id} đã bị hủy: không sửa được"),
+    "series.emergency": Text(
+        "Lịch phát {broadcast_id} là tin khẩn cấp: hãy hủy và phát tin mới thay vì sửa"
+    ),
+    "series.invalid_title": Text("Tiêu đề phải là chữ"),
     # Blackout periods of an area.
     "schedule.blackout": Text(
         "{count} lượt phát rơi vào giờ cấm phát, lượt đầu tiên lúc {air_at:time} "

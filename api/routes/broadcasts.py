@@ -25,6 +25,7 @@ from api.deps import (
 from broadcast.delivery import resend as resending
 from broadcast.delivery import status
 from broadcast.delivery.models import Delivery, DeliveryState
+from broadcast.schedule import edits
 from broadcast.schedule import service as scheduling
 from broadcast.schedule.describe import describe_broadcast
 from broadcast.schedule.models import Broadcast, BroadcastStatus, Occurrence
@@ -108,6 +109,8 @@ def broadcast_public(broadcast: Broadcast, summary: scheduling.AiringSummary) ->
         cancelled_at=_utc(broadcast.cancelled_at),
         occurrence_count=summary.count,
         next_air_at=summary.next_air_at,
+        edited_from_id=broadcast.edited_from_id,
+        edited_from_seq=broadcast.edited_from_seq,
     )
 
 
@@ -166,6 +169,7 @@ def _detail(session: Session, broadcast: Broadcast) -> bs.BroadcastDetail:
     return bs.BroadcastDetail(
         **broadcast_public(broadcast, summary).model_dump(),
         occurrences=[occurrence_public(o) for o in occs],
+        replaced_by_ids=edits.replaced_by(session, [broadcast.id or 0]).get(broadcast.id or 0, []),
     )
 
 
@@ -203,6 +207,56 @@ def get_broadcast(
         session=session, broadcast_id=broadcast_id, scope=principal.scope
     )
     return _detail(session, broadcast)
+
+
+@router.patch(
+    "/{broadcast_id}", response_model=bs.BroadcastEdited, summary="Edit airings still to come"
+)
+def edit_broadcast(
+    broadcast_id: IdPath,
+    body: bs.BroadcastEdit,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    principal: PrincipalDep,
+    wake: WakeDep,
+) -> bs.BroadcastEdited:
+    """Edit bulletins, areas, time or recurrence of one airing, of an airing and the later
+    ones, or of every airing still to come (`scope`), as calendars edit a series.
+
+    The edited airings are cancelled (receivers already sent one get `cancel`) and carried
+    on by a new broadcast, returned here, that names this one in `edited_from_id`. What
+    has aired keeps its as-run record. Blackouts apply as when scheduling.
+    """
+    given = body.model_fields_set
+    result = edits.edit_series(
+        session=session,
+        settings=settings,
+        principal=principal,
+        broadcast_id=broadcast_id,
+        scope=body.scope,
+        seq=body.seq,
+        changes=edits.SeriesChanges(
+            bulletin_ids=body.bulletin_ids,
+            area_codes=body.area_codes,
+            starts_at=body.starts_at,
+            rrule=body.rrule if "rrule" in given else edits.UNSET,
+            title=body.title if "title" in given else edits.UNSET,
+        ),
+        now=clock(),
+        wake=wake,
+        blackout=body.blackout,
+    )
+    return bs.BroadcastEdited(
+        **_detail(session, result.broadcast).model_dump(),
+        moved=[
+            bs.MovedAiringPublic(before=m.before, after=m.after, reason=m.reason)
+            for m in result.moved
+        ],
+        original=broadcasts_public(session, [result.original])[0],
+        replaced_airings=result.replaced,
+        cancelled_deliveries=result.cancelled_deliveries,
+    )
 
 
 @router.post("/{broadcast_id}/cancel", response_model=bs.CancelResult, summary="Cancel a broadcast")

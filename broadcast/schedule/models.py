@@ -66,6 +66,10 @@ class Broadcast(SQLModel, table=True):
     area_id: int = Field(foreign_key="area.id", index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_column=UTCDateTime())
     cancelled_at: datetime | None = Field(default=None, sa_column=UTCDateTime())
+    # Set on a broadcast made by editing another's airings (broadcast.schedule.edits):
+    # that broadcast, and the first of its airings this one replaces.
+    edited_from_id: int | None = Field(default=None, foreign_key="broadcast.id", index=True)
+    edited_from_seq: int | None = Field(default=None)
 
 
 class BroadcastTarget(SQLModel, table=True):

@@ -7,19 +7,14 @@ hears what receivers would get; acknowledgements are fed to the ingestor as mess
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from broadcast.broker.auth import DatabaseAuthority
 from broadcast.bulletins.media import media_url
-from broadcast.core.db import transaction
 from broadcast.core.settings import Settings
 from broadcast.delivery.deadlines import apply_deadlines
 from broadcast.delivery.dispatch import (
@@ -33,16 +28,14 @@ from broadcast.delivery.ingest import SEEN_WRITE, AckIngestor
 from broadcast.delivery.models import Delivery, DeliveryEvent, DeliveryState
 from broadcast.people.models import Role
 from broadcast.schedule.service import air_times
-from stations.broker import EmbeddedBroker
 from stations.errors import InvalidInputError
 from stations.models import Area, Receiver, Station
-from stations.mqtt import BrokerAddress, Message, MqttClient
+from stations.mqtt import Message
 from stations.protocol import Topics
 from stations.timeutil import utcnow
-from tests.audio import approved_bulletin, ensure_user, tone_recording, version_audio
-from tests.mqtt.conftest import SERVICE_PASSWORD, SERVICE_USER, wait_for
-from tests.utils import Headers, UserFactory, free_port
-from tts import Synthesizer
+from tests.audio import version_audio
+from tests.broadcasts.conftest import Wire
+from tests.utils import Headers, UserFactory
 
 ZONE_OFFSET = "+07:00"
 T0 = datetime(2031, 3, 1, 6, 0, tzinfo=UTC) - timedelta(hours=7)  # 06:00 in Hà Nội time
@@ -50,96 +43,6 @@ T0 = datetime(2031, 3, 1, 6, 0, tzinfo=UTC) - timedelta(hours=7)  # 06:00 in Hà
 
 # The service's own programme builder: programmes hold the bulletin's real audio.
 builder = default_programme_builder
-
-
-class Wire:
-    """The service's MQTT publisher on the embedded broker, and a client that hears every
-    command it sends to receivers (what a fleet of receivers would get)."""
-
-    MARKER = "end-of-commands"
-
-    def __init__(self, broker: BrokerAddress, prefix: str) -> None:
-        self.topics = Topics(prefix)
-        self.publisher = MqttClient(broker, client_id="loa-test-publisher")
-        self.listener = MqttClient(broker, client_id="loa-test-listener")
-        self._heard: list[tuple[str, bytes]] = []
-        self._lock = threading.Lock()
-        self.listener.subscribe(self.topics.cmd("+"), self._hear)
-        self.listener.start()
-        self.publisher.start()
-
-    def _hear(self, message: Message) -> None:
-        with self._lock:
-            self._heard.append((message.topic, message.payload))
-
-    def sent(self) -> list[tuple[str, bytes]]:
-        """The commands heard since the last call, in the order they were sent.
-
-        A marker sent last on the same connection closes the list, so "nothing more"
-        needs no waiting.
-        """
-        marker = self.topics.cmd(self.MARKER)
-        self.publisher.publish(marker, b"{}", qos=1)
-        wait_for(lambda: any(t == marker for t, _ in self._heard))
-        with self._lock:
-            heard, self._heard = self._heard, []
-        return [(t, p) for t, p in heard if t != marker]
-
-    def stop(self) -> None:
-        self.publisher.stop()
-        self.listener.stop()
-
-
-@pytest.fixture
-def wire(engine: Engine, settings: Settings) -> Iterator[Wire]:
-    """amqtt on a free port, authenticating against the test database."""
-    authority = DatabaseAuthority(
-        engine,
-        service_username=SERVICE_USER,
-        service_password=SERVICE_PASSWORD,
-        prefix=settings.mqtt_topic_prefix,
-    )
-    port = free_port()
-    broker = EmbeddedBroker("127.0.0.1", port, authority)
-    broker.start()
-    link = Wire(
-        BrokerAddress("127.0.0.1", port, SERVICE_USER, SERVICE_PASSWORD),
-        settings.mqtt_topic_prefix,
-    )
-    try:
-        yield link
-    finally:
-        link.stop()
-        broker.stop()
-
-
-@pytest.fixture(scope="module")
-def minute_recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A one-minute recording of the bulletin (an ffmpeg tone)."""
-    return tone_recording(tmp_path_factory.mktemp("minute") / "ban-tin.mp3", 60_000)
-
-
-@pytest.fixture
-def bulletin(
-    engine: Engine,
-    settings: Settings,
-    demo: dict[str, str],
-    offline_speech: Synthesizer,
-    minute_recording: Path,
-) -> int:
-    """A province bulletin with a one-minute Vietnamese recording, submitted and approved."""
-    with transaction(engine) as ses:
-        approver = ensure_user(ses, "duyet.tinh", Role.approver, "10")
-    return approved_bulletin(
-        engine,
-        settings,
-        offline_speech,
-        title="Tuyên truyền luật biên giới",
-        area_code="10",
-        author="admin",
-        approver=approver,
-        recordings={"vi": minute_recording},
-    )
 
 
 def ack(topics: Topics, rid: str, ref: str, state: str, at: datetime, **extra: str) -> Message:
