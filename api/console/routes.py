@@ -11,6 +11,7 @@ from api.console import (
     home_pages,
     report_pages,
     schedule_pages,
+    series_pages,
     station_pages,
     voice_pages,
 )
@@ -25,6 +26,7 @@ def console_router() -> APIRouter:
         station_pages,
         bulletin_pages,
         schedule_pages,
+        series_pages,
         report_pages,
         alert_pages,
         voice_pages,

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from api import broadcast_schemas as bs
+from api.console import series_pages
 from api.console.forms import EmergencyForm, ScheduleForm
 from api.console.home_pages import broadcast_labels
 from api.console.messages import form_error, say, text_for
@@ -44,6 +45,7 @@ from broadcast.delivery.models import AIRED_STATES, FINAL_STATES, DeliveryState
 from broadcast.people.models import Role
 from broadcast.people.service import Principal
 from broadcast.reports import coverage as reports
+from broadcast.schedule import edits
 from broadcast.schedule import service as scheduling
 from broadcast.schedule.blackouts import BlackoutChoice, MovedAiring
 from broadcast.schedule.describe import (
@@ -54,7 +56,7 @@ from broadcast.schedule.describe import (
     describe_broadcast,
     describe_schedule,
 )
-from broadcast.schedule.models import OccurrenceState
+from broadcast.schedule.models import Broadcast, OccurrenceState
 from broadcast.schedule.recurrence import PlainRecurrence, airings, parse_plain
 from broadcast.schedule.recurrence_words import WEEK
 from stations import registry
@@ -499,9 +501,12 @@ def broadcast_page(
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> HTMLResponse:
     """Live status: counts by state, per station, and receivers (failing first), by page."""
-    context = _status_context(
-        session, principal, broadcast_id, settings, get_clock(request)(), offset
-    )
+    now = get_clock(request)()
+    context = _status_context(session, principal, broadcast_id, settings, now, offset)
+    broadcast = context["broadcast"]
+    assert isinstance(broadcast, Broadcast)
+    context["edit"] = series_pages.edit_context(session, principal, broadcast, now)
+    context["replaced_by"] = edits.replaced_by(session, [broadcast_id]).get(broadcast_id, [])
     return render(request, "broadcast.html", context, principal=principal)
 
 

@@ -12,7 +12,7 @@ from sqlmodel import select
 from broadcast.core.db import transaction
 from broadcast.core.settings import Settings
 from broadcast.people.models import Role, User
-from broadcast.schedule.models import Occurrence
+from broadcast.schedule.models import Broadcast, Occurrence
 from broadcast.schedule.service import create_broadcast
 from stations.areas import Scope
 from stations.timeutil import as_utc, utcnow
@@ -94,3 +94,79 @@ def test_an_editor_moves_and_cancels_one_airing_from_the_broadcast_page(
     # A commune operator sees the airings but cannot change them.
     operator = login("vanhanh.yty")
     assert "Hủy lượt này" not in operator.get(f"/broadcasts/{bid}").text
+
+
+def test_an_editor_edits_this_and_the_following_airings_from_the_broadcast_page(
+    login: Login,
+    engine: Engine,
+    settings: Settings,
+    demo: dict[str, str],
+    offline_speech: Synthesizer,
+    tmp_path: Path,
+) -> None:
+    zone = settings.zone
+    with transaction(engine) as ses:
+        approver = ensure_user(ses, "duyet.tinh", Role.approver, "10")
+    bulletin_id = approved_bulletin(
+        engine,
+        settings,
+        offline_speech,
+        title="Lịch tiêm phòng",
+        area_code="10",
+        author="admin",
+        approver=approver,
+        recordings={"vi": tone_recording(tmp_path / "vi.mp3", 3000)},
+    )
+    tomorrow = (utcnow() + timedelta(days=1)).astimezone(zone).date()
+    with transaction(engine) as ses:
+        admin = ses.exec(select(User).where(User.username == "admin")).one()
+        bid = create_broadcast(
+            session=ses,
+            settings=settings,
+            actor=admin,
+            scope=Scope.everything(),
+            bulletin_ids=[bulletin_id],
+            area_codes=["02680"],
+            starts_at=datetime.combine(tomorrow, time(6), tzinfo=zone),
+            rule="FREQ=DAILY;COUNT=4",
+        ).id
+    client = login("bientap.laocai")  # the province's editor: the bulletin is the province's
+    page = client.get(f"/broadcasts/{bid}")
+    assert "Sửa lịch phát" in page.text and "Lượt đã chọn và các lượt sau" in page.text
+    token = csrf_of(page.text)
+    typo = client.post(
+        f"/broadcasts/{bid}/edit",
+        data={"scope": "following", "seq": "3", "air_day": "32/13/2030", "csrf_token": token},
+    )
+    assert 'role="alert"' in typo.text and "ngày/tháng/năm" in typo.text
+
+    day = tomorrow + timedelta(days=2)
+    edited = client.post(
+        f"/broadcasts/{bid}/edit",
+        data={
+            "scope": "following",
+            "seq": "3",
+            "air_day": f"{day:%d/%m/%Y}",
+            "air_time": "17:30",
+            "title": "Lịch tiêm phòng buổi chiều",
+            "csrf_token": token,
+        },
+    )
+    assert f"Đã sửa lịch phát #{bid}: lượt 3, 4 được thay bằng lịch phát #" in edited.text
+    assert f'href="/broadcasts/{bid}"' in edited.text  # the new page links its origin
+    with transaction(engine) as ses:
+        new = ses.exec(select(Broadcast).where(Broadcast.edited_from_id == bid)).one()
+        airings = ses.exec(select(Occurrence).where(Occurrence.broadcast_id == new.id)).all()
+        assert new.title == "Lịch tiêm phòng buổi chiều" and new.edited_from_seq == 3
+        assert [as_utc(o.air_at) for o in sorted(airings, key=lambda o: o.seq)] == [
+            datetime.combine(day + timedelta(days=n), time(17, 30), tzinfo=zone) for n in (0, 1)
+        ]
+    origin = client.get(f"/broadcasts/{bid}")
+    assert f'href="/broadcasts/{new.id}"' in origin.text
+    # An airing already edited away cannot be edited again.
+    again = client.post(
+        f"/broadcasts/{bid}/edit", data={"scope": "this", "seq": "4", "csrf_token": token}
+    )
+    assert "chỉ sửa được các lượt sắp tới" in again.text
+    # A commune operator sees no edit form.
+    assert "Sửa lịch phát" not in login("vanhanh.yty").get(f"/broadcasts/{bid}").text
