@@ -12,6 +12,7 @@ from api.console import (
     report_pages,
     schedule_pages,
     station_pages,
+    template_pages,
     voice_pages,
 )
 
@@ -27,6 +28,7 @@ def console_router() -> APIRouter:
         schedule_pages,
         report_pages,
         alert_pages,
+        template_pages,
         voice_pages,
     ):
         router.include_router(module.router)
