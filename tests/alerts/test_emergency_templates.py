@@ -374,3 +374,42 @@ def test_cap_events_map_to_hazards(
 def test_hazard_mapping_never_fails_on_any_text(events: list[str], categories: list[str]) -> None:
     found = hazard_of(events, categories)
     assert found is None or isinstance(found, Hazard)
+
+
+def test_the_demo_province_comes_with_a_reviewed_hmong_flash_flood_template(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from api.cli import app as cli
+    from broadcast.core.db import make_engine
+    from broadcast.templates.models import EmergencyTemplate, SlotRecording, TemplatePart
+
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    monkeypatch.setenv("LOA_DATABASE_URL", url)
+    monkeypatch.setenv("LOA_DEMO_CREDENTIALS_FILE", str(tmp_path / "demo-admin.txt"))
+    monkeypatch.setenv("LOA_MEDIA_DIR", str(tmp_path / "media"))
+    for _ in range(2):  # a second run changes nothing
+        done = CliRunner().invoke(cli, ["demo"])
+        assert done.exit_code == 0, done.output
+    engine = make_engine(url)
+    with Session(engine) as ses:
+        (template,) = ses.exec(select(EmergencyTemplate)).all()
+        assert (template.hazard, template.language) == ("flash_flood", "hmn")
+        assert template.reviewed_at is not None and template.active
+        parts = ses.exec(
+            select(TemplatePart)
+            .where(TemplatePart.template_id == template.id)
+            .order_by(col(TemplatePart.position))
+        ).all()
+        assert [(p.kind, p.slot) for p in parts] == [
+            ("phrase", None),
+            ("slot", "place"),
+            ("phrase", None),
+            ("slot", "time"),
+            ("phrase", None),
+        ]
+        assert all(p.audio_duration_ms for p in parts if p.kind == "phrase")
+        names = ses.exec(select(SlotRecording.label)).all()
+        assert names == ["Xã Y Tý"]
+    engine.dispose()
