@@ -504,6 +504,9 @@ CATALOGUE: dict[str, Text] = {
     "template.incomplete": Text(
         "Mẫu tin {template_id} chưa đủ: còn đoạn ghi âm chưa có bản thu ({positions})"
     ),
+    "template.audio_missing": Text(
+        "Mẫu tin {template_id}: tệp âm thanh của đoạn {position} bị mất; hãy tải bản thu lên lại"
+    ),
     "template.audio_not_found": Text("Mẫu tin {template_id} không có tệp âm thanh này"),
 }
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -46,6 +47,8 @@ from stations.models import Area, Language, Receiver, Station
 from stations.protocol import Priority as AiringPriority
 from stations.timeutil import as_utc, utcnow
 from tts import Synthesizer, UnsupportedLanguage
+
+log = logging.getLogger(__name__)
 
 ALERTS_SCOPE = "alerts"
 # The geocode valueName whose value is an area's official administrative code.
@@ -784,16 +787,32 @@ def _fill_templates(
         if template is None:
             continue
         info = versions.get(language)
-        _version, done = templates.fill_version(
-            session=session,
-            settings=settings,
-            synthesizer=synth,
-            actor=principal.user,
-            bulletin=bulletin,
-            template=template,
-            values=values,
-            text=_script(info)[: bulletins.MAX_TEXT_CHARS] if info is not None else None,
-        )
+        try:
+            # A broken template must not keep the warning off the air: that language is
+            # then left as if no template existed (and the failure is on record).
+            with session.begin_nested():
+                _version, done = templates.fill_version(
+                    session=session,
+                    settings=settings,
+                    synthesizer=synth,
+                    actor=principal.user,
+                    bulletin=bulletin,
+                    template=template,
+                    values=values,
+                    text=_script(info)[: bulletins.MAX_TEXT_CHARS] if info is not None else None,
+                )
+        except LoaError as exc:
+            log.warning("template %s could not voice '%s': %s", template.id, language, exc)
+            audit.record(
+                session=session,
+                actor=principal.user,
+                action="alert.template_failed",
+                object_type="bulletin",
+                object_id=bulletin.id or 0,
+                area_id=bulletin.area_id,
+                detail={"language": language, "template_id": template.id, "code": exc.code},
+            )
+            continue
         filled[language] = template.id or 0
         audit.record(
             session=session,

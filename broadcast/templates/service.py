@@ -684,10 +684,23 @@ def assemble(
         media.publish(settings, result.path, result.sha256)
         return result
 
+    def stored(sha256: str, position: int) -> Path:
+        path = media.media_path(settings, sha256)
+        if not path.is_file():
+            raise InvalidInputError(
+                f"Template {template.id}: the audio of part {position} is missing from the "
+                "media folder. Probable cause: the media folder was restored without it; "
+                "upload the recording again",
+                code="template.audio_missing",
+                template_id=template.id,
+                position=position,
+            )
+        return path
+
     for part in parts:
         if part.kind == PartKind.phrase:
             sha = part.audio_sha256 or ""
-            clips.append(media.media_path(settings, sha))
+            clips.append(stored(sha, part.position))
             made.append(
                 AssembledPart(
                     "phrase",
@@ -718,7 +731,7 @@ def assemble(
                     continue
                 own = recorded.get((part.slot or "", slot_key(value)))
                 if own is not None:
-                    clips.append(media.media_path(settings, own.audio_sha256))
+                    clips.append(stored(own.audio_sha256, part.position))
                     made.append(
                         AssembledPart(
                             "slot",

@@ -32,6 +32,7 @@ from broadcast.templates.service import PART_GAP_MS
 from stations.models import Area, Station
 from tests.alerts.conftest import CAP_TYPE, SENDER, flood_alert
 from tests.audio import tone_recording
+from tests.console.conftest import Login, login  # noqa: F401 - fixture
 from tests.utils import Headers, UserFactory
 
 # The phrases a H'Mông speaker recorded, as tones of known length (ms).
@@ -413,3 +414,87 @@ def test_the_demo_province_comes_with_a_reviewed_hmong_flash_flood_template(
         names = ses.exec(select(SlotRecording.label)).all()
         assert names == ["Xã Y Tý"]
     engine.dispose()
+
+
+def test_a_broken_template_never_keeps_the_warning_off_the_air(
+    app: TestClient,
+    settings: Settings,
+    editor: Headers,
+    approver: Headers,
+    admin_headers: Headers,
+    centre: Headers,
+    trust: Callable[..., None],
+    render: Callable[[], int],
+    worker: Worker,
+    clips: dict[str, Path],
+) -> None:
+    template = hmong_template(app, editor, approver, clips)
+    first = template["parts"][0]["audio_url"].rsplit("/", 1)[1].removesuffix(".mp3")
+    (settings.media_dir / "audio" / f"{first}.mp3").unlink()
+    trust(SENDER)
+    answer = app.post("/api/v1/alerts/cap", content=flood_alert(), headers={**centre, **CAP_TYPE})
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["templates"] == {}
+    render()
+    assert worker.alert_pass() == 1  # aired in Vietnamese, H'Mông reported unvoiced
+    aired = app.get(f"/api/v1/alerts/{answer.json()['id']}", headers=admin_headers).json()
+    assert aired["state"] == "aired" and aired["unvoiced_languages"] == ["hmn"]
+    preview = app.post(
+        f"/api/v1/emergency-templates/{template['id']}/preview", json={}, headers=editor
+    )
+    assert preview.status_code == 422 and preview.json()["reason"] == "template.audio_missing"
+
+
+def test_text_parts_are_read_in_vietnamese_and_values_without_recordings_too(
+    app: TestClient, editor: Headers
+) -> None:
+    made = app.post(
+        "/api/v1/areas/10/emergency-templates",
+        json={"hazard": "storm", "language": "vi", "name": "Bão - tiếng Việt"},
+        headers=editor,
+    ).json()
+    parts = [
+        {"kind": "text", "text": "Thông báo khẩn: bão đổ bộ vào"},
+        {"kind": "slot", "slot": "place"},
+        {"kind": "text", "text": "từ"},
+        {"kind": "slot", "slot": "time"},
+        {"kind": "slot", "slot": "expires"},  # no value given: left out
+    ]
+    assert (
+        app.put(
+            f"/api/v1/emergency-templates/{made['id']}/parts", json={"parts": parts}, headers=editor
+        ).status_code
+        == 200
+    )
+    heard = app.post(
+        f"/api/v1/emergency-templates/{made['id']}/preview",
+        json={"values": {"place": ["Xã Bắc Hà"], "time": ["14:30 ngày 15/8/2031"]}},
+        headers=editor,
+    ).json()
+    assert [(p["kind"], p["source"], p["language"]) for p in heard["parts"]] == [
+        ("text", "speech", "vi"),
+        ("slot", "speech", "vi"),
+        ("text", "speech", "vi"),
+        ("slot", "speech", "vi"),
+    ]
+    expected = sum(p["duration_ms"] for p in heard["parts"]) + 3 * heard["gap_ms"]
+    assert abs(heard["duration_ms"] - expected) <= SLACK_MS
+    audio = app.get(heard["audio_url"], headers=editor)
+    assert audio.status_code == 200 and audio.headers["content-type"] == "audio/mpeg"
+
+
+def test_the_alerts_page_says_which_language_came_from_a_template(
+    app: TestClient,
+    editor: Headers,
+    approver: Headers,
+    centre: Headers,
+    trust: Callable[..., None],
+    clips: dict[str, Path],
+    login: Login,  # noqa: F811
+) -> None:
+    template = hmong_template(app, editor, approver, clips)
+    trust(SENDER)
+    app.post("/api/v1/alerts/cap", content=flood_alert(), headers={**centre, **CAP_TYPE})
+    page = login("bientap.laocai").get("/alerts").text
+    assert "Phát từ mẫu tin khẩn cấp:" in page
+    assert f'<a href="/emergency-templates/{template["id"]}">Tiếng H&#39;Mông</a>' in page
