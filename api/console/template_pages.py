@@ -248,7 +248,7 @@ def add_part(
 )
 def move_part(
     template_id: IdPath,
-    position: int,
+    position: IdPath,
     move: str,
     request: Request,
     session: SessionDep,
@@ -286,7 +286,7 @@ def move_part(
 )
 def upload_phrase(
     template_id: IdPath,
-    position: int,
+    position: IdPath,
     request: Request,
     session: SessionDep,
     settings: SettingsDep,

@@ -18,8 +18,7 @@ from stations.timeutil import as_utc
 
 router = APIRouter(tags=["emergency templates"])
 
-PositionPath = Annotated[int, Path(ge=1, le=60, description="The part's position, 1 first")]
-Sha256Path = Annotated[str, Path(pattern="^[0-9a-f]{64}$")]
+Sha256Path = Annotated[str, Path(max_length=64, description="The file's sha256")]
 
 
 def _audio_url(template_id: int, sha256: str) -> str:
@@ -206,7 +205,7 @@ def set_parts(
 )
 def upload_phrase(
     template_id: IdPath,
-    position: PositionPath,
+    position: IdPath,
     file: UploadFile,
     session: SessionDep,
     principal: PrincipalDep,
