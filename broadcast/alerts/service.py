@@ -604,6 +604,8 @@ def _take_in(
         unmatched=alert.unmatched_codes,
         languages=alert.languages,
         priority=alert.priority,
+        hazard=alert.hazard,
+        templates=alert.templates,
     )
     return alert
 

@@ -5,13 +5,29 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from fastapi.testclient import TestClient
 
+from broadcast.bulletins.media import synthesizer
+from broadcast.core.db import transaction
+from broadcast.demo import DEMO_TEMPLATE_NAME, seed_demo_templates
 from tests.audio import tone_recording
-from tests.console.conftest import Login, csrf_of, english_on
+from tests.console.conftest import (
+    LiveServer,
+    Login,
+    csrf_of,
+    english_on,
+    phone,
+    readable,
+    shoot,
+    sign_in,
+)
 from tts import Synthesizer
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 
 def text_of(html: str) -> str:
@@ -112,3 +128,29 @@ def test_an_editor_records_a_template_and_an_approver_reviews_it(
     assert "Đã duyệt mẫu tin" in vietnamese(reviewed.text)
     listed = vietnamese(web.get("/emergency-templates?area=02680").text)
     assert "Lũ quét - tiếng Mông" in listed and "Đang dùng" in listed
+
+
+def test_the_demo_template_reads_well_on_a_phone_and_plays_its_preview(
+    live_server: LiveServer, chromium: Browser
+) -> None:
+    with transaction(live_server.engine) as ses:
+        made = seed_demo_templates(
+            session=ses,
+            settings=live_server.settings,
+            synthesizer=synthesizer(live_server.settings),
+        )
+    assert made
+    page = phone(chromium, live_server.base_url, 390)
+    sign_in(page, "duyet.laocai")
+    page.goto("/emergency-templates?area=02680")
+    readable(page)
+    assert "Đang dùng" in page.inner_text("body")
+    page.click(f"text={DEMO_TEMPLATE_NAME}")
+    page.wait_for_url("**/emergency-templates/*")
+    readable(page)
+    page.click("text=Ghép và nghe thử")
+    page.wait_for_selector("section.card audio[controls]:not([preload])")
+    readable(page)
+    body = page.inner_text("body")
+    assert "Xã Y Tý — bản thu" in body and "Xã A Mú Sung — máy đọc tiếng Việt" in body
+    shoot(page, "390-mau-tin-khan-cap")
