@@ -77,6 +77,9 @@ class TranslationPublic(BaseModel):
     audio_bytes: int | None
     audio_duration_ms: int | None
     audio_engine: str | None
+    template_id: int | None = Field(
+        None, description="The emergency template the audio was joined from (source template)"
+    )
     audio_url: str | None = Field(None, description="Preview: GET this with your token")
     content_hash: str
     updated_at: datetime

@@ -24,6 +24,7 @@ from api.routes import (
     receivers,
     schedule,
     stations,
+    templates,
     users,
 )
 from api.routes import (
@@ -62,6 +63,7 @@ def api_router() -> APIRouter:
     router.include_router(schedule.router)
     router.include_router(alerts.router)
     router.include_router(blackouts.router)
+    router.include_router(templates.router)
     return router
 
 

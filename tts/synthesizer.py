@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tts.audio import decode_to_pcm, peak_db
+from tts.audio import concatenate, decode_to_pcm, peak_db
 from tts.cache import AudioCache, AudioResult, cache_key
 from tts.config import TTSConfig
 from tts.engines.base import Engine, ProgressCallback
@@ -29,6 +29,8 @@ from tts.pipeline import broadcast_ready, trim
 log = logging.getLogger(__name__)
 
 RECORDING = "recording"
+# The engine name of audio joined from clips (an emergency template filled in).
+ASSEMBLED = "template"
 # A recording whose loudest sample stays below this is considered silent.
 SILENT_RECORDING_DB = -50.0
 _LANGUAGE_ALIASES = {"vi-vn": "vi", "zh-cn": "zh", "cmn": "zh", "zh-hans": "zh", "hmong": "hmn"}
@@ -329,6 +331,52 @@ class Synthesizer:
                 "the microphone level was far too low",
                 code="recording.too_quiet",
             ) from exc
+
+    # --- assembly -----------------------------------------------------------------------------
+
+    def assemble(self, clips: Sequence[Path], language: str, *, gap_ms: int) -> AudioResult:
+        """Join broadcast-ready clips in order, `gap_ms` of silence apart, into one file.
+
+        Each clip is decoded once and the PCM joined in one copy; the whole is levelled
+        and encoded once, so the result sounds like any other version. Cached by the
+        clips' content, their order and the gap.
+        """
+        if not clips:
+            raise InvalidInput(
+                "Nothing to join", "the template has no part", code="tts.nothing_to_join"
+            )
+        if gap_ms < 0:
+            raise InvalidInput(
+                f"The gap of {gap_ms} ms is negative",
+                "give 0 or more milliseconds",
+                code="tts.negative_gap",
+                gap_ms=gap_ms,
+            )
+        language = canonical_language(language)
+        digests = [hashlib.sha256(Path(c).read_bytes()).hexdigest() for c in clips]
+        key = cache_key(
+            {
+                "clips": digests,
+                "gap_ms": gap_ms,
+                "language": language,
+                "engine": ASSEMBLED,
+                "audio": self._audio_settings(),
+            }
+        )
+        rate = self.config.sample_rate
+
+        def join() -> object:
+            try:
+                parts = [decode_to_pcm(Path(c), rate) for c in clips]
+            except AudioProcessingError as exc:
+                raise InvalidRecording(
+                    "A clip of the template cannot be decoded",
+                    f"its file is damaged ({exc.cause})",
+                    code="recording.undecodable",
+                ) from exc
+            return concatenate(parts, rate, pause_ms=gap_ms)
+
+        return self._render(key, join, engine=ASSEMBLED, language=language, voice="")
 
 
 @dataclass(frozen=True, slots=True)

@@ -482,6 +482,46 @@ CATALOGUE: dict[str, Text] = {
     "alert_rule.bad_hold": Text("Thời gian chờ duyệt phải từ 0 đến {limit} phút"),
     "alert_rule.bad_feed": Text("Địa chỉ nguồn cảnh báo phải bắt đầu bằng http:// hoặc https://"),
     "alert_rule.bad_repeat": Text("Khoảng phát lại phải từ 5 đến {limit} phút"),
+    "tts.nothing_to_join": Text("Không có đoạn âm thanh nào để ghép"),
+    "tts.negative_gap": Text("Khoảng lặng giữa các đoạn không được âm ({gap_ms} ms)"),
+    "template.not_found": Text("Không tìm thấy mẫu tin khẩn cấp {template_id}"),
+    "template.unknown_hazard": Text("Loại thiên tai “{hazard}” không có trong danh sách"),
+    "template.name_required": Text("Mẫu tin cần có tên (từ 1 đến 200 ký tự)", "title"),
+    "template.exists": Text(
+        "{area} đã có mẫu tin cho loại thiên tai này bằng ngôn ngữ {language} (mẫu {template_id})"
+    ),
+    "template.part_count": Text("Một mẫu tin có từ 1 đến {limit} đoạn (đang có {count})"),
+    "template.unknown_part_kind": Text(
+        "Đoạn {position}: loại đoạn “{kind}” không hợp lệ (ghi âm, lời đọc hoặc ô điền)"
+    ),
+    "template.unknown_slot": Text("Đoạn {position}: ô điền cần có tên hợp lệ ({slots})"),
+    "template.text_required": Text(
+        "Đoạn {position}: lời đọc cần có từ 1 đến {limit} ký tự", "text"
+    ),
+    "template.unknown_part": Text(
+        "Đoạn {position}: đoạn {part_id} không phải đoạn ghi âm của mẫu tin này"
+    ),
+    "template.part_not_found": Text("Mẫu tin {template_id} không có đoạn {position}"),
+    "template.not_phrase": Text(
+        "Đoạn {position} không phải đoạn ghi âm: chỉ đoạn ghi âm mới tải bản thu lên được",
+        "recording",
+    ),
+    "template.slot_value_required": Text(
+        "Giá trị của ô điền cần có từ 1 đến {limit} ký tự", "text"
+    ),
+    "template.slot_recording_not_found": Text(
+        "Mẫu tin {template_id} không có bản thu {recording_id} của ô điền"
+    ),
+    "template.self_review": Text(
+        "Bạn là người soạn mẫu tin {template_id}: một người duyệt khác của địa bàn phải duyệt"
+    ),
+    "template.incomplete": Text(
+        "Mẫu tin {template_id} chưa đủ: còn đoạn ghi âm chưa có bản thu ({positions})"
+    ),
+    "template.audio_missing": Text(
+        "Mẫu tin {template_id}: tệp âm thanh của đoạn {position} bị mất; hãy tải bản thu lên lại"
+    ),
+    "template.audio_not_found": Text("Mẫu tin {template_id} không có tệp âm thanh này"),
 }
 
 

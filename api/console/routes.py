@@ -13,6 +13,7 @@ from api.console import (
     schedule_pages,
     series_pages,
     station_pages,
+    template_pages,
     voice_pages,
 )
 
@@ -29,6 +30,7 @@ def console_router() -> APIRouter:
         series_pages,
         report_pages,
         alert_pages,
+        template_pages,
         voice_pages,
     ):
         router.include_router(module.router)

@@ -69,6 +69,7 @@ def _public(session: Session, bulletin: Bulletin, area: Area) -> bs.BulletinPubl
                 audio_bytes=t.audio_bytes,
                 audio_duration_ms=t.audio_duration_ms,
                 audio_engine=t.audio_engine,
+                template_id=t.template_id,
                 audio_url=(
                     f"/api/v1/bulletins/{bulletin.id}/audio/{t.language}"
                     if t.audio_state == AudioState.ready

@@ -56,6 +56,7 @@ class SourceKind(StrEnum):
 
     text = "text"  # read by a TTS engine
     recording = "recording"  # a human recording, uploaded
+    template = "template"  # joined from an emergency template's phrases and slots
 
 
 class Bulletin(SQLModel, table=True):
@@ -109,6 +110,8 @@ class Translation(SQLModel, table=True):
     audio_engine: str | None = Field(default=None, max_length=32)
     # The content hash the current audio was rendered from (guards against stale renders).
     audio_content_hash: str | None = Field(default=None, max_length=64)
+    # The emergency template (broadcast/templates) the audio was joined from, if any.
+    template_id: int | None = None
     updated_at: datetime = Field(default_factory=utcnow, sa_column=UTCDateTime())
     rendered_at: datetime | None = Field(default=None, sa_column=UTCDateTime())
 

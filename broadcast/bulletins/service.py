@@ -363,6 +363,7 @@ def _invalidate(translation: Translation) -> None:
     translation.audio_duration_ms = None
     translation.audio_engine = None
     translation.audio_content_hash = None
+    translation.template_id = None
     translation.rendered_at = None
     translation.updated_at = utcnow()
 
@@ -458,6 +459,63 @@ def set_translation_recording(
         bulletin,
         language=language,
         upload_sha256=upload_sha256,
+        audio_sha256=audio_sha256,
+        duration_ms=duration_ms,
+    )
+    return row
+
+
+def set_translation_assembled(
+    *,
+    session: Session,
+    actor: User | None,
+    bulletin: Bulletin,
+    language: str,
+    text: str | None,
+    template_id: int,
+    audio_sha256: str,
+    audio_bytes: int,
+    duration_ms: int,
+) -> Translation:
+    """A version whose audio was joined from an emergency template: ready at once.
+
+    `text` (the alert's own words in that language, if any) is kept for display only;
+    what airs is the template's audio.
+    """
+    _editable(bulletin)
+    row = session.exec(
+        select(Translation).where(
+            Translation.bulletin_id == bulletin.id, Translation.language == language
+        )
+    ).first()
+    if row is None:
+        row = Translation(bulletin_id=bulletin.id or 0, language=language, content_hash="")
+    row.text = text
+    row.recording_sha256 = None
+    row.source = SourceKind.template
+    row.translator_id = actor.id if actor else None
+    _invalidate(row)
+    row.content_hash = content_hash(text, audio_sha256)
+    row.template_id = template_id
+    row.audio_state = AudioState.ready
+    row.audio_sha256 = audio_sha256
+    row.audio_bytes = audio_bytes
+    row.audio_duration_ms = duration_ms
+    row.audio_engine = "template"
+    row.audio_content_hash = row.content_hash
+    row.rendered_at = utcnow()
+    session.add(row)
+    _reopen(session, actor, bulletin, f"'{language}' assembled from a template")
+    bulletin.updated_at = utcnow()
+    session.add(bulletin)
+    session.flush()
+    _record(
+        session,
+        actor,
+        "translation.template",
+        bulletin,
+        language=language,
+        template_id=template_id,
         audio_sha256=audio_sha256,
         duration_ms=duration_ms,
     )
