@@ -25,6 +25,7 @@ from api.routes import (
     schedule,
     stations,
     users,
+    webhooks,
 )
 from api.routes import (
     metrics as metrics_routes,
@@ -62,6 +63,7 @@ def api_router() -> APIRouter:
     router.include_router(schedule.router)
     router.include_router(alerts.router)
     router.include_router(blackouts.router)
+    router.include_router(webhooks.router)
     return router
 
 

@@ -8,6 +8,7 @@ import broadcast.delivery.models
 import broadcast.people.models
 import broadcast.schedule.blackouts
 import broadcast.schedule.models
+import broadcast.webhooks.models
 import stations.models
 
 __all__ = ["SQLModel", "broadcast", "stations"]
