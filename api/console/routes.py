@@ -13,6 +13,7 @@ from api.console import (
     schedule_pages,
     station_pages,
     voice_pages,
+    webhook_pages,
 )
 
 
@@ -28,6 +29,7 @@ def console_router() -> APIRouter:
         report_pages,
         alert_pages,
         voice_pages,
+        webhook_pages,
     ):
         router.include_router(module.router)
     return router
