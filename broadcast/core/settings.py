@@ -186,6 +186,9 @@ class Settings(BaseSettings):
     webhook_poll_seconds: float = Field(
         2.0, gt=0, le=300, description="How often the worker looks for events to send"
     )
+    webhook_keep_days: int = Field(
+        30, ge=1, le=3650, description="Delivered and given-up events leave the log after this"
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -68,7 +68,7 @@ from broadcast.delivery.state import TIME_COLUMN as STATE_TIME_COLUMN
 from broadcast.delivery.state import TIME_COLUMNS as STATE_TIME_COLUMNS
 from broadcast.schedule.service import parse_occurrence_ref
 from broadcast.webhooks import events as webhook_events
-from broadcast.webhooks.outbox import SubscribedAreas
+from broadcast.webhooks.outbox import ActiveSubscriptionCache
 from stations.mqtt import Message, MqttClient
 from stations.protocol import (
     Ack,
@@ -320,12 +320,12 @@ class AckIngestor:
         on_online: Callable[[list[str]], None] | None = None,
         rules: Rules | None = None,
         metrics: Metrics | None = None,
-        subscribed: SubscribedAreas | None = None,
+        subscribed: ActiveSubscriptionCache | None = None,
     ) -> None:
         self.engine = engine
         # Whether any webhook subscription is active (cached): receiver.online/offline
         # events are looked for only then.
-        self.subscribed = subscribed or SubscribedAreas()
+        self.subscribed = subscribed or ActiveSubscriptionCache()
         # Prometheus counters (broadcast.core.metrics), counted beside `stats`.
         self.metrics = metrics
         if metrics is not None:

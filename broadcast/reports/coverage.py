@@ -752,16 +752,10 @@ def coverage_report(
     )
     areas = found.areas
     for one in found.airings:
-        station, area, outcome, played, numbers = (
-            one.station,
-            one.area,
-            one.outcome,
-            one.played,
-            one.numbers,
-        )
+        station, outcome, played, numbers = one.station, one.outcome, one.played, one.numbers
         sent = numbers.sent if numbers else 0
         aired_rows = numbers.sent_aired if numbers else 0
-        commune = _commune_of(area, areas)
+        commune = _commune_of(one.area, areas)
         report.commune_names[commune.code] = commune.name
         minutes = played.minutes if played else 0.0
         for tally in (report.total, report.communes.setdefault(commune.code, Tally())):

@@ -32,7 +32,7 @@ from broadcast.delivery.dispatch import (
 )
 from broadcast.delivery.ingest import AckIngestor
 from broadcast.delivery.state import Rules
-from broadcast.webhooks.outbox import SubscribedAreas
+from broadcast.webhooks.outbox import ActiveSubscriptionCache
 from broadcast.webhooks.sender import SendReport, WebhookSender
 from stations.identities import DISPATCHER, INGESTOR, service_client
 from stations.mqtt import BrokerAddress, MqttClient
@@ -112,7 +112,7 @@ class Worker:
             max_inflight=PUBLISH_BATCH,
         )
         # Whether any webhook subscription is active, cached for the ingest hot path.
-        self.subscribed = SubscribedAreas()
+        self.subscribed = ActiveSubscriptionCache()
         # Events of the outbox POSTed to their subscribers, in a loop of their own.
         self.webhooks = WebhookSender(engine, settings, clock=clock)
         self._webhook_thread: threading.Thread | None = None

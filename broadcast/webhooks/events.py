@@ -18,7 +18,7 @@ from broadcast.bulletins.models import Bulletin
 from broadcast.delivery.models import Delivery
 from broadcast.schedule.models import Broadcast, Occurrence
 from broadcast.webhooks.models import EventType
-from broadcast.webhooks.outbox import NewEvent, SubscribedAreas, active, emit, iso
+from broadcast.webhooks.outbox import ActiveSubscriptionCache, NewEvent, active, emit, iso
 
 DELIVERY = Delivery.__table__  # type: ignore[attr-defined]
 STATION = SQLModel.metadata.tables["station"]
@@ -185,7 +185,7 @@ def receivers_changed(
     session: Session,
     changes: dict[str, bool],
     *,
-    subscribed: SubscribedAreas | None,
+    subscribed: ActiveSubscriptionCache | None,
     now: datetime,
 ) -> dict[str, bool]:
     """`receiver.online` / `receiver.offline` for receivers whose stored state changes.

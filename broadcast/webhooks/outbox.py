@@ -4,7 +4,7 @@ A change that is rolled back takes its events with it, and a committed one alway
 them: the sender (broadcast.webhooks.sender) delivers what is committed. An event is
 written only when an active subscription follows it (its type, and an area at or above
 the event's area); with no subscription nothing is written at all. The ingest hot path
-asks `SubscribedAreas` first, which remembers the answer for a few seconds.
+asks `ActiveSubscriptionCache` first, which remembers the answer for a few seconds.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ EVENT = SQLModel.metadata.tables["webhook_event"]
 SEND = SQLModel.metadata.tables["webhook_send"]
 SUBSCRIPTION = SQLModel.metadata.tables["webhook_subscription"]
 AREA = SQLModel.metadata.tables["area"]
-# How long SubscribedAreas trusts its answer: a subscription created or switched on
+# How long ActiveSubscriptionCache trusts its answer: a subscription created or switched on
 # receives the hot path's events (receiver online/offline) at most this much later.
 SUBSCRIBED_TTL_SECONDS = 5.0
 
@@ -66,7 +66,7 @@ def event_body(event_id: str, event_type: str, created_at: datetime, data: dict[
     return json.dumps(document, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
-class SubscribedAreas:
+class ActiveSubscriptionCache:
     """Whether any subscription is active, remembered for SUBSCRIBED_TTL_SECONDS.
 
     Held by the worker's long-lived loops (the ingestor): a batch without any active

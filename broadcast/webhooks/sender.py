@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 import httpx
-from sqlalchemy import Engine, bindparam, func, select, update
+from sqlalchemy import Engine, bindparam, delete, exists, func, select, update
 
 from broadcast.core.db import transaction
 from broadcast.core.settings import Settings
@@ -35,6 +35,8 @@ USER_AGENT = "Loa-Webhooks/1"
 MAX_ERROR = 500
 # Part of the answer's body kept in the delivery log when it is not a 2xx.
 BODY_KEPT = 200
+# How often old lines of the delivery logs are removed (LOA_WEBHOOK_KEEP_DAYS).
+PURGE_EVERY = timedelta(hours=1)
 
 
 class _Due(NamedTuple):
@@ -94,6 +96,7 @@ class WebhookSender:
         # Built on first use and again after close(): a worker stopped and started reuses it.
         self._client: httpx.Client | None = None
         self._pool: ThreadPoolExecutor | None = None
+        self._purged_at: datetime | None = None
 
     @property
     def client(self) -> httpx.Client:
@@ -128,6 +131,8 @@ class WebhookSender:
     def send_due(self, now: datetime | None = None) -> SendReport:
         """Send every due event (up to LOA_WEBHOOK_BATCH_SIZE) and record the outcomes."""
         now = now or self.clock()
+        if self._purged_at is None or now - self._purged_at >= PURGE_EVERY:
+            self.purge(now)
         due = self._claim(now)
         report = SendReport(attempted=len(due))
         if not due:
@@ -135,6 +140,28 @@ class WebhookSender:
         outcomes = list(self.pool.map(self._post, due))
         self._record(outcomes, now, report)
         return report
+
+    def purge(self, now: datetime) -> int:
+        """Remove delivered and given-up sends older than LOA_WEBHOOK_KEEP_DAYS, and the
+        events no send is left for; returns how many sends went. Pending ones stay."""
+        s, e = SEND, EVENT
+        cutoff = now - timedelta(days=self.settings.webhook_keep_days)
+        with transaction(self.engine) as session:
+            gone = (
+                session.connection()
+                .execute(
+                    delete(s).where(
+                        s.c.state.in_([SendState.delivered.value, SendState.failed.value]),
+                        s.c.created_at < cutoff,
+                    )
+                )
+                .rowcount
+            )
+            session.execute(
+                delete(e).where(e.c.created_at < cutoff, ~exists().where(s.c.event_id == e.c.id))
+            )
+        self._purged_at = now
+        return int(gone or 0)
 
     def _claim(self, now: datetime) -> list[_Due]:
         s, e, sub = SEND, EVENT, SUBSCRIPTION

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -126,9 +126,11 @@ def test_a_station_that_aired_nothing_is_missed_and_a_receiver_going_offline_is_
         worker.webhook_pass(later)
 
         events = received(endpoint, secret)
+        # Sent in any order: in the order they happened.
+        in_order = sorted(events, key=lambda e: datetime.fromisoformat(e["created_at"]))
         changes = [
             (e["type"], e["data"]["receiver_id"])
-            for e in events
+            for e in in_order
             if e["type"].startswith("receiver.")
         ]
         assert changes == [("receiver.online", receiver), ("receiver.offline", receiver)]

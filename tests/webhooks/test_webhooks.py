@@ -330,3 +330,24 @@ def test_an_approval_is_told_as_broadcast_approved(
         "082",
     )
     assert time.time() - datetime.fromisoformat(event["created_at"]).timestamp() < 60
+
+
+def test_old_lines_leave_the_log_but_pending_ones_stay(
+    client: TestClient,
+    engine: Engine,
+    settings: Settings,
+    admin_headers: Headers,
+    endpoint: HookReceiver,
+) -> None:
+    kept = subscribe(client, admin_headers, endpoint.url)
+    dead = subscribe(client, admin_headers, f"http://127.0.0.1:{free_port()}/hook")
+    for sub in (kept, dead):
+        client.post(f"/api/v1/webhooks/{sub['id']}/test", headers=admin_headers)
+    now = utcnow() + timedelta(seconds=1)
+    assert WebhookSender(engine, settings).send_due(now).delivered == 1
+    later = WebhookSender(engine, settings.model_copy(update={"webhook_keep_days": 30}))
+    assert later.purge(now + timedelta(days=29)) == 0
+    assert later.purge(now + timedelta(days=31)) == 1
+    assert deliveries(client, admin_headers, kept["id"]) == []
+    [waiting] = deliveries(client, admin_headers, dead["id"])
+    assert waiting["state"] == "pending" and stored_events(engine) == 1
