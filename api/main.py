@@ -26,6 +26,7 @@ from api.routes import (
     stations,
     templates,
     users,
+    webhooks,
 )
 from api.routes import (
     metrics as metrics_routes,
@@ -64,6 +65,7 @@ def api_router() -> APIRouter:
     router.include_router(alerts.router)
     router.include_router(blackouts.router)
     router.include_router(templates.router)
+    router.include_router(webhooks.router)
     return router
 
 

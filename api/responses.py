@@ -14,6 +14,7 @@ from pathlib import Path
 from fastapi.responses import Response, StreamingResponse
 
 from broadcast.reports import coverage as reports
+from broadcast.reports import statistics as station_stats
 
 CHUNK = 64 * 1024
 _RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -91,6 +92,16 @@ def export_response(report: reports.CoverageReport, fmt: str) -> Response:
         reports.to_xlsx(report),
         media_type=XLSX,
         headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+    )
+
+
+def statistics_csv_response(found: station_stats.Statistics) -> Response:
+    """The statistics per station and day as a CSV download."""
+    name = f"loa-thong-ke-{found.first.isoformat()}-den-{found.last.isoformat()}"
+    return Response(
+        station_stats.to_csv(found).encode(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
     )
 
 

@@ -42,6 +42,8 @@ FORM_FIELDS = frozenset(
     {
         "area",
         "bulletin",
+        "description",
+        "events",
         "first_day",
         "languages",
         "password",
@@ -50,6 +52,7 @@ FORM_FIELDS = frozenset(
         "text",
         "title",
         "until",
+        "url",
         "when",
     }
 )
@@ -422,6 +425,16 @@ CATALOGUE: dict[str, Text] = {
     "blackout.bad_range": Text("Giờ cấm phát phải kết thúc sau khi bắt đầu", "when"),
     "blackout.time_without_offset": Text("Thời gian cấm phát cần ghi kèm múi giờ", "when"),
     "blackout.not_found": Text("Không tìm thấy giờ cấm phát {blackout_id}"),
+    # Webhook subscriptions.
+    "webhook.bad_url": Text(
+        "Địa chỉ nhận phải bắt đầu bằng http:// hoặc https://, có tên máy, "
+        "dài tối đa {limit} ký tự",
+        "url",
+    ),
+    "webhook.no_events": Text("Hãy chọn ít nhất một loại sự kiện", "events"),
+    "webhook.unknown_event": Text("Loại sự kiện không có: {event_types}", "events"),
+    "webhook.description_too_long": Text("Mô tả dài quá {limit} ký tự", "description"),
+    "webhook.not_found": Text("Không tìm thấy đăng ký webhook {subscription_id}"),
     # Sending a failed delivery again.
     "resend.not_dispatched": Text(
         "Lượt phát {ref} chưa được gửi đi hoặc đã hủy: không gửi lại được"

@@ -15,6 +15,7 @@ from api.console import (
     station_pages,
     template_pages,
     voice_pages,
+    webhook_pages,
 )
 
 
@@ -32,6 +33,7 @@ def console_router() -> APIRouter:
         alert_pages,
         template_pages,
         voice_pages,
+        webhook_pages,
     ):
         router.include_router(module.router)
     return router

@@ -29,6 +29,7 @@ from broadcast.bulletins.models import (
 from broadcast.core import audit
 from broadcast.people.models import Role, User
 from broadcast.people.service import Principal
+from broadcast.webhooks import events as webhook_events
 from stations.areas import Scope, get_area
 from stations.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from stations.models import Area, Language, Station
@@ -618,6 +619,9 @@ def approve(*, session: Session, principal: Principal, bulletin: Bulletin) -> Bu
         approval_hash=bulletin.approval_hash,
         versions={t.language: t.audio_sha256 for t in versions},
     )
+    webhook_events.bulletin_approved(
+        session, bulletin, approved_by=principal.user.username, rule=None, now=utcnow()
+    )
     return bulletin
 
 
@@ -657,6 +661,7 @@ def approve_by_rule(*, session: Session, bulletin: Bulletin, rule: str) -> Bulle
         versions={t.language: t.audio_sha256 for t in versions},
         rule=rule,
     )
+    webhook_events.bulletin_approved(session, bulletin, approved_by=None, rule=rule, now=utcnow())
     return bulletin
 
 

@@ -20,6 +20,7 @@ from broadcast.core.settings import Settings
 from broadcast.delivery.models import FINAL_STATES, DeliveryState, record_events_of
 from broadcast.delivery.state import EXPIRABLE, MISSABLE
 from broadcast.schedule.models import Occurrence, OccurrenceState
+from broadcast.webhooks import events as webhook_events
 from stations.timeutil import as_utc
 
 NOT_RECEIVED = tuple(DeliveryState(s) for s in EXPIRABLE)
@@ -42,6 +43,7 @@ def apply_deadlines(*, engine: Engine, settings: Settings, now: datetime) -> dic
                 col(Occurrence.air_at) <= now,
             )
         ).all()
+        settled: list[Occurrence] = []
         for occ in occs:
             air_at, expires_at = as_utc(occ.air_at), as_utc(occ.expires_at)
             mine = d.c.occurrence_id == occ.id
@@ -91,5 +93,8 @@ def apply_deadlines(*, engine: Engine, settings: Settings, now: datetime) -> dic
             if remaining == 0:
                 occ.settled = True
                 session.add(occ)
+                settled.append(occ)
                 counts["settled"] += 1
+        # Per station of each settled airing: broadcast.completed or broadcast.missed.
+        webhook_events.airings_settled(session, settled, now=now)
     return counts

@@ -57,6 +57,7 @@ from broadcast.schedule.models import (
     OccurrenceState,
 )
 from broadcast.schedule.service import occurrence_ref
+from broadcast.webhooks import events as webhook_events
 from stations.models import Area, Receiver, Station, StationKind
 from stations.protocol import CancelCommand, MediaItem, Priority, ProgrammeCommand, Topics, encode
 from stations.timeutil import as_utc
@@ -440,6 +441,8 @@ def materialise(
     occurrence.deadline_at = max(air_at + timedelta(milliseconds=longest) + grace, expires_at)
     session.add(occurrence)
     session.flush()
+    if occurrence.state == OccurrenceState.dispatched:
+        webhook_events.airing_dispatched(session, broadcast, occurrence, now=now)
     if late:
         log.warning("Airing %s was due before the service came back: recorded as expired", ref)
     if notes:

@@ -4,7 +4,7 @@ Also: the template a bulletin version was assembled from, and an alert's hazard 
 templates that voiced its languages.
 
 Revision ID: 0014_emergency_templates
-Revises: 0011_blackouts
+Revises: 0013_webhooks
 Create Date: 2026-12-04 19:30:00
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 
 
 revision: str = "0014_emergency_templates"
-down_revision: str | None = "0011_blackouts"
+down_revision: str | None = "0013_webhooks"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
