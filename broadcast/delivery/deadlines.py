@@ -38,7 +38,14 @@ def apply_deadlines(*, engine: Engine, settings: Settings, now: datetime) -> dic
         connection = session.connection()
         occs = session.exec(
             sm_select(Occurrence).where(
-                Occurrence.state == OccurrenceState.dispatched,
+                or_(
+                    col(Occurrence.state) == OccurrenceState.dispatched,
+                    # Cancelled while on air at some receivers: settled once those end.
+                    and_(
+                        col(Occurrence.state) == OccurrenceState.cancelled,
+                        col(Occurrence.cancel_sent_at).is_not(None),
+                    ),
+                ),
                 col(Occurrence.settled).is_(False),
                 col(Occurrence.air_at) <= now,
             )

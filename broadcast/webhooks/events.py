@@ -16,7 +16,7 @@ from sqlmodel import Session, SQLModel
 import stations.models  # noqa: F401 - the station, receiver and area tables
 from broadcast.bulletins.models import Bulletin
 from broadcast.delivery.models import Delivery
-from broadcast.schedule.models import Broadcast, Occurrence
+from broadcast.schedule.models import Broadcast, Occurrence, OccurrenceState
 from broadcast.webhooks.models import EventType
 from broadcast.webhooks.outbox import ActiveSubscriptionCache, NewEvent, active, emit, iso
 
@@ -165,6 +165,8 @@ def airings_settled(session: Session, occurrences: Sequence[Occurrence], *, now:
     events: list[NewEvent] = []
     for oid, bid, sid, name, area_id, code, path, total, aired_count in rows:
         occ = by_id[oid]
+        if occ.state == OccurrenceState.cancelled and not aired_count:
+            continue  # cancelled before it aired there: neither completed nor missed
         kind = EventType.broadcast_completed if aired_count else EventType.broadcast_missed
         data: dict[str, Any] = {
             "broadcast_id": bid,
