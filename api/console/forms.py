@@ -141,3 +141,43 @@ class StationForm(ConsoleForm):
         if not self.languages:
             errors["languages"] = "Chọn ít nhất một ngôn ngữ"
         return errors
+
+
+class VoiceForm(ConsoleForm):
+    """A station's voice and codec; an empty choice inherits (area above, then service)."""
+
+    tts_engine: str = ""
+    tts_accent: str = ""
+    tts_speed: str = ""
+    audio_codec: str = ""
+    opus_bitrate_kbps: str = ""
+
+    def speed(self) -> float | None:
+        """The speed typed (1,2 or 1.2), None when empty or not a number."""
+        typed = self.tts_speed.strip().replace(",", ".")
+        try:
+            return float(typed) if typed else None
+        except ValueError:
+            return None
+
+    def bitrate(self) -> int | None:
+        """The Opus bitrate chosen, None when empty or not a number."""
+        return int(self.opus_bitrate_kbps) if self.opus_bitrate_kbps.isdigit() else None
+
+    def changes(self) -> dict[str, object]:
+        """Every voice field, None for those left to inherit."""
+        return {
+            "tts_engine": self.tts_engine or None,
+            "tts_accent": self.tts_accent or None,
+            "tts_speed": self.speed(),
+            "audio_codec": self.audio_codec or None,
+            "opus_bitrate_kbps": self.bitrate() if self.audio_codec == "opus" else None,
+        }
+
+    def problems(self) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        if self.tts_speed.strip() and self.speed() is None:
+            errors["tts_speed"] = "Tốc độ đọc phải là một số, ví dụ 0,9 hoặc 1,2"
+        if self.opus_bitrate_kbps and self.bitrate() is None:
+            errors["opus_bitrate_kbps"] = "Chọn tốc độ bit 16, 20 hoặc 24 kb/s"
+        return errors

@@ -1,0 +1,90 @@
+"""The station page's "Giọng đọc và định dạng âm thanh" section: what the station uses, and
+the administrator's controls, in Vietnamese."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from stations.models import Area, Station
+from tests.console.conftest import Login, csrf_of, english_on
+
+
+def _station_of(engine: Engine, area_code: str) -> int:
+    with Session(engine) as ses:
+        area = ses.exec(select(Area).where(Area.code == area_code)).one()
+        return ses.exec(select(Station.id).where(Station.area_id == area.id)).first() or 0
+
+
+def _section(page: str) -> str:
+    """The voice section's visible text."""
+    part = page.split('id="voice"', 1)[1].split("</section>", 1)[0]
+    return html.unescape(re.sub(r"<[^>]+>", " ", part))
+
+
+def test_an_admin_chooses_the_station_voice_and_codec_on_its_page(
+    login: Login, engine: Engine
+) -> None:
+    station_id = _station_of(engine, "02680")
+    operator = login("vanhanh.yty")
+    seen = operator.get(f"/stations/{station_id}")
+    assert "Giọng đọc và định dạng âm thanh" in seen.text
+    assert "Lưu giọng đọc" not in seen.text  # operators see it, only admins change it
+    assert "giọng Bắc, tốc độ đọc 1,0, MP3" in _section(seen.text)
+
+    admin = login("admin")
+    page = admin.get(f"/stations/{station_id}")
+    text = _section(page.text)
+    for label in ("Giọng đọc", "Vùng giọng", "Tốc độ đọc", "Định dạng âm thanh", "Bắc", "Trung"):
+        assert label in text, label
+    assert "Opus (tiết kiệm dữ liệu 3G)" in text
+    assert not english_on(text), english_on(text)
+    token = csrf_of(page.text)
+
+    saved = admin.post(
+        f"/stations/{station_id}/voice",
+        data={
+            "tts_engine": "espeak",
+            "tts_accent": "south",
+            "tts_speed": "1,2",
+            "audio_codec": "opus",
+            "opus_bitrate_kbps": "16",
+            "csrf_token": token,
+        },
+    )
+    assert saved.status_code == 200, saved.text
+    assert "Đã lưu giọng đọc của đài" in saved.text
+    now = _section(saved.text)
+    assert "bộ đọc eSpeak NG (không cần mạng), giọng Nam, tốc độ đọc 1,2, Opus 16 kb/s" in now
+    assert 'value="1,2"' in saved.text  # the form shows the station's own choice
+    with Session(engine) as ses:
+        station = ses.get(Station, station_id)
+        assert station is not None
+        assert (station.tts_accent, station.tts_speed, station.audio_codec) == (
+            "south",
+            1.2,
+            "opus",
+        )
+        assert (station.tts_engine, station.opus_bitrate_kbps) == ("espeak", 16)
+
+    too_fast = admin.post(
+        f"/stations/{station_id}/voice",
+        data={"tts_accent": "south", "tts_speed": "1,5", "csrf_token": token},
+    )
+    assert too_fast.status_code == 422
+    assert "Tốc độ đọc 1.5 nằm ngoài khoảng cho phép, từ 0,7 đến 1,3" in _section(too_fast.text)
+    not_a_number = admin.post(
+        f"/stations/{station_id}/voice", data={"tts_speed": "nhanh", "csrf_token": token}
+    )
+    assert not_a_number.status_code == 422
+    assert "Tốc độ đọc phải là một số" in _section(not_a_number.text)
+    with Session(engine) as ses:
+        station = ses.get(Station, station_id)
+        assert station is not None and station.tts_speed == 1.2  # nothing refused was kept
+
+    # Empty choices inherit again: the station reads as its area does.
+    back = admin.post(f"/stations/{station_id}/voice", data={"csrf_token": token})
+    assert "giọng Bắc, tốc độ đọc 1,0, MP3" in _section(back.text)
