@@ -308,9 +308,20 @@ class Synthesizer:
 
     # --- recordings ---------------------------------------------------------------------------
 
-    def from_recording(self, data: bytes | Path, language: str) -> AudioResult:
-        """Make a human recording (any common format) broadcast-ready and cache it."""
+    def from_recording(
+        self,
+        data: bytes | Path,
+        language: str,
+        *,
+        codec: Codec | None = None,
+        bitrate: str | None = None,
+    ) -> AudioResult:
+        """Make a human recording (any common format) broadcast-ready and cache it.
+
+        `codec` and `bitrate` replace the configured encoding for this one result.
+        """
         language = canonical_language(language)
+        config = self._encoding(codec, bitrate)
         raw = Path(data).read_bytes() if isinstance(data, Path) else data
         if not raw:
             raise InvalidRecording(
@@ -321,7 +332,7 @@ class Synthesizer:
                 "recording": hashlib.sha256(raw).hexdigest(),
                 "language": language,
                 "engine": RECORDING,
-                "audio": self._audio_settings(),
+                "audio": self._audio_settings(config),
             }
         )
         limit = self.config.max_recording_seconds
@@ -353,7 +364,9 @@ class Synthesizer:
             return pcm
 
         try:
-            return self._render(key, decode, engine=RECORDING, language=language, voice="")
+            return self._render(
+                key, decode, engine=RECORDING, language=language, voice="", config=config
+            )
         except EngineUnavailable as exc:
             raise InvalidRecording(
                 "The recording holds no sound above the silence threshold",

@@ -122,6 +122,13 @@ def for_language(voice: Voice, language: str, settings: Settings) -> Voice:
     )
 
 
+def as_recorded(voice: Voice, settings: Settings) -> Voice:
+    """What applies to a person's recording: the codec only."""
+    return replace(
+        default_voice(settings), codec=voice.codec, opus_bitrate_kbps=voice.opus_bitrate_kbps
+    )
+
+
 def is_default(voice: Voice, settings: Settings) -> bool:
     """True when the version's default rendering is this voice's audio as it is."""
     return voice.codec == "mp3" and voice == default_voice(settings)
@@ -144,6 +151,23 @@ def render_variant(
         engine=voice.engine,
         accent=voice.accent,
         speed=voice.speed,
+        codec="opus" if voice.codec == "opus" else None,
+        bitrate=voice.bitrate,
+    )
+    media.publish(settings, result.path, result.sha256, voice.codec)
+    return media.asset(settings, result.sha256, result.bytes, result.duration_ms, voice.codec)
+
+
+def render_recording_variant(
+    *, synth: Synthesizer, settings: Settings, voice: Voice, sha256: str, language: str
+) -> MediaAsset:
+    """A recording's published (levelled) audio in the voice's codec; raises tts.TTSError.
+
+    Speech settings do not apply to a person's voice: only the codec does.
+    """
+    result = synth.from_recording(
+        media.media_path(settings, sha256),
+        language,
         codec="opus" if voice.codec == "opus" else None,
         bitrate=voice.bitrate,
     )

@@ -99,8 +99,8 @@ def programme_for_station(
     """The station's programme from approved bulletins of its area and the areas above it.
 
     Each Vietnamese text version is read in the station's voice (or the bulletin's), and
-    every text version is encoded in the station's codec, or in `codec` when given
-    ("mp3" for receivers that play nothing else); recordings stay as uploaded (MP3).
+    every version (recordings too) is encoded in the station's codec, or in `codec` when
+    given ("mp3" for receivers that play nothing else); recordings keep their own voice.
     Variants come from the audio cache (rendered ahead by the render worker); one that
     cannot be made falls back to the version's default audio, with a warning.
 
@@ -171,7 +171,9 @@ def programme_for_station(
                 settings, t.audio_sha256, t.audio_bytes or 0, t.audio_duration_ms or 0
             )
             wanted = voices.for_language(voice, t.language, settings)
-            if t.source != SourceKind.text or voices.is_default(wanted, settings):
+            if t.source != SourceKind.text:  # a person's voice: only the codec applies
+                wanted = voices.as_recorded(wanted, settings)
+            if voices.is_default(wanted, settings):
                 chosen[t.language] = default
                 continue
             asset, warning = variants.get(b, t, wanted)
@@ -219,14 +221,23 @@ class _Variants:
             )
         self._synth = self._synth or media.synthesizer(self.settings)
         try:
-            asset = voices.render_variant(
-                synth=self._synth,
-                settings=self.settings,
-                voice=voice,
-                text=version.text or "",
-                language=version.language,
-                lexicon=self._lexicons[bulletin.area_id],
-            )
+            if version.source != SourceKind.text:
+                asset = voices.render_recording_variant(
+                    synth=self._synth,
+                    settings=self.settings,
+                    voice=voice,
+                    sha256=version.audio_sha256 or "",
+                    language=version.language,
+                )
+            else:
+                asset = voices.render_variant(
+                    synth=self._synth,
+                    settings=self.settings,
+                    voice=voice,
+                    text=version.text or "",
+                    language=version.language,
+                    lexicon=self._lexicons[bulletin.area_id],
+                )
         except (TTSError, OSError) as exc:
             return None, ProgrammeWarning(
                 "voice_fallback",

@@ -96,7 +96,7 @@ def test_opus_goes_only_to_receivers_that_declared_it(
                 settings=mqtt_settings,
                 actor=None,
                 scope=Scope.everything(),
-                bulletin_ids=[bulletin_id],
+                bulletin_ids=[bulletin_id, world.bulletin_id],  # read, then recorded
                 area_codes=["02680"],
                 starts_at=utcnow() + timedelta(seconds=0.5),
             )
@@ -110,8 +110,12 @@ def test_opus_goes_only_to_receivers_that_declared_it(
                 for d in ses.exec(select(Delivery).where(Delivery.broadcast_id == bid)).all()
             }
         items = {rid: json.loads(rows[rid].payload or "{}")["items"] for rid in rows}
-        (opus_item,) = items[opus_rx]
-        (mp3_item,) = items[mp3_rx]
+        opus_item, opus_recording = items[opus_rx]
+        mp3_item, mp3_recording = items[mp3_rx]
+        # The recording too reaches the Opus receiver in Opus, the other one as uploaded.
+        assert opus_recording["codec"] == "opus" and opus_recording["sha256"] != world.audio_sha256
+        assert mp3_recording["sha256"] == world.audio_sha256 and "codec" not in mp3_recording
+        assert abs(opus_recording["duration_ms"] - world.duration_ms) < 100
         assert (opus_item["codec"], opus_item["content_type"]) == ("opus", "audio/ogg")
         assert opus_item["url"].endswith(f"/media/{opus_item['sha256']}.opus")
         assert "codec" not in mp3_item and mp3_item["url"].endswith(".mp3")
@@ -126,6 +130,7 @@ def test_opus_goes_only_to_receivers_that_declared_it(
             show=lambda: states(engine, bid),
         )
         assert sim.cache.path(opus_item["sha256"]).read_bytes()[:4] == b"OggS"
+        assert sim.cache.path(opus_recording["sha256"]).read_bytes()[:4] == b"OggS"
 
         # The media route serves each with its content type, and only to whom it was sent.
         def fetch(url: str, rid: str) -> httpx.Response:
