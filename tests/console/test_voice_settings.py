@@ -6,9 +6,13 @@ from __future__ import annotations
 import html
 import re
 
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from api.console.forms import VoiceForm
+from api.console.station_pages import decimal_comma
 from stations.models import Area, Station
 from tests.console.conftest import Login, csrf_of, english_on
 
@@ -88,3 +92,22 @@ def test_an_admin_chooses_the_station_voice_and_codec_on_its_page(
     # Empty choices inherit again: the station reads as its area does.
     back = admin.post(f"/stations/{station_id}/voice", data={"csrf_token": token})
     assert "giọng Bắc, tốc độ đọc 1,0, MP3" in _section(back.text)
+
+
+@given(st.integers(min_value=70, max_value=130))
+def test_a_speed_shown_with_a_decimal_comma_reads_back_as_typed(hundredths: int) -> None:
+    speed = hundredths / 100
+    shown = decimal_comma(speed)
+    assert "." not in shown and "," in shown
+    assert VoiceForm(tts_speed=shown).speed() == speed
+    assert VoiceForm(tts_speed=shown.replace(",", ".")).speed() == speed
+
+
+@given(st.text(max_size=12))
+def test_any_typed_speed_is_a_number_or_a_vietnamese_problem(typed: str) -> None:
+    form = VoiceForm(tts_speed=typed)
+    problems = form.problems()
+    if form.speed() is None and typed.strip():
+        assert problems == {"tts_speed": "Tốc độ đọc phải là một số, ví dụ 0,9 hoặc 1,2"}
+    else:
+        assert "tts_speed" not in problems
