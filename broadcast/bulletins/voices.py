@@ -93,6 +93,11 @@ def station_voice(*, session: Session, station: Station, settings: Settings) -> 
         if area is not None
         else default_voice(settings)
     )
+    return _over_area(base, station, settings)
+
+
+def _over_area(base: Voice, station: Station, settings: Settings) -> Voice:
+    """The station's own choices over its area's voice `base`."""
     voice = _chosen([station], base)
     if station.audio_codec == "opus":
         voice = replace(
@@ -177,15 +182,20 @@ def render_recording_variant(
 
 def voices_under(*, session: Session, area: Area, settings: Settings) -> list[Voice]:
     """The distinct voices of the active stations at or below `area` (each in MP3 too)."""
-    stations = session.exec(
-        select(Station)
+    rows = session.exec(
+        select(Station, Area)
         .join(Area, col(Station.area_id) == col(Area.id))
         .where(col(Area.path).startswith(area.path, autoescape=True))
         .where(col(Station.active).is_(True))
     ).all()
+    # Every area on the stations' paths, in one query (a province has ~100 communes).
+    paths = {a.id: [int(p) for p in a.path.strip("/").split("/") if p] for _s, a in rows}
+    wanted = {i for chain in paths.values() for i in chain}
+    areas = {a.id: a for a in session.exec(select(Area).where(col(Area.id).in_(wanted))).all()}
     found: dict[Voice, None] = {}
-    for station in stations:
-        voice = station_voice(session=session, station=station, settings=settings)
+    for station, station_area in rows:
+        chain = [areas[i] for i in paths[station_area.id] if i in areas]
+        voice = _over_area(_chosen(chain, default_voice(settings)), station, settings)
         found.setdefault(voice, None)
         if voice.codec != "mp3":
             found.setdefault(as_mp3(voice), None)  # its receivers that only play MP3

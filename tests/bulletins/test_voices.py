@@ -11,6 +11,7 @@ from collections.abc import Callable
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from broadcast.bulletins.media import media_dir
 from broadcast.bulletins.models import Translation
 from broadcast.core.settings import Settings
 from broadcast.delivery.programmes import media_url, programme_for_station
@@ -243,3 +244,38 @@ def test_voice_fields_out_of_range_are_refused(
     # Nothing was written.
     shown = client.get(f"/api/v1/stations/{y_ty.id}", headers=admin_headers).json()
     assert all(shown[name] is None for name in refused)
+
+
+def test_the_renderer_makes_every_station_voice_ahead_of_the_programmes(
+    client: TestClient,
+    demo: dict[str, str],
+    make_user: UserFactory,
+    admin_headers: Headers,
+    session: Session,
+    settings: Settings,
+    render: Callable[[], int],
+) -> None:
+    stations = _stations(session)
+    y_ty = stations["Đài truyền thanh xã Y Tý"]
+    a_mu_sung = stations["Đài truyền thanh xã A Mú Sung"]
+    client.patch(f"/api/v1/stations/{y_ty.id}", json={"tts_speed": 0.8}, headers=admin_headers)
+    client.patch(
+        f"/api/v1/stations/{a_mu_sung.id}", json={"audio_codec": "opus"}, headers=admin_headers
+    )
+    editor, approver = make_user(Role.editor, "082"), make_user(Role.approver, "082")
+    bid = _approved_text(client, editor, approver, render)
+    published = {p.name for p in media_dir(settings).iterdir()}
+    # The version's own audio, Y Tý's slower reading, A Mú Sung's Opus and its MP3 twin
+    # (the same as the own audio, so one file): three files, made by the render pass.
+    assert len([n for n in published if n.endswith(".mp3")]) == 2
+    assert len([n for n in published if n.endswith(".opus")]) == 1
+    session.expire_all()
+    for station in (y_ty, a_mu_sung):
+        row = session.get(Station, station.id)
+        assert row is not None
+        item = _vi(
+            programme_for_station(
+                session=session, station=row, bulletin_ids=[bid], settings=settings
+            )
+        )
+        assert item.media.path is not None and item.media.path.name in published
