@@ -571,6 +571,7 @@ def run_receiver(
     time_scale: float = 1.0,
     player_command: str | None = None,
     stop: threading.Event | None = None,
+    codecs: Sequence[str] = PLAYABLE_CODECS,
 ) -> None:
     """Run one receiver until `stop` is set (or forever): the body of `loa receiver`."""
     topics = Topics(prefix)
@@ -593,6 +594,7 @@ def run_receiver(
         player=player,
         timers=timers,
         executor=executor,
+        codecs=codecs,
     )
     holder.append(agent)
     client = MqttClient(
