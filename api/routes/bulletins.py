@@ -147,8 +147,12 @@ def create_bulletin(
             bulletins.NewTranslation(language=t.language, text=t.text) for t in body.translations
         ],
     )
-    voices.set_voice(bulletin, body.model_dump(include=VOICE, exclude_unset=True))
-    session.add(bulletin)
+    bulletins.set_voice(
+        session=session,
+        principal=principal,
+        bulletin=bulletin,
+        changes=body.model_dump(include=VOICE, exclude_unset=True),
+    )
     background.add_task(render_wake)
     bulletin, area = _get(session, principal, bulletin.id or 0)
     return _public(session, bulletin, area)
@@ -175,8 +179,12 @@ def update_bulletin(
         bulletin=bulletin,
         **body.model_dump(exclude_unset=True, exclude=VOICE),
     )
-    voices.set_voice(bulletin, body.model_dump(include=VOICE, exclude_unset=True))
-    session.add(bulletin)
+    bulletins.set_voice(
+        session=session,
+        principal=principal,
+        bulletin=bulletin,
+        changes=body.model_dump(include=VOICE, exclude_unset=True),
+    )
     return _public(session, bulletin, area)
 
 

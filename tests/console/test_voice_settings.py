@@ -13,7 +13,9 @@ from sqlmodel import Session, select
 
 from api.console.forms import VoiceForm
 from api.console.station_pages import decimal_comma
+from broadcast.bulletins.models import Bulletin, BulletinStatus
 from stations.models import Area, Station
+from tests.broadcasts.test_broadcast_scope import approved_bulletin
 from tests.console.conftest import Login, csrf_of, english_on
 
 
@@ -111,3 +113,34 @@ def test_any_typed_speed_is_a_number_or_a_vietnamese_problem(typed: str) -> None
         assert problems == {"tts_speed": "Tốc độ đọc phải là một số, ví dụ 0,9 hoặc 1,2"}
     else:
         assert "tts_speed" not in problems
+
+
+def test_an_editor_gives_a_bulletin_its_own_voice_and_its_approval_stands(
+    login: Login, engine: Engine
+) -> None:
+    bid = approved_bulletin(engine, "082", "Lịch tiêm phòng")
+    editor = login("bientap.batxat")
+    page = editor.get(f"/bulletins/{bid}?lang=vi")
+    text = _section(page.text)
+    assert "Giọng đọc của bản tin" in text and "Theo từng đài" in text
+    assert "Nam" in text and not english_on(text)
+    saved = editor.post(
+        f"/bulletins/{bid}/voice",
+        data={"tts_accent": "central", "tts_speed": "0,9", "csrf_token": csrf_of(page.text)},
+    )
+    assert saved.status_code == 200, saved.text
+    assert "Đã lưu giọng đọc của bản tin" in saved.text
+    assert "Đổi giọng đọc" in saved.text  # in the bulletin's history
+    with Session(engine) as ses:
+        bulletin = ses.get(Bulletin, bid)
+        assert bulletin is not None
+        assert (bulletin.tts_accent, bulletin.tts_speed) == ("central", 0.9)
+        assert bulletin.status == BulletinStatus.approved
+    wrong = editor.post(
+        f"/bulletins/{bid}/voice", data={"tts_speed": "2", "csrf_token": csrf_of(page.text)}
+    )
+    assert wrong.status_code == 422
+    assert "Tốc độ đọc 2.0 nằm ngoài khoảng cho phép, từ 0,7 đến 1,3" in _section(wrong.text)
+    # Its approver sees the section explained, without the form.
+    seen = login("duyet.batxat").get(f"/bulletins/{bid}?lang=vi")
+    assert "Giọng đọc của bản tin" in seen.text and "Lưu giọng đọc" not in seen.text
