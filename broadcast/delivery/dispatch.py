@@ -14,6 +14,10 @@ programme has nothing airable (`no_content`), is blocked by a missing language
 decided at once, unsent, with the reason in `detail`, and the rest of the airing goes
 out as usual. Bulletins that do not fit in a station's slot are kept in
 `Occurrence.overflow` and aired first by the next airing of the same broadcast there.
+
+A station that chose Opus sends it only to the receivers that declared Opus in their
+`state` (`Receiver.codecs`); its other receivers get the same programme in MP3, with its
+own version.
 """
 
 from __future__ import annotations
@@ -430,10 +434,11 @@ def materialise(
         if mp3 is not None and mp3_command is not None:
             mp3_payload = None if late else encode(mp3_command).decode()
             other = (mp3.version, mp3.total_duration_ms, mp3_payload)
+            longest = max(longest, mp3.total_duration_ms)
         for rid, target in targets:
-            version, length, body = other if rid in mp3_only else own
+            sent_version, length, body = other if rid in mp3_only else own
             rows.append(
-                (oid, bid, sid, rid, target, state.value, version, length)
+                (oid, bid, sid, rid, target, state.value, sent_version, length)
                 + (body, None, None, None, at, 1)
             )
     _INSERT_DELIVERIES.execute(connection, rows)
