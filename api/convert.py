@@ -65,6 +65,7 @@ def receiver_public(receiver: Receiver) -> schemas.ReceiverPublic:
         online=receiver.online,
         last_seen_at=_utc(receiver.last_seen_at),
         created_at=as_utc(receiver.created_at),
+        codecs=list(receiver.codecs) if receiver.codecs is not None else None,
     )
 
 

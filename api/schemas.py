@@ -293,6 +293,10 @@ class ReceiverPublic(BaseModel):
     online: bool
     last_seen_at: datetime | None
     created_at: datetime
+    codecs: list[str] | None = Field(
+        default=None,
+        description='Codecs it declared in its state, e.g. ["mp3", "opus"]; null: MP3 only',
+    )
     programme_version: str | None = Field(
         default=None, description="Version of the latest programme it received (detail view)"
     )

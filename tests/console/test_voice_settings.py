@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from api.console.forms import VoiceForm
 from api.console.station_pages import decimal_comma
 from broadcast.bulletins.models import Bulletin, BulletinStatus
-from stations.models import Area, Station
+from stations.models import Area, Receiver, Station
 from tests.broadcasts.test_broadcast_scope import approved_bulletin
 from tests.console.conftest import Login, csrf_of, english_on
 
@@ -90,6 +90,17 @@ def test_an_admin_chooses_the_station_voice_and_codec_on_its_page(
     with Session(engine) as ses:
         station = ses.get(Station, station_id)
         assert station is not None and station.tts_speed == 1.2  # nothing refused was kept
+
+    # Each cluster shows what it declared it plays (stored from its MQTT state).
+    with Session(engine) as ses:
+        first = ses.exec(select(Receiver).where(Receiver.station_id == station_id)).first()
+        assert first is not None
+        first.codecs = ["mp3", "opus"]
+        ses.add(first)
+        ses.commit()
+    rows = admin.get(f"/stations/{station_id}").text.split("<tbody>", 1)[1].split("</tbody>")[0]
+    assert "Định dạng phát được" in saved.text
+    assert rows.count(">MP3, Opus</td>") == 1 and rows.count(">MP3</td>") >= 1
 
     # Empty choices inherit again: the station reads as its area does.
     back = admin.post(f"/stations/{station_id}/voice", data={"csrf_token": token})

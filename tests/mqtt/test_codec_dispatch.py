@@ -89,6 +89,9 @@ def test_opus_goes_only_to_receivers_that_declared_it(
 
         wait_for(lambda: declared()[opus_rx] == ["mp3", "opus"], show=declared)
         assert declared()[mp3_rx] is None and declared()[silent_rx] is None
+        shown = api.get(f"/api/v1/receivers/{opus_rx}", headers=admin).json()
+        assert shown["codecs"] == ["mp3", "opus"]
+        assert api.get(f"/api/v1/receivers/{mp3_rx}", headers=admin).json()["codecs"] is None
 
         with transaction(engine) as ses:
             broadcast = create_broadcast(
