@@ -82,7 +82,7 @@ class ProgrammeItem:
 class ProgrammeWarning:
     """Something an operator should know about the programme."""
 
-    code: str  # missing_language, no_version, overflow, overrun, blocked, empty
+    code: str  # missing_language, no_version, overflow, overrun, blocked, empty, voice_fallback
     message: str
     bulletin_id: int | None = None
     language: str | None = None

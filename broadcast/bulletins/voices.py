@@ -13,7 +13,6 @@ same content-addressed cache, so each distinct variant is made once.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
@@ -27,8 +26,6 @@ from stations.areas import ancestors
 from stations.errors import InvalidInputError
 from stations.models import ACCENTS, CODECS, OPUS_BITRATE_RANGE, SPEED_RANGE, Area, Station
 from tts import Synthesizer
-
-log = logging.getLogger(__name__)
 
 # The engines a voice may name (those the tts package builds; Viettel and FPT need tokens).
 ENGINE_NAMES = ("gtts", "espeak", "viettel", "fpt")
@@ -52,7 +49,7 @@ class Voice:
         return f"{self.opus_bitrate_kbps}k" if self.codec == "opus" else None
 
     def describe(self) -> dict[str, object]:
-        """A JSON-ready form (REST and the programme's record)."""
+        """A JSON-ready form, as REST shows it."""
         return {
             "tts_engine": self.engine,
             "tts_accent": self.accent,
