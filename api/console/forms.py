@@ -181,3 +181,28 @@ class VoiceForm(ConsoleForm):
         if self.opus_bitrate_kbps and self.bitrate() is None:
             errors["opus_bitrate_kbps"] = "Chọn tốc độ bit 16, 20 hoặc 24 kb/s"
         return errors
+
+
+class AreaVoiceForm(ConsoleForm):
+    """The voice of one area of a station's chain (its inputs are named apart from the
+    station's own voice form on the same page)."""
+
+    voice_area: str = ""
+    area_engine: str = ""
+    area_accent: str = ""
+    area_speed: str = ""
+
+    def voice(self) -> VoiceForm:
+        """The same choice as a voice form."""
+        return VoiceForm(
+            tts_engine=self.area_engine, tts_accent=self.area_accent, tts_speed=self.area_speed
+        )
+
+    def problems(self) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        speed = self.voice().problems().get("tts_speed")
+        if speed:
+            errors["area_speed"] = speed
+        if not self.voice_area:
+            errors["voice_area"] = "Chọn xã, huyện hoặc tỉnh của đài"
+        return errors

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
-from api.console.forms import BlackoutForm, StationForm, VoiceForm
+from api.console.forms import AreaVoiceForm, BlackoutForm, StationForm, VoiceForm
 from api.console.messages import form_error, say
 from api.console.web import (
     TYPED_DAY_ERROR,
@@ -141,6 +141,8 @@ def _station_page(
     blackout_form: dict[str, object] | None = None,
     voice_errors: dict[str, str] | None = None,
     voice_form: dict[str, object] | None = None,
+    area_voice_errors: dict[str, str] | None = None,
+    area_voice_form: dict[str, object] | None = None,
 ) -> HTMLResponse:
     station, area = registry.get_station(
         session=session, station_id=station_id, scope=principal.scope
@@ -180,6 +182,11 @@ def _station_page(
             "accent_options": ACCENT_OPTIONS,
             "codec_options": CODEC_OPTIONS,
             "bitrate_options": BITRATE_OPTIONS,
+            "area_voices": [(a, _voice_form(a)) for a in chain],
+            "area_engine_options": [("", "Theo địa bàn ở trên"), *ENGINE_OPTIONS[1:]],
+            "area_accent_options": [("", "Theo địa bàn ở trên"), *ACCENT_OPTIONS[1:]],
+            "area_voice_errors": area_voice_errors or {},
+            "area_voice_form": area_voice_form or {"voice_area": area.code},
         },
         principal=principal,
         status_code=status_code,
@@ -354,16 +361,18 @@ def decimal_comma(number: float) -> str:
     return (text + "0" if text.endswith(".") else text).replace(".", ",")
 
 
-def _voice_form(station: Station) -> dict[str, object]:
-    """The station's own voice fields as the form shows them (empty: inherited)."""
-    speed = decimal_comma(station.tts_speed) if station.tts_speed is not None else ""
-    return {
-        "tts_engine": station.tts_engine or "",
-        "tts_accent": station.tts_accent or "",
+def _voice_form(row: Station | Area) -> dict[str, object]:
+    """A station's or an area's own voice fields as the form shows them (empty: inherited)."""
+    speed = decimal_comma(row.tts_speed) if row.tts_speed is not None else ""
+    shown: dict[str, object] = {
+        "tts_engine": row.tts_engine or "",
+        "tts_accent": row.tts_accent or "",
         "tts_speed": speed,
-        "audio_codec": station.audio_codec if station.audio_codec == "opus" else "",
-        "opus_bitrate_kbps": str(station.opus_bitrate_kbps or ""),
     }
+    if isinstance(row, Station):
+        shown["audio_codec"] = row.audio_codec if row.audio_codec == "opus" else ""
+        shown["opus_bitrate_kbps"] = str(row.opus_bitrate_kbps or "")
+    return shown
 
 
 @router.post("/stations/{station_id}/voice", response_class=HTMLResponse, dependencies=[CsrfDep])
@@ -406,6 +415,58 @@ def update_voice(
         station_id,
         voice_errors=errors,
         voice_form=form.shown(),
+        status_code=422,
+    )
+
+
+@router.post(
+    "/stations/{station_id}/area-voice", response_class=HTMLResponse, dependencies=[CsrfDep]
+)
+def update_area_voice(
+    station_id: IdPath,
+    request: Request,
+    session: SessionDep,
+    principal: UserDep,
+    form: Annotated[AreaVoiceForm, Form()],
+) -> Response:
+    """Choose the voice of the station's commune or an area above it (administrators).
+
+    Every station below the area inherits what it does not choose itself.
+    """
+    principal.require()
+    _station, area = registry.get_station(
+        session=session, station_id=station_id, scope=principal.scope
+    )
+    errors = form.problems()
+    chain = {a.code: a for a in _blackout_areas(session, principal, area)}
+    target = chain.get(form.voice_area)
+    if target is None:
+        errors["voice_area"] = "Chọn xã, huyện hoặc tỉnh của đài"
+    if not errors and target is not None:
+        try:
+            written = voices.set_voice(target, form.voice().changes())
+        except LoaError as exc:
+            session.rollback()
+            errors["area_speed"] = say(exc)
+        else:
+            session.add(target)
+            audit.record(
+                session=session,
+                actor=principal.user,
+                action="area.update",
+                object_type="area",
+                object_id=target.code,
+                area_id=target.id,
+                detail={**written, "via": "console"},
+            )
+            return redirect(f"/stations/{station_id}", f"Đã lưu giọng đọc của {target.name}")
+    return _station_page(
+        request,
+        session,
+        principal,
+        station_id,
+        area_voice_errors=errors,
+        area_voice_form=form.shown(),
         status_code=422,
     )
 

@@ -155,3 +155,46 @@ def test_an_editor_gives_a_bulletin_its_own_voice_and_its_approval_stands(
     # Its approver sees the section explained, without the form.
     seen = login("duyet.batxat").get(f"/bulletins/{bid}?lang=vi")
     assert "Giọng đọc của bản tin" in seen.text and "Lưu giọng đọc" not in seen.text
+
+
+def test_an_admin_chooses_a_voice_for_the_station_area_and_its_stations_inherit_it(
+    login: Login, engine: Engine
+) -> None:
+    station_id = _station_of(engine, "02680")
+    admin = login("admin")
+    page = admin.get(f"/stations/{station_id}")
+    assert "Giọng đọc của địa bàn" in page.text
+    for input_id in ("f-tts_speed", "f-area_speed", "f-voice_area", "f-area_code"):
+        assert page.text.count(f'id="{input_id}"') == 1, input_id  # one form each
+    token = csrf_of(page.text)
+    saved = admin.post(
+        f"/stations/{station_id}/area-voice",
+        data={
+            "voice_area": "082",
+            "area_accent": "south",
+            "area_speed": "0,9",
+            "csrf_token": token,
+        },
+    )
+    assert saved.status_code == 200, saved.text
+    assert "Đã lưu giọng đọc của Huyện Bát Xát" in saved.text
+    text = _section(saved.text)
+    assert "giọng Nam, tốc độ đọc 0,9, MP3" in text  # Y Tý chooses nothing itself
+    rows = saved.text.split('id="area-voices"', 1)[1].split("</table>", 1)[0]
+    district = rows.split("Huyện Bát Xát", 1)[1].split("</tr>", 1)[0]
+    assert ">Nam<" in district and ">0,9<" in district
+    with Session(engine) as ses:
+        area = ses.exec(select(Area).where(Area.code == "082")).one()
+        assert (area.tts_accent, area.tts_speed) == ("south", 0.9)
+    # Only the station's own chain is offered, and checked.
+    other = admin.post(
+        f"/stations/{station_id}/area-voice",
+        data={"voice_area": "02743", "area_accent": "north", "csrf_token": token},
+    )
+    assert other.status_code == 422 and "Chọn xã, huyện hoặc tỉnh của đài" in other.text
+    slow = admin.post(
+        f"/stations/{station_id}/area-voice",
+        data={"voice_area": "02680", "area_speed": "0,5", "csrf_token": token},
+    )
+    assert slow.status_code == 422
+    assert "Tốc độ đọc 0.5 nằm ngoài khoảng cho phép, từ 0,7 đến 1,3" in slow.text
