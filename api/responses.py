@@ -35,7 +35,12 @@ def _iter_file(path: Path, start: int, length: int) -> Iterator[bytes]:
 
 
 def file_response(
-    path: Path, *, etag: str, range_header: str | None, if_none_match: str | None = None
+    path: Path,
+    *,
+    etag: str,
+    range_header: str | None,
+    if_none_match: str | None = None,
+    media_type: str = "audio/mpeg",
 ) -> Response:
     """Stream a file with ETag and single-range support (206, 416)."""
     size = path.stat().st_size
@@ -69,11 +74,11 @@ def file_response(
         return StreamingResponse(
             _iter_file(path, start, length),
             status_code=206,
-            media_type="audio/mpeg",
+            media_type=media_type,
             headers=headers,
         )
     headers["Content-Length"] = str(size)
-    return StreamingResponse(_iter_file(path, 0, size), media_type="audio/mpeg", headers=headers)
+    return StreamingResponse(_iter_file(path, 0, size), media_type=media_type, headers=headers)
 
 
 def export_response(report: reports.CoverageReport, fmt: str) -> Response:

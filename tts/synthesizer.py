@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tts.audio import concatenate, decode_to_pcm, peak_db
 from tts.cache import AudioCache, AudioResult, cache_key
-from tts.config import TTSConfig
+from tts.config import Codec, TTSConfig
 from tts.engines.base import Engine, ProgressCallback
 from tts.engines.espeak import EspeakEngine
 from tts.engines.gtts_engine import GTTSEngine
@@ -176,9 +176,17 @@ class Synthesizer:
         engine: str | None = None,
         voice: str | None = None,
         speed: float | None = None,
+        accent: str | None = None,
+        codec: Codec | None = None,
+        bitrate: str | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> AudioResult:
-        """Speak text in a language with the first engine of the policy that works."""
+        """Speak text in a language with the first engine of the policy that works.
+
+        `accent` (north, central, south) picks the engine's regional voice where it has
+        one (eSpeak NG); `codec` and `bitrate` replace the configured encoding for this
+        one result. Left out, the result is the one the configuration alone gives.
+        """
         language = canonical_language(language)
         candidates = self.candidates(language, engine)
         prepared = self.prepare_text(text, language, lexicon=lexicon)
@@ -190,9 +198,14 @@ class Synthesizer:
                 code="tts.speed_out_of_range",
                 speed=speed,
             )
+        config = self._encoding(codec, bitrate)
         failures: list[str] = []
         for candidate in candidates:
-            chosen_voice = voice or candidate.default_voice(language)
+            chosen_voice = (
+                voice
+                or (candidate.accent_voice(language, accent) if accent else None)
+                or candidate.default_voice(language)
+            )
             key = cache_key(
                 {
                     "text": prepared,
@@ -200,7 +213,7 @@ class Synthesizer:
                     "engine": candidate.name,
                     "voice": chosen_voice,
                     "speed": round(speed, 3),
-                    "audio": self._audio_settings(),
+                    "audio": self._audio_settings(config),
                 }
             )
             try:
@@ -217,6 +230,7 @@ class Synthesizer:
                     engine=candidate.name,
                     language=language,
                     voice=chosen_voice,
+                    config=config,
                 )
             except EngineUnavailable as exc:
                 log.warning("engine %s failed for %s: %s", candidate.name, language, exc)
@@ -231,8 +245,23 @@ class Synthesizer:
             engines=", ".join(c.name for c in candidates),
         )
 
-    def _audio_settings(self) -> dict[str, object]:
-        c = self.config
+    def _encoding(self, codec: Codec | None, bitrate: str | None) -> TTSConfig:
+        """The configuration with this result's codec and bitrate (itself when unchanged)."""
+        if codec is None and bitrate is None:
+            return self.config
+        if codec is not None and codec not in ("mp3", "opus"):
+            raise InvalidInput(
+                f"Unknown codec {codec!r}",
+                "use mp3 or opus",
+                code="tts.unknown_codec",
+                codec=codec,
+            )
+        return replace(
+            self.config, codec=codec or self.config.codec, bitrate=bitrate or self.config.bitrate
+        )
+
+    def _audio_settings(self, config: TTSConfig | None = None) -> dict[str, object]:
+        c = config or self.config
         return {
             "lufs": c.loudness_lufs,
             "tp": c.true_peak_db,
@@ -250,7 +279,9 @@ class Synthesizer:
         engine: str,
         language: str,
         voice: str,
+        config: TTSConfig | None = None,
     ) -> AudioResult:
+        config = config or self.config
         with self.cache.lock(key):
             hit = self.cache.lookup(key)
             if hit is not None:
@@ -264,11 +295,11 @@ class Synthesizer:
                     code="tts.silent_output",
                     engine=engine,
                 )
-            encoded = broadcast_ready(pcm, self.config)
+            encoded = broadcast_ready(pcm, config)
             return self.cache.store(
                 key,
                 encoded.data,
-                extension=self.config.extension,
+                extension=config.extension,
                 duration_ms=encoded.duration_ms,
                 engine=engine,
                 language=language,
@@ -279,9 +310,20 @@ class Synthesizer:
 
     # --- recordings ---------------------------------------------------------------------------
 
-    def from_recording(self, data: bytes | Path, language: str) -> AudioResult:
-        """Make a human recording (any common format) broadcast-ready and cache it."""
+    def from_recording(
+        self,
+        data: bytes | Path,
+        language: str,
+        *,
+        codec: Codec | None = None,
+        bitrate: str | None = None,
+    ) -> AudioResult:
+        """Make a human recording (any common format) broadcast-ready and cache it.
+
+        `codec` and `bitrate` replace the configured encoding for this one result.
+        """
         language = canonical_language(language)
+        config = self._encoding(codec, bitrate)
         raw = Path(data).read_bytes() if isinstance(data, Path) else data
         if not raw:
             raise InvalidRecording(
@@ -292,7 +334,7 @@ class Synthesizer:
                 "recording": hashlib.sha256(raw).hexdigest(),
                 "language": language,
                 "engine": RECORDING,
-                "audio": self._audio_settings(),
+                "audio": self._audio_settings(config),
             }
         )
         limit = self.config.max_recording_seconds
@@ -324,7 +366,9 @@ class Synthesizer:
             return pcm
 
         try:
-            return self._render(key, decode, engine=RECORDING, language=language, voice="")
+            return self._render(
+                key, decode, engine=RECORDING, language=language, voice="", config=config
+            )
         except EngineUnavailable as exc:
             raise InvalidRecording(
                 "The recording holds no sound above the silence threshold",

@@ -53,6 +53,7 @@ FORM_FIELDS = frozenset(
         "title",
         "until",
         "url",
+        "voice",
         "when",
     }
 )
@@ -280,6 +281,21 @@ CATALOGUE: dict[str, Text] = {
     ),
     "tts.speed_out_of_range": Text("Tốc độ đọc {speed} nằm ngoài khoảng từ 0,3 đến 3,0"),
     "tts.silent_output": Text("Bộ đọc {engine} chỉ trả về khoảng lặng"),
+    "tts.unknown_codec": Text("Không có định dạng âm thanh '{codec}': chỉ có MP3 hoặc Opus"),
+    # Voice and delivery codec of areas, stations and bulletins.
+    "voice.unknown_engine": Text("Không có bộ đọc '{engine}' (chọn một trong: {engines})", "voice"),
+    "voice.unknown_accent": Text(
+        "Không có vùng giọng '{accent}': chọn giọng Bắc, Trung hoặc Nam", "voice"
+    ),
+    "voice.speed_out_of_range": Text(
+        "Tốc độ đọc {speed} nằm ngoài khoảng cho phép, từ 0,7 đến 1,3", "voice"
+    ),
+    "voice.unknown_codec": Text(
+        "Không có định dạng âm thanh '{codec}': chọn MP3 hoặc Opus", "voice"
+    ),
+    "voice.opus_bitrate_out_of_range": Text(
+        "Tốc độ bit Opus {bitrate} kb/s nằm ngoài khoảng cho phép, từ 16 đến 24 kb/s", "voice"
+    ),
     "tts.engine_failed": Text("Bộ đọc {engine} không đọc được nội dung này"),
     "tts.engine_unreachable": Text(
         "Không kết nối được bộ đọc {engine}: mất mạng hoặc dịch vụ đang lỗi"

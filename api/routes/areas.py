@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Query
 from api import schemas
 from api.convert import area_public
 from api.deps import AdminDep, PrincipalDep, SessionDep
+from broadcast.bulletins import voices
 from broadcast.core import audit
 from stations import areas
 from stations.models import AreaLevel
@@ -56,6 +57,8 @@ def create_area(
         parent_code=body.parent_code,
         scope=principal.scope,
     )
+    voices.set_voice(area, body.model_dump(include=set(voices.VOICE_FIELDS), exclude_unset=True))
+    session.add(area)
     audit.record(
         session=session,
         actor=principal.user,
@@ -88,6 +91,8 @@ def update_area(
         level=body.level,
         parent_code=body.parent_code,
     )
+    voices.set_voice(area, body.model_dump(include=set(voices.VOICE_FIELDS), exclude_unset=True))
+    session.add(area)
     audit.record(
         session=session,
         actor=principal.user,

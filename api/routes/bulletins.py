@@ -12,7 +12,7 @@ from api import bulletin_schemas as bs
 from api import schemas
 from api.deps import IdPath, PrincipalDep, RenderWakeDep, SessionDep, SettingsDep, SynthesizerDep
 from api.responses import file_response
-from broadcast.bulletins import recordings
+from broadcast.bulletins import recordings, voices
 from broadcast.bulletins import service as bulletins
 from broadcast.bulletins.models import (
     AudioState,
@@ -27,6 +27,7 @@ from stations.models import Area
 from stations.timeutil import as_utc
 
 router = APIRouter(prefix="/bulletins", tags=["bulletins"])
+VOICE = set(voices.VOICE_FIELDS)
 
 
 def _username(session: Session, user_id: int | None) -> str | None:
@@ -56,6 +57,9 @@ def _public(session: Session, bulletin: Bulletin, area: Area) -> bs.BulletinPubl
         valid_until=as_utc(bulletin.valid_until) if bulletin.valid_until else None,
         created_at=as_utc(bulletin.created_at),
         updated_at=as_utc(bulletin.updated_at),
+        tts_engine=bulletin.tts_engine,  # type: ignore[arg-type]  # checked when written
+        tts_accent=bulletin.tts_accent,  # type: ignore[arg-type]
+        tts_speed=bulletin.tts_speed,
         translations=[
             bs.TranslationPublic(
                 language=t.language,
@@ -144,6 +148,12 @@ def create_bulletin(
             bulletins.NewTranslation(language=t.language, text=t.text) for t in body.translations
         ],
     )
+    bulletins.set_voice(
+        session=session,
+        principal=principal,
+        bulletin=bulletin,
+        changes=body.model_dump(include=VOICE, exclude_unset=True),
+    )
     background.add_task(render_wake)
     bulletin, area = _get(session, principal, bulletin.id or 0)
     return _public(session, bulletin, area)
@@ -168,7 +178,13 @@ def update_bulletin(
         session=session,
         principal=principal,
         bulletin=bulletin,
-        **body.model_dump(exclude_unset=True),
+        **body.model_dump(exclude_unset=True, exclude=VOICE),
+    )
+    bulletins.set_voice(
+        session=session,
+        principal=principal,
+        bulletin=bulletin,
+        changes=body.model_dump(include=VOICE, exclude_unset=True),
     )
     return _public(session, bulletin, area)
 

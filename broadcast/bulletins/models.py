@@ -77,6 +77,10 @@ class Bulletin(SQLModel, table=True):
     reviewed_at: datetime | None = Field(default=None, sa_column=UTCDateTime())
     # sha256 over every version's content and audio at approval time: what may air.
     approval_hash: str | None = Field(default=None, max_length=64)
+    # The Vietnamese reading's voice for this bulletin only (None: each station's own).
+    tts_engine: str | None = Field(default=None, max_length=32)
+    tts_accent: str | None = Field(default=None, max_length=16)
+    tts_speed: float | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_column=UTCDateTime())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=UTCDateTime())
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, func, or_
 from sqlmodel import Session, col, select
 
+from broadcast.bulletins import voices
 from broadcast.bulletins.models import (
     AudioState,
     Bulletin,
@@ -325,6 +326,25 @@ def update_bulletin(
     session.flush()
     _record(session, principal.user, "bulletin.update", bulletin, **changes)
     return bulletin
+
+
+def set_voice(
+    *, session: Session, principal: Principal, bulletin: Bulletin, changes: Mapping[str, object]
+) -> dict[str, object]:
+    """The bulletin's own voice for its Vietnamese reading at every station (editors).
+
+    Fields left out keep their value; None gives the reading back to each station's voice.
+    The voice is not part of what is approved (the words are), so an approval stands.
+    """
+    principal.require(Role.editor)
+    _editable(bulletin)
+    written = voices.set_voice(bulletin, changes)
+    if written:
+        bulletin.updated_at = utcnow()
+        session.add(bulletin)
+        session.flush()
+        _record(session, principal.user, "bulletin.voice", bulletin, **written)
+    return written
 
 
 def _editable(bulletin: Bulletin) -> None:

@@ -136,6 +136,17 @@ class Settings(BaseSettings):
     tts_bitrate: str = Field("48k", description="MP3 bitrate of bulletin and programme audio")
     tts_sample_rate: int = Field(24_000, ge=8_000, le=48_000, description="Audio sample rate")
     tts_gtts_timeout: float = Field(10.0, gt=0, description="Seconds before gTTS gives up")
+    tts_accent: str = Field(
+        "north",
+        pattern="^(north|central|south)$",
+        description="Vietnamese accent of areas and stations that choose none (eSpeak NG)",
+    )
+    tts_speed: float = Field(
+        1.0, ge=0.7, le=1.3, description="Reading speed of areas and stations that choose none"
+    )
+    tts_opus_bitrate_kbps: int = Field(
+        24, ge=16, le=24, description="Opus bitrate of stations that choose Opus but no bitrate"
+    )
     max_recording_seconds: float = Field(
         1800.0, gt=0, description="Longest human recording accepted for one bulletin version"
     )

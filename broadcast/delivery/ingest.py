@@ -826,4 +826,12 @@ class AckIngestor:
         _UPDATE_RECEIVERS.execute(
             session.connection(), [(online, at, rid) for rid, online in written.items()]
         )
+        # Codecs come with a receiver's `state` on connect: a few rows, written as they are.
+        for receiver_id, status in states.items():
+            if status.codecs is not None:
+                session.connection().execute(
+                    update(RECEIVER)
+                    .where(RECEIVER.c.id == receiver_id)
+                    .values(codecs=sorted({c.lower() for c in status.codecs}))
+                )
         return written

@@ -1,7 +1,7 @@
 """Signed webhooks: subscriptions, the outbox of events and the delivery log.
 
 Revision ID: 0013_webhooks
-Revises: 0011_blackouts
+Revises: 0012_voice_codec
 Create Date: 2026-12-04 19:30:00
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0013_webhooks"
-down_revision: str | None = "0011_blackouts"
+down_revision: str | None = "0012_voice_codec"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
