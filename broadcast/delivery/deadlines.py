@@ -40,7 +40,7 @@ def apply_deadlines(*, engine: Engine, settings: Settings, now: datetime) -> dic
             sm_select(Occurrence).where(
                 or_(
                     col(Occurrence.state) == OccurrenceState.dispatched,
-                    # Cancelled while on air at some receivers: settled once those end.
+                    # Cancelled after it was sent: settled past its deadline (below).
                     and_(
                         col(Occurrence.state) == OccurrenceState.cancelled,
                         col(Occurrence.cancel_sent_at).is_not(None),
@@ -97,6 +97,9 @@ def apply_deadlines(*, engine: Engine, settings: Settings, now: datetime) -> dic
             remaining = connection.execute(
                 select(func.count()).select_from(d).where(mine, d.c.state.not_in(_FINAL))
             ).scalar_one()
+            cancelled = occ.state == OccurrenceState.cancelled
+            if cancelled and occ.deadline_at is not None and now < as_utc(occ.deadline_at):
+                continue  # a receiver that aired it before the cancel may still report
             if remaining == 0:
                 occ.settled = True
                 session.add(occ)

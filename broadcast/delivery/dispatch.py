@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, and_, bindparam, func, insert, literal_column, or_, update
+from sqlalchemy import Engine, and_, bindparam, insert, literal_column, or_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, SQLModel, col, select
@@ -47,7 +47,6 @@ from broadcast.core.db import (
 from broadcast.core.metrics import Metrics
 from broadcast.core.settings import Settings
 from broadcast.delivery.models import (
-    FINAL_STATES,
     NOT_SENT_STATES,
     Delivery,
     DeliveryState,
@@ -650,12 +649,12 @@ def publish_cancels(
 ) -> int:
     """Send `cancel` for cancelled airings to the receivers that had not aired them.
 
-    An airing whose every delivery is final is settled here; one still on air at some
-    receivers (a cancel cannot stop what has started) is settled by the deadline pass
-    once those end, so its as-run record and its `broadcast.completed` are kept.
+    The deadline pass settles such an airing once its deadline has passed: a receiver
+    may have aired it before the cancel reached it (a cancel cannot stop what has
+    started), and its report still counts in the as-run record and its station's
+    `broadcast.completed`.
     """
     sent = 0
-    settled: list[Occurrence] = []
     with transaction(engine) as session:
         occs = session.exec(
             select(Occurrence).where(
@@ -677,19 +676,7 @@ def publish_cancels(
                     publisher.publish(topics.cmd(receiver_id), payload, qos=1)
                     sent += 1
             occ.cancel_sent_at = now
-            still_open = session.exec(
-                select(func.count())
-                .select_from(Delivery)
-                .where(
-                    Delivery.occurrence_id == occ.id,
-                    col(Delivery.state).not_in([s.value for s in FINAL_STATES]),
-                )
-            ).one()
-            if not still_open:
-                occ.settled = True
-                settled.append(occ)
             session.add(occ)
-        webhook_events.airings_settled(session, settled, now=now)
     if metrics is not None:
         metrics.published("cancel", sent)
     return sent

@@ -225,7 +225,16 @@ def test_a_cap_flash_flood_warning_airs_in_each_stations_languages_hourly_until_
         done = [e for e in hooks.of("broadcast.completed") if e["data"]["broadcast_id"] == bid]
         return done if len(done) >= 4 else []  # two stations, two airings
 
-    completed = wait_for(settled_events, timeout=30, show=hooks.events)
+    def found() -> Any:
+        shown = chain.ok("GET", f"/broadcasts/{bid}", admin)["occurrences"]
+        rows = chain.ok("GET", f"/broadcasts/{bid}/status", admin)["deliveries"]
+        return (
+            [(o["seq"], o["state"], o.get("settled")) for o in shown],
+            [(r["occurrence"], r["state"]) for r in rows],
+            [(e["type"], e["data"].get("airing")) for e in hooks.events()],
+        )
+
+    completed = wait_for(settled_events, timeout=30, show=found)
     assert {(e["data"]["airing"], e["data"]["station_id"]) for e in completed} == {
         (ref, s["id"]) for ref in (first, second) for s in stations.values()
     }
