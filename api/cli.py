@@ -111,7 +111,10 @@ def areas_import(
     file: Annotated[
         Path,
         typer.Argument(
-            exists=True, dir_okay=False, help="CSV with header code,name,level,parent_code"
+            exists=True,
+            dir_okay=False,
+            help="CSV with header code,name,level,parent_code, optionally border "
+            "(1 for a border commune)",
         ),
     ],
 ) -> None:

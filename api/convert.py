@@ -25,6 +25,7 @@ def area_public(session: Session, area: Area) -> schemas.AreaPublic:
         name=area.name,
         level=AreaLevel(area.level),
         parent_code=parent_code_of(session=session, area=area),
+        border=bool(area.border),
     )
 
 

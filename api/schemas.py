@@ -127,6 +127,7 @@ class AreaCreate(AreaBase, Strict):
     """A new area; `parent_code` is omitted only for a province (top level)."""
 
     parent_code: Code | None = None
+    border: bool = Field(False, description="A commune on the national border")
 
 
 class AreaUpdate(Strict):
@@ -135,6 +136,7 @@ class AreaUpdate(Strict):
     name: Name | None = None
     level: AreaLevel | None = None
     parent_code: Code | None = None
+    border: bool | None = Field(None, description="A commune on the national border")
 
 
 class AreaPublic(AreaBase):
@@ -142,6 +144,7 @@ class AreaPublic(AreaBase):
 
     id: int
     parent_code: str | None
+    border: bool = Field(False, description="A commune on the national border")
 
 
 # --- languages -------------------------------------------------------------

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from broadcast.people.models import Role, User
 from broadcast.people.service import create_user
@@ -26,6 +26,9 @@ DEMO_AREAS: tuple[tuple[str, str, AreaLevel, str | None], ...] = (
     ("02800", "Xã Bắc Hà", AreaLevel.commune, "10"),
     ("02680-01", "Thôn Lao Chải", AreaLevel.village, "02680"),
 )
+
+# Communes on the border with China (Bát Xát and Mường Khương districts).
+DEMO_BORDER_COMMUNES = frozenset({"02680", "02659", "02743"})
 
 # (area code, station name, kind, languages in airing order, receiver names)
 DEMO_STATIONS: tuple[tuple[str, str, StationKind, tuple[str, ...], tuple[str, ...]], ...] = (
@@ -82,8 +85,15 @@ def seed_demo(*, session: Session, admin_username: str, admin_password: str) -> 
                 level=level,
                 parent_code=parent,
                 scope=everything,
+                border=code in DEMO_BORDER_COMMUNES,
             )
             result.created_areas += 1
+    # Demo databases made before areas had the flag get it too.
+    for area in session.exec(
+        select(Area).where(col(Area.code).in_(sorted(DEMO_BORDER_COMMUNES)), ~col(Area.border))
+    ).all():
+        area.border = True
+        session.add(area)
     for area_code, name, kind, languages, receivers in DEMO_STATIONS:
         if session.exec(select(Station).where(Station.name == name)).first() is not None:
             continue

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Dialect, String, TypeDecorator
+from sqlalchemy import JSON, Column, DateTime, Dialect, String, TypeDecorator, false
 from sqlmodel import Field, SQLModel
 
 from stations.timeutil import as_utc, utcnow
@@ -70,6 +70,8 @@ class Area(SQLModel, table=True):
     parent_id: int | None = Field(default=None, foreign_key="area.id", index=True)
     # Materialised path of ids, "/1/7/42/": subtree scoping is one prefix match.
     path: str = Field(default="/", max_length=512, index=True)
+    # A commune on the national border (campaigns may target only these).
+    border: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     created_at: datetime = Field(default_factory=utcnow, sa_column=UTCDateTime())
 
 

@@ -55,6 +55,7 @@ def create_area(
         level=body.level,
         parent_code=body.parent_code,
         scope=principal.scope,
+        border=body.border,
     )
     audit.record(
         session=session,
@@ -87,6 +88,7 @@ def update_area(
         name=body.name,
         level=body.level,
         parent_code=body.parent_code,
+        border=body.border,
     )
     audit.record(
         session=session,
