@@ -16,6 +16,7 @@ from api.routes import (
     blackouts,
     broadcasts,
     bulletins,
+    campaigns,
     dead_letters,
     health,
     languages,
@@ -62,6 +63,7 @@ def api_router() -> APIRouter:
     router.include_router(schedule.router)
     router.include_router(alerts.router)
     router.include_router(blackouts.router)
+    router.include_router(campaigns.router)
     return router
 
 
