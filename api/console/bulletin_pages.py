@@ -12,7 +12,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
-from api.console.forms import BulletinForm
+from api.console.forms import BulletinForm, parse_campaign_theme
 from api.console.messages import form_error, say
 from api.console.web import ConsoleRoute, CsrfDep, UserDep, redirect, render
 from api.deps import IdPath, RenderWakeDep, SessionDep, SettingsDep, get_synthesizer
@@ -20,6 +20,7 @@ from api.responses import file_response
 from broadcast.bulletins import lexicon, recordings
 from broadcast.bulletins import service as bulletins
 from broadcast.bulletins.models import BulletinStatus, Priority
+from broadcast.campaigns import service as campaigns
 from broadcast.core import audit
 from broadcast.core.settings import Settings
 from broadcast.people.models import Role
@@ -58,6 +59,19 @@ ACTION_LABELS = {
 }
 
 
+def campaign_options(session: Session, principal: Principal, empty: str) -> list[tuple[str, str]]:
+    """A select of the campaigns the caller sees, each alone and with each of its themes."""
+    rows = campaigns.list_campaigns(session=session, scope=principal.scope)
+    themes = campaigns.themes_of(session=session, campaign_ids=[c.id or 0 for c, _ in rows])
+    options = [("", empty)]
+    for c, _ in rows:
+        options.append((str(c.id), f"{c.name} (chưa chọn nội dung)"))
+        options += [
+            (f"{c.id}-{t.id}", f"{c.name} – {t.name}") for t in themes if t.campaign_id == c.id
+        ]
+    return options
+
+
 def _language_names(session: Session) -> dict[str, str]:
     return {lang.code: lang.name for lang in registry.list_languages(session=session)}
 
@@ -70,15 +84,19 @@ def bulletins_page(
     status: str = "",
     priority: str = "",
     campaign: str = "",
+    campaign_theme: str = "",
     missing: str = "",
 ) -> HTMLResponse:
     """Bulletins of the caller's area, newest first, with filters."""
+    campaign_id, theme_id = parse_campaign_theme(campaign_theme) or (None, None)
     rows, total = bulletins.list_bulletins(
         session=session,
         scope=principal.scope,
         status=BulletinStatus(status) if status in BulletinStatus.__members__ else None,
         priority=Priority(priority) if priority in Priority.__members__ else None,
         campaign=campaign.strip() or None,
+        campaign_id=campaign_id,
+        theme_id=theme_id,
         missing_language=missing or None,
         limit=200,
     )
@@ -93,8 +111,10 @@ def bulletins_page(
                 "status": status,
                 "priority": priority,
                 "campaign": campaign,
+                "campaign_theme": campaign_theme,
                 "missing": missing,
             },
+            "campaign_options": campaign_options(session, principal, "Mọi chiến dịch"),
             "status_options": STATUS_OPTIONS,
             "priority_options": [("", "Mọi mức")] + PRIORITY_OPTIONS,
             "language_options": [("", "—")] + list(names.items()),
@@ -110,6 +130,7 @@ def _new_context(session: Session, principal: Principal) -> dict[str, object]:
         "priority_options": PRIORITY_OPTIONS,
         "area_options": [("", "Địa bàn của tôi")]
         + [(a.code, f"{a.name} ({a.code})") for a in areas if a.level != AreaLevel.village],
+        "campaign_options": campaign_options(session, principal, "Không thuộc chiến dịch nào"),
     }
 
 
@@ -133,6 +154,7 @@ def create_bulletin(
     principal.require(Role.editor)
     errors = form.problems(needs_area=principal.area is None)
     if not errors:
+        campaign_id, theme_id = parse_campaign_theme(form.campaign_theme) or (None, None)
         try:
             bulletin = bulletins.create_bulletin(
                 session=session,
@@ -142,11 +164,20 @@ def create_bulletin(
                 campaign=form.campaign.strip() or None,
                 area_code=form.area_code or None,
                 translations=[bulletins.NewTranslation(language="vi", text=form.text)],
+                campaign_id=campaign_id,
+                theme_id=theme_id,
             )
         except LoaError as exc:
             session.rollback()
             key, shown = form_error(
-                exc, {"text": "text", "area": "area_code", "title": "title"}, default="title"
+                exc,
+                {
+                    "text": "text",
+                    "area": "area_code",
+                    "title": "title",
+                    "bulletin": "campaign_theme",
+                },
+                default="title",
             )
             errors[key] = shown
         else:
