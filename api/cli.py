@@ -16,6 +16,7 @@ from broadcast.core.db import make_engine, transaction, upgrade
 from broadcast.core.settings import Environment, Settings
 from broadcast.people.models import Role
 from stations.errors import LoaError
+from stations.timeutil import utcnow
 from tts.cli import app as tts_app
 
 __all__ = ["app", "err", "fail", "load_settings", "log", "main", "out", "setup_logging"]
@@ -233,7 +234,7 @@ def _import_failed(file: Path, exc: LoaError) -> NoReturn:
 
 def ensure_demo(settings: Settings) -> tuple[str, str]:
     """Seed the demo province once; returns the demo admin's username and password."""
-    from broadcast.demo import demo_receivers_file, seed_demo
+    from broadcast.demo import demo_receivers_file, seed_demo, seed_demo_campaign
 
     cred_file = settings.demo_credentials_file
     if cred_file.is_file():
@@ -244,6 +245,7 @@ def ensure_demo(settings: Settings) -> tuple[str, str]:
     engine = make_engine(settings.database_url)
     with transaction(engine) as session:
         result = seed_demo(session=session, admin_username=username, admin_password=password)
+        seed_demo_campaign(session=session, today=utcnow().astimezone(settings.zone).date())
     engine.dispose()
     receivers_file = demo_receivers_file(cred_file)
     if result.receivers:
