@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Dialect, String, TypeDecorator, false
+from sqlalchemy import JSON, Boolean, Column, DateTime, Dialect, String, TypeDecorator, false
 from sqlmodel import Field, SQLModel
 
 from stations.timeutil import as_utc, utcnow
@@ -71,7 +71,10 @@ class Area(SQLModel, table=True):
     # Materialised path of ids, "/1/7/42/": subtree scoping is one prefix match.
     path: str = Field(default="/", max_length=512, index=True)
     # A commune on the national border (campaigns may target only these).
-    border: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    # Only a server default: set-based inserts that leave it out (scale.py) stay valid.
+    border: bool = Field(
+        default=False, sa_column=Column(Boolean, server_default=false(), nullable=False)
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_column=UTCDateTime())
 
 

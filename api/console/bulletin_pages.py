@@ -12,6 +12,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
+from api.console.campaign_pages import campaign_options
 from api.console.forms import BulletinForm, parse_campaign_theme
 from api.console.messages import form_error, say
 from api.console.web import ConsoleRoute, CsrfDep, UserDep, redirect, render
@@ -20,7 +21,6 @@ from api.responses import file_response
 from broadcast.bulletins import lexicon, recordings
 from broadcast.bulletins import service as bulletins
 from broadcast.bulletins.models import BulletinStatus, Priority
-from broadcast.campaigns import service as campaigns
 from broadcast.core import audit
 from broadcast.core.settings import Settings
 from broadcast.people.models import Role
@@ -57,19 +57,6 @@ ACTION_LABELS = {
     "translation.render_failed": "Tạo âm thanh lỗi",
     "translation.remove": "Bỏ bản không đọc được (cảnh báo CAP)",
 }
-
-
-def campaign_options(session: Session, principal: Principal, empty: str) -> list[tuple[str, str]]:
-    """A select of the campaigns the caller sees, each alone and with each of its themes."""
-    rows = campaigns.list_campaigns(session=session, scope=principal.scope)
-    themes = campaigns.themes_of(session=session, campaign_ids=[c.id or 0 for c, _ in rows])
-    options = [("", empty)]
-    for c, _ in rows:
-        options.append((str(c.id), f"{c.name} (chưa chọn nội dung)"))
-        options += [
-            (f"{c.id}-{t.id}", f"{c.name} – {t.name}") for t in themes if t.campaign_id == c.id
-        ]
-    return options
 
 
 def _language_names(session: Session) -> dict[str, str]:

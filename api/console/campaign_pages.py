@@ -7,11 +7,13 @@ from datetime import date
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from sqlmodel import Session
 
 from api.console.web import ConsoleRoute, UserDep, render
 from api.deps import ClockDep, IdPath, SessionDep, SettingsDep
 from broadcast.campaigns import progress as campaign_progress
 from broadcast.campaigns import service as campaigns
+from broadcast.people.service import Principal
 
 router = APIRouter(route_class=ConsoleRoute)
 
@@ -25,6 +27,20 @@ def _number(value: float | None) -> str:
     if value is None:
         return "—"
     return f"{value:.1f}".replace(".", ",").removesuffix(",0")
+
+
+def campaign_options(session: Session, principal: Principal, empty: str) -> list[tuple[str, str]]:
+    """A select of the campaigns the caller sees, each alone ("12") and with each of its
+    themes ("12-5"), for the bulletin and schedule forms (forms.parse_campaign_theme)."""
+    rows = campaigns.list_campaigns(session=session, scope=principal.scope)
+    themes = campaigns.themes_of(session=session, campaign_ids=[c.id or 0 for c, _ in rows])
+    options = [("", empty)]
+    for c, _ in rows:
+        options.append((str(c.id), f"{c.name} (chưa chọn nội dung)"))
+        options += [
+            (f"{c.id}-{t.id}", f"{c.name} – {t.name}") for t in themes if t.campaign_id == c.id
+        ]
+    return options
 
 
 @router.get("/campaigns", response_class=HTMLResponse)

@@ -115,3 +115,17 @@ def test_a_bulletin_is_written_for_a_campaigns_theme_and_listed_by_it(
     assert "Luật Biên phòng Việt Nam" in listed and "Giao lưu hữu nghị" not in listed
     whole = province.get(f"/bulletins?campaign_theme={aired.campaign_id}").text
     assert "Luật Biên phòng Việt Nam" in whole and "Giao lưu hữu nghị" in whole
+
+
+def test_the_schedule_form_offers_only_a_themes_approved_bulletins(
+    login: Login, aired: Aired
+) -> None:
+    client = login("bientap.laocai")
+    everything = client.get("/schedule/new").text
+    assert "Luật Biên giới quốc gia" in everything and "Giao lưu hữu nghị" in everything
+    law = client.get(
+        f"/schedule/new?campaign_theme={aired.campaign_id}-{aired.themes['phap-luat']}"
+    ).text
+    options = law.split('id="f-bulletin_ids"')[1].split("</select>")[0]
+    assert "Luật Biên giới quốc gia" in options and "Giao lưu hữu nghị" not in options
+    assert f'value="{aired.campaign_id}-{aired.themes["phap-luat"]}" selected' in law
