@@ -3,7 +3,7 @@ language with the communes behind first."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -63,24 +63,33 @@ def campaign_page(
     settings: SettingsDep,
     principal: UserDep,
     clock: ClockDep,
+    week: bool = False,
 ) -> HTMLResponse:
     """One campaign: its plan, themes, and progress in each target commune of the caller's
-    area, those behind ("Chậm tiến độ") first."""
+    area, those behind ("Chậm tiến độ") first; since its first day, or with `week` over
+    the last 7 days (the targets pro-rated to them)."""
     campaign, area = campaigns.get_campaign(
         session=session, scope=principal.scope, campaign_id=campaign_id
     )
     view = campaigns.view_of(session=session, campaign=campaign, area=area)
+    now = clock()
+    today = now.astimezone(settings.zone).date()
+    first = max(today - timedelta(days=6), campaign.starts_on) if week else None
+    if week and first is not None and first > campaign.ends_on:
+        first = max(campaign.ends_on - timedelta(days=6), campaign.starts_on)
     report = campaign_progress.campaign_progress(
         session=session,
         scope=principal.scope,
         view=view,
         zone=settings.zone,
-        now=clock(),
+        now=now,
+        first=first,
+        last=min(max(today, campaign.starts_on), campaign.ends_on) if week else None,
         late_after_seconds=settings.late_after_seconds,
     )
     return render(
         request,
         "campaign.html",
-        {"view": view, "report": report, "day": _day, "number": _number},
+        {"view": view, "report": report, "day": _day, "number": _number, "week": week},
         principal=principal,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,7 +15,7 @@ from sqlmodel import Session, select
 from broadcast.bulletins.models import Bulletin
 from broadcast.core.settings import Settings
 from broadcast.people.models import Role
-from tests.campaigns.scenario import Aired, air_the_campaign
+from tests.campaigns.scenario import T0, Aired, air_the_campaign
 from tests.console.conftest import Login, csrf_of, english_on
 from tests.utils import UserFactory
 
@@ -129,3 +130,16 @@ def test_the_schedule_form_offers_only_a_themes_approved_bulletins(
     options = law.split('id="f-bulletin_ids"')[1].split("</select>")[0]
     assert "Luật Biên giới quốc gia" in options and "Giao lưu hữu nghị" not in options
     assert f'value="{aired.campaign_id}-{aired.themes["phap-luat"]}" selected' in law
+
+
+def test_the_weeks_summary_counts_only_the_last_seven_days(
+    login: Login, aired: Aired, client: TestClient
+) -> None:
+    page = login("bientap.batxat")
+    client.app.state.clock = lambda: T0 + timedelta(days=8)  # type: ignore[attr-defined]
+    whole = " ".join(_text(page.get(f"/campaigns/{aired.campaign_id}").text).split())
+    assert "Tiến độ từ 01/03/2031 đến 09/03/2031" in whole
+    week = " ".join(_text(page.get(f"/campaigns/{aired.campaign_id}?week=1").text).split())
+    # Nothing aired from 3 to 9 March: both communes of Bát Xát fall behind that week.
+    assert "Tiến độ từ 03/03/2031 đến 09/03/2031: 2/2 xã chậm tiến độ" in week
+    assert "Từ đầu chiến dịch" in week
