@@ -33,6 +33,13 @@ class AlertPublic(BaseModel):
     unvoiced_languages: list[str] = Field(
         description="Versions dropped at release: no engine could voice them"
     )
+    hazard: str | None = Field(
+        None, description="flash_flood, landslide, storm, forest_fire or epidemic, if known"
+    )
+    templates: dict[str, int] = Field(
+        default_factory=dict,
+        description="Languages voiced from an emergency template: language -> template id",
+    )
     starts_at: datetime | None
     expires_at: datetime | None
     repeat_minutes: int

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from api.schemas import Code, Id, LanguageCode, Strict
+from api.schemas import Code, Id, LanguageCode, Strict, VoiceFields
 from broadcast.bulletins.models import (
     AudioState,
     BulletinStatus,
@@ -33,8 +33,11 @@ class TranslationUpdate(Strict):
     text: Text
 
 
-class BulletinCreate(Strict):
-    """A new draft bulletin; `area_code` defaults to the author's home area."""
+class BulletinCreate(VoiceFields, Strict):
+    """A new draft bulletin; `area_code` defaults to the author's home area.
+
+    Voice fields, when set, read its Vietnamese version so at every station.
+    """
 
     title: Title
     priority: Priority = Priority.normal
@@ -48,8 +51,11 @@ class BulletinCreate(Strict):
     translations: list[TranslationCreate] = Field(default_factory=list, max_length=20)
 
 
-class BulletinUpdate(Strict):
-    """Changes to a bulletin; a new title or priority needs approval again."""
+class BulletinUpdate(VoiceFields, Strict):
+    """Changes to a bulletin; a new title or priority needs approval again.
+
+    Voice fields set to null give the reading back to each station's voice.
+    """
 
     title: Title | None = None
     priority: Priority | None = None
@@ -81,12 +87,15 @@ class TranslationPublic(BaseModel):
     audio_bytes: int | None
     audio_duration_ms: int | None
     audio_engine: str | None
+    template_id: int | None = Field(
+        None, description="The emergency template the audio was joined from (source template)"
+    )
     audio_url: str | None = Field(None, description="Preview: GET this with your token")
     content_hash: str
     updated_at: datetime
 
 
-class BulletinPublic(BaseModel):
+class BulletinPublic(VoiceFields):
     """A bulletin with its versions."""
 
     id: int

@@ -236,7 +236,13 @@ def _import_failed(file: Path, exc: LoaError) -> NoReturn:
 
 def ensure_demo(settings: Settings) -> tuple[str, str]:
     """Seed the demo province once; returns the demo admin's username and password."""
-    from broadcast.demo import demo_receivers_file, seed_demo, seed_demo_campaign
+    from broadcast.bulletins.media import synthesizer
+    from broadcast.demo import (
+        demo_receivers_file,
+        seed_demo,
+        seed_demo_campaign,
+        seed_demo_templates,
+    )
 
     cred_file = settings.demo_credentials_file
     if cred_file.is_file():
@@ -248,6 +254,10 @@ def ensure_demo(settings: Settings) -> tuple[str, str]:
     with transaction(engine) as session:
         result = seed_demo(session=session, admin_username=username, admin_password=password)
         seed_demo_campaign(session=session, today=utcnow().astimezone(settings.zone).date())
+    with transaction(engine) as session:
+        # Offline speech: the demo's phrases are made by eSpeak NG, never on the network.
+        offline = settings.model_copy(update={"tts_online": False})
+        seed_demo_templates(session=session, settings=settings, synthesizer=synthesizer(offline))
     engine.dispose()
     receivers_file = demo_receivers_file(cred_file)
     if result.receivers:

@@ -19,6 +19,19 @@ mqtt_app = typer.Typer(help="The MQTT broker: mosquitto files for receivers.", n
 RECEIVER_PASSWORD_ENV = "LOA_RECEIVER_PASSWORD"
 
 
+def receiver_codecs(text: str) -> list[str]:
+    """The codecs of `--codecs` ("mp3,opus"); ValueError naming an unknown one."""
+    from stations.agent import PLAYABLE_CODECS
+
+    names = [name.strip().lower() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in PLAYABLE_CODECS]
+    if unknown or not names:
+        raise ValueError(
+            f"Unknown codec {', '.join(unknown) or repr(text)}: use mp3, opus or mp3,opus"
+        )
+    return sorted(set(names))
+
+
 def receiver_password(
     *, flag: str | None, password_file: Path | None, environ: dict[str, str]
 ) -> tuple[str, str | None]:
@@ -147,6 +160,13 @@ def register(app: typer.Typer) -> None:
         prefix: Annotated[
             str, typer.Option(help="Topic prefix (LOA_MQTT_TOPIC_PREFIX)")
         ] = "loa/v1",
+        codecs: Annotated[
+            str,
+            typer.Option(
+                help="Codecs the player plays, declared to the server: 'mp3,opus', or 'mp3' "
+                "for a player that reads only MP3"
+            ),
+        ] = "mp3,opus",
         log_level: LogLevel = "info",
     ) -> None:
         """Run one receiver agent: take programmes, download, verify, air, acknowledge."""
@@ -164,6 +184,7 @@ def register(app: typer.Typer) -> None:
             err.print(warning, highlight=False)
         try:
             address = BrokerAddress.from_url(broker)
+            declared = receiver_codecs(codecs)
         except ValueError as exc:
             fail(str(exc))
         stop = threading.Event()
@@ -179,6 +200,7 @@ def register(app: typer.Typer) -> None:
             time_scale=time_scale,
             player_command=player,
             stop=stop,
+            codecs=declared,
         )
 
     @app.command()

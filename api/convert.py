@@ -26,6 +26,9 @@ def area_public(session: Session, area: Area) -> schemas.AreaPublic:
         level=AreaLevel(area.level),
         parent_code=parent_code_of(session=session, area=area),
         border=bool(area.border),
+        tts_engine=area.tts_engine,  # type: ignore[arg-type]  # checked when written
+        tts_accent=area.tts_accent,  # type: ignore[arg-type]
+        tts_speed=area.tts_speed,
     )
 
 
@@ -41,6 +44,11 @@ def station_public(station: Station, area: Area) -> schemas.StationPublic:
         idents={kind: schemas.IdentPublic(**meta) for kind, meta in (station.idents or {}).items()},
         active=station.active,
         created_at=as_utc(station.created_at),
+        tts_engine=station.tts_engine,  # type: ignore[arg-type]  # checked when written
+        tts_accent=station.tts_accent,  # type: ignore[arg-type]
+        tts_speed=station.tts_speed,
+        audio_codec=station.audio_codec,  # type: ignore[arg-type]
+        opus_bitrate_kbps=station.opus_bitrate_kbps,
     )
 
 
@@ -58,6 +66,7 @@ def receiver_public(receiver: Receiver) -> schemas.ReceiverPublic:
         online=receiver.online,
         last_seen_at=_utc(receiver.last_seen_at),
         created_at=as_utc(receiver.created_at),
+        codecs=list(receiver.codecs) if receiver.codecs is not None else None,
     )
 
 

@@ -25,7 +25,9 @@ from api.routes import (
     receivers,
     schedule,
     stations,
+    templates,
     users,
+    webhooks,
 )
 from api.routes import (
     metrics as metrics_routes,
@@ -64,6 +66,8 @@ def api_router() -> APIRouter:
     router.include_router(alerts.router)
     router.include_router(blackouts.router)
     router.include_router(campaigns.router)
+    router.include_router(templates.router)
+    router.include_router(webhooks.router)
     return router
 
 

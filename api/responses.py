@@ -14,6 +14,7 @@ from pathlib import Path
 from fastapi.responses import Response, StreamingResponse
 
 from broadcast.reports import coverage as reports
+from broadcast.reports import statistics as station_stats
 
 CHUNK = 64 * 1024
 _RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -34,7 +35,12 @@ def _iter_file(path: Path, start: int, length: int) -> Iterator[bytes]:
 
 
 def file_response(
-    path: Path, *, etag: str, range_header: str | None, if_none_match: str | None = None
+    path: Path,
+    *,
+    etag: str,
+    range_header: str | None,
+    if_none_match: str | None = None,
+    media_type: str = "audio/mpeg",
 ) -> Response:
     """Stream a file with ETag and single-range support (206, 416)."""
     size = path.stat().st_size
@@ -68,11 +74,11 @@ def file_response(
         return StreamingResponse(
             _iter_file(path, start, length),
             status_code=206,
-            media_type="audio/mpeg",
+            media_type=media_type,
             headers=headers,
         )
     headers["Content-Length"] = str(size)
-    return StreamingResponse(_iter_file(path, 0, size), media_type="audio/mpeg", headers=headers)
+    return StreamingResponse(_iter_file(path, 0, size), media_type=media_type, headers=headers)
 
 
 def export_response(report: reports.CoverageReport, fmt: str) -> Response:
@@ -91,6 +97,16 @@ def export_response(report: reports.CoverageReport, fmt: str) -> Response:
         reports.to_xlsx(report),
         media_type=XLSX,
         headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+    )
+
+
+def statistics_csv_response(found: station_stats.Statistics) -> Response:
+    """The statistics per station and day as a CSV download."""
+    name = f"loa-thong-ke-{found.first.isoformat()}-den-{found.last.isoformat()}"
+    return Response(
+        station_stats.to_csv(found).encode(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
     )
 
 

@@ -115,6 +115,44 @@ class FeedTokenCreated(FeedTokenPublic):
 # --- areas -----------------------------------------------------------------
 
 
+# --- voices ------------------------------------------------------------------
+
+Engine = Literal["gtts", "espeak", "viettel", "fpt"]
+Accent = Literal["north", "central", "south"]
+AudioCodec = Literal["mp3", "opus"]
+
+
+class VoiceFields(BaseModel):
+    """A voice choice; each field left null is inherited (area above, then the service)."""
+
+    tts_engine: Engine | None = Field(
+        None, description="Engine reading the Vietnamese version (null: the language policy)"
+    )
+    tts_accent: Accent | None = Field(
+        None, description="Regional accent of eSpeak NG's Vietnamese voice"
+    )
+    tts_speed: float | None = Field(None, ge=0.7, le=1.3, description="Reading speed, 0.7-1.3")
+
+
+class CodecFields(BaseModel):
+    """The codec a station's receivers get (receivers that declared no Opus get MP3)."""
+
+    audio_codec: AudioCodec | None = Field(None, description="mp3 (null = mp3) or opus")
+    opus_bitrate_kbps: int | None = Field(
+        None, ge=16, le=24, description="Opus bitrate, 16-24 kb/s (null: LOA_TTS_OPUS_BITRATE_KBPS)"
+    )
+
+
+class VoicePublic(BaseModel):
+    """The voice and codec a station's programmes are actually made with."""
+
+    tts_engine: str | None = Field(description="null: the language's engine policy")
+    tts_accent: str
+    tts_speed: float
+    audio_codec: str
+    opus_bitrate_kbps: int | None
+
+
 class AreaBase(BaseModel):
     """Fields shared by area shapes."""
 
@@ -123,15 +161,18 @@ class AreaBase(BaseModel):
     level: AreaLevel
 
 
-class AreaCreate(AreaBase, Strict):
+class AreaCreate(AreaBase, VoiceFields, Strict):
     """A new area; `parent_code` is omitted only for a province (top level)."""
 
     parent_code: Code | None = None
     border: bool = Field(False, description="A commune on the national border")
 
 
-class AreaUpdate(Strict):
-    """Changes to an area; set `parent_code` to move it (cycles are refused)."""
+class AreaUpdate(VoiceFields, Strict):
+    """Changes to an area; set `parent_code` to move it (cycles are refused).
+
+    A voice field set to null inherits again from the area above.
+    """
 
     name: Name | None = None
     level: AreaLevel | None = None
@@ -139,7 +180,7 @@ class AreaUpdate(Strict):
     border: bool | None = Field(None, description="A commune on the national border")
 
 
-class AreaPublic(AreaBase):
+class AreaPublic(AreaBase, VoiceFields):
     """An area as shown."""
 
     id: int
@@ -175,7 +216,7 @@ class LanguagePublic(BaseModel):
 # --- stations --------------------------------------------------------------
 
 
-class StationCreate(Strict):
+class StationCreate(VoiceFields, CodecFields, Strict):
     """A commune radio station and the languages it airs, in order."""
 
     area_code: Code
@@ -186,8 +227,8 @@ class StationCreate(Strict):
     )
 
 
-class StationUpdate(Strict):
-    """Changes to a station."""
+class StationUpdate(VoiceFields, CodecFields, Strict):
+    """Changes to a station; a voice or codec field set to null inherits again."""
 
     name: Name | None = None
     kind: StationKind | None = None
@@ -203,7 +244,7 @@ class IdentPublic(BaseModel):
     duration_ms: int
 
 
-class StationPublic(BaseModel):
+class StationPublic(VoiceFields, CodecFields):
     """A station as shown."""
 
     id: int
@@ -255,6 +296,10 @@ class ReceiverPublic(BaseModel):
     online: bool
     last_seen_at: datetime | None
     created_at: datetime
+    codecs: list[str] | None = Field(
+        default=None,
+        description='Codecs it declared in its state, e.g. ["mp3", "opus"]; null: MP3 only',
+    )
     programme_version: str | None = Field(
         default=None, description="Version of the latest programme it received (detail view)"
     )

@@ -19,6 +19,9 @@ Beside it, in the same run and against the same broker and database file:
                temporary table joined by one UPDATE per 1,000 acks).
 
 `--database-url postgresql+psycopg://...` runs it on an empty PostgreSQL database.
+`--ingestors K` drains the backlog with K ingestors sharing it as the workers of a
+scaled-out service do (`$share/loa/...`, each its own login and persistent session;
+docs/operations.md, "Several workers"); the rate is that of all of them together.
 """
 
 from __future__ import annotations
@@ -232,7 +235,7 @@ def dispatch(engine: Any, settings: Settings, address: BrokerAddress, bulletin_i
     return broadcast_id
 
 
-def run(n: int, database_url: str | None) -> dict[str, float]:
+def run(n: int, database_url: str | None, ingestors: int = 1) -> dict[str, float]:
     work = Path(tempfile.mkdtemp(prefix="loa-bench-ingest-"))
     work.chmod(0o755)  # mosquitto drops to its own user and must reach its files
     url = database_url or f"sqlite:///{work}/bench.db"
@@ -244,6 +247,8 @@ def run(n: int, database_url: str | None) -> dict[str, float]:
         media_dir=work / "media",
         mqtt_username=SERVICE_USER,
         mqtt_password=SERVICE_PASSWORD,
+        worker_instances=ingestors,
+        mqtt_shared_group="loa" if ingestors > 1 else "",
     )
     port, stop_broker = start_broker("mosquitto", settings, url, specs, work, allow_publisher)
     address = BrokerAddress("127.0.0.1", port, SERVICE_USER, SERVICE_PASSWORD)
@@ -256,25 +261,35 @@ def run(n: int, database_url: str | None) -> dict[str, float]:
 
         raw_mqtt = raw_paho_drain(port, messages)
 
-        # The ingestor's session exists, it goes away, the backlog piles up at the broker.
-        ingestor = AckIngestor(engine, topics, batch_size=settings.ingest_batch_size)
-        ingest_address, ingest_id = service_client(address, INGESTOR)  # as the service does
-        client = MqttClient(ingest_address, client_id=ingest_id, manual_ack=True)
-        ingestor.attach(client)
-        client.start()
+        # The ingestors' sessions exist, they go away, the backlog piles up at the broker
+        # (shared among their sessions when there are several).
+        pool: list[tuple[AckIngestor, MqttClient]] = []
+        for instance in range(1, ingestors + 1):
+            ingestor = AckIngestor(engine, topics, batch_size=settings.ingest_batch_size)
+            # As the service does: each worker instance under its own login.
+            ingest_address, ingest_id = service_client(address, INGESTOR, instance)
+            client = MqttClient(ingest_address, client_id=ingest_id, manual_ack=True)
+            ingestor.attach(client, shared_group=settings.mqtt_shared_group)
+            pool.append((ingestor, client))
+        for _ingestor, client in pool:
+            client.start()
         time.sleep(0.3)  # let the SUBACKs arrive before leaving
-        client.stop()
+        for _ingestor, client in pool:
+            client.stop()
         publish_backlog(port, messages)
 
-        ingestor.start()
+        for ingestor, _client in pool:
+            ingestor.start()
         started = time.monotonic()
-        client.start()
+        for _ingestor, client in pool:
+            client.start()
         deadline = time.monotonic() + 300
-        while ingestor.stats.acks_stored < expected and time.monotonic() < deadline:
+        while sum(i.stats.acks_stored for i, _c in pool) < expected and time.monotonic() < deadline:
             time.sleep(0.005)
-        elapsed = ingestor.stats.last_commit_at - started
-        client.stop()
-        ingestor.stop()
+        elapsed = max(i.stats.last_commit_at for i, _c in pool) - started
+        for ingestor, client in pool:
+            client.stop()
+            ingestor.stop()
         with Session(engine) as ses:
             completed = ses.exec(
                 select(func.count())
@@ -286,8 +301,10 @@ def run(n: int, database_url: str | None) -> dict[str, float]:
                 .select_from(DeliveryEvent)
                 .where(DeliveryEvent.source == "receiver")
             ).one()
-        stats = ingestor.stats
-        stored = stats.acks_stored
+        stored = sum(i.stats.acks_stored for i, _c in pool)
+        batches = sum(i.stats.batches for i, _c in pool)
+        malformed = sum(i.stats.malformed for i, _c in pool)
+        unknown = sum(i.stats.unknown for i, _c in pool)
         # The driver baseline writes the same rows for a second airing's deliveries.
         raw_db, raw_rows = raw_driver(engine, dispatch(engine, settings, address, bulletin_id))
         copy_line, copy_rate = "", float("nan")
@@ -301,9 +318,9 @@ def run(n: int, database_url: str | None) -> dict[str, float]:
             )
         print(
             f"N={n:>5} receivers, {expected} acks backlogged at mosquitto\n"
-            f"  loa ingestor: {stored}/{expected} stored in {elapsed:.2f}s = "
-            f"{stored / elapsed:,.0f} acks/s  (batches={stats.batches}, "
-            f"malformed={stats.malformed}, unknown={stats.unknown})\n"
+            f"  loa ingestor x{ingestors}: {stored}/{expected} stored in {elapsed:.2f}s = "
+            f"{stored / elapsed:,.0f} acks/s  (batches={batches}, "
+            f"malformed={malformed}, unknown={unknown})\n"
             f"  check: deliveries completed={completed}/{n}  events={events}/{expected}  "
             f"lost={expected - stored}\n"
             f"  raw paho drain:   {raw_mqtt:.2f}s = {expected / raw_mqtt:,.0f} msgs/s\n"
@@ -328,6 +345,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--receivers", type=positive, nargs="+", default=[5000])
     parser.add_argument("--repeat", type=positive, default=3, help="runs per N (median printed)")
+    parser.add_argument(
+        "--ingestors", type=positive, default=1, help="ingestors sharing the stream (default 1)"
+    )
     parser.add_argument(
         "--database-url",
         help="an EMPTY PostgreSQL database to use instead of a fresh SQLite file (its tables "
@@ -354,7 +374,7 @@ def main() -> None:
     logging.basicConfig(level=logging.ERROR)
     summary = []
     for n in args.receivers:
-        runs = [run(n, args.database_url) for _ in range(args.repeat)]
+        runs = [run(n, args.database_url, args.ingestors) for _ in range(args.repeat)]
         rates = sorted(r["rate"] for r in runs)
         summary.append(
             f"N={n:>5}: {statistics.median(rates):,.0f} acks stored/s median (runs: "

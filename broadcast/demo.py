@@ -3,7 +3,9 @@ province's campaign on border sovereignty with two bulletins of its themes."""
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -13,11 +15,18 @@ from sqlmodel import Session, col, select
 from broadcast.bulletins.service import NewTranslation, create_bulletin
 from broadcast.campaigns.models import Campaign, CampaignTheme
 from broadcast.campaigns.service import NewTarget, NewTheme, create_campaign
+from broadcast.core.settings import Settings
 from broadcast.people.models import Role, User
-from broadcast.people.service import Principal, create_user
+from broadcast.people.service import Principal, create_user, user_area
+from broadcast.templates import service as templates
+from broadcast.templates.models import EmergencyTemplate, Hazard
 from stations.areas import Scope, create_area
+from stations.errors import LoaError
 from stations.models import Area, AreaLevel, Receiver, Station, StationKind
 from stations.registry import create_receiver, create_station, ensure_default_languages
+from tts import Synthesizer, TTSError
+
+log = logging.getLogger(__name__)
 
 # (code, name, level, parent code). Shaped like Lào Cai before the 2025 reform,
 # with one post-reform commune directly under the province to show both shapes.
@@ -247,3 +256,104 @@ def demo_receiver_passwords(credentials_file: Path) -> dict[str, str]:
         return {}
     known = json.loads(path.read_text(encoding="utf-8"))
     return {str(k): str(v) for k, v in known.items()} if isinstance(known, dict) else {}
+
+
+# The demo province's flash-flood template in H'Mông: (part, what it says in H'Mông, and
+# a Vietnamese spelling of its sound that eSpeak NG reads to stand in for the speaker's
+# recording). A real template is recorded by a H'Mông speaker and reviewed.
+DEMO_TEMPLATE_NAME = "Lũ quét - tiếng H'Mông (mẫu trình diễn)"
+DEMO_TEMPLATE_PARTS: tuple[tuple[str, str | None, str], ...] = (
+    ("phrase", "Ceeb toom dej nyab", "xeng tông đê nha, xeng tông đê nha"),
+    ("slot", "place", ""),
+    (
+        "phrase",
+        "Tsis txhob hla dej, khiav mus rau qhov chaw siab",
+        "chi chô ha đê, khia mu rau chô chau xia",
+    ),
+    ("slot", "time", ""),
+    ("phrase", "Ua tsaug", "u chau"),
+)
+# A place name recorded in H'Mông: (slot value as alerts give it, its sound).
+DEMO_SLOT_RECORDINGS: tuple[tuple[str, str, str], ...] = (("place", "Xã Y Tý", "dị tỉ"),)
+
+
+def _principal(session: Session, username: str) -> Principal | None:
+    user = session.exec(select(User).where(User.username == username)).first()
+    return Principal(user, user_area(session=session, user=user)) if user else None
+
+
+def seed_demo_templates(*, session: Session, settings: Settings, synthesizer: Synthesizer) -> bool:
+    """Give the demo province a reviewed flash-flood template in H'Mông, once.
+
+    Its phrases are made now by eSpeak NG (a stand-in for a speaker's recordings) and
+    uploaded like any recording. Returns False when it exists already or cannot be made
+    (no eSpeak NG): the demo works without it.
+    """
+    editor = _principal(session, "bientap.laocai")
+    approver = _principal(session, "duyet.laocai")
+    province = session.exec(select(Area).where(Area.code == "10")).first()
+    if editor is None or approver is None or province is None:
+        return False
+    known = session.exec(
+        select(EmergencyTemplate).where(
+            EmergencyTemplate.area_id == province.id,
+            EmergencyTemplate.hazard == Hazard.flash_flood,
+            EmergencyTemplate.language == "hmn",
+        )
+    ).first()
+    if known is not None:
+        return False
+
+    def sound(text: str) -> io.BytesIO:
+        made = synthesizer.synthesize(text, "vi", engine="espeak", voice="south")
+        return io.BytesIO(made.path.read_bytes())
+
+    try:
+        with session.begin_nested():
+            template = templates.create_template(
+                session=session,
+                principal=editor,
+                area_code=province.code,
+                hazard=Hazard.flash_flood.value,
+                language="hmn",
+                name=DEMO_TEMPLATE_NAME,
+            )
+            tid = template.id or 0
+            templates.set_parts(
+                session=session,
+                principal=editor,
+                template_id=tid,
+                parts=[
+                    templates.PartSpec(kind=kind, slot=slot if kind == "slot" else None)
+                    for kind, slot, _sound in DEMO_TEMPLATE_PARTS
+                ],
+            )
+            for position, (kind, _said, spoken) in enumerate(DEMO_TEMPLATE_PARTS, start=1):
+                if kind == "phrase":
+                    templates.store_part_recording(
+                        session=session,
+                        principal=editor,
+                        settings=settings,
+                        synthesizer=synthesizer,
+                        template_id=tid,
+                        position=position,
+                        upload=sound(spoken),
+                        filename="demo.mp3",
+                    )
+            for slot, value, spoken in DEMO_SLOT_RECORDINGS:
+                templates.store_slot_recording(
+                    session=session,
+                    principal=editor,
+                    settings=settings,
+                    synthesizer=synthesizer,
+                    template_id=tid,
+                    slot=slot,
+                    value=value,
+                    upload=sound(spoken),
+                    filename="demo.mp3",
+                )
+            templates.review_template(session=session, principal=approver, template_id=tid)
+    except (LoaError, TTSError) as exc:
+        log.warning("demo emergency template not made: %s", exc)
+        return False
+    return True

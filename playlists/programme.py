@@ -30,6 +30,11 @@ class MediaAsset:
     bytes: int
     duration_ms: int
     path: Path | None = None
+    codec: str = "mp3"  # "opus": Opus in an Ogg container
+
+
+# What each codec is served as; MP3 items of a manifest carry neither field (as always).
+CONTENT_TYPES: Mapping[str, str] = {"mp3": "audio/mpeg", "opus": "audio/ogg"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +82,7 @@ class ProgrammeItem:
 class ProgrammeWarning:
     """Something an operator should know about the programme."""
 
-    code: str  # missing_language, no_version, overflow, overrun, blocked, empty
+    code: str  # missing_language, no_version, overflow, overrun, blocked, empty, voice_fallback
     message: str
     bulletin_id: int | None = None
     language: str | None = None
@@ -135,27 +140,39 @@ class Programme:
         """A hash that changes whenever anything a receiver plays or shows changes."""
         return self._version or _version_of(self.items, self.gap_ms, self.blocked)
 
-    def manifest(self, media_url: Callable[[str], str]) -> dict[str, Any]:
-        """The JSON manifest receivers download; `media_url` maps a sha256 to its URL."""
+    def manifest(self, media_url: Callable[..., str]) -> dict[str, Any]:
+        """The JSON manifest receivers download.
+
+        `media_url(sha256)` gives an MP3 file's URL, `media_url(sha256, codec)` another
+        codec's; items in another codec than MP3 also name it and their content type.
+        """
         return {
             "version": self.version,
             "total_duration_ms": self.total_duration_ms,
             "gap_ms": self.gap_ms,
             "languages": list(self.languages),
             "blocked": self.blocked,
-            "items": [
-                {
-                    "url": media_url(item.media.sha256),
-                    "sha256": item.media.sha256,
-                    "bytes": item.media.bytes,
-                    "duration_ms": item.media.duration_ms,
-                    "language": item.language or IDENT_LANGUAGE,
-                    "title": item.title,
-                }
-                for item in self.items
-            ],
+            "items": [_item(item, media_url) for item in self.items],
             "warnings": [w.as_dict() for w in self.warnings],
         }
+
+
+def _item(item: ProgrammeItem, media_url: Callable[..., str]) -> dict[str, Any]:
+    codec = item.media.codec
+    found: dict[str, Any] = {
+        "url": media_url(item.media.sha256)
+        if codec == "mp3"
+        else media_url(item.media.sha256, codec),
+        "sha256": item.media.sha256,
+        "bytes": item.media.bytes,
+        "duration_ms": item.media.duration_ms,
+        "language": item.language or IDENT_LANGUAGE,
+        "title": item.title,
+    }
+    if codec != "mp3":
+        found["codec"] = codec
+        found["content_type"] = CONTENT_TYPES.get(codec, "application/octet-stream")
+    return found
 
 
 def _version_of(items: Iterable[ProgrammeItem], gap_ms: int, blocked: bool) -> str:
@@ -164,6 +181,7 @@ def _version_of(items: Iterable[ProgrammeItem], gap_ms: int, blocked: bool) -> s
         "blocked": blocked,
         "items": [
             [i.kind, i.media.sha256, i.media.bytes, i.media.duration_ms, i.language, i.title]
+            + ([i.media.codec] if i.media.codec != "mp3" else [])
             for i in items
         ],
     }

@@ -115,6 +115,10 @@ class TimerService:
 
 # --- media -----------------------------------------------------------------------------
 
+# What the agent plays: files are kept by digest and handed to ffmpeg-based players (or
+# timed), which read MP3 and Opus in Ogg alike.
+PLAYABLE_CODECS = ("mp3", "opus")
+
 
 class MediaCache:
     """Files by sha256 in one folder (shareable by many agents): a file is fetched once."""
@@ -347,8 +351,11 @@ class ReceiverAgent:
         timers: TimerService,
         executor: Executor,
         clock: Callable[[], datetime] = utcnow,
+        codecs: Sequence[str] | None = PLAYABLE_CODECS,
     ) -> None:
         self.receiver_id = receiver_id
+        # Declared in the online `state`: the server sends Opus only to receivers that do.
+        self.codecs = list(codecs) if codecs is not None else None
         self.password = password
         self.topics = topics
         self._publish = publish
@@ -378,7 +385,11 @@ class ReceiverAgent:
         """The retained state (also the Will with online=False)."""
         return encode(
             ReceiverStatus(
-                online=online, at=self.clock(), version=self.version, broadcast_id=self._playing
+                online=online,
+                at=self.clock(),
+                version=self.version,
+                broadcast_id=self._playing,
+                codecs=self.codecs if online else None,
             )
         )
 
@@ -560,6 +571,7 @@ def run_receiver(
     time_scale: float = 1.0,
     player_command: str | None = None,
     stop: threading.Event | None = None,
+    codecs: Sequence[str] = PLAYABLE_CODECS,
 ) -> None:
     """Run one receiver until `stop` is set (or forever): the body of `loa receiver`."""
     topics = Topics(prefix)
@@ -582,6 +594,7 @@ def run_receiver(
         player=player,
         timers=timers,
         executor=executor,
+        codecs=codecs,
     )
     holder.append(agent)
     client = MqttClient(

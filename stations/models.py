@@ -37,6 +37,13 @@ class StationKind(StrEnum):
     legacy = "legacy"  # wired/FM: the commune operator confirms by hand
 
 
+# Regional accents of Vietnamese speech and the delivery codecs a station may choose.
+ACCENTS = ("north", "central", "south")
+CODECS = ("mp3", "opus")
+SPEED_RANGE = (0.7, 1.3)
+OPUS_BITRATE_RANGE = (16, 24)  # kb/s: enough for speech, small enough for 3G data plans
+
+
 class UTCTimestamp(TypeDecorator[datetime]):
     """`timestamptz` that always stores UTC and always reads back an aware UTC time.
 
@@ -75,6 +82,10 @@ class Area(SQLModel, table=True):
     border: bool = Field(
         default=False, sa_column=Column(Boolean, server_default=false(), nullable=False)
     )
+    # Voice of the area's stations; None inherits from the nearest area above that sets it.
+    tts_engine: str | None = Field(default=None, max_length=32)
+    tts_accent: str | None = Field(default=None, max_length=16)
+    tts_speed: float | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_column=UTCDateTime())
 
 
@@ -97,6 +108,12 @@ class Station(SQLModel, table=True):
     # The station's own jingles: {"intro": {"sha256", "bytes", "duration_ms"}, "outro": ...};
     # a kind missing here falls back to LOA_PROGRAMME_INTRO_FILE / _OUTRO_FILE.
     idents: dict[str, dict[str, Any]] = Field(default_factory=dict, sa_column=Column(JSON))
+    # Voice (None: the area's, inherited) and the codec its receivers get.
+    tts_engine: str | None = Field(default=None, max_length=32)
+    tts_accent: str | None = Field(default=None, max_length=16)
+    tts_speed: float | None = None
+    audio_codec: str | None = Field(default=None, max_length=8)  # None = mp3
+    opus_bitrate_kbps: int | None = None
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_column=UTCDateTime())
 
@@ -115,5 +132,7 @@ class Receiver(SQLModel, table=True):
     mqtt_hash: str | None = Field(default=None, max_length=255)
     active: bool = True
     online: bool = False
+    # Codecs the receiver declared in its `state` (None: it declared none, so MP3 only).
+    codecs: list[str] | None = Field(default=None, sa_column=Column(JSON))
     last_seen_at: datetime | None = Field(default=None, sa_column=UTCDateTime())
     created_at: datetime = Field(default_factory=utcnow, sa_column=UTCDateTime())

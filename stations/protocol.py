@@ -99,7 +99,11 @@ class _Payload(BaseModel):
 
 
 class MediaItem(_Payload):
-    """One audio file of a programme, downloaded over HTTP and checked against its digest."""
+    """One audio file of a programme, downloaded over HTTP and checked against its digest.
+
+    `codec` and `content_type` come only with files in another codec than MP3, sent only
+    to receivers that declared it in their `state`.
+    """
 
     url: str = Field(max_length=2000)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
@@ -110,6 +114,12 @@ class MediaItem(_Payload):
         description='ISO 639 code of the item; "zxx" (no linguistic content) is a station ident',
     )
     title: str = Field(max_length=300)
+    codec: Literal["mp3", "opus"] | None = Field(
+        default=None, description="Absent: mp3 (extension of the protocol)"
+    )
+    content_type: str | None = Field(
+        default=None, max_length=100, description='"audio/ogg" for opus; absent: audio/mpeg'
+    )
 
 
 class ProgrammeCommand(_Payload):
@@ -199,6 +209,11 @@ class ReceiverStatus(BaseModel):
         default=None, max_length=64, description="Programme version it holds"
     )
     broadcast_id: str | None = Field(default=None, max_length=64, description="What it is playing")
+    codecs: list[Annotated[str, Field(max_length=16)]] | None = Field(
+        default=None,
+        max_length=8,
+        description='Codecs it plays, e.g. ["mp3", "opus"] (extension; absent: MP3 only)',
+    )
 
     @field_validator("at")
     @classmethod

@@ -23,7 +23,13 @@ from typing import Any
 
 import paho.mqtt.client as pahoc
 
-from stations.agent import MediaCache, ReceiverAgent, SimulatedPlayer, TimerService
+from stations.agent import (
+    PLAYABLE_CODECS,
+    MediaCache,
+    ReceiverAgent,
+    SimulatedPlayer,
+    TimerService,
+)
 from stations.mqtt import KEEPALIVE_SECONDS, BrokerAddress, MqttClient, Will
 from stations.protocol import QOS_STATE, Topics
 
@@ -157,6 +163,8 @@ class SimReceiver:
 
     receiver_id: str
     password: str
+    # Codecs declared in its `state`; None declares none (a receiver that plays only MP3).
+    codecs: tuple[str, ...] | None = PLAYABLE_CODECS
 
 
 class Simulation:
@@ -214,6 +222,7 @@ class Simulation:
             player=self.player,
             timers=self.timers,
             executor=self.executor,
+            codecs=spec.codecs,
         )
         client = MqttClient(
             self.address.with_login(rid, spec.password),

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from tts.audio import decode_to_pcm, peak_db
+from tts.audio import concatenate, decode_to_pcm, peak_db
 from tts.cache import AudioCache, AudioResult, cache_key
-from tts.config import TTSConfig
+from tts.config import Codec, TTSConfig
 from tts.engines.base import Engine, ProgressCallback
 from tts.engines.espeak import EspeakEngine
 from tts.engines.gtts_engine import GTTSEngine
@@ -29,6 +29,8 @@ from tts.pipeline import broadcast_ready, trim
 log = logging.getLogger(__name__)
 
 RECORDING = "recording"
+# The engine name of audio joined from clips (an emergency template filled in).
+ASSEMBLED = "template"
 # A recording whose loudest sample stays below this is considered silent.
 SILENT_RECORDING_DB = -50.0
 _LANGUAGE_ALIASES = {"vi-vn": "vi", "zh-cn": "zh", "cmn": "zh", "zh-hans": "zh", "hmong": "hmn"}
@@ -174,9 +176,17 @@ class Synthesizer:
         engine: str | None = None,
         voice: str | None = None,
         speed: float | None = None,
+        accent: str | None = None,
+        codec: Codec | None = None,
+        bitrate: str | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> AudioResult:
-        """Speak text in a language with the first engine of the policy that works."""
+        """Speak text in a language with the first engine of the policy that works.
+
+        `accent` (north, central, south) picks the engine's regional voice where it has
+        one (eSpeak NG); `codec` and `bitrate` replace the configured encoding for this
+        one result. Left out, the result is the one the configuration alone gives.
+        """
         language = canonical_language(language)
         candidates = self.candidates(language, engine)
         prepared = self.prepare_text(text, language, lexicon=lexicon)
@@ -188,9 +198,14 @@ class Synthesizer:
                 code="tts.speed_out_of_range",
                 speed=speed,
             )
+        config = self._encoding(codec, bitrate)
         failures: list[str] = []
         for candidate in candidates:
-            chosen_voice = voice or candidate.default_voice(language)
+            chosen_voice = (
+                voice
+                or (candidate.accent_voice(language, accent) if accent else None)
+                or candidate.default_voice(language)
+            )
             key = cache_key(
                 {
                     "text": prepared,
@@ -198,7 +213,7 @@ class Synthesizer:
                     "engine": candidate.name,
                     "voice": chosen_voice,
                     "speed": round(speed, 3),
-                    "audio": self._audio_settings(),
+                    "audio": self._audio_settings(config),
                 }
             )
             try:
@@ -215,6 +230,7 @@ class Synthesizer:
                     engine=candidate.name,
                     language=language,
                     voice=chosen_voice,
+                    config=config,
                 )
             except EngineUnavailable as exc:
                 log.warning("engine %s failed for %s: %s", candidate.name, language, exc)
@@ -229,8 +245,23 @@ class Synthesizer:
             engines=", ".join(c.name for c in candidates),
         )
 
-    def _audio_settings(self) -> dict[str, object]:
-        c = self.config
+    def _encoding(self, codec: Codec | None, bitrate: str | None) -> TTSConfig:
+        """The configuration with this result's codec and bitrate (itself when unchanged)."""
+        if codec is None and bitrate is None:
+            return self.config
+        if codec is not None and codec not in ("mp3", "opus"):
+            raise InvalidInput(
+                f"Unknown codec {codec!r}",
+                "use mp3 or opus",
+                code="tts.unknown_codec",
+                codec=codec,
+            )
+        return replace(
+            self.config, codec=codec or self.config.codec, bitrate=bitrate or self.config.bitrate
+        )
+
+    def _audio_settings(self, config: TTSConfig | None = None) -> dict[str, object]:
+        c = config or self.config
         return {
             "lufs": c.loudness_lufs,
             "tp": c.true_peak_db,
@@ -248,7 +279,9 @@ class Synthesizer:
         engine: str,
         language: str,
         voice: str,
+        config: TTSConfig | None = None,
     ) -> AudioResult:
+        config = config or self.config
         with self.cache.lock(key):
             hit = self.cache.lookup(key)
             if hit is not None:
@@ -262,11 +295,11 @@ class Synthesizer:
                     code="tts.silent_output",
                     engine=engine,
                 )
-            encoded = broadcast_ready(pcm, self.config)
+            encoded = broadcast_ready(pcm, config)
             return self.cache.store(
                 key,
                 encoded.data,
-                extension=self.config.extension,
+                extension=config.extension,
                 duration_ms=encoded.duration_ms,
                 engine=engine,
                 language=language,
@@ -277,9 +310,20 @@ class Synthesizer:
 
     # --- recordings ---------------------------------------------------------------------------
 
-    def from_recording(self, data: bytes | Path, language: str) -> AudioResult:
-        """Make a human recording (any common format) broadcast-ready and cache it."""
+    def from_recording(
+        self,
+        data: bytes | Path,
+        language: str,
+        *,
+        codec: Codec | None = None,
+        bitrate: str | None = None,
+    ) -> AudioResult:
+        """Make a human recording (any common format) broadcast-ready and cache it.
+
+        `codec` and `bitrate` replace the configured encoding for this one result.
+        """
         language = canonical_language(language)
+        config = self._encoding(codec, bitrate)
         raw = Path(data).read_bytes() if isinstance(data, Path) else data
         if not raw:
             raise InvalidRecording(
@@ -290,7 +334,7 @@ class Synthesizer:
                 "recording": hashlib.sha256(raw).hexdigest(),
                 "language": language,
                 "engine": RECORDING,
-                "audio": self._audio_settings(),
+                "audio": self._audio_settings(config),
             }
         )
         limit = self.config.max_recording_seconds
@@ -322,13 +366,61 @@ class Synthesizer:
             return pcm
 
         try:
-            return self._render(key, decode, engine=RECORDING, language=language, voice="")
+            return self._render(
+                key, decode, engine=RECORDING, language=language, voice="", config=config
+            )
         except EngineUnavailable as exc:
             raise InvalidRecording(
                 "The recording holds no sound above the silence threshold",
                 "the microphone level was far too low",
                 code="recording.too_quiet",
             ) from exc
+
+    # --- assembly -----------------------------------------------------------------------------
+
+    def assemble(self, clips: Sequence[Path], language: str, *, gap_ms: int) -> AudioResult:
+        """Join broadcast-ready clips in order, `gap_ms` of silence apart, into one file.
+
+        Each clip is decoded once and the PCM joined in one copy; the whole is levelled
+        and encoded once, so the result sounds like any other version. Cached by the
+        clips' content, their order and the gap.
+        """
+        if not clips:
+            raise InvalidInput(
+                "Nothing to join", "the template has no part", code="tts.nothing_to_join"
+            )
+        if gap_ms < 0:
+            raise InvalidInput(
+                f"The gap of {gap_ms} ms is negative",
+                "give 0 or more milliseconds",
+                code="tts.negative_gap",
+                gap_ms=gap_ms,
+            )
+        language = canonical_language(language)
+        digests = [hashlib.sha256(Path(c).read_bytes()).hexdigest() for c in clips]
+        key = cache_key(
+            {
+                "clips": digests,
+                "gap_ms": gap_ms,
+                "language": language,
+                "engine": ASSEMBLED,
+                "audio": self._audio_settings(),
+            }
+        )
+        rate = self.config.sample_rate
+
+        def join() -> object:
+            try:
+                parts = [decode_to_pcm(Path(c), rate) for c in clips]
+            except AudioProcessingError as exc:
+                raise InvalidRecording(
+                    "A clip of the template cannot be decoded",
+                    f"its file is damaged ({exc.cause})",
+                    code="recording.undecodable",
+                ) from exc
+            return concatenate(parts, rate, pause_ms=gap_ms)
+
+        return self._render(key, join, engine=ASSEMBLED, language=language, voice="")
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from api.deps import ClockDep, IdPath, SessionDep, SettingsDep, WakeDep
 from broadcast.alerts import service as alerts
 from broadcast.alerts.models import AlertState
 from broadcast.people.models import Role
+from stations import registry
 from stations.errors import LoaError
 
 router = APIRouter(route_class=ConsoleRoute)
@@ -57,6 +58,7 @@ def _page(
             "priorities": PRIORITY_LABELS,
             "msg_types": MSG_TYPES,
             "may_approve": principal.role in (Role.admin, Role.approver),
+            "names": {lang.code: lang.name for lang in registry.list_languages(session=session)},
             "error": error,
         },
         principal=principal,

@@ -13,14 +13,15 @@ from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
 from api.console.campaign_pages import campaign_options
-from api.console.forms import BulletinForm, parse_campaign_theme
+from api.console.forms import BulletinForm, VoiceForm, parse_campaign_theme
 from api.console.messages import form_error, say
+from api.console.station_pages import ACCENT_OPTIONS, ENGINE_OPTIONS, decimal_comma
 from api.console.web import ConsoleRoute, CsrfDep, UserDep, redirect, render
 from api.deps import IdPath, RenderWakeDep, SessionDep, SettingsDep, get_synthesizer
 from api.responses import file_response
 from broadcast.bulletins import lexicon, recordings
 from broadcast.bulletins import service as bulletins
-from broadcast.bulletins.models import BulletinStatus, Priority
+from broadcast.bulletins.models import Bulletin, BulletinStatus, Priority
 from broadcast.core import audit
 from broadcast.core.settings import Settings
 from broadcast.people.models import Role
@@ -46,6 +47,7 @@ PRIORITY_OPTIONS = [("normal", "Thông thường"), ("priority", "Ưu tiên"), (
 ACTION_LABELS = {
     "bulletin.create": "Tạo bản tin",
     "bulletin.update": "Sửa thông tin",
+    "bulletin.voice": "Đổi giọng đọc",
     "bulletin.submit": "Gửi duyệt",
     "bulletin.approve": "Duyệt",
     "bulletin.reject": "Từ chối",
@@ -186,6 +188,7 @@ def _editor(
     errors: dict[str, str] | None = None,
     draft_text: str | None = None,
     status_code: int = 200,
+    voice_form: dict[str, object] | None = None,
 ) -> HTMLResponse:
     bulletin, area = bulletins.get_bulletin(
         session=session, bulletin_id=bulletin_id, scope=principal.scope
@@ -240,10 +243,52 @@ def _editor(
             "errors": errors or {},
             "draft_text": draft_text,
             "editable": bulletin.status != BulletinStatus.archived,
+            "voice_form": voice_form or _voice_form(bulletin),
+            "engine_options": [("", "Theo từng đài"), *ENGINE_OPTIONS[1:]],
+            "accent_options": [("", "Theo từng đài"), *ACCENT_OPTIONS[1:]],
         },
         principal=principal,
         status_code=status_code,
     )
+
+
+def _voice_form(bulletin: Bulletin) -> dict[str, object]:
+    """The bulletin's own voice fields as the form shows them (empty: each station's)."""
+    return {
+        "tts_engine": bulletin.tts_engine or "",
+        "tts_accent": bulletin.tts_accent or "",
+        "tts_speed": decimal_comma(bulletin.tts_speed) if bulletin.tts_speed is not None else "",
+    }
+
+
+@router.post("/bulletins/{bulletin_id}/voice", response_class=HTMLResponse, dependencies=[CsrfDep])
+def update_voice(
+    bulletin_id: IdPath,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: UserDep,
+    form: Annotated[VoiceForm, Form()],
+) -> Response:
+    """Read the bulletin's Vietnamese version in one voice at every station (editors)."""
+    bulletin, _area = bulletins.get_bulletin(
+        session=session, bulletin_id=bulletin_id, scope=principal.scope
+    )
+    errors = form.problems()
+    if not errors:
+        try:
+            bulletins.set_voice(
+                session=session, principal=principal, bulletin=bulletin, changes=form.changes()
+            )
+        except LoaError as exc:
+            session.rollback()
+            errors["tts_speed"] = say(exc)
+        else:
+            return redirect(f"/bulletins/{bulletin_id}?lang=vi", "Đã lưu giọng đọc của bản tin")
+    return _editor(
+        request, session, settings, principal, bulletin_id, "vi",
+        errors=errors, status_code=422, voice_form=form.shown(),
+    )  # fmt: skip
 
 
 # The details of a history entry shown, by their key in the audit log.

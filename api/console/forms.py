@@ -155,3 +155,68 @@ class StationForm(ConsoleForm):
         if not self.languages:
             errors["languages"] = "Chọn ít nhất một ngôn ngữ"
         return errors
+
+
+class VoiceForm(ConsoleForm):
+    """A station's voice and codec; an empty choice inherits (area above, then service)."""
+
+    tts_engine: str = ""
+    tts_accent: str = ""
+    tts_speed: str = ""
+    audio_codec: str = ""
+    opus_bitrate_kbps: str = ""
+
+    def speed(self) -> float | None:
+        """The speed typed (1,2 or 1.2), None when empty or not a number."""
+        typed = self.tts_speed.strip().replace(",", ".")
+        try:
+            return float(typed) if typed else None
+        except ValueError:
+            return None
+
+    def bitrate(self) -> int | None:
+        """The Opus bitrate chosen, None when empty or not a number."""
+        return int(self.opus_bitrate_kbps) if self.opus_bitrate_kbps.isdigit() else None
+
+    def changes(self) -> dict[str, object]:
+        """Every voice field, None for those left to inherit."""
+        return {
+            "tts_engine": self.tts_engine or None,
+            "tts_accent": self.tts_accent or None,
+            "tts_speed": self.speed(),
+            "audio_codec": self.audio_codec or None,
+            "opus_bitrate_kbps": self.bitrate() if self.audio_codec == "opus" else None,
+        }
+
+    def problems(self) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        if self.tts_speed.strip() and self.speed() is None:
+            errors["tts_speed"] = "Tốc độ đọc phải là một số, ví dụ 0,9 hoặc 1,2"
+        if self.opus_bitrate_kbps and self.bitrate() is None:
+            errors["opus_bitrate_kbps"] = "Chọn tốc độ bit 16, 20 hoặc 24 kb/s"
+        return errors
+
+
+class AreaVoiceForm(ConsoleForm):
+    """The voice of one area of a station's chain (its inputs are named apart from the
+    station's own voice form on the same page)."""
+
+    voice_area: str = ""
+    area_engine: str = ""
+    area_accent: str = ""
+    area_speed: str = ""
+
+    def voice(self) -> VoiceForm:
+        """The same choice as a voice form."""
+        return VoiceForm(
+            tts_engine=self.area_engine, tts_accent=self.area_accent, tts_speed=self.area_speed
+        )
+
+    def problems(self) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        speed = self.voice().problems().get("tts_speed")
+        if speed:
+            errors["area_speed"] = speed
+        if not self.voice_area:
+            errors["voice_area"] = "Chọn xã, huyện hoặc tỉnh của đài"
+        return errors

@@ -42,6 +42,8 @@ FORM_FIELDS = frozenset(
     {
         "area",
         "bulletin",
+        "description",
+        "events",
         "first_day",
         "languages",
         "password",
@@ -50,6 +52,8 @@ FORM_FIELDS = frozenset(
         "text",
         "title",
         "until",
+        "url",
+        "voice",
         "when",
     }
 )
@@ -280,6 +284,21 @@ CATALOGUE: dict[str, Text] = {
     ),
     "tts.speed_out_of_range": Text("Tốc độ đọc {speed} nằm ngoài khoảng từ 0,3 đến 3,0"),
     "tts.silent_output": Text("Bộ đọc {engine} chỉ trả về khoảng lặng"),
+    "tts.unknown_codec": Text("Không có định dạng âm thanh '{codec}': chỉ có MP3 hoặc Opus"),
+    # Voice and delivery codec of areas, stations and bulletins.
+    "voice.unknown_engine": Text("Không có bộ đọc '{engine}' (chọn một trong: {engines})", "voice"),
+    "voice.unknown_accent": Text(
+        "Không có vùng giọng '{accent}': chọn giọng Bắc, Trung hoặc Nam", "voice"
+    ),
+    "voice.speed_out_of_range": Text(
+        "Tốc độ đọc {speed} nằm ngoài khoảng cho phép, từ 0,7 đến 1,3", "voice"
+    ),
+    "voice.unknown_codec": Text(
+        "Không có định dạng âm thanh '{codec}': chọn MP3 hoặc Opus", "voice"
+    ),
+    "voice.opus_bitrate_out_of_range": Text(
+        "Tốc độ bit Opus {bitrate} kb/s nằm ngoài khoảng cho phép, từ 16 đến 24 kb/s", "voice"
+    ),
     "tts.engine_failed": Text("Bộ đọc {engine} không đọc được nội dung này"),
     "tts.engine_unreachable": Text(
         "Không kết nối được bộ đọc {engine}: mất mạng hoặc dịch vụ đang lỗi"
@@ -425,6 +444,16 @@ CATALOGUE: dict[str, Text] = {
     "blackout.bad_range": Text("Giờ cấm phát phải kết thúc sau khi bắt đầu", "when"),
     "blackout.time_without_offset": Text("Thời gian cấm phát cần ghi kèm múi giờ", "when"),
     "blackout.not_found": Text("Không tìm thấy giờ cấm phát {blackout_id}"),
+    # Webhook subscriptions.
+    "webhook.bad_url": Text(
+        "Địa chỉ nhận phải bắt đầu bằng http:// hoặc https://, có tên máy, "
+        "dài tối đa {limit} ký tự",
+        "url",
+    ),
+    "webhook.no_events": Text("Hãy chọn ít nhất một loại sự kiện", "events"),
+    "webhook.unknown_event": Text("Loại sự kiện không có: {event_types}", "events"),
+    "webhook.description_too_long": Text("Mô tả dài quá {limit} ký tự", "description"),
+    "webhook.not_found": Text("Không tìm thấy đăng ký webhook {subscription_id}"),
     # Sending a failed delivery again.
     "resend.not_dispatched": Text(
         "Lượt phát {ref} chưa được gửi đi hoặc đã hủy: không gửi lại được"
@@ -519,6 +548,46 @@ CATALOGUE: dict[str, Text] = {
     "campaign.theme_not_in_campaign": Text(
         "Nội dung tuyên truyền đã chọn không thuộc chiến dịch {campaign_id}", "bulletin"
     ),
+    "tts.nothing_to_join": Text("Không có đoạn âm thanh nào để ghép"),
+    "tts.negative_gap": Text("Khoảng lặng giữa các đoạn không được âm ({gap_ms} ms)"),
+    "template.not_found": Text("Không tìm thấy mẫu tin khẩn cấp {template_id}"),
+    "template.unknown_hazard": Text("Loại thiên tai “{hazard}” không có trong danh sách"),
+    "template.name_required": Text("Mẫu tin cần có tên (từ 1 đến 200 ký tự)", "title"),
+    "template.exists": Text(
+        "{area} đã có mẫu tin cho loại thiên tai này bằng ngôn ngữ {language} (mẫu {template_id})"
+    ),
+    "template.part_count": Text("Một mẫu tin có từ 1 đến {limit} đoạn (đang có {count})"),
+    "template.unknown_part_kind": Text(
+        "Đoạn {position}: loại đoạn “{kind}” không hợp lệ (ghi âm, lời đọc hoặc ô điền)"
+    ),
+    "template.unknown_slot": Text("Đoạn {position}: ô điền cần có tên hợp lệ ({slots})"),
+    "template.text_required": Text(
+        "Đoạn {position}: lời đọc cần có từ 1 đến {limit} ký tự", "text"
+    ),
+    "template.unknown_part": Text(
+        "Đoạn {position}: đoạn {part_id} không phải đoạn ghi âm của mẫu tin này"
+    ),
+    "template.part_not_found": Text("Mẫu tin {template_id} không có đoạn {position}"),
+    "template.not_phrase": Text(
+        "Đoạn {position} không phải đoạn ghi âm: chỉ đoạn ghi âm mới tải bản thu lên được",
+        "recording",
+    ),
+    "template.slot_value_required": Text(
+        "Giá trị của ô điền cần có từ 1 đến {limit} ký tự", "text"
+    ),
+    "template.slot_recording_not_found": Text(
+        "Mẫu tin {template_id} không có bản thu {recording_id} của ô điền"
+    ),
+    "template.self_review": Text(
+        "Bạn là người soạn mẫu tin {template_id}: một người duyệt khác của địa bàn phải duyệt"
+    ),
+    "template.incomplete": Text(
+        "Mẫu tin {template_id} chưa đủ: còn đoạn ghi âm chưa có bản thu ({positions})"
+    ),
+    "template.audio_missing": Text(
+        "Mẫu tin {template_id}: tệp âm thanh của đoạn {position} bị mất; hãy tải bản thu lên lại"
+    ),
+    "template.audio_not_found": Text("Mẫu tin {template_id} không có tệp âm thanh này"),
 }
 
 

@@ -13,9 +13,10 @@ from markupsafe import Markup
 from api.console.charts import stacked_bars
 from api.console.web import TYPED_DAY_ERROR, ConsoleRoute, UserDep, render, typed_day
 from api.deps import SessionDep, SettingsDep
-from api.responses import export_response
+from api.responses import export_response, statistics_csv_response
 from broadcast.core.settings import Settings
 from broadcast.reports import coverage as reports
+from broadcast.reports import statistics as station_stats
 from stations.areas import list_areas
 from stations.timeutil import utcnow
 
@@ -79,6 +80,7 @@ def reports_page(
         + [(a.code, f"{a.name} ({a.code})") for a in areas],
         "errors": errors,
         "report": None,
+        "statistics_days": station_stats.MAX_STATISTICS_DAYS,
     }
     if not errors:
         begin, finish = reports.period_of(first, last, settings.zone)
@@ -141,6 +143,38 @@ def reports_page(
     return render(
         request, "reports.html", context, principal=principal, status_code=422 if errors else 200
     )
+
+
+@router.get("/reports/statistics.csv")
+def statistics_download(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: UserDep,
+    from_: Annotated[str, Query(alias="from")] = "",
+    to: str = "",
+    area: str = "",
+) -> Response:
+    """Statistics per station and day as CSV (the export REST gives for the province)."""
+    first, last, errors = _period(settings, from_, to)
+    if errors:
+        return render(
+            request,
+            "error.html",
+            {"title": "Không hợp lệ", "message": "; ".join(errors.values())},
+            principal=principal,
+            status_code=422,
+        )
+    found = station_stats.station_statistics(
+        session=session,
+        scope=principal.scope,
+        first=first,
+        last=last,
+        zone=settings.zone,
+        area_code=area or None,
+        late_after_seconds=settings.late_after_seconds,
+    )
+    return statistics_csv_response(found)
 
 
 @router.get("/reports/coverage.{fmt}")

@@ -14,7 +14,9 @@ from api.console import (
     schedule_pages,
     series_pages,
     station_pages,
+    template_pages,
     voice_pages,
+    webhook_pages,
 )
 
 
@@ -31,7 +33,9 @@ def console_router() -> APIRouter:
         series_pages,
         report_pages,
         alert_pages,
+        template_pages,
         voice_pages,
+        webhook_pages,
     ):
         router.include_router(module.router)
     return router

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
-from api.console.forms import BlackoutForm, StationForm
+from api.console.forms import AreaVoiceForm, BlackoutForm, StationForm, VoiceForm
 from api.console.messages import form_error, say
 from api.console.web import (
     TYPED_DAY_ERROR,
@@ -21,8 +21,9 @@ from api.console.web import (
     render,
     typed_day,
 )
-from api.deps import IdPath, SessionDep, SettingsDep
+from api.deps import IdPath, SessionDep, SettingsDep, get_settings
 from api.responses import calendar_response
+from broadcast.bulletins import voices
 from broadcast.core import audit
 from broadcast.people.models import Role
 from broadcast.people.service import (
@@ -36,7 +37,7 @@ from broadcast.schedule import blackouts
 from stations import registry
 from stations.areas import Area, ancestors, list_areas
 from stations.errors import LoaError
-from stations.models import AreaLevel, StationKind
+from stations.models import AreaLevel, Station, StationKind
 
 router = APIRouter(route_class=ConsoleRoute)
 
@@ -138,10 +139,15 @@ def _station_page(
     feed_url: str | None = None,
     blackout_errors: dict[str, str] | None = None,
     blackout_form: dict[str, object] | None = None,
+    voice_errors: dict[str, str] | None = None,
+    voice_form: dict[str, object] | None = None,
+    area_voice_errors: dict[str, str] | None = None,
+    area_voice_form: dict[str, object] | None = None,
 ) -> HTMLResponse:
     station, area = registry.get_station(
         session=session, station_id=station_id, scope=principal.scope
     )
+    voice = voices.station_voice(session=session, station=station, settings=get_settings(request))
     receivers, _total = registry.list_receivers(
         session=session, scope=principal.scope, station_id=station_id, limit=1000
     )
@@ -168,6 +174,19 @@ def _station_page(
             "blackout_area_options": [(a.code, f"{a.name} ({a.code})") for a in chain],
             "blackout_errors": blackout_errors or {},
             "blackout_form": blackout_form or {"area_code": area.code, "kind": "daily"},
+            "voice": voice,
+            "voice_speed": decimal_comma(voice.speed),
+            "voice_errors": voice_errors or {},
+            "voice_form": voice_form or _voice_form(station),
+            "engine_options": ENGINE_OPTIONS,
+            "accent_options": ACCENT_OPTIONS,
+            "codec_options": CODEC_OPTIONS,
+            "bitrate_options": BITRATE_OPTIONS,
+            "area_voices": [(a, _voice_form(a)) for a in chain],
+            "area_engine_options": [("", "Theo địa bàn ở trên"), *ENGINE_OPTIONS[1:]],
+            "area_accent_options": [("", "Theo địa bàn ở trên"), *ACCENT_OPTIONS[1:]],
+            "area_voice_errors": area_voice_errors or {},
+            "area_voice_form": area_voice_form or {"voice_area": area.code},
         },
         principal=principal,
         status_code=status_code,
@@ -320,6 +339,136 @@ def revoke_feed(station_id: IdPath, session: SessionDep, principal: UserDep) -> 
 
 # The blackout form's inputs, by the catalogue's form fields (api/console/messages.py).
 _BLACKOUT_INPUTS = {"area": "area_code", "reason": "reason", "when": "daily_start"}
+
+
+# The voice form's choices; an empty key inherits from the area (or the service).
+ENGINE_OPTIONS = [
+    ("", "Theo địa bàn"),
+    ("gtts", "Google (cần mạng)"),
+    ("espeak", "eSpeak NG (không cần mạng)"),
+    ("viettel", "Viettel AI"),
+    ("fpt", "FPT.AI"),
+]
+ACCENT_OPTIONS = [("", "Theo địa bàn"), ("north", "Bắc"), ("central", "Trung"), ("south", "Nam")]
+CODEC_OPTIONS = [("", "MP3"), ("opus", "Opus (tiết kiệm dữ liệu 3G)")]
+BITRATE_OPTIONS = [("", "Mặc định"), ("16", "16 kb/s"), ("20", "20 kb/s"), ("24", "24 kb/s")]
+_VOICE_INPUTS = {"voice": "tts_speed"}
+
+
+def decimal_comma(number: float) -> str:
+    """1.0 -> "1,0", 1.25 -> "1,25": a speed as Vietnamese write it."""
+    text = f"{number:.2f}".rstrip("0")
+    return (text + "0" if text.endswith(".") else text).replace(".", ",")
+
+
+def _voice_form(row: Station | Area) -> dict[str, object]:
+    """A station's or an area's own voice fields as the form shows them (empty: inherited)."""
+    speed = decimal_comma(row.tts_speed) if row.tts_speed is not None else ""
+    shown: dict[str, object] = {
+        "tts_engine": row.tts_engine or "",
+        "tts_accent": row.tts_accent or "",
+        "tts_speed": speed,
+    }
+    if isinstance(row, Station):
+        shown["audio_codec"] = row.audio_codec if row.audio_codec == "opus" else ""
+        shown["opus_bitrate_kbps"] = str(row.opus_bitrate_kbps or "")
+    return shown
+
+
+@router.post("/stations/{station_id}/voice", response_class=HTMLResponse, dependencies=[CsrfDep])
+def update_voice(
+    station_id: IdPath,
+    request: Request,
+    session: SessionDep,
+    principal: UserDep,
+    form: Annotated[VoiceForm, Form()],
+) -> Response:
+    """Choose the station's voice, accent, reading speed and codec (administrators)."""
+    principal.require()
+    station, _area = registry.get_station(
+        session=session, station_id=station_id, scope=principal.scope
+    )
+    errors = form.problems()
+    if not errors:
+        try:
+            written = voices.set_voice(station, form.changes())
+        except LoaError as exc:
+            session.rollback()
+            key, shown = form_error(exc, _VOICE_INPUTS, default="tts_speed")
+            errors[key] = shown
+        else:
+            session.add(station)
+            audit.record(
+                session=session,
+                actor=principal.user,
+                action="station.update",
+                object_type="station",
+                object_id=station_id,
+                area_id=station.area_id,
+                detail={**written, "via": "console"},
+            )
+            return redirect(f"/stations/{station_id}", "Đã lưu giọng đọc của đài")
+    return _station_page(
+        request,
+        session,
+        principal,
+        station_id,
+        voice_errors=errors,
+        voice_form=form.shown(),
+        status_code=422,
+    )
+
+
+@router.post(
+    "/stations/{station_id}/area-voice", response_class=HTMLResponse, dependencies=[CsrfDep]
+)
+def update_area_voice(
+    station_id: IdPath,
+    request: Request,
+    session: SessionDep,
+    principal: UserDep,
+    form: Annotated[AreaVoiceForm, Form()],
+) -> Response:
+    """Choose the voice of the station's commune or an area above it (administrators).
+
+    Every station below the area inherits what it does not choose itself.
+    """
+    principal.require()
+    _station, area = registry.get_station(
+        session=session, station_id=station_id, scope=principal.scope
+    )
+    errors = form.problems()
+    chain = {a.code: a for a in _blackout_areas(session, principal, area)}
+    target = chain.get(form.voice_area)
+    if target is None:
+        errors["voice_area"] = "Chọn xã, huyện hoặc tỉnh của đài"
+    if not errors and target is not None:
+        try:
+            written = voices.set_voice(target, form.voice().changes())
+        except LoaError as exc:
+            session.rollback()
+            errors["area_speed"] = say(exc)
+        else:
+            session.add(target)
+            audit.record(
+                session=session,
+                actor=principal.user,
+                action="area.update",
+                object_type="area",
+                object_id=target.code,
+                area_id=target.id,
+                detail={**written, "via": "console"},
+            )
+            return redirect(f"/stations/{station_id}", f"Đã lưu giọng đọc của {target.name}")
+    return _station_page(
+        request,
+        session,
+        principal,
+        station_id,
+        area_voice_errors=errors,
+        area_voice_form=form.shown(),
+        status_code=422,
+    )
 
 
 def _blackout_areas(session: Session, principal: Principal, area: Area) -> list[Area]:

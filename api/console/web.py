@@ -111,6 +111,7 @@ LEVEL_LABELS = {"province": "Tỉnh", "district": "Huyện", "commune": "Xã", "
 # Who made a version's audio, as the bulletin page says it.
 ENGINE_LABELS = {
     "recording": "bản ghi âm tải lên",
+    "template": "ghép từ mẫu tin khẩn cấp",
     "espeak": "máy đọc eSpeak NG",
     "gtts": "máy đọc Google",
     "viettel": "máy đọc Viettel AI",

@@ -52,6 +52,8 @@ def alert_public(alert: Alert) -> asch.AlertPublic:
         languages=list(alert.languages or []),
         skipped_languages=list(alert.skipped_languages or []),
         unvoiced_languages=list(alert.unvoiced_languages or []),
+        hazard=alert.hazard,
+        templates=dict(alert.templates or {}),
         starts_at=_utc(alert.starts_at),
         expires_at=_utc(alert.expires_at),
         repeat_minutes=alert.repeat_minutes,

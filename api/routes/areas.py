@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Query
 from api import schemas
 from api.convert import area_public
 from api.deps import AdminDep, PrincipalDep, SessionDep
+from broadcast.bulletins import voices
 from broadcast.core import audit
 from stations import areas
 from stations.models import AreaLevel
@@ -57,6 +58,8 @@ def create_area(
         scope=principal.scope,
         border=body.border,
     )
+    voices.set_voice(area, body.model_dump(include=set(voices.VOICE_FIELDS), exclude_unset=True))
+    session.add(area)
     audit.record(
         session=session,
         actor=principal.user,
@@ -90,6 +93,8 @@ def update_area(
         parent_code=body.parent_code,
         border=body.border,
     )
+    voices.set_voice(area, body.model_dump(include=set(voices.VOICE_FIELDS), exclude_unset=True))
+    session.add(area)
     audit.record(
         session=session,
         actor=principal.user,

@@ -530,7 +530,7 @@ def station_programme(
         settings=settings,
         at=slot.air_at,
     )
-    manifest = programme.manifest(lambda sha: media_url(settings, sha))
+    manifest = programme.manifest(lambda sha, codec="mp3": media_url(settings, sha, codec))
     return bs.StationProgrammePublic(
         station_id=station_id,
         at=when,

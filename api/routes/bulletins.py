@@ -20,7 +20,7 @@ from api.deps import (
     SynthesizerDep,
 )
 from api.responses import file_response
-from broadcast.bulletins import recordings
+from broadcast.bulletins import recordings, voices
 from broadcast.bulletins import service as bulletins
 from broadcast.bulletins.models import (
     AudioState,
@@ -35,6 +35,7 @@ from stations.models import Area
 from stations.timeutil import as_utc
 
 router = APIRouter(prefix="/bulletins", tags=["bulletins"])
+VOICE = set(voices.VOICE_FIELDS)
 
 
 def _username(session: Session, user_id: int | None) -> str | None:
@@ -66,6 +67,9 @@ def _public(session: Session, bulletin: Bulletin, area: Area) -> bs.BulletinPubl
         valid_until=as_utc(bulletin.valid_until) if bulletin.valid_until else None,
         created_at=as_utc(bulletin.created_at),
         updated_at=as_utc(bulletin.updated_at),
+        tts_engine=bulletin.tts_engine,  # type: ignore[arg-type]  # checked when written
+        tts_accent=bulletin.tts_accent,  # type: ignore[arg-type]
+        tts_speed=bulletin.tts_speed,
         translations=[
             bs.TranslationPublic(
                 language=t.language,
@@ -79,6 +83,7 @@ def _public(session: Session, bulletin: Bulletin, area: Area) -> bs.BulletinPubl
                 audio_bytes=t.audio_bytes,
                 audio_duration_ms=t.audio_duration_ms,
                 audio_engine=t.audio_engine,
+                template_id=t.template_id,
                 audio_url=(
                     f"/api/v1/bulletins/{bulletin.id}/audio/{t.language}"
                     if t.audio_state == AudioState.ready
@@ -163,6 +168,12 @@ def create_bulletin(
             bulletins.NewTranslation(language=t.language, text=t.text) for t in body.translations
         ],
     )
+    bulletins.set_voice(
+        session=session,
+        principal=principal,
+        bulletin=bulletin,
+        changes=body.model_dump(include=VOICE, exclude_unset=True),
+    )
     background.add_task(render_wake)
     bulletin, area = _get(session, principal, bulletin.id or 0)
     return _public(session, bulletin, area)
@@ -187,7 +198,13 @@ def update_bulletin(
         session=session,
         principal=principal,
         bulletin=bulletin,
-        **body.model_dump(exclude_unset=True),
+        **body.model_dump(exclude_unset=True, exclude=VOICE),
+    )
+    bulletins.set_voice(
+        session=session,
+        principal=principal,
+        bulletin=bulletin,
+        changes=body.model_dump(include=VOICE, exclude_unset=True),
     )
     return _public(session, bulletin, area)
 

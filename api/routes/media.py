@@ -1,4 +1,4 @@
-"""Published audio at /media/{sha256}.mp3: for receivers (HTTP Basic) and users (bearer).
+"""Published audio at /media/{sha256}.mp3 (and .opus): receivers (HTTP Basic), users (bearer).
 
 Files are streamed with Range support (api/responses.py), so a receiver on a flaky 3G
 link resumes where it stopped.
@@ -16,7 +16,13 @@ from fastapi.responses import Response
 
 from api.deps import SessionDep, SettingsDep
 from api.responses import file_response
-from broadcast.bulletins.media import SHA256_RE, MediaAccess, media_path, user_may_fetch
+from broadcast.bulletins.media import (
+    CONTENT_TYPES,
+    SHA256_RE,
+    MediaAccess,
+    media_path,
+    user_may_fetch,
+)
 from broadcast.people.service import Principal, resolve_bearer, user_area
 from stations.errors import TooManyAttemptsError
 from stations.models import Receiver
@@ -91,12 +97,39 @@ def get_media(
     settings: SettingsDep,
     caller: Annotated[MediaCaller, Depends(authorize_media)],
 ) -> Response:
-    """A published audio file by its sha256; supports Range requests to resume downloads.
+    """A published MP3 file by its sha256; supports Range requests to resume downloads.
 
     A receiver gets the files of programmes sent to it; a user the files of bulletins
     of their area, of the areas above it (they air at its stations) and the idents of
     its stations. Anything else is 404, like a file that does not exist.
     """
+    return _media(sha256, "mp3", request, session, settings, caller)
+
+
+@router.get("/media/{sha256}.opus", summary="Download an Opus audio file", response_class=Response)
+def get_opus_media(
+    sha256: str,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    caller: Annotated[MediaCaller, Depends(authorize_media)],
+) -> Response:
+    """A published Opus (Ogg) file by its sha256, served as audio/ogg; as for MP3 files.
+
+    Opus files are the programmes of stations that chose Opus, for their receivers
+    that declared it.
+    """
+    return _media(sha256, "opus", request, session, settings, caller)
+
+
+def _media(
+    sha256: str,
+    codec: str,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    caller: MediaCaller,
+) -> Response:
     if not SHA256_RE.match(sha256):
         raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
     access = media_access(request)
@@ -107,7 +140,7 @@ def get_media(
     else:
         assert caller.principal is not None
         allowed = user_may_fetch(session=session, principal=caller.principal, sha256=sha256)
-    path = media_path(settings, sha256)
+    path = media_path(settings, sha256, codec)
     if not allowed or not path.is_file():
         raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
     return file_response(
@@ -115,4 +148,5 @@ def get_media(
         etag=sha256,
         range_header=request.headers.get("range"),
         if_none_match=request.headers.get("if-none-match"),
+        media_type=CONTENT_TYPES[codec],
     )

@@ -9,10 +9,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from api.deps import FeedPrincipalDep, IdPath, PrincipalDep, SessionDep, SettingsDep
-from api.responses import XLSX, calendar_response, export_response
+from api.deps import FeedPrincipalDep, IdPath, IdQuery, PrincipalDep, SessionDep, SettingsDep
+from api.responses import XLSX, calendar_response, export_response, statistics_csv_response
 from broadcast.reports import coverage as reports
 from broadcast.reports import ical
+from broadcast.reports import statistics as station_stats
 from stations.timeutil import utcnow
 
 router = APIRouter(tags=["reports"])
@@ -152,6 +153,92 @@ def coverage(
     if format == "json":
         return report_public(report)
     return export_response(report, format)
+
+
+class StationDayPublic(BaseModel):
+    """One station's figures for one local day (docs/api.md, "Statistics per station and day")."""
+
+    date: str = Field(description="The day, YYYY-MM-DD on the LOA_TIMEZONE clock")
+    station_id: int
+    station_name: str
+    station_kind: str = Field(description="ip or legacy")
+    area_code: str
+    area_name: str
+    airings_planned: int = Field(description="Station airings of the day not cancelled")
+    airings_aired: int = Field(description="Aired, on time or late")
+    airings_on_time: int
+    airings_late: int
+    airings_missed: int = Field(description="Sent, and every delivery ended without airing")
+    airings_no_content: int = Field(description="Nothing airable: nothing was sent")
+    airings_pending: int = Field(description="Not due yet, or still under way")
+    airings_cancelled: int
+    minutes_aired: float = Field(description="Minutes of what aired, idents included")
+    bulletins_normal: int = Field(description="Bulletins of the aired airings, priority normal")
+    bulletins_priority: int
+    bulletins_emergency: int
+    receivers: int = Field(description="Active receivers of the station (legacy: 0)")
+    receivers_online: int = Field(description="Of them, heard from that day")
+    receivers_offline: int = Field(description="receivers - receivers_online")
+
+
+class StatisticsPublic(BaseModel):
+    """The statistics of a period: one row per station and day."""
+
+    from_: str = Field(alias="from", serialization_alias="from")
+    to: str
+    timezone: str
+    area_code: str | None
+    station_id: int | None
+    fields: list[str] = Field(description="The row fields, in the CSV's column order")
+    rows: list[StationDayPublic]
+
+
+@router.get(
+    "/reports/statistics",
+    response_model=StatisticsPublic,
+    response_model_by_alias=True,
+    summary="Statistics per station and day",
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def statistics(
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+    from_: Annotated[date | None, Query(alias="from", description="First day (local)")] = None,
+    to: Annotated[date | None, Query(description="Last day, included (local)")] = None,
+    area_code: Annotated[str | None, Query(description="Only this area's subtree")] = None,
+    station_id: IdQuery = None,
+    format: Annotated[Literal["json", "csv"], Query()] = "json",  # noqa: A002
+) -> StatisticsPublic | Response:
+    """Per station and local day: airings, minutes aired, bulletins by priority, receivers.
+
+    Days are read in LOA_TIMEZONE; without dates the last 7 days; at most 92 days. The
+    figures are the coverage report's, by station and day.
+    """
+    today = utcnow().astimezone(settings.zone).date()
+    last = reports.check_report_day(to or today)
+    first = from_ or max(last - timedelta(days=6), reports.FIRST_REPORT_DAY)
+    found = station_stats.station_statistics(
+        session=session,
+        scope=principal.scope,
+        first=first,
+        last=last,
+        zone=settings.zone,
+        area_code=area_code,
+        station_id=station_id,
+        late_after_seconds=settings.late_after_seconds,
+    )
+    if format == "csv":
+        return statistics_csv_response(found)
+    return StatisticsPublic(
+        **{"from": found.first.isoformat()},
+        to=found.last.isoformat(),
+        timezone=found.timezone,
+        area_code=found.area_code,
+        station_id=found.station_id,
+        fields=station_stats.FIELDS,
+        rows=[StationDayPublic(**row.public()) for row in found.rows],
+    )
 
 
 @router.get(

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query, UploadFile
 from api import schemas
 from api.convert import receiver_public, station_public
 from api.deps import AdminDep, IdPath, PrincipalDep, SessionDep, SettingsDep, SynthesizerDep
-from broadcast.bulletins import recordings
+from broadcast.bulletins import recordings, voices
 from broadcast.core import audit
 from broadcast.delivery.programmes import IDENT_KINDS
 from stations import registry
@@ -15,6 +15,7 @@ from stations.errors import NotFoundError
 from stations.models import StationKind
 
 router = APIRouter(prefix="/stations", tags=["stations"])
+VOICE_AND_CODEC = {*voices.VOICE_FIELDS, *voices.CODEC_FIELDS}
 
 
 @router.get("", response_model=schemas.Page[schemas.StationPublic], summary="List stations")
@@ -61,6 +62,8 @@ def create_station(
         languages=body.languages,
         scope=principal.scope,
     )
+    voices.set_voice(station, body.model_dump(include=VOICE_AND_CODEC, exclude_unset=True))
+    session.add(station)
     audit.record(
         session=session,
         actor=principal.user,
@@ -103,6 +106,8 @@ def update_station(
         languages=body.languages,
         active=body.active,
     )
+    voices.set_voice(station, body.model_dump(include=VOICE_AND_CODEC, exclude_unset=True))
+    session.add(station)
     audit.record(
         session=session,
         actor=principal.user,
@@ -113,6 +118,22 @@ def update_station(
         detail=body.model_dump(mode="json", exclude_unset=True),
     )
     return station_public(station, area)
+
+
+@router.get(
+    "/{station_id}/voice",
+    response_model=schemas.VoicePublic,
+    summary="The voice and codec a station's programmes use",
+)
+def get_station_voice(
+    station_id: IdPath, session: SessionDep, settings: SettingsDep, principal: PrincipalDep
+) -> schemas.VoicePublic:
+    """The station's own fields over its areas' (nearest first), over the service defaults."""
+    station, _area = registry.get_station(
+        session=session, station_id=station_id, scope=principal.scope
+    )
+    voice = voices.station_voice(session=session, station=station, settings=settings)
+    return schemas.VoicePublic.model_validate(voice.describe())
 
 
 @router.get(

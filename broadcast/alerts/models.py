@@ -79,6 +79,10 @@ class Alert(SQLModel, table=True):
     languages: list[str] = Field(default_factory=list, sa_column=Column(JSON))
     skipped_languages: list[str] = Field(default_factory=list, sa_column=Column(JSON))
     unvoiced_languages: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    # Languages voiced from an area's emergency template: language -> template id.
+    templates: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON))
+    # The hazard its event and category name (broadcast/templates/hazards.py), if known.
+    hazard: str | None = Field(default=None, max_length=16)
     starts_at: datetime | None = Field(default=None, sa_column=UTCDateTime())
     expires_at: datetime | None = Field(default=None, sa_column=UTCDateTime())
     repeat_minutes: int = 60

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from sqlmodel import Session, col, func, select
 
 from broadcast.alerts.cap import CapAlert, CapArea, CapInfo, parse_cap
 from broadcast.alerts.models import Alert, AlertRule, AlertState, ReleasedBy
-from broadcast.bulletins import recordings
+from broadcast.bulletins import media, recordings
 from broadcast.bulletins import service as bulletins
 from broadcast.bulletins.models import AudioState, Bulletin, BulletinStatus, Priority
 from broadcast.core import audit
@@ -37,12 +38,17 @@ from broadcast.people.models import Role
 from broadcast.people.service import Principal
 from broadcast.schedule.models import Broadcast, BroadcastStatus
 from broadcast.schedule.service import cancel_broadcast, create_broadcast
+from broadcast.templates import service as templates
+from broadcast.templates.hazards import hazard_of
+from broadcast.templates.models import Hazard
 from stations.areas import Scope, get_area
 from stations.errors import ConflictError, InvalidInputError, LoaError, NotFoundError
 from stations.models import Area, Language, Receiver, Station
 from stations.protocol import Priority as AiringPriority
 from stations.timeutil import as_utc, utcnow
-from tts import Synthesizer
+from tts import Synthesizer, UnsupportedLanguage
+
+log = logging.getLogger(__name__)
 
 ALERTS_SCOPE = "alerts"
 # The geocode valueName whose value is an area's official administrative code.
@@ -598,6 +604,8 @@ def _take_in(
         unmatched=alert.unmatched_codes,
         languages=alert.languages,
         priority=alert.priority,
+        hazard=alert.hazard,
+        templates=alert.templates,
     )
     return alert
 
@@ -688,10 +696,33 @@ def _prepare(
                 upload=io.BytesIO(audio.data),
                 filename=f"cap-{lang}.{audio.mime_type.split('/')[-1][:4]}",
             )
+    recorded = {
+        lang
+        for lang, info in versions.items()
+        if synthesizer is not None
+        and any(r.mime_type.startswith("audio/") and r.data for r in info.resources)
+    }
+    hazard = hazard_of([i.event for i in cap.infos], vi.categories)
+    alert.hazard = hazard.value if hazard is not None else None
+    if hazard is not None:
+        alert.templates = _fill_templates(
+            session=session,
+            settings=settings,
+            principal=principal,
+            synthesizer=synthesizer,
+            bulletin=bulletin,
+            areas=areas,
+            home=home,
+            hazard=hazard,
+            versions=versions,
+            recorded=recorded,
+            vi=vi,
+            sent=cap.sent,
+        )
     alert.area_id = home.id
     alert.area_codes = [a.code for a in areas]
     alert.unmatched_codes = unmatched
-    alert.languages = list(versions)
+    alert.languages = list(versions) + [lang for lang in alert.templates if lang not in versions]
     alert.skipped_languages = skipped
     alert.priority = priority.value
     alert.starts_at = starts
@@ -707,6 +738,102 @@ def _prepare(
         alert.hold_until = now + timedelta(minutes=rule.hold_minutes)
     session.add(alert)
     session.flush()
+
+
+def _fill_templates(
+    *,
+    session: Session,
+    settings: Settings,
+    principal: Principal,
+    synthesizer: Synthesizer | None,
+    bulletin: Bulletin,
+    areas: Sequence[Area],
+    home: Area,
+    hazard: Hazard,
+    versions: dict[str, CapInfo],
+    recorded: set[str],
+    vi: CapInfo,
+    sent: datetime,
+) -> dict[str, int]:
+    """Voice from the area's emergency templates each aired language no engine speaks.
+
+    Every language the target areas' stations air, other than Vietnamese and those the
+    alert brought a recording for, that no engine speaks, is filled in from the nearest
+    reviewed template for the hazard, if one exists; the alert's own text in that
+    language stays on the version for display. Returns language -> template id.
+    """
+    aired: set[str] = set()
+    for area in areas:
+        aired |= bulletins.aired_languages(session=session, area=area)
+    wanted = sorted(aired - recorded - {bulletins.SOURCE_LANGUAGE})
+    if not wanted:
+        return {}
+    synth = synthesizer or media.synthesizer(settings)
+    onset = vi.onset or vi.effective or sent
+    values = {
+        "place": [a.name for a in areas],
+        "area_name": [home.name],
+        "time": [templates.local_time_text(onset, settings.zone)],
+        "expires": [templates.local_time_text(vi.expires, settings.zone)] if vi.expires else [],
+    }
+    filled: dict[str, int] = {}
+    for language in wanted:
+        try:
+            synth.candidates(language)
+            continue  # an engine reads it: the alert's text is rendered as usual
+        except UnsupportedLanguage:
+            pass
+        template = templates.effective_template(
+            session=session, area=home, hazard=hazard, language=language
+        )
+        if template is None:
+            continue
+        info = versions.get(language)
+        try:
+            # A broken template must not keep the warning off the air: that language is
+            # then left as if no template existed (and the failure is on record).
+            with session.begin_nested():
+                _version, done = templates.fill_version(
+                    session=session,
+                    settings=settings,
+                    synthesizer=synth,
+                    actor=principal.user,
+                    bulletin=bulletin,
+                    template=template,
+                    values=values,
+                    text=_script(info)[: bulletins.MAX_TEXT_CHARS] if info is not None else None,
+                )
+        except LoaError as exc:
+            log.warning("template %s could not voice '%s': %s", template.id, language, exc)
+            audit.record(
+                session=session,
+                actor=principal.user,
+                action="alert.template_failed",
+                object_type="bulletin",
+                object_id=bulletin.id or 0,
+                area_id=bulletin.area_id,
+                detail={"language": language, "template_id": template.id, "code": exc.code},
+            )
+            continue
+        filled[language] = template.id or 0
+        audit.record(
+            session=session,
+            actor=principal.user,
+            action="alert.template",
+            object_type="bulletin",
+            object_id=bulletin.id or 0,
+            area_id=bulletin.area_id,
+            detail={
+                "language": language,
+                "template_id": template.id,
+                "hazard": hazard.value,
+                "audio_sha256": done.audio.sha256,
+                "parts": [
+                    {"kind": p.kind, "label": p.label, "source": p.source} for p in done.parts
+                ],
+            },
+        )
+    return filled
 
 
 # --- approval and release ----------------------------------------------------------------

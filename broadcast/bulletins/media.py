@@ -35,21 +35,28 @@ def media_dir(settings: Settings) -> Path:
     return settings.media_dir / "audio"
 
 
-def media_path(settings: Settings, sha256: str) -> Path:
-    """The published file with this sha256 (mp3)."""
+# Delivery codecs: the file extension and the Content-Type each is served with.
+EXTENSIONS = {"mp3": "mp3", "opus": "opus"}
+CONTENT_TYPES = {"mp3": "audio/mpeg", "opus": "audio/ogg"}
+
+
+def media_path(settings: Settings, sha256: str, codec: str = "mp3") -> Path:
+    """The published file with this sha256 ({sha256}.mp3, or .opus for Opus in Ogg)."""
     if not SHA256_RE.match(sha256):
         raise ValueError(f"not a sha256: {sha256!r}")
-    return media_dir(settings) / f"{sha256}.mp3"
+    if codec not in EXTENSIONS:
+        raise ValueError(f"not a codec: {codec!r}")
+    return media_dir(settings) / f"{sha256}.{EXTENSIONS[codec]}"
 
 
-def media_url(settings: Settings, sha256: str) -> str:
+def media_url(settings: Settings, sha256: str, codec: str = "mp3") -> str:
     """The URL receivers download the file from: {LOA_PUBLIC_BASE_URL}/media/{sha256}.mp3."""
-    return f"{settings.public_base_url.rstrip('/')}/media/{sha256}.mp3"
+    return f"{settings.public_base_url.rstrip('/')}/media/{sha256}.{EXTENSIONS[codec]}"
 
 
-def publish(settings: Settings, source: Path, sha256: str) -> Path:
+def publish(settings: Settings, source: Path, sha256: str, codec: str = "mp3") -> Path:
     """Make a file available under its content hash (hard link when possible, else copy)."""
-    target = media_path(settings, sha256)
+    target = media_path(settings, sha256, codec)
     if target.exists() and target.stat().st_size == source.stat().st_size:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -71,10 +78,16 @@ def publish_bytes(settings: Settings, data: bytes, sha256: str) -> Path:
     return target
 
 
-def asset(settings: Settings, sha256: str, size: int, duration_ms: int) -> MediaAsset:
+def asset(
+    settings: Settings, sha256: str, size: int, duration_ms: int, codec: str = "mp3"
+) -> MediaAsset:
     """A playlists.MediaAsset pointing at the published file."""
     return MediaAsset(
-        sha256=sha256, bytes=size, duration_ms=duration_ms, path=media_path(settings, sha256)
+        sha256=sha256,
+        bytes=size,
+        duration_ms=duration_ms,
+        path=media_path(settings, sha256, codec),
+        codec=codec,
     )
 
 
@@ -88,6 +101,8 @@ def tts_config(settings: Settings) -> TTSConfig:
         sample_rate=settings.tts_sample_rate,
         bitrate=settings.tts_bitrate,
         codec="mp3",
+        espeak_voice=settings.tts_accent,  # type: ignore[arg-type]  # validated by pattern
+        speed=settings.tts_speed,
     )
     if settings.tts_engine_policy:
         config = replace(config, engine_policy=dict(settings.tts_engine_policy))

@@ -56,6 +56,7 @@ class SourceKind(StrEnum):
 
     text = "text"  # read by a TTS engine
     recording = "recording"  # a human recording, uploaded
+    template = "template"  # joined from an emergency template's phrases and slots
 
 
 class Bulletin(SQLModel, table=True):
@@ -80,6 +81,10 @@ class Bulletin(SQLModel, table=True):
     reviewed_at: datetime | None = Field(default=None, sa_column=UTCDateTime())
     # sha256 over every version's content and audio at approval time: what may air.
     approval_hash: str | None = Field(default=None, max_length=64)
+    # The Vietnamese reading's voice for this bulletin only (None: each station's own).
+    tts_engine: str | None = Field(default=None, max_length=32)
+    tts_accent: str | None = Field(default=None, max_length=16)
+    tts_speed: float | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_column=UTCDateTime())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=UTCDateTime())
 
@@ -113,6 +118,8 @@ class Translation(SQLModel, table=True):
     audio_engine: str | None = Field(default=None, max_length=32)
     # The content hash the current audio was rendered from (guards against stale renders).
     audio_content_hash: str | None = Field(default=None, max_length=64)
+    # The emergency template (broadcast/templates) the audio was joined from, if any.
+    template_id: int | None = None
     updated_at: datetime = Field(default_factory=utcnow, sa_column=UTCDateTime())
     rendered_at: datetime | None = Field(default=None, sa_column=UTCDateTime())
 

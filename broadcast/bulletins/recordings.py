@@ -9,12 +9,16 @@ stored alike whichever face it came through.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
+from pydub import AudioSegment
+from pydub.silence import detect_leading_silence
 from sqlmodel import Session
 
 from broadcast.bulletins import media
@@ -28,7 +32,8 @@ from broadcast.people.service import Principal
 from stations import registry
 from stations.errors import ConflictError, InvalidInputError, NotFoundError, TooLargeError
 from stations.models import Area, Station
-from tts import AudioResult, InvalidRecording, Synthesizer, TTSError
+from tts import AudioProcessingError, AudioResult, InvalidRecording, Synthesizer, TTSError
+from tts.audio import decode_to_pcm
 
 UPLOAD_CHUNK = 1024 * 1024
 
@@ -64,18 +69,66 @@ def save_upload(source: BinaryIO, folder: Path, max_bytes: int) -> tuple[Path, s
     return path, digest.hexdigest()
 
 
+# Silence is judged against the recording's own peak, not against digital silence: a
+# hall's hum or a phone's hiss at the start of a take sits far above -45 dBFS (what the
+# tts pipeline trims) yet far below the voice. For a quiet take the threshold
+# never drops below -50 dBFS.
+SILENCE_BELOW_PEAK_DB = 30.0
+SILENCE_FLOOR_DBFS = -50.0
+# Kept before the first and after the last sound, so soft onsets are not clipped.
+KEEP_MS = 150
+
+
+def trim_recording(path: Path, *, sample_rate: int, max_seconds: float, folder: Path) -> Path:
+    """The upload as mono 16-bit WAV at `sample_rate`, its leading and trailing silence cut.
+
+    Decoded by ffmpeg (any format), trimmed with pydub's silence detection and written
+    to a new file in `folder` (the caller removes it). A file that cannot be decoded, or
+    holds no sound at all, comes back as it is, for the checks to refuse it.
+    """
+    try:
+        # One second past the limit: enough for the checks to know it is too long.
+        pcm = decode_to_pcm(path, sample_rate, max_seconds=max_seconds + 1.0)
+    except AudioProcessingError:
+        return path
+    samples = (np.clip(pcm, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
+    del pcm
+    take = AudioSegment(data=samples, sample_width=2, frame_rate=sample_rate, channels=1)
+    if not len(take) or take.max_dBFS == -math.inf:
+        return path
+    threshold = max(take.max_dBFS - SILENCE_BELOW_PEAK_DB, SILENCE_FLOOR_DBFS)
+    lead = detect_leading_silence(take, silence_threshold=threshold)
+    tail = detect_leading_silence(take.reverse(), silence_threshold=threshold)
+    start = max(0, lead - KEEP_MS)
+    end = max(start, len(take) - max(0, tail - KEEP_MS))
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=folder, prefix="trimmed-", suffix=".wav")
+    os.close(fd)
+    take[start:end].export(name, format="wav")
+    return Path(name)
+
+
 def level_recording(
     settings: Settings, synthesizer: Synthesizer, path: Path, language: str
 ) -> AudioResult:
-    """Check and level a recording, publish it as media; 422-class errors for bad audio."""
+    """Trim, check and level a recording, publish it as media; 422-class errors for bad audio."""
+    trimmed = trim_recording(
+        path,
+        sample_rate=settings.tts_sample_rate,
+        max_seconds=settings.max_recording_seconds,
+        folder=_upload_folder(settings),
+    )
     try:
-        result = synthesizer.from_recording(path, language)
+        result = synthesizer.from_recording(trimmed, language)
     except InvalidRecording as exc:
         raise InvalidInputError(str(exc), code=exc.code, **exc.fields) from exc
     except TTSError as exc:
         raise InvalidInputError(
             f"The recording could not be processed: {exc}", code=exc.code, **exc.fields
         ) from exc
+    finally:
+        if trimmed != path:
+            trimmed.unlink(missing_ok=True)
     media.publish(settings, result.path, result.sha256)
     return result
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from broadcast.bulletins import voices
 from broadcast.bulletins.lexicon import merged_lexicon
 from broadcast.bulletins.media import publish, synthesizer
 from broadcast.bulletins.models import AudioState, Bulletin, SourceKind, Translation
@@ -59,6 +60,17 @@ def _render(*, engine: Engine, settings: Settings, synth: Synthesizer, job: _Job
     with Session(engine, expire_on_commit=False) as session:
         area = session.get(Area, job.area_id)
         lexicon = merged_lexicon(session=session, area=area) if area else {}
+        bulletin = session.get(Bulletin, job.bulletin_id)
+        wanted = (
+            voices.voices_under(session=session, area=area, settings=settings)
+            if area is not None and bulletin is not None
+            else []
+        )
+        wanted = [
+            voices.for_language(voices.bulletin_voice(v, bulletin), job.language, settings)
+            for v in wanted
+            if bulletin is not None
+        ]
     error: TTSError | None = None
     result = None
     try:
@@ -105,7 +117,38 @@ def _render(*, engine: Engine, settings: Settings, synth: Synthesizer, job: _Job
                 "error": row.audio_error,
             },
         )
+    if result is not None:  # the version is ready: its other voices come after
+        _render_variants(settings=settings, synth=synth, job=job, lexicon=lexicon, wanted=wanted)
     return True
+
+
+def _render_variants(
+    *,
+    settings: Settings,
+    synth: Synthesizer,
+    job: _Job,
+    lexicon: dict[str, str],
+    wanted: list[voices.Voice],
+) -> None:
+    """Render ahead the voices and codecs of the stations that may air this version.
+
+    Programme building takes them from the cache; one that fails here is tried again
+    there (and falls back to the default audio), so a failure is only logged.
+    """
+    for voice in dict.fromkeys(wanted):
+        if voices.is_default(voice, settings):
+            continue
+        try:
+            voices.render_variant(
+                synth=synth,
+                settings=settings,
+                voice=voice,
+                text=job.text,
+                language=job.language,
+                lexicon=lexicon,
+            )
+        except (TTSError, OSError) as exc:
+            log.warning("translation %s in voice %s: %s", job.translation_id, voice, exc)
 
 
 def render_pending(

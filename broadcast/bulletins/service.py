@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, func, or_
 from sqlmodel import Session, col, select
 
+from broadcast.bulletins import voices
 from broadcast.bulletins.models import (
     AudioState,
     Bulletin,
@@ -30,6 +31,7 @@ from broadcast.campaigns.service import check_bulletin_link
 from broadcast.core import audit
 from broadcast.people.models import Role, User
 from broadcast.people.service import Principal
+from broadcast.webhooks import events as webhook_events
 from stations.areas import Scope, get_area
 from stations.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from stations.models import Area, Language, Station
@@ -363,6 +365,25 @@ def update_bulletin(
     return bulletin
 
 
+def set_voice(
+    *, session: Session, principal: Principal, bulletin: Bulletin, changes: Mapping[str, object]
+) -> dict[str, object]:
+    """The bulletin's own voice for its Vietnamese reading at every station (editors).
+
+    Fields left out keep their value; None gives the reading back to each station's voice.
+    The voice is not part of what is approved (the words are), so an approval stands.
+    """
+    principal.require(Role.editor)
+    _editable(bulletin)
+    written = voices.set_voice(bulletin, changes)
+    if written:
+        bulletin.updated_at = utcnow()
+        session.add(bulletin)
+        session.flush()
+        _record(session, principal.user, "bulletin.voice", bulletin, **written)
+    return written
+
+
 def _editable(bulletin: Bulletin) -> None:
     if bulletin.status == BulletinStatus.archived:
         raise ConflictError(
@@ -400,6 +421,7 @@ def _invalidate(translation: Translation) -> None:
     translation.audio_duration_ms = None
     translation.audio_engine = None
     translation.audio_content_hash = None
+    translation.template_id = None
     translation.rendered_at = None
     translation.updated_at = utcnow()
 
@@ -495,6 +517,63 @@ def set_translation_recording(
         bulletin,
         language=language,
         upload_sha256=upload_sha256,
+        audio_sha256=audio_sha256,
+        duration_ms=duration_ms,
+    )
+    return row
+
+
+def set_translation_assembled(
+    *,
+    session: Session,
+    actor: User | None,
+    bulletin: Bulletin,
+    language: str,
+    text: str | None,
+    template_id: int,
+    audio_sha256: str,
+    audio_bytes: int,
+    duration_ms: int,
+) -> Translation:
+    """A version whose audio was joined from an emergency template: ready at once.
+
+    `text` (the alert's own words in that language, if any) is kept for display only;
+    what airs is the template's audio.
+    """
+    _editable(bulletin)
+    row = session.exec(
+        select(Translation).where(
+            Translation.bulletin_id == bulletin.id, Translation.language == language
+        )
+    ).first()
+    if row is None:
+        row = Translation(bulletin_id=bulletin.id or 0, language=language, content_hash="")
+    row.text = text
+    row.recording_sha256 = None
+    row.source = SourceKind.template
+    row.translator_id = actor.id if actor else None
+    _invalidate(row)
+    row.content_hash = content_hash(text, audio_sha256)
+    row.template_id = template_id
+    row.audio_state = AudioState.ready
+    row.audio_sha256 = audio_sha256
+    row.audio_bytes = audio_bytes
+    row.audio_duration_ms = duration_ms
+    row.audio_engine = "template"
+    row.audio_content_hash = row.content_hash
+    row.rendered_at = utcnow()
+    session.add(row)
+    _reopen(session, actor, bulletin, f"'{language}' assembled from a template")
+    bulletin.updated_at = utcnow()
+    session.add(bulletin)
+    session.flush()
+    _record(
+        session,
+        actor,
+        "translation.template",
+        bulletin,
+        language=language,
+        template_id=template_id,
         audio_sha256=audio_sha256,
         duration_ms=duration_ms,
     )
@@ -597,6 +676,9 @@ def approve(*, session: Session, principal: Principal, bulletin: Bulletin) -> Bu
         approval_hash=bulletin.approval_hash,
         versions={t.language: t.audio_sha256 for t in versions},
     )
+    webhook_events.bulletin_approved(
+        session, bulletin, approved_by=principal.user.username, rule=None, now=utcnow()
+    )
     return bulletin
 
 
@@ -636,6 +718,7 @@ def approve_by_rule(*, session: Session, bulletin: Bulletin, rule: str) -> Bulle
         versions={t.language: t.audio_sha256 for t in versions},
         rule=rule,
     )
+    webhook_events.bulletin_approved(session, bulletin, approved_by=None, rule=rule, now=utcnow())
     return bulletin
 
 

@@ -49,8 +49,8 @@ from broadcast.reports.coverage import (
     StationAiring,
     airing_outcome,
     commands_of,
+    counted_station_airings,
     period_of,
-    station_airings,
 )
 from broadcast.schedule.models import Broadcast, Occurrence, OccurrenceState
 from stations.areas import Scope, get_area
@@ -292,7 +292,7 @@ def campaign_progress(
         .where(col(Occurrence.id).in_(airings))
         .order_by(col(Occurrence.air_at), col(Occurrence.id))
     ).all()
-    counted = station_airings(session, airings, late_after_seconds)
+    counted = counted_station_airings(session, airings, late_after_seconds)
     by_occurrence: dict[int, dict[int, StationAiring]] = defaultdict(dict)
     for (occurrence_id, station_id), station_airing in counted.items():
         by_occurrence[occurrence_id][station_id] = station_airing

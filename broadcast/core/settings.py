@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PositiveInt, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -136,6 +136,17 @@ class Settings(BaseSettings):
     tts_bitrate: str = Field("48k", description="MP3 bitrate of bulletin and programme audio")
     tts_sample_rate: int = Field(24_000, ge=8_000, le=48_000, description="Audio sample rate")
     tts_gtts_timeout: float = Field(10.0, gt=0, description="Seconds before gTTS gives up")
+    tts_accent: str = Field(
+        "north",
+        pattern="^(north|central|south)$",
+        description="Vietnamese accent of areas and stations that choose none (eSpeak NG)",
+    )
+    tts_speed: float = Field(
+        1.0, ge=0.7, le=1.3, description="Reading speed of areas and stations that choose none"
+    )
+    tts_opus_bitrate_kbps: int = Field(
+        24, ge=16, le=24, description="Opus bitrate of stations that choose Opus but no bitrate"
+    )
     max_recording_seconds: float = Field(
         1800.0, gt=0, description="Longest human recording accepted for one bulletin version"
     )
@@ -171,6 +182,37 @@ class Settings(BaseSettings):
     )
     alert_feed_timeout_seconds: float = Field(
         10.0, gt=0, le=300, description="A feed or CAP document not read in this time failed"
+    )
+    # --- webhooks (docs/api.md, "Webhooks") ---
+    webhook_timeout_seconds: float = Field(
+        10.0, gt=0, le=120, description="A subscriber not answering in this time failed the try"
+    )
+    webhook_retry_seconds: list[PositiveInt] = Field(
+        default_factory=lambda: [60, 300, 1800, 7200, 43200],
+        min_length=1,
+        description="Waits before each new try of an event a subscriber did not take "
+        "(the last one repeats)",
+    )
+    webhook_max_attempts: int = Field(
+        8, ge=1, le=100, description="Tries of one event per subscriber before it is given up"
+    )
+    webhook_concurrency: int = Field(
+        8, ge=1, le=64, description="Requests to subscribers in flight at once"
+    )
+    webhook_batch_size: int = Field(
+        200, ge=1, le=10_000, description="Events sent per pass of the webhook sender"
+    )
+    webhook_per_subscription: int = Field(
+        20,
+        ge=1,
+        le=10_000,
+        description="Events sent to one subscriber per pass: a slow one never holds up others",
+    )
+    webhook_poll_seconds: float = Field(
+        2.0, gt=0, le=300, description="How often the worker looks for events to send"
+    )
+    webhook_keep_days: int = Field(
+        30, ge=1, le=3650, description="Delivered and given-up events leave the log after this"
     )
 
     @classmethod

@@ -9,6 +9,8 @@ import broadcast.delivery.models
 import broadcast.people.models
 import broadcast.schedule.blackouts
 import broadcast.schedule.models
+import broadcast.templates.models
+import broadcast.webhooks.models
 import stations.models
 
 __all__ = ["SQLModel", "broadcast", "stations"]

@@ -20,6 +20,7 @@ from broadcast.core.settings import Settings
 from broadcast.delivery.models import FINAL_STATES, DeliveryState, record_events_of
 from broadcast.delivery.state import EXPIRABLE, MISSABLE
 from broadcast.schedule.models import Occurrence, OccurrenceState
+from broadcast.webhooks import events as webhook_events
 from stations.timeutil import as_utc
 
 NOT_RECEIVED = tuple(DeliveryState(s) for s in EXPIRABLE)
@@ -37,11 +38,19 @@ def apply_deadlines(*, engine: Engine, settings: Settings, now: datetime) -> dic
         connection = session.connection()
         occs = session.exec(
             sm_select(Occurrence).where(
-                Occurrence.state == OccurrenceState.dispatched,
+                or_(
+                    col(Occurrence.state) == OccurrenceState.dispatched,
+                    # Cancelled after it was sent: settled past its deadline (below).
+                    and_(
+                        col(Occurrence.state) == OccurrenceState.cancelled,
+                        col(Occurrence.cancel_sent_at).is_not(None),
+                    ),
+                ),
                 col(Occurrence.settled).is_(False),
                 col(Occurrence.air_at) <= now,
             )
         ).all()
+        settled: list[Occurrence] = []
         for occ in occs:
             air_at, expires_at = as_utc(occ.air_at), as_utc(occ.expires_at)
             mine = d.c.occurrence_id == occ.id
@@ -88,8 +97,14 @@ def apply_deadlines(*, engine: Engine, settings: Settings, now: datetime) -> dic
             remaining = connection.execute(
                 select(func.count()).select_from(d).where(mine, d.c.state.not_in(_FINAL))
             ).scalar_one()
+            cancelled = occ.state == OccurrenceState.cancelled
+            if cancelled and occ.deadline_at is not None and now < as_utc(occ.deadline_at):
+                continue  # a receiver that aired it before the cancel may still report
             if remaining == 0:
                 occ.settled = True
                 session.add(occ)
+                settled.append(occ)
                 counts["settled"] += 1
+        # Per station of each settled airing: broadcast.completed or broadcast.missed.
+        webhook_events.airings_settled(session, settled, now=now)
     return counts

@@ -14,6 +14,10 @@ programme has nothing airable (`no_content`), is blocked by a missing language
 decided at once, unsent, with the reason in `detail`, and the rest of the airing goes
 out as usual. Bulletins that do not fit in a station's slot are kept in
 `Occurrence.overflow` and aired first by the next airing of the same broadcast there.
+
+A station that chose Opus sends it only to the receivers that declared Opus in their
+`state` (`Receiver.codecs`); its other receivers get the same programme in MP3, with its
+own version.
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ from broadcast.schedule.models import (
     OccurrenceState,
 )
 from broadcast.schedule.service import occurrence_ref
+from broadcast.webhooks import events as webhook_events
 from stations.models import Area, Receiver, Station, StationKind
 from stations.protocol import CancelCommand, MediaItem, Priority, ProgrammeCommand, Topics, encode
 from stations.timeutil import as_utc
@@ -146,27 +151,42 @@ class StationProgramme(Protocol):
     @property
     def warnings(self) -> Sequence[ProgrammeNote]: ...  # noqa: D102
 
-    def manifest(self, media_url: Callable[[str], str]) -> dict[str, Any]: ...  # noqa: D102
+    def manifest(self, media_url: Callable[..., str]) -> dict[str, Any]: ...  # noqa: D102
 
 
-ProgrammeBuilder = Callable[[Session, Station, Sequence[int], Settings], StationProgramme]
+# builder(session, station, bulletin_ids, settings[, codec="mp3"]): the station's
+# programme in its own codec, or in MP3 for its receivers that play nothing else.
+ProgrammeBuilder = Callable[..., StationProgramme]
 
 
 def default_programme_builder(
-    session: Session, station: Station, bulletin_ids: Sequence[int], settings: Settings
+    session: Session,
+    station: Station,
+    bulletin_ids: Sequence[int],
+    settings: Settings,
+    codec: str | None = None,
 ) -> StationProgramme:
     """The station's programme from `broadcast.delivery.programmes.programme_for_station`."""
     from broadcast.delivery.programmes import programme_for_station
 
     programme: StationProgramme = programme_for_station(
-        session=session, station=station, bulletin_ids=list(bulletin_ids), settings=settings
+        session=session,
+        station=station,
+        bulletin_ids=list(bulletin_ids),
+        settings=settings,
+        codec=codec,
     )
     return programme
 
 
-def media_url_for(settings: Settings) -> Callable[[str], str]:
-    """The URL receivers download a file from, by sha256."""
-    return lambda sha256: media_url(settings, sha256)
+def plays(codecs: Sequence[str] | None, codec: str) -> bool:
+    """True when a receiver that declared `codecs` plays `codec` (MP3 always)."""
+    return codec == "mp3" or codec in (codecs or ())
+
+
+def media_url_for(settings: Settings) -> Callable[..., str]:
+    """The URL receivers download a file from, by sha256 (and codec, MP3 by default)."""
+    return lambda sha256, codec="mp3": media_url(settings, sha256, codec)
 
 
 class Publisher(Protocol):
@@ -344,33 +364,30 @@ def materialise(
     for station, _area in stations:
         sid = station.id or 0
         legacy = station.kind == StationKind.legacy
-        receivers: Sequence[str] = []
+        receivers: Sequence[tuple[str, Sequence[str] | None]] = []
         if not legacy:
             receivers = session.exec(
-                select(Receiver.id)
+                select(Receiver.id, Receiver.codecs)
                 .where(Receiver.station_id == sid, col(Receiver.active).is_(True))
                 .order_by(col(Receiver.id))
             ).all()
-        targets = [(None, f"station:{sid}")] if legacy else [(rid, rid) for rid in receivers]
+        targets = [(None, f"station:{sid}")] if legacy else [(rid, rid) for rid, _ in receivers]
+        codec = station.audio_codec or "mp3"
+        # Receivers that did not declare the station's codec get the MP3 programme.
+        mp3_only = {rid for rid, codecs in receivers if not plays(codecs, codec)}
         version: str | None = None
         try:
             ids = _bulletins_for(carried.get(str(sid), []), broadcast.bulletin_ids)
             programme = builder(session, station, ids, settings)
             version = programme.version
             decided = verdict(programme)
-            command = None
+            command = mp3_command = None
+            mp3: StationProgramme | None = None
             if decided is None and not legacy:
-                command = ProgrammeCommand(
-                    broadcast_id=ref,
-                    air_at=air_at,
-                    expires_at=expires_at,
-                    priority=priority,
-                    version=programme.version,
-                    items=[
-                        MediaItem.model_validate(item)
-                        for item in programme.manifest(media_url)["items"]
-                    ],
-                )
+                command = _command(programme, ref, air_at, expires_at, priority, media_url)
+                if mp3_only and codec != "mp3":
+                    mp3 = builder(session, station, ids, settings, codec="mp3")
+                    mp3_command = _command(mp3, ref, air_at, expires_at, priority, media_url)
         except Exception as exc:
             log.exception("Programme of station %s for airing %s could not be built", sid, ref)
             decided = (
@@ -413,11 +430,18 @@ def materialise(
         assert command is not None
         payload = None if late else encode(command).decode()
         state = DeliveryState.expired if late else DeliveryState.queued
-        rows.extend(
-            (oid, bid, sid, rid, target, state.value, programme.version, duration)
-            + (payload, None, None, None, at, 1)
-            for rid, target in targets
-        )
+        own = (programme.version, duration, payload)
+        other = own
+        if mp3 is not None and mp3_command is not None:
+            mp3_payload = None if late else encode(mp3_command).decode()
+            other = (mp3.version, mp3.total_duration_ms, mp3_payload)
+            longest = max(longest, mp3.total_duration_ms)
+        for rid, target in targets:
+            sent_version, length, body = other if rid in mp3_only else own
+            rows.append(
+                (oid, bid, sid, rid, target, state.value, sent_version, length)
+                + (body, None, None, None, at, 1)
+            )
     _INSERT_DELIVERIES.execute(connection, rows)
     # The as-run log starts now for what is already decided: legacy stations were "sent"
     # (their operator confirms), everything of an airing found too late expired, and
@@ -440,11 +464,32 @@ def materialise(
     occurrence.deadline_at = max(air_at + timedelta(milliseconds=longest) + grace, expires_at)
     session.add(occurrence)
     session.flush()
+    if occurrence.state == OccurrenceState.dispatched:
+        webhook_events.airing_dispatched(session, broadcast, occurrence, now=now)
     if late:
         log.warning("Airing %s was due before the service came back: recorded as expired", ref)
     if notes:
         log.warning("Airing %s: %s", ref, occurrence.detail)
     return len(rows)
+
+
+def _command(
+    programme: StationProgramme,
+    ref: str,
+    air_at: datetime,
+    expires_at: datetime,
+    priority: Priority,
+    media_url: Callable[..., str],
+) -> ProgrammeCommand:
+    """The `programme` command of one station's programme for one airing."""
+    return ProgrammeCommand(
+        broadcast_id=ref,
+        air_at=air_at,
+        expires_at=expires_at,
+        priority=priority,
+        version=programme.version,
+        items=[MediaItem.model_validate(item) for item in programme.manifest(media_url)["items"]],
+    )
 
 
 def give_up(*, engine: Engine, occurrence_id: int, error: BaseException, now: datetime) -> bool:
@@ -602,7 +647,13 @@ def publish_cancels(
     now: datetime,
     metrics: Metrics | None = None,
 ) -> int:
-    """Send `cancel` for cancelled airings to the receivers that had not aired them."""
+    """Send `cancel` for cancelled airings to the receivers that had not aired them.
+
+    The deadline pass settles such an airing once its deadline has passed: a receiver
+    may have aired it before the cancel reached it (a cancel cannot stop what has
+    started), and its report still counts in the as-run record and its station's
+    `broadcast.completed`.
+    """
     sent = 0
     with transaction(engine) as session:
         occs = session.exec(
@@ -625,7 +676,6 @@ def publish_cancels(
                     publisher.publish(topics.cmd(receiver_id), payload, qos=1)
                     sent += 1
             occ.cancel_sent_at = now
-            occ.settled = True
             session.add(occ)
     if metrics is not None:
         metrics.published("cancel", sent)

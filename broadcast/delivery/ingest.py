@@ -67,6 +67,8 @@ from broadcast.delivery.state import (
 from broadcast.delivery.state import TIME_COLUMN as STATE_TIME_COLUMN
 from broadcast.delivery.state import TIME_COLUMNS as STATE_TIME_COLUMNS
 from broadcast.schedule.service import parse_occurrence_ref
+from broadcast.webhooks import events as webhook_events
+from broadcast.webhooks.outbox import ActiveSubscriptionCache
 from stations.mqtt import Message, MqttClient
 from stations.protocol import (
     Ack,
@@ -318,8 +320,12 @@ class AckIngestor:
         on_online: Callable[[list[str]], None] | None = None,
         rules: Rules | None = None,
         metrics: Metrics | None = None,
+        subscribed: ActiveSubscriptionCache | None = None,
     ) -> None:
         self.engine = engine
+        # Whether any webhook subscription is active (cached): receiver.online/offline
+        # events are looked for only then.
+        self.subscribed = subscribed or ActiveSubscriptionCache()
         # Prometheus counters (broadcast.core.metrics), counted beside `stats`.
         self.metrics = metrics
         if metrics is not None:
@@ -800,6 +806,14 @@ class AckIngestor:
         only through acks is written again once its last write is SEEN_WRITE old. Ids
         that name no receiver simply match no row.
         """
+        # receiver.online / receiver.offline: from state messages (and Last Wills), on a
+        # change of the stored flag only; nothing is read when no subscription is active.
+        webhook_events.receivers_changed(
+            session,
+            {rid: status.online for rid, status in states.items()},
+            subscribed=self.subscribed,
+            now=now,
+        )
         written: dict[str, bool] = {}
         for receiver_id in seen.union(states):
             status = states.get(receiver_id)
@@ -812,4 +826,12 @@ class AckIngestor:
         _UPDATE_RECEIVERS.execute(
             session.connection(), [(online, at, rid) for rid, online in written.items()]
         )
+        # Codecs come with a receiver's `state` on connect: a few rows, written as they are.
+        for receiver_id, status in states.items():
+            if status.codecs is not None:
+                session.connection().execute(
+                    update(RECEIVER)
+                    .where(RECEIVER.c.id == receiver_id)
+                    .values(codecs=sorted({c.lower() for c in status.codecs}))
+                )
         return written

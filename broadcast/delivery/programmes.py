@@ -11,8 +11,9 @@ from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from broadcast.bulletins import media
-from broadcast.bulletins.models import Bulletin, BulletinStatus, Translation
+from broadcast.bulletins import media, voices
+from broadcast.bulletins.lexicon import merged_lexicon
+from broadcast.bulletins.models import Bulletin, BulletinStatus, SourceKind, Translation
 from broadcast.bulletins.service import is_airable, valid_at_clause
 from broadcast.core.settings import Settings
 from playlists import MediaAsset, Programme, ProgrammeEntry, ProgrammeWarning, SlotRules, assemble
@@ -21,12 +22,13 @@ from stations.areas import ancestors
 from stations.errors import InvalidInputError
 from stations.models import Area, Station
 from stations.timeutil import utcnow
+from tts import Synthesizer, TTSError
 from tts.audio import probe_duration_ms
 
 
-def media_url(settings: Settings, sha256: str) -> str:
+def media_url(settings: Settings, sha256: str, codec: str = "mp3") -> str:
     """The URL receivers download a file from: {LOA_PUBLIC_BASE_URL}/media/{sha256}.mp3."""
-    return media.media_url(settings, sha256)
+    return media.media_url(settings, sha256, codec)
 
 
 @functools.lru_cache(maxsize=32)
@@ -91,8 +93,16 @@ def programme_for_station(
     settings: Settings,
     at: datetime | None = None,
     rules: SlotRules | None = None,
+    codec: str | None = None,
+    synth: Synthesizer | None = None,
 ) -> Programme:
     """The station's programme from approved bulletins of its area and the areas above it.
+
+    Each Vietnamese text version is read in the station's voice (or the bulletin's), and
+    every version (recordings too) is encoded in the station's codec, or in `codec` when
+    given ("mp3" for receivers that play nothing else); recordings keep their own voice.
+    Variants come from the audio cache (rendered ahead by the render worker); one that
+    cannot be made falls back to the version's default audio, with a warning.
 
     `bulletin_ids` are in schedule order; None takes every approved bulletin valid
     at `at` (default now) for the station's area and its ancestors, oldest approval first.
@@ -143,24 +153,40 @@ def programme_for_station(
             select(Translation).where(col(Translation.bulletin_id).in_([b.id for b in bulletins]))
         ).all():
             versions_by_bulletin.setdefault(t.bulletin_id, []).append(t)
+    base = voices.station_voice(session=session, station=station, settings=settings)
+    if codec == "mp3":
+        base = voices.as_mp3(base)
+    variants = _Variants(session=session, settings=settings, synth=synth)
     for order, b in enumerate(bulletins):
         versions = versions_by_bulletin.get(b.id or 0, [])
         if not is_airable(b, versions):
             skipped.append(ProgrammeWarning("not_approved", _why_not_airable(b), b.id))
             continue
+        voice = voices.bulletin_voice(base, b)
+        chosen: dict[str, MediaAsset] = {}
+        for t in versions:
+            if not t.audio_sha256:
+                continue
+            default = media.asset(
+                settings, t.audio_sha256, t.audio_bytes or 0, t.audio_duration_ms or 0
+            )
+            wanted = voices.for_language(voice, t.language, settings)
+            if t.source != SourceKind.text:  # a person's voice: only the codec applies
+                wanted = voices.as_recorded(wanted, settings)
+            if voices.is_default(wanted, settings):
+                chosen[t.language] = default
+                continue
+            asset, warning = variants.get(b, t, wanted)
+            chosen[t.language] = asset or default
+            if warning is not None:
+                skipped.append(warning)
         entries.append(
             ProgrammeEntry(
                 bulletin_id=b.id or 0,
                 title=b.title,
                 priority=str(b.priority),
                 order=order,
-                versions={
-                    t.language: media.asset(
-                        settings, t.audio_sha256 or "", t.audio_bytes or 0, t.audio_duration_ms or 0
-                    )
-                    for t in versions
-                    if t.audio_sha256
-                },
+                versions=chosen,
             )
         )
     rules = rules or slot_rules(settings)
@@ -175,6 +201,60 @@ def programme_for_station(
     return programme
 
 
+class _Variants:
+    """Voice and codec variants of versions for one programme, made through the cache."""
+
+    def __init__(self, *, session: Session, settings: Settings, synth: Synthesizer | None):
+        self.session = session
+        self.settings = settings
+        self._synth = synth
+        self._lexicons: dict[int, dict[str, str]] = {}
+
+    def get(
+        self, bulletin: Bulletin, version: Translation, voice: voices.Voice
+    ) -> tuple[MediaAsset | None, ProgrammeWarning | None]:
+        """The variant, or None and why the default audio airs instead."""
+        if bulletin.area_id not in self._lexicons:
+            area = self.session.get(Area, bulletin.area_id)
+            self._lexicons[bulletin.area_id] = (
+                merged_lexicon(session=self.session, area=area) if area else {}
+            )
+        self._synth = self._synth or media.synthesizer(self.settings)
+        try:
+            if version.source != SourceKind.text:
+                asset = voices.render_recording_variant(
+                    synth=self._synth,
+                    settings=self.settings,
+                    voice=voice,
+                    sha256=version.audio_sha256 or "",
+                    language=version.language,
+                )
+            else:
+                asset = voices.render_variant(
+                    synth=self._synth,
+                    settings=self.settings,
+                    voice=voice,
+                    text=version.text or "",
+                    language=version.language,
+                    lexicon=self._lexicons[bulletin.area_id],
+                )
+        except (TTSError, OSError) as exc:
+            return None, ProgrammeWarning(
+                "voice_fallback",
+                f"Bulletin {bulletin.id} '{bulletin.title}' could not be read in the "
+                f"station's voice ({error_line(exc)}): its default audio airs",
+                bulletin.id,
+                version.language,
+            )
+        return asset, None
+
+
+def error_line(exc: BaseException) -> str:
+    """The first line of an error, for a warning people read."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
 def programme_audio(
     *, session: Session, settings: Settings, station: Station, bulletin_ids: Sequence[int]
 ) -> tuple[Path, Programme]:
@@ -184,7 +264,11 @@ def programme_audio(
     bulletin makes a new version, so a file is never stale) and written atomically.
     """
     programme = programme_for_station(
-        session=session, station=station, bulletin_ids=list(bulletin_ids), settings=settings
+        session=session,
+        station=station,
+        bulletin_ids=list(bulletin_ids),
+        settings=settings,
+        codec="mp3",
     )
     if not programme.items or programme.blocked:
         raise InvalidInputError(

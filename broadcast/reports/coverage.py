@@ -556,6 +556,150 @@ def _commands(session: Session, ids: Sequence[int]) -> dict[int, str | None]:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class StationAiringOutcome:
+    """One station's airing of one occurrence, with its outcome and what it carried."""
+
+    occurrence_id: int
+    air_at: datetime
+    broadcast: Broadcast
+    station: Station
+    area: Area
+    outcome: Outcome
+    played: Played | None  # None before dispatch
+    numbers: StationAiring | None  # its deliveries counted; None when none exist
+
+
+@dataclass
+class StationAirings:
+    """The station airings of a period, and the areas of the report's subtree by id."""
+
+    airings: list[StationAiringOutcome]
+    areas: dict[int, Area]
+    stations: dict[int, Station]
+
+
+def station_airings(
+    *,
+    session: Session,
+    scope: Scope,
+    start: datetime,
+    end: datetime,
+    area_code: str | None = None,
+    late_after_seconds: int = LATE_AFTER_SECONDS,
+) -> StationAirings:
+    """Every station airing in [start, end) inside the caller's scope (and `area_code`).
+
+    A constant number of queries whatever the period holds: the airings, their
+    broadcasts, the bulletins' versions, the deliveries counted per station airing,
+    the commands aired, the stations, and the stations of airings not sent yet.
+    """
+    root = get_area(session=session, code=area_code, scope=scope) if area_code else None
+    limit = Scope.of(root) if root else scope
+    areas = {a.id or 0: a for a in session.exec(select(Area).where(limit.clause())).all()}
+    query = _airings_query(
+        session=session,
+        scope=scope,
+        start=start,
+        end=end,
+        area_code=area_code,
+        include_cancelled=True,
+    )
+    # The airings as plain rows, their broadcasts once each: two queries, no object per
+    # airing (a province's month holds thousands of airings, a hundred broadcasts).
+    slots = session.execute(
+        query.with_only_columns(
+            col(Occurrence.id),
+            col(Occurrence.broadcast_id),
+            col(Occurrence.state),
+            col(Occurrence.air_at),
+        ).order_by(col(Occurrence.air_at), col(Occurrence.id))
+    ).all()
+    shown = {
+        b.id or 0: b
+        for b in session.exec(
+            select(Broadcast).where(
+                col(Broadcast.id).in_(query.with_only_columns(col(Occurrence.broadcast_id)))
+            )
+        ).all()
+    }
+    found = [_Slot(oid, OccurrenceState(state), shown[bid]) for oid, bid, state, _ in slots]
+    air_times = {oid: as_utc(air_at) for oid, _, _, air_at in slots}
+    bulletin_ids = {bid for a in found for bid in a.broadcast.bulletin_ids}
+    versions: dict[int, dict[str, int]] = defaultdict(dict)
+    if bulletin_ids:
+        for t in session.exec(
+            select(Translation).where(col(Translation.bulletin_id).in_(list(bulletin_ids)))
+        ).all():
+            versions[t.bulletin_id][t.language] = t.audio_duration_ms or 0
+    # Every station airing of the period with its deliveries counted, and the stations,
+    # each in one query; then the command of each station airing, in one more.
+    occurrence_ids = query.with_only_columns(col(Occurrence.id))
+    counted = _station_airings(session, occurrence_ids, late_after_seconds)
+    by_occurrence: dict[int, dict[int, StationAiring]] = defaultdict(dict)
+    for (oid, sid), station_airing in counted.items():
+        by_occurrence[oid][sid] = station_airing
+    commands = _commands(
+        session,
+        sorted(
+            {
+                c.command_aired or c.command_any or 0
+                for c in counted.values()
+                if c.command_aired or c.command_any
+            }
+        ),
+    )
+    stations = {
+        s.id or 0: s
+        for s in session.exec(
+            select(Station).join(Area, col(Station.area_id) == col(Area.id)).where(limit.clause())
+        ).all()
+    }
+    # Where nothing was sent yet, the stations the broadcast would reach now.
+    unsent = {
+        a.broadcast.id or 0
+        for a in found
+        if a.state == OccurrenceState.pending
+        or (
+            a.state in (OccurrenceState.cancelled, OccurrenceState.no_content)
+            and not by_occurrence.get(a.id)
+        )
+    }
+    stations_of = stations_of_broadcasts(session, sorted(unsent)) if unsent else {}
+    result: list[StationAiringOutcome] = []
+    for occ in found:
+        broadcast = occ.broadcast
+        by_station = by_occurrence.get(occ.id, {})
+        if occ.state == OccurrenceState.pending or (
+            occ.state in (OccurrenceState.cancelled, OccurrenceState.no_content) and not by_station
+        ):
+            targets = stations_of.get(broadcast.id or 0, [])
+        else:
+            targets = [stations[sid] for sid in sorted(by_station) if sid in stations]
+        for station in targets:
+            area = areas.get(station.area_id)
+            if area is None:
+                continue  # outside the report's area or the caller's scope
+            numbers = by_station.get(station.id or 0)
+            outcome = _outcome_of(occ, broadcast, numbers)
+            played = None
+            if numbers is not None:
+                command = numbers.command_aired or numbers.command_any
+                played = _played_from(
+                    [commands.get(command)] if command else [],
+                    numbers.to_receivers > 0,
+                    station,
+                    broadcast,
+                    versions,
+                )
+            result.append(
+                StationAiringOutcome(
+                    occ.id, air_times[occ.id], broadcast, station, area, outcome, played, numbers
+                )
+            )
+    return StationAirings(result, areas, stations)
+
+
 def coverage_report(
     *,
     session: Session,
@@ -598,120 +742,39 @@ def coverage_report(
         timezone=str(zone),
         language_names=dict(session.exec(select(Language.code, Language.name)).all()),
     )
-    limit = Scope.of(root) if root else scope
-    areas = {a.id or 0: a for a in session.exec(select(Area).where(limit.clause())).all()}
-    query = _airings_query(
+    found = station_airings(
         session=session,
         scope=scope,
         start=start,
         end=end,
         area_code=area_code,
-        include_cancelled=True,
+        late_after_seconds=late_after_seconds,
     )
-    # The airings as plain rows, their broadcasts once each: two queries, no object per
-    # airing (a province's month holds thousands of airings, a hundred broadcasts).
-    slots = session.execute(
-        query.with_only_columns(
-            col(Occurrence.id), col(Occurrence.broadcast_id), col(Occurrence.state)
-        ).order_by(col(Occurrence.air_at), col(Occurrence.id))
-    ).all()
-    shown = {
-        b.id or 0: b
-        for b in session.exec(
-            select(Broadcast).where(
-                col(Broadcast.id).in_(query.with_only_columns(col(Occurrence.broadcast_id)))
-            )
-        ).all()
-    }
-    found = [_Slot(oid, OccurrenceState(state), shown[bid]) for oid, bid, state in slots]
-    bulletin_ids = {bid for a in found for bid in a.broadcast.bulletin_ids}
-    versions: dict[int, dict[str, int]] = defaultdict(dict)
-    if bulletin_ids:
-        for t in session.exec(
-            select(Translation).where(col(Translation.bulletin_id).in_(list(bulletin_ids)))
-        ).all():
-            versions[t.bulletin_id][t.language] = t.audio_duration_ms or 0
-    # Every station airing of the period with its deliveries counted, and the stations,
-    # each in one query; then the command of each station airing, in one more.
-    occurrence_ids = query.with_only_columns(col(Occurrence.id))
-    counted = _station_airings(session, occurrence_ids, late_after_seconds)
-    by_occurrence: dict[int, dict[int, StationAiring]] = defaultdict(dict)
-    for (oid, sid), station_airing in counted.items():
-        by_occurrence[oid][sid] = station_airing
-    commands = _commands(
-        session,
-        sorted(
-            {
-                c.command_aired or c.command_any or 0
-                for c in counted.values()
-                if c.command_aired or c.command_any
-            }
-        ),
-    )
-    stations = {
-        s.id or 0: s
-        for s in session.exec(
-            select(Station).join(Area, col(Station.area_id) == col(Area.id)).where(limit.clause())
-        ).all()
-    }
-    # Where nothing was sent yet, the stations the broadcast would reach now.
-    unsent = {
-        a.broadcast.id or 0
-        for a in found
-        if a.state == OccurrenceState.pending
-        or (
-            a.state in (OccurrenceState.cancelled, OccurrenceState.no_content)
-            and not by_occurrence.get(a.id)
-        )
-    }
-    stations_of = stations_of_broadcasts(session, sorted(unsent)) if unsent else {}
-    for occ in found:
-        broadcast = occ.broadcast
-        by_station = by_occurrence.get(occ.id, {})
-        if occ.state == OccurrenceState.pending or (
-            occ.state in (OccurrenceState.cancelled, OccurrenceState.no_content) and not by_station
-        ):
-            targets = stations_of.get(broadcast.id or 0, [])
-        else:
-            targets = [stations[sid] for sid in sorted(by_station) if sid in stations]
-        for station in targets:
-            area = areas.get(station.area_id)
-            if area is None:
-                continue  # outside the report's area or the caller's scope
-            numbers = by_station.get(station.id or 0)
-            outcome = _outcome_of(occ, broadcast, numbers)
-            played = None
-            if numbers is not None:
-                command = numbers.command_aired or numbers.command_any
-                played = _played_from(
-                    [commands.get(command)] if command else [],
-                    numbers.to_receivers > 0,
-                    station,
-                    broadcast,
-                    versions,
-                )
-            sent = numbers.sent if numbers else 0
-            aired_rows = numbers.sent_aired if numbers else 0
-            commune = _commune_of(area, areas)
-            report.commune_names[commune.code] = commune.name
-            minutes = played.minutes if played else 0.0
-            for tally in (report.total, report.communes.setdefault(commune.code, Tally())):
-                tally.add(outcome, minutes, sent, aired_rows)
-            in_airing = played.languages if played else {}
-            for lang in dict.fromkeys([*(station.languages or []), *in_airing]):
-                if played is not None and lang not in in_airing and outcome in HAD_CONTENT:
-                    lang_outcome, lang_sent, lang_aired = Outcome.no_version, 0, 0
-                else:
-                    lang_outcome, lang_sent, lang_aired = outcome, sent, aired_rows
-                for tally in (
-                    report.languages.setdefault(lang, Tally()),
-                    report.commune_languages.setdefault((commune.code, lang), Tally()),
-                ):
-                    tally.add(lang_outcome, in_airing.get(lang, 0.0), lang_sent, lang_aired)
-            avail = report.availability.setdefault(commune.code, Availability())
-            if numbers is not None:
-                avail.deliveries += numbers.receivers_sent
-                avail.reached += numbers.receivers_reached
+    areas = found.areas
+    for one in found.airings:
+        station, outcome, played, numbers = one.station, one.outcome, one.played, one.numbers
+        sent = numbers.sent if numbers else 0
+        aired_rows = numbers.sent_aired if numbers else 0
+        commune = _commune_of(one.area, areas)
+        report.commune_names[commune.code] = commune.name
+        minutes = played.minutes if played else 0.0
+        for tally in (report.total, report.communes.setdefault(commune.code, Tally())):
+            tally.add(outcome, minutes, sent, aired_rows)
+        in_airing = played.languages if played else {}
+        for lang in dict.fromkeys([*(station.languages or []), *in_airing]):
+            if played is not None and lang not in in_airing and outcome in HAD_CONTENT:
+                lang_outcome, lang_sent, lang_aired = Outcome.no_version, 0, 0
+            else:
+                lang_outcome, lang_sent, lang_aired = outcome, sent, aired_rows
+            for tally in (
+                report.languages.setdefault(lang, Tally()),
+                report.commune_languages.setdefault((commune.code, lang), Tally()),
+            ):
+                tally.add(lang_outcome, in_airing.get(lang, 0.0), lang_sent, lang_aired)
+        avail = report.availability.setdefault(commune.code, Availability())
+        if numbers is not None:
+            avail.deliveries += numbers.receivers_sent
+            avail.reached += numbers.receivers_reached
     # Receivers per commune, whether or not anything aired there.
     for receiver, station in session.exec(
         select(Receiver, Station)
@@ -925,7 +988,7 @@ def period_of(first: date, last: date, zone: ZoneInfo) -> tuple[datetime, dateti
 # --- for other reports on the same as-run record (campaign progress) --------------------
 
 
-def station_airings(
+def counted_station_airings(
     session: Session, occurrence_ids: Any, late_after_seconds: int
 ) -> dict[tuple[int, int], StationAiring]:
     """Every station airing of the occurrences (a list or a subquery of ids), its

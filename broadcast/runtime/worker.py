@@ -33,6 +33,8 @@ from broadcast.delivery.dispatch import (
 from broadcast.delivery.ingest import AckIngestor
 from broadcast.delivery.state import Rules
 from broadcast.runtime.leader import Leadership
+from broadcast.webhooks.outbox import ActiveSubscriptionCache
+from broadcast.webhooks.sender import SendReport, WebhookSender
 from stations.identities import DISPATCHER, INGESTOR, service_client
 from stations.mqtt import BrokerAddress, MqttClient
 from stations.protocol import Topics
@@ -115,6 +117,11 @@ class Worker:
             clean_session=True,
             max_inflight=PUBLISH_BATCH,
         )
+        # Whether any webhook subscription is active, cached for the ingest hot path.
+        self.subscribed = ActiveSubscriptionCache()
+        # Events of the outbox POSTed to their subscribers, in a loop of their own.
+        self.webhooks = WebhookSender(engine, settings, clock=clock)
+        self._webhook_thread: threading.Thread | None = None
         self.ingestor: AckIngestor | None = None
         self.ingest_client: MqttClient | None = None
         if ingest:
@@ -127,6 +134,7 @@ class Worker:
                 on_online=self.receivers_online,
                 rules=Rules.of(settings),
                 metrics=metrics,
+                subscribed=self.subscribed,
             )
             ingest_address, ingest_id = service_client(self.address, INGESTOR, instance)
             self.ingest_client = MqttClient(
@@ -174,6 +182,10 @@ class Worker:
                 target=self._run_feeds, name="loa-cap-feeds", daemon=True
             )
             self._feed_thread.start()
+            self._webhook_thread = threading.Thread(
+                target=self._run_webhooks, name="loa-webhooks", daemon=True
+            )
+            self._webhook_thread.start()
 
     def stop(self) -> None:
         """Stop the loops and disconnect."""
@@ -192,11 +204,15 @@ class Worker:
         if self._resend_thread is not None:
             self._resend_thread.join(30)
             self._resend_thread = None
+        if self._webhook_thread is not None:
+            self._webhook_thread.join(30)
+            self._webhook_thread = None
         if self.ingest_client is not None:
             self.ingest_client.stop()
         if self.ingestor is not None:
             self.ingestor.stop()
         self.publisher.stop()
+        self.webhooks.close()
         if self.leadership is not None:
             self.leadership.release()
 
@@ -320,6 +336,19 @@ class Worker:
             return apply_deadlines(
                 engine=self.engine, settings=self.settings, now=now or self.clock()
             )
+
+    def webhook_pass(self, now: datetime | None = None) -> SendReport:
+        """POST the webhook events that are due to their subscribers, record the outcomes."""
+        return self.webhooks.send_due(now or self.clock())
+
+    def _run_webhooks(self) -> None:
+        while not self._stop.is_set():
+            try:
+                if self.leads():  # one sender among several workers
+                    self.webhook_pass()
+            except Exception:
+                log.exception("Webhook pass failed; retrying")
+            self._stop.wait(self.settings.webhook_poll_seconds)
 
     def _run(self) -> None:
         while not self._stop.is_set():

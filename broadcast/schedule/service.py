@@ -35,6 +35,7 @@ from broadcast.schedule.models import (
     Occurrence,
     OccurrenceState,
 )
+from broadcast.webhooks import events as webhook_events
 from stations.areas import Scope, get_area
 from stations.errors import ConflictError, InvalidInputError, NotFoundError
 from stations.models import Area, UTCTimestamp
@@ -314,6 +315,7 @@ def scheduled_broadcast(
             )
         )
     session.flush()
+    webhook_events.broadcast_created(session, broadcast, times, now=now)
     return Scheduled(broadcast, moved)
 
 

@@ -27,12 +27,13 @@ from broadcast.delivery.dispatch import (
 from broadcast.delivery.ingest import SEEN_WRITE, AckIngestor
 from broadcast.delivery.models import Delivery, DeliveryEvent, DeliveryState
 from broadcast.people.models import Role
+from broadcast.schedule.models import Occurrence
 from broadcast.schedule.service import air_times
 from stations.errors import InvalidInputError
 from stations.models import Area, Receiver, Station
 from stations.mqtt import Message
 from stations.protocol import Topics
-from stations.timeutil import utcnow
+from stations.timeutil import as_utc, utcnow
 from tests.audio import version_audio
 from tests.broadcasts.conftest import Wire
 from tests.utils import Headers, UserFactory
@@ -253,6 +254,66 @@ def test_cancel_sends_cancel_to_receivers_that_have_not_aired(
     assert json.loads(sent[0][1]) == {"type": "cancel", "broadcast_id": f"{bid}.1"}
     assert deliveries(engine, bid)[yty[0]].state == "started"
     assert client.post(f"/api/v1/broadcasts/{bid}/cancel", headers=editor).status_code == 409
+
+
+def test_an_airing_cancelled_while_on_air_settles_when_its_receivers_end(
+    client: TestClient,
+    engine: Engine,
+    settings: Settings,
+    make_user: UserFactory,
+    bulletin: int,
+    wire: Wire,
+) -> None:
+    editor = make_user(Role.editor, "10")
+    bid = _schedule(client, editor, bulletin, ["02680"])
+    topics = Topics(settings.mqtt_topic_prefix)
+    _send(engine, settings, wire, T0 - timedelta(minutes=30))
+    on_air, *others = receivers_in(engine, "02680")
+    ingestor = AckIngestor(engine, topics, clock=lambda: T0 + timedelta(seconds=30))
+    ingestor.process([ack(topics, on_air, f"{bid}.1", "started", T0)])
+    assert client.post(f"/api/v1/broadcasts/{bid}/cancel", headers=editor).status_code == 200
+    publish_cancels(engine=engine, publisher=wire.publisher, topics=topics, now=T0)
+    wire.sent()
+    with Session(engine) as ses:
+        (airing,) = ses.exec(select(Occurrence).where(Occurrence.broadcast_id == bid)).all()
+        assert (airing.state, airing.settled) == ("cancelled", False)  # still on air there
+    # The receiver on air finishes the minute-long bulletin: the as-run record has it.
+    done = T0 + timedelta(seconds=61)
+    ingestor = AckIngestor(engine, topics, clock=lambda: done)
+    ingestor.process([ack(topics, on_air, f"{bid}.1", "completed", done)])
+    states = {r: d.state for r, d in deliveries(engine, bid).items()}
+    assert states == {on_air: "completed", **dict.fromkeys(others, "cancelled")}
+    # The airing settles past its deadline: until then a receiver that aired it before
+    # the cancel reached it may still report.
+    assert apply_deadlines(engine=engine, settings=settings, now=done)["settled"] == 0
+    with Session(engine) as ses:
+        (airing,) = ses.exec(select(Occurrence).where(Occurrence.broadcast_id == bid)).all()
+        deadline = as_utc(airing.deadline_at)
+    assert apply_deadlines(engine=engine, settings=settings, now=deadline)["settled"] == 1
+
+
+def test_an_airing_on_air_when_cancelled_is_missed_if_its_receiver_never_ends_it(
+    client: TestClient,
+    engine: Engine,
+    settings: Settings,
+    make_user: UserFactory,
+    bulletin: int,
+    wire: Wire,
+) -> None:
+    editor = make_user(Role.editor, "10")
+    bid = _schedule(client, editor, bulletin, ["02680"])
+    topics = Topics(settings.mqtt_topic_prefix)
+    _send(engine, settings, wire, T0 - timedelta(minutes=30))
+    on_air = receivers_in(engine, "02680")[0]
+    ingestor = AckIngestor(engine, topics, clock=lambda: T0 + timedelta(seconds=30))
+    ingestor.process([ack(topics, on_air, f"{bid}.1", "started", T0)])
+    client.post(f"/api/v1/broadcasts/{bid}/cancel", headers=editor)
+    publish_cancels(engine=engine, publisher=wire.publisher, topics=topics, now=T0)
+    late = T0 + timedelta(seconds=60 + settings.missed_grace_seconds + 1)
+    assert apply_deadlines(engine=engine, settings=settings, now=late)["missed"] == 1
+    assert deliveries(engine, bid)[on_air].state == "missed"
+    end = late + timedelta(minutes=settings.programme_expiry_minutes)
+    assert apply_deadlines(engine=engine, settings=settings, now=end)["settled"] == 1
 
 
 def state_message(topics: Topics, rid: str, online: bool) -> Message:

@@ -59,7 +59,15 @@ def test_receivers_bulletins_and_reports_are_cards(
     # The demo's receivers have never connected, and the page says so in words.
     assert page.locator("td[data-label='Lần cuối']").all_inner_texts() == ["Chưa từng kết nối"] * 3
     shoot(page, "390-cum-loa")
-    for path in ("/", "/bulletins", "/stations", "/reports", "/schedule", "/operator"):
+    for path in (
+        "/",
+        "/bulletins",
+        "/stations",
+        "/reports",
+        "/schedule",
+        "/operator",
+        "/emergency-templates",
+    ):
         page.goto(path)
         _fits(page)
     page.goto("/reports")

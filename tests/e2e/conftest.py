@@ -56,6 +56,8 @@ class Chain:
     passwords: dict[str, str]  # receiver id -> password, as shown when registered
     http: httpx.Client
     started: list[Receiver] = field(default_factory=list)
+    # What `loa serve` started in the background (the worker: tests may move its clock).
+    background: Any = None
 
     def call(
         self, method: str, path: str, headers: Headers | None = None, **kwargs: Any
@@ -158,7 +160,9 @@ def chain(request: pytest.FixtureRequest, settings: Settings, engine: Engine) ->
             worker = background.worker
             assert worker is not None
             wait_for(lambda: worker.publisher.connected)
-            chain = Chain(base_url, live, request.param, mqtt_port, passwords, http)
+            chain = Chain(
+                base_url, live, request.param, mqtt_port, passwords, http, background=background
+            )
             try:
                 yield chain
             finally:

@@ -144,7 +144,11 @@ def test_receiver_never_connected_before_dispatch_gets_it_when_it_connects(
     assert worker.tick().published == 1
     assert states(engine, bid) == {rid: "sent"}
     sim = make_simulation(broker, [rid])
-    wait_for(lambda: states(engine, bid) == {rid: "completed"}, timeout=15)
+    wait_for(
+        lambda: states(engine, bid) == {rid: "completed"},
+        timeout=15,
+        show=lambda: (states(engine, bid), sim.agents[rid].acks),
+    )
     assert worker.resend_stats.programmes >= 1
     assert (f"{bid}.1", "completed") in sim.agents[rid].acks
 

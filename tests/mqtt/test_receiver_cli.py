@@ -13,7 +13,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from typer.testing import CliRunner
 
 from api.cli import app
-from api.cli_broadcast import RECEIVER_PASSWORD_ENV, receiver_password
+from api.cli_broadcast import RECEIVER_PASSWORD_ENV, receiver_codecs, receiver_password
 from stations.mqtt import BrokerAddress
 from tests.mqtt.conftest import World, wait_for
 
@@ -63,6 +63,17 @@ def test_missing_or_empty_password_is_one_error_line(tmp_path: Path) -> None:
     assert "is empty" in result.output
 
 
+def test_unknown_codecs_are_one_error_line() -> None:
+    assert receiver_codecs(" MP3, opus ,mp3") == ["mp3", "opus"]
+    result = runner.invoke(
+        app,
+        ["receiver", "--id", "rx-1", "--broker", "mqtt://127.0.0.1:1", "--codecs", "mp3,aac"],
+        env={RECEIVER_PASSWORD_ENV: "secret"},
+    )
+    assert result.exit_code == 1
+    assert "Unknown codec aac: use mp3, opus or mp3,opus" in result.output
+
+
 def test_flag_still_works_with_a_warning() -> None:
     env = {k: v for k, v in os.environ.items() if k != RECEIVER_PASSWORD_ENV}
     # A broker URL of the wrong scheme stops the agent right after the password is read.
@@ -98,6 +109,8 @@ def test_agent_logs_in_with_the_environment_password(
             f"mqtt://127.0.0.1:{embedded_broker.port}",
             "--media-cache",
             str(tmp_path / "cache"),
+            "--codecs",
+            "mp3",
         ],
         env=env,
         stdout=subprocess.DEVNULL,
@@ -105,6 +118,8 @@ def test_agent_logs_in_with_the_environment_password(
     )
     try:
         wait_for(lambda: any(s.get("online") is True for s in states), timeout=30)
+        # A player that reads only MP3: the agent declares just that.
+        assert [s.get("codecs") for s in states if s.get("online")] == [["mp3"]]
         cmdline = Path(f"/proc/{agent.pid}/cmdline").read_bytes()
         assert password.encode() not in cmdline
     finally:

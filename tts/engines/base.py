@@ -38,6 +38,10 @@ class Engine(ABC):
     def default_voice(self, language: str) -> str:
         """Voice used when the caller names none (part of the cache key)."""
 
+    def accent_voice(self, language: str, accent: str) -> str | None:
+        """The voice reading `language` with a regional accent (north, central, south), if any."""
+        return None
+
     @abstractmethod
     def check(self, *, network: bool = True) -> EngineCheck:
         """Report whether the engine is usable here; `network=False` skips reachability."""

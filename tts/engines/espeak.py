@@ -139,6 +139,10 @@ class EspeakEngine(Engine):
             return VIETNAMESE_VARIANTS.get(self.variant, "vi")
         return VOICES.get(language, language)
 
+    def accent_voice(self, language: str, accent: str) -> str | None:
+        """eSpeak NG's Northern, Central or Southern Vietnamese voice."""
+        return VIETNAMESE_VARIANTS.get(accent) if language == "vi" else None
+
     def resolve_voice(self, language: str, voice: str | None) -> str:
         """Map 'north'/'central'/'south' or an eSpeak voice name to an eSpeak voice."""
         if not voice:

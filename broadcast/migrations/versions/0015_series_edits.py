@@ -1,7 +1,7 @@
 """A broadcast made by editing another's airings names it.
 
 Revision ID: 0015_series_edits
-Revises: 0011_blackouts
+Revises: 0014_emergency_templates
 Create Date: 2026-12-04 19:40:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0015_series_edits"
-down_revision: str | None = "0011_blackouts"
+down_revision: str | None = "0014_emergency_templates"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

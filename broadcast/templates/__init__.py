@@ -1,0 +1,1 @@
+"""Emergency templates: pre-recorded phrases and slots per hazard and language."""

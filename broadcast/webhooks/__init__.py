@@ -1,0 +1,1 @@
+"""Signed webhooks: subscriptions, the outbox of events, and their delivery over HTTP."""
