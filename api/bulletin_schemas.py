@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from api.schemas import Code, LanguageCode, Strict, VoiceFields
+from api.schemas import Code, Id, LanguageCode, Strict, VoiceFields
 from broadcast.bulletins.models import (
     AudioState,
     BulletinStatus,
@@ -41,7 +41,9 @@ class BulletinCreate(VoiceFields, Strict):
 
     title: Title
     priority: Priority = Priority.normal
-    campaign: str | None = Field(None, max_length=200)
+    campaign: str | None = Field(None, max_length=200, description="A free-text tag")
+    campaign_id: Id | None = Field(None, description="The campaign (GET /campaigns) it serves")
+    theme_id: Id | None = Field(None, description="One of that campaign's themes")
     category: str | None = Field(None, max_length=100)
     area_code: Code | None = None
     valid_from: datetime | None = None
@@ -58,6 +60,8 @@ class BulletinUpdate(VoiceFields, Strict):
     title: Title | None = None
     priority: Priority | None = None
     campaign: str | None = Field(None, max_length=200)
+    campaign_id: Id | None = Field(None, description="null takes it out of its campaign")
+    theme_id: Id | None = Field(None, description="null takes it out of its theme")
     category: str | None = Field(None, max_length=100)
     valid_from: datetime | None = None
     valid_until: datetime | None = None
@@ -97,6 +101,8 @@ class BulletinPublic(VoiceFields):
     id: int
     title: str
     campaign: str | None
+    campaign_id: int | None = Field(None, description="The campaign held by Loa, if any")
+    theme_id: int | None = Field(None, description="Its theme, if any")
     category: str | None
     priority: Priority
     status: BulletinStatus

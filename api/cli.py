@@ -16,6 +16,7 @@ from broadcast.core.db import make_engine, transaction, upgrade
 from broadcast.core.settings import Environment, Settings
 from broadcast.people.models import Role
 from stations.errors import LoaError
+from stations.timeutil import utcnow
 from tts.cli import app as tts_app
 
 __all__ = ["app", "err", "fail", "load_settings", "log", "main", "out", "setup_logging"]
@@ -41,7 +42,9 @@ app.add_typer(tts_app, name="tts", help="Text to broadcast-ready speech.")
 
 @db_app.command("upgrade")
 def db_upgrade(
-    revision: Annotated[str, typer.Argument(help="Target revision")] = "head",
+    revision: Annotated[
+        str, typer.Argument(help="Target revision (default: every head)")
+    ] = "heads",
 ) -> None:
     """Apply migrations to LOA_DATABASE_URL (safe to run again)."""
     settings = load_settings()
@@ -111,7 +114,10 @@ def areas_import(
     file: Annotated[
         Path,
         typer.Argument(
-            exists=True, dir_okay=False, help="CSV with header code,name,level,parent_code"
+            exists=True,
+            dir_okay=False,
+            help="CSV with header code,name,level,parent_code, optionally border "
+            "(1 for a border commune)",
         ),
     ],
 ) -> None:
@@ -231,7 +237,12 @@ def _import_failed(file: Path, exc: LoaError) -> NoReturn:
 def ensure_demo(settings: Settings) -> tuple[str, str]:
     """Seed the demo province once; returns the demo admin's username and password."""
     from broadcast.bulletins.media import synthesizer
-    from broadcast.demo import demo_receivers_file, seed_demo, seed_demo_templates
+    from broadcast.demo import (
+        demo_receivers_file,
+        seed_demo,
+        seed_demo_campaign,
+        seed_demo_templates,
+    )
 
     cred_file = settings.demo_credentials_file
     if cred_file.is_file():
@@ -242,6 +253,7 @@ def ensure_demo(settings: Settings) -> tuple[str, str]:
     engine = make_engine(settings.database_url)
     with transaction(engine) as session:
         result = seed_demo(session=session, admin_username=username, admin_password=password)
+        seed_demo_campaign(session=session, today=utcnow().astimezone(settings.zone).date())
     with transaction(engine) as session:
         # Offline speech: the demo's phrases are made by eSpeak NG, never on the network.
         offline = settings.model_copy(update={"tts_online": False})

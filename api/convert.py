@@ -25,6 +25,7 @@ def area_public(session: Session, area: Area) -> schemas.AreaPublic:
         name=area.name,
         level=AreaLevel(area.level),
         parent_code=parent_code_of(session=session, area=area),
+        border=bool(area.border),
         tts_engine=area.tts_engine,  # type: ignore[arg-type]  # checked when written
         tts_accent=area.tts_accent,  # type: ignore[arg-type]
         tts_speed=area.tts_speed,

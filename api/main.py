@@ -16,6 +16,7 @@ from api.routes import (
     blackouts,
     broadcasts,
     bulletins,
+    campaigns,
     dead_letters,
     health,
     languages,
@@ -64,6 +65,7 @@ def api_router() -> APIRouter:
     router.include_router(schedule.router)
     router.include_router(alerts.router)
     router.include_router(blackouts.router)
+    router.include_router(campaigns.router)
     router.include_router(templates.router)
     router.include_router(webhooks.router)
     return router

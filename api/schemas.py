@@ -165,6 +165,7 @@ class AreaCreate(AreaBase, VoiceFields, Strict):
     """A new area; `parent_code` is omitted only for a province (top level)."""
 
     parent_code: Code | None = None
+    border: bool = Field(False, description="A commune on the national border")
 
 
 class AreaUpdate(VoiceFields, Strict):
@@ -176,6 +177,7 @@ class AreaUpdate(VoiceFields, Strict):
     name: Name | None = None
     level: AreaLevel | None = None
     parent_code: Code | None = None
+    border: bool | None = Field(None, description="A commune on the national border")
 
 
 class AreaPublic(AreaBase, VoiceFields):
@@ -183,6 +185,7 @@ class AreaPublic(AreaBase, VoiceFields):
 
     id: int
     parent_code: str | None
+    border: bool = Field(False, description="A commune on the national border")
 
 
 # --- languages -------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Demo data for one border province: areas, stations, receivers and sign-ins."""
+"""Demo data for one border province: areas, stations, receivers, sign-ins, and the
+province's campaign on border sovereignty with two bulletins of its themes."""
 
 from __future__ import annotations
 
@@ -6,10 +7,14 @@ import io
 import json
 import logging
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from broadcast.bulletins.service import NewTranslation, create_bulletin
+from broadcast.campaigns.models import Campaign, CampaignTheme
+from broadcast.campaigns.service import NewTarget, NewTheme, create_campaign
 from broadcast.core.settings import Settings
 from broadcast.people.models import Role, User
 from broadcast.people.service import Principal, create_user, user_area
@@ -35,6 +40,9 @@ DEMO_AREAS: tuple[tuple[str, str, AreaLevel, str | None], ...] = (
     ("02800", "Xã Bắc Hà", AreaLevel.commune, "10"),
     ("02680-01", "Thôn Lao Chải", AreaLevel.village, "02680"),
 )
+
+# Communes on the border with China (Bát Xát and Mường Khương districts).
+DEMO_BORDER_COMMUNES = frozenset({"02680", "02659", "02743"})
 
 # (area code, station name, kind, languages in airing order, receiver names)
 DEMO_STATIONS: tuple[tuple[str, str, StationKind, tuple[str, ...], tuple[str, ...]], ...] = (
@@ -67,6 +75,57 @@ DEMO_USERS: tuple[tuple[str, Role, str | None], ...] = (
 )
 
 
+# The plan the project started from (Sở Thông tin và Truyền thông Lào Cai, March 2023):
+# its four content lines, aimed hardest at the border communes. The demo runs it over
+# the current year so that its progress can be followed.
+DEMO_CAMPAIGN_NAME = (
+    "Thông tin - truyền thông trong phong trào “Toàn dân tham gia bảo vệ chủ quyền lãnh thổ, "
+    "an ninh biên giới quốc gia trong tình hình mới”"
+)
+DEMO_CAMPAIGN_BASIS = (
+    "Kế hoạch /KH-STTTT tháng 3 năm 2023 của Sở Thông tin và Truyền thông tỉnh Lào Cai, "
+    "thực hiện Kế hoạch số 90/KH-BCĐ ngày 15/02/2023 của Ban Chỉ đạo thực hiện "
+    "Chỉ thị 01/CT-TTg"
+)
+DEMO_THEMES: tuple[tuple[str, str], ...] = (
+    (
+        "chu-truong-phap-luat",
+        "Chủ trương của Đảng, chính sách, pháp luật của Nhà nước về quản lý, bảo vệ biên giới",
+    ),
+    (
+        "guong-dien-hinh",
+        "Gương người tốt, việc tốt; tập thể, cá nhân điển hình; mô hình, cách làm hay",
+    ),
+    (
+        "quan-ly-bien-gioi",
+        "Quản lý biên giới, phân giới cắm mốc trên đất liền, gắn với tuyên truyền biển đảo",
+    ),
+    (
+        "giao-luu-nuoc-ban",
+        "Giao lưu Nhân dân với địa phương nước bạn; biểu dương, khen thưởng bảo vệ đường biên, "
+        "cột mốc",
+    ),
+)
+# (theme code, title, Vietnamese text) of the campaign's demo bulletins, drafts.
+DEMO_CAMPAIGN_BULLETINS: tuple[tuple[str, str, str], ...] = (
+    (
+        "chu-truong-phap-luat",
+        "Luật Biên giới quốc gia và Luật Biên phòng Việt Nam",
+        "Luật Biên giới quốc gia quy định mọi cơ quan, tổ chức và công dân có trách nhiệm "
+        "xây dựng, quản lý, bảo vệ biên giới quốc gia. Bà con không tự ý qua lại biên giới "
+        "ngoài lối mở, cửa khẩu; phát hiện người lạ, hàng hóa nhập lậu hãy báo ngay cho đồn "
+        "Biên phòng gần nhất.",
+    ),
+    (
+        "quan-ly-bien-gioi",
+        "Cùng bảo vệ đường biên, cột mốc",
+        "Mỗi hộ gia đình khu vực biên giới hãy tham gia tự quản đường biên, cột mốc, giữ gìn "
+        "mốc giới nguyên vẹn; không xê dịch, phá hoại cột mốc và báo ngay cho chính quyền khi "
+        "thấy cột mốc bị hư hỏng.",
+    ),
+)
+
+
 @dataclass
 class DemoResult:
     """What `seed_demo` created; receiver passwords are only known on creation."""
@@ -91,8 +150,15 @@ def seed_demo(*, session: Session, admin_username: str, admin_password: str) -> 
                 level=level,
                 parent_code=parent,
                 scope=everything,
+                border=code in DEMO_BORDER_COMMUNES,
             )
             result.created_areas += 1
+    # Demo databases made before areas had the flag get it too.
+    for area in session.exec(
+        select(Area).where(col(Area.code).in_(sorted(DEMO_BORDER_COMMUNES)), ~col(Area.border))
+    ).all():
+        area.border = True
+        session.add(area)
     for area_code, name, kind, languages, receivers in DEMO_STATIONS:
         if session.exec(select(Station).where(Station.name == name)).first() is not None:
             continue
@@ -132,6 +198,45 @@ def seed_demo(*, session: Session, admin_username: str, admin_password: str) -> 
             result.users.append(username)
     session.flush()
     return result
+
+
+def seed_demo_campaign(*, session: Session, today: date) -> Campaign:
+    """The province's border campaign over the year of `today`, aimed at the border
+    communes, with two draft bulletins of its themes; once (found again by its name)."""
+    found = session.exec(select(Campaign).where(Campaign.name == DEMO_CAMPAIGN_NAME)).first()
+    if found is not None:
+        return found
+    editor = session.exec(select(User).where(User.username == "bientap.laocai")).one()
+    province = session.exec(select(Area).where(Area.code == "10")).one()
+    principal = Principal(user=editor, area=province)
+    campaign = create_campaign(
+        session=session,
+        principal=principal,
+        name=DEMO_CAMPAIGN_NAME,
+        legal_basis=DEMO_CAMPAIGN_BASIS,
+        starts_on=date(today.year, 1, 1),
+        ends_on=date(today.year, 12, 31),
+        themes=[NewTheme(code, name) for code, name in DEMO_THEMES],
+        targets=[NewTarget("10", border_only=True)],
+        min_airings_per_week=2,
+        min_minutes_per_theme_per_month=10,
+    )
+    themes = {
+        t.code: t.id
+        for t in session.exec(
+            select(CampaignTheme).where(CampaignTheme.campaign_id == campaign.id)
+        ).all()
+    }
+    for code, title, text in DEMO_CAMPAIGN_BULLETINS:
+        create_bulletin(
+            session=session,
+            principal=principal,
+            title=title,
+            translations=[NewTranslation(language="vi", text=text)],
+            campaign_id=campaign.id,
+            theme_id=themes[code],
+        )
+    return campaign
 
 
 def demo_receiver_count(*, session: Session) -> int:

@@ -71,8 +71,10 @@ def create_area(
     level: AreaLevel,
     parent_code: str | None,
     scope: Scope,
+    border: bool = False,
 ) -> Area:
-    """Add an area under `parent_code` (None for a root, allowed only with a global scope)."""
+    """Add an area under `parent_code` (None for a root, allowed only with a global scope);
+    `border` marks a commune on the national border."""
     if session.exec(select(Area).where(Area.code == code)).first() is not None:
         raise ConflictError(
             f"Area code '{code}' already exists", code="area.exists", area_code=code
@@ -86,7 +88,9 @@ def create_area(
             code="area.root_needs_admin",
         )
     _check_parent(level, parent)
-    area = Area(code=code, name=name, level=level, parent_id=parent.id if parent else None)
+    area = Area(
+        code=code, name=name, level=level, parent_id=parent.id if parent else None, border=border
+    )
     session.add(area)
     session.flush()
     area.path = f"{parent.path if parent else '/'}{area.id}/"
@@ -104,10 +108,14 @@ def update_area(
     level: AreaLevel | None = None,
     parent_code: str | None = None,
     move_to_root: bool = False,
+    border: bool | None = None,
 ) -> Area:
-    """Rename, re-level or move an area; refuses a move that would make a cycle."""
+    """Rename, re-level, flag as border or move an area; refuses a move that would make a
+    cycle."""
     if name is not None:
         area.name = name
+    if border is not None:
+        area.border = border
     new_level = level or AreaLevel(area.level)
     parent = session.get(Area, area.parent_id) if area.parent_id else None
     if parent_code is not None:
@@ -210,8 +218,32 @@ class ImportReport:
     unchanged: int
 
 
+# Values of the optional `border` column that mark a border commune (empty: not border).
+BORDER_YES = frozenset({"1", "true", "yes", "x", "có", "co"})
+BORDER_NO = frozenset({"", "0", "false", "no", "không", "khong"})
+
+
+def _border_of(line: int, value: str | None) -> bool | None:
+    """The `border` column of an import row; None when the file has no such column."""
+    if value is None:
+        return None
+    word = value.strip().lower()
+    if word in BORDER_YES:
+        return True
+    if word in BORDER_NO:
+        return False
+    raise InvalidInputError(
+        f"Line {line}: border must be 1 or 0 (not '{value}')",
+        code="area_import.bad_border",
+        line=line,
+        value=value,
+    )
+
+
 def import_areas(*, session: Session, rows: Iterable[dict[str, str]]) -> ImportReport:
-    """Create or update areas from rows with code, name, level, parent_code.
+    """Create or update areas from rows with code, name, level, parent_code and, when the
+    file has the column, border (1 for a border commune; files without it stay valid and
+    leave the flag as stored).
 
     Rows may come in any order: parents are resolved within the file first.
     The whole import is one unit; an error names the offending line and nothing is kept.
@@ -237,6 +269,7 @@ def import_areas(*, session: Session, rows: Iterable[dict[str, str]]) -> ImportR
                 line=line,
                 level=clean["level"],
             ) from None
+        _border_of(line, clean.get("border"))
         pending.append((line, clean))
     codes = [row["code"] for _, row in pending]
     duplicates = {c for c in codes if codes.count(c) > 1}
@@ -262,6 +295,7 @@ def import_areas(*, session: Session, rows: Iterable[dict[str, str]]) -> ImportR
                 continue
             progressed = True
             level = AreaLevel(row["level"])
+            border = _border_of(line, row.get("border"))
             existing = session.exec(select(Area).where(Area.code == row["code"])).first()
             try:
                 if existing is None:
@@ -272,6 +306,7 @@ def import_areas(*, session: Session, rows: Iterable[dict[str, str]]) -> ImportR
                         level=level,
                         parent_code=parent_code,
                         scope=everything,
+                        border=bool(border),
                     )
                     created += 1
                 else:
@@ -279,6 +314,7 @@ def import_areas(*, session: Session, rows: Iterable[dict[str, str]]) -> ImportR
                         existing.name == row["name"]
                         and existing.level == level
                         and parent_code_of(session=session, area=existing) == parent_code
+                        and (border is None or existing.border == border)
                     )
                     if same:
                         unchanged += 1
@@ -291,6 +327,7 @@ def import_areas(*, session: Session, rows: Iterable[dict[str, str]]) -> ImportR
                         level=level,
                         parent_code=parent_code,
                         move_to_root=parent_code is None,
+                        border=border,
                     )
                     updated += 1
             except (InvalidInputError, ConflictError, NotFoundError) as exc:
@@ -312,7 +349,8 @@ def import_areas(*, session: Session, rows: Iterable[dict[str, str]]) -> ImportR
 
 
 def read_areas_csv(path: Path) -> list[dict[str, str]]:
-    """Read an area CSV (header: code,name,level,parent_code; UTF-8, BOM allowed)."""
+    """Read an area CSV (header: code,name,level,parent_code and optionally border;
+    UTF-8, BOM allowed)."""
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         header = {name.strip().lower() for name in reader.fieldnames or []}

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Dialect, String, TypeDecorator
+from sqlalchemy import JSON, Boolean, Column, DateTime, Dialect, String, TypeDecorator, false
 from sqlmodel import Field, SQLModel
 
 from stations.timeutil import as_utc, utcnow
@@ -77,6 +77,11 @@ class Area(SQLModel, table=True):
     parent_id: int | None = Field(default=None, foreign_key="area.id", index=True)
     # Materialised path of ids, "/1/7/42/": subtree scoping is one prefix match.
     path: str = Field(default="/", max_length=512, index=True)
+    # A commune on the national border (campaigns may target only these).
+    # Only a server default: set-based inserts that leave it out (scale.py) stay valid.
+    border: bool = Field(
+        default=False, sa_column=Column(Boolean, server_default=false(), nullable=False)
+    )
     # Voice of the area's stations; None inherits from the nearest area above that sets it.
     tts_engine: str | None = Field(default=None, max_length=32)
     tts_accent: str | None = Field(default=None, max_length=16)

@@ -12,7 +12,8 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
-from api.console.forms import BulletinForm, VoiceForm
+from api.console.campaign_pages import campaign_options
+from api.console.forms import BulletinForm, VoiceForm, parse_campaign_theme
 from api.console.messages import form_error, say
 from api.console.station_pages import ACCENT_OPTIONS, ENGINE_OPTIONS, decimal_comma
 from api.console.web import ConsoleRoute, CsrfDep, UserDep, redirect, render
@@ -72,15 +73,19 @@ def bulletins_page(
     status: str = "",
     priority: str = "",
     campaign: str = "",
+    campaign_theme: str = "",
     missing: str = "",
 ) -> HTMLResponse:
     """Bulletins of the caller's area, newest first, with filters."""
+    campaign_id, theme_id = parse_campaign_theme(campaign_theme) or (None, None)
     rows, total = bulletins.list_bulletins(
         session=session,
         scope=principal.scope,
         status=BulletinStatus(status) if status in BulletinStatus.__members__ else None,
         priority=Priority(priority) if priority in Priority.__members__ else None,
         campaign=campaign.strip() or None,
+        campaign_id=campaign_id,
+        theme_id=theme_id,
         missing_language=missing or None,
         limit=200,
     )
@@ -95,8 +100,10 @@ def bulletins_page(
                 "status": status,
                 "priority": priority,
                 "campaign": campaign,
+                "campaign_theme": campaign_theme,
                 "missing": missing,
             },
+            "campaign_options": campaign_options(session, principal, "Mọi chiến dịch"),
             "status_options": STATUS_OPTIONS,
             "priority_options": [("", "Mọi mức")] + PRIORITY_OPTIONS,
             "language_options": [("", "—")] + list(names.items()),
@@ -112,6 +119,7 @@ def _new_context(session: Session, principal: Principal) -> dict[str, object]:
         "priority_options": PRIORITY_OPTIONS,
         "area_options": [("", "Địa bàn của tôi")]
         + [(a.code, f"{a.name} ({a.code})") for a in areas if a.level != AreaLevel.village],
+        "campaign_options": campaign_options(session, principal, "Không thuộc chiến dịch nào"),
     }
 
 
@@ -135,6 +143,7 @@ def create_bulletin(
     principal.require(Role.editor)
     errors = form.problems(needs_area=principal.area is None)
     if not errors:
+        campaign_id, theme_id = parse_campaign_theme(form.campaign_theme) or (None, None)
         try:
             bulletin = bulletins.create_bulletin(
                 session=session,
@@ -144,11 +153,20 @@ def create_bulletin(
                 campaign=form.campaign.strip() or None,
                 area_code=form.area_code or None,
                 translations=[bulletins.NewTranslation(language="vi", text=form.text)],
+                campaign_id=campaign_id,
+                theme_id=theme_id,
             )
         except LoaError as exc:
             session.rollback()
             key, shown = form_error(
-                exc, {"text": "text", "area": "area_code", "title": "title"}, default="title"
+                exc,
+                {
+                    "text": "text",
+                    "area": "area_code",
+                    "title": "title",
+                    "bulletin": "campaign_theme",
+                },
+                default="title",
             )
             errors[key] = shown
         else:

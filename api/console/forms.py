@@ -35,6 +35,8 @@ class BulletinForm(ConsoleForm):
     title: str = ""
     priority: str = "normal"
     campaign: str = ""
+    # "<campaign id>" or "<campaign id>-<theme id>" (api/console/bulletin_pages.py)
+    campaign_theme: str = ""
     area_code: str = ""
     text: str = ""
 
@@ -48,7 +50,19 @@ class BulletinForm(ConsoleForm):
             errors["text"] = "Hãy nhập nội dung tiếng Việt"
         if needs_area and not self.area_code:
             errors["area_code"] = "Quản trị toàn hệ thống cần chọn địa bàn"
+        if self.campaign_theme and parse_campaign_theme(self.campaign_theme) is None:
+            errors["campaign_theme"] = "Chiến dịch đã chọn không hợp lệ"
         return errors
+
+
+def parse_campaign_theme(value: str) -> tuple[int | None, int | None] | None:
+    """A campaign-and-theme choice ("", "12" or "12-5") as ids; None when malformed."""
+    if not value:
+        return None, None
+    parts = value.split("-")
+    if len(parts) > 2 or not all(p.isdigit() and 0 < len(p) < 10 for p in parts):
+        return None
+    return int(parts[0]), int(parts[1]) if len(parts) == 2 else None
 
 
 class ScheduleForm(ConsoleForm):

@@ -11,9 +11,11 @@ from sqlmodel import Session, col, select
 
 from api.console.airing_details import vietnamese_detail
 from api.console.web import ConsoleRoute, UserDep, render, templates
-from api.deps import SessionDep, SettingsDep
+from api.deps import ClockDep, SessionDep, SettingsDep
 from broadcast.bulletins import service as bulletins
 from broadcast.bulletins.models import BulletinStatus
+from broadcast.campaigns import progress as campaign_progress
+from broadcast.campaigns import service as campaigns
 from broadcast.core.settings import Settings
 from broadcast.delivery import status
 from broadcast.delivery.models import NOT_SENT_STATES, Delivery
@@ -24,7 +26,7 @@ from broadcast.schedule import service as scheduling
 from broadcast.schedule.models import Broadcast, Occurrence, OccurrenceState
 from stations import registry
 from stations.errors import NotFoundError
-from stations.models import Area, Station
+from stations.models import Area, AreaLevel, Station
 from stations.timeutil import as_utc, utcnow
 
 router = APIRouter(route_class=ConsoleRoute)
@@ -164,9 +166,33 @@ def unsent_airings(session: Session, principal: Principal, since: datetime) -> l
     return out[:UNSENT_ROWS]
 
 
+def campaigns_behind(
+    session: Session, settings: Settings, principal: Principal, now: datetime
+) -> list[tuple[campaigns.CampaignView, int, int]]:
+    """For a province's or district's user (and a global administrator): each campaign
+    running today, with how many of its target communes in their area are behind, of
+    how many. A fixed number of queries per campaign."""
+    if principal.area is not None and principal.area.level not in (
+        AreaLevel.province,
+        AreaLevel.district,
+    ):
+        return []
+    today = as_utc(now).astimezone(settings.zone).date()
+    running = campaigns.list_campaigns(session=session, scope=principal.scope, active_on=today)
+    views = [campaigns.view_of(session=session, campaign=c, area=a) for c, a in running]
+    counts = campaign_progress.behind_counts(
+        session=session, scope=principal.scope, views=views, zone=settings.zone, now=now
+    )
+    return [(view, behind, total) for view, behind, total in counts if total]
+
+
 @router.get("/", response_class=HTMLResponse)
 def home(
-    request: Request, session: SessionDep, settings: SettingsDep, principal: UserDep
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: UserDep,
+    clock: ClockDep,
 ) -> HTMLResponse:
     """What airs today, stations online/offline, coverage of recent broadcasts, alerts."""
     start, end = today_bounds(settings)
@@ -224,6 +250,7 @@ def home(
             "rejected": rejected,
             "rejected_total": rejected_total,
             "is_operator": principal.role is Role.operator,
+            "campaigns_behind": campaigns_behind(session, settings, principal, clock()),
         },
         principal=principal,
     )

@@ -112,6 +112,9 @@ CATALOGUE: dict[str, Text] = {
     "area_import.bad_header": Text(
         "Tệp {path} có dòng tiêu đề sai: dòng đầu phải là code,name,level,parent_code"
     ),
+    "area_import.bad_border": Text(
+        "Dòng {line}: cột biên giới phải là 1 (xã biên giới) hoặc 0, không phải “{value}”"
+    ),
     "area_import.duplicate_codes": Text("Tệp có mã địa bàn trùng nhau: {area_codes}"),
     "area_import.missing_columns": Text("Dòng {line}: thiếu cột {columns}"),
     "area_import.parent_missing": Text(
@@ -511,6 +514,40 @@ CATALOGUE: dict[str, Text] = {
     "alert_rule.bad_hold": Text("Thời gian chờ duyệt phải từ 0 đến {limit} phút"),
     "alert_rule.bad_feed": Text("Địa chỉ nguồn cảnh báo phải bắt đầu bằng http:// hoặc https://"),
     "alert_rule.bad_repeat": Text("Khoảng phát lại phải từ 5 đến {limit} phút"),
+    # campaigns
+    "campaign.not_found": Text("Không tìm thấy chiến dịch {campaign_id}"),
+    "campaign.name_required": Text("Chiến dịch cần có tên", "title"),
+    "campaign.name_too_long": Text("Tên chiến dịch dài quá {limit} ký tự", "title"),
+    "campaign.legal_basis_too_long": Text("Căn cứ của chiến dịch dài quá {limit} ký tự"),
+    "campaign.theme_code_required": Text("Mỗi nội dung tuyên truyền cần có mã"),
+    "campaign.theme_code_too_long": Text("Mã nội dung tuyên truyền dài quá {limit} ký tự"),
+    "campaign.theme_name_required": Text("Mỗi nội dung tuyên truyền cần có tên"),
+    "campaign.theme_name_too_long": Text("Tên nội dung tuyên truyền dài quá {limit} ký tự"),
+    "campaign.theme_twice": Text("Mã nội dung tuyên truyền “{theme}” bị ghi hai lần"),
+    "campaign.too_many_themes": Text("Một chiến dịch có tối đa {limit} nội dung tuyên truyền"),
+    "campaign.too_many_targets": Text("Một chiến dịch có tối đa {limit} địa bàn"),
+    "campaign.period_reversed": Text(
+        "Ngày kết thúc chiến dịch phải từ ngày bắt đầu trở đi", "until"
+    ),
+    "campaign.period_too_long": Text("Một chiến dịch kéo dài tối đa {limit} ngày", "until"),
+    "campaign.bad_target": Text("Chỉ tiêu là số nguyên từ 0 đến 10000"),
+    "campaign.language_unknown": Text("Không có ngôn ngữ “{language}”", "languages"),
+    "campaign.target_twice": Text("Địa bàn {area_code} bị chọn hai lần", "area"),
+    "campaign.target_outside": Text(
+        "Địa bàn {area_code} nằm ngoài địa bàn {owner_code} của chiến dịch", "area"
+    ),
+    "campaign.area_required": Text("Hãy chọn địa bàn của chiến dịch", "area"),
+    "campaign.outside_area": Text("Chỉ địa bàn chủ trì mới được sửa chiến dịch {campaign_id}"),
+    "campaign.theme_in_use": Text("Nội dung tuyên truyền “{theme}” còn bản tin, không bỏ được"),
+    "campaign.theme_without_campaign": Text(
+        "Hãy chọn chiến dịch trước khi chọn nội dung tuyên truyền", "bulletin"
+    ),
+    "campaign.not_for_area": Text(
+        "Chiến dịch {campaign_id} không áp dụng cho địa bàn {area_code}", "bulletin"
+    ),
+    "campaign.theme_not_in_campaign": Text(
+        "Nội dung tuyên truyền đã chọn không thuộc chiến dịch {campaign_id}", "bulletin"
+    ),
     "tts.nothing_to_join": Text("Không có đoạn âm thanh nào để ghép"),
     "tts.negative_gap": Text("Khoảng lặng giữa các đoạn không được âm ({gap_ms} ms)"),
     "template.not_found": Text("Không tìm thấy mẫu tin khẩn cấp {template_id}"),

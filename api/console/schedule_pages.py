@@ -21,7 +21,8 @@ from sqlmodel import Session
 
 from api import broadcast_schemas as bs
 from api.console import series_pages
-from api.console.forms import EmergencyForm, ScheduleForm
+from api.console.campaign_pages import campaign_options
+from api.console.forms import EmergencyForm, ScheduleForm, parse_campaign_theme
 from api.console.home_pages import broadcast_labels
 from api.console.messages import form_error, say, text_for
 from api.console.web import (
@@ -87,15 +88,23 @@ def _today(settings: Settings) -> date:
     return utcnow().astimezone(settings.zone).date()
 
 
-def _options(session: Session, principal: Principal) -> dict[str, object]:
+def _options(session: Session, principal: Principal, campaign_theme: str = "") -> dict[str, object]:
+    campaign_id, theme_id = parse_campaign_theme(campaign_theme) or (None, None)
     approved, _ = bulletins.list_bulletins(
-        session=session, scope=principal.scope, status=BulletinStatus.approved, limit=200
+        session=session,
+        scope=principal.scope,
+        status=BulletinStatus.approved,
+        campaign_id=campaign_id,
+        theme_id=theme_id,
+        limit=200,
     )
     areas, _ = list_areas(session=session, scope=principal.scope, limit=1000)
     return {
         "bulletin_options": [(str(b.id), f"#{b.id} {b.title}") for b, _a in approved],
         "area_options": [(a.code, f"{a.name} ({a.code})") for a in areas],
         "priority_options": PRIORITY_OPTIONS,
+        "campaign_options": campaign_options(session, principal, "Mọi bản tin đã duyệt"),
+        "campaign_theme": campaign_theme,
     }
 
 
@@ -154,8 +163,10 @@ def new_broadcast_page(
     settings: SettingsDep,
     principal: UserDep,
     bulletin: str = "",
+    campaign_theme: str = "",
 ) -> HTMLResponse:
-    """The form to schedule approved bulletins."""
+    """The form to schedule approved bulletins (only a campaign's or a theme's with
+    `campaign_theme`)."""
     principal.require(Role.editor)
     today = _today(settings)
     form = {
@@ -168,7 +179,7 @@ def new_broadcast_page(
     }
     errors: dict[str, str] = {}
     shown = _preview(settings, str(form["when"]), today, today + timedelta(days=30), errors)
-    context = _form_context(session, principal, form, errors, shown)
+    context = _form_context(session, principal, form, errors, shown, campaign_theme)
     return render(request, "broadcast_new.html", context, principal=principal)
 
 
@@ -192,10 +203,11 @@ def _form_context(
     form: Mapping[str, object],
     errors: dict[str, str],
     preview: Preview | None,
+    campaign_theme: str = "",
 ) -> dict[str, object]:
     """The new broadcast form with its values, errors and preview."""
     refused = None if preview else "Chưa xem trước được: hãy sửa ô báo lỗi ở trên."
-    return _options(session, principal) | {
+    return _options(session, principal, campaign_theme) | {
         "errors": errors,
         "form": form,
         "preview": preview,

@@ -56,6 +56,7 @@ def create_area(
         level=body.level,
         parent_code=body.parent_code,
         scope=principal.scope,
+        border=body.border,
     )
     voices.set_voice(area, body.model_dump(include=set(voices.VOICE_FIELDS), exclude_unset=True))
     session.add(area)
@@ -90,6 +91,7 @@ def update_area(
         name=body.name,
         level=body.level,
         parent_code=body.parent_code,
+        border=body.border,
     )
     voices.set_voice(area, body.model_dump(include=set(voices.VOICE_FIELDS), exclude_unset=True))
     session.add(area)

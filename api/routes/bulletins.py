@@ -10,7 +10,15 @@ from sqlmodel import Session
 
 from api import bulletin_schemas as bs
 from api import schemas
-from api.deps import IdPath, PrincipalDep, RenderWakeDep, SessionDep, SettingsDep, SynthesizerDep
+from api.deps import (
+    MAX_ID,
+    IdPath,
+    PrincipalDep,
+    RenderWakeDep,
+    SessionDep,
+    SettingsDep,
+    SynthesizerDep,
+)
 from api.responses import file_response
 from broadcast.bulletins import recordings, voices
 from broadcast.bulletins import service as bulletins
@@ -43,6 +51,8 @@ def _public(session: Session, bulletin: Bulletin, area: Area) -> bs.BulletinPubl
         id=bulletin.id or 0,
         title=bulletin.title,
         campaign=bulletin.campaign,
+        campaign_id=bulletin.campaign_id,
+        theme_id=bulletin.theme_id,
         category=bulletin.category,
         priority=Priority(bulletin.priority),
         status=BulletinStatus(bulletin.status),
@@ -98,7 +108,13 @@ def list_bulletins(
     principal: PrincipalDep,
     page: Annotated[schemas.PageParams, Depends(schemas.page_params)],
     status: BulletinStatus | None = None,
-    campaign: Annotated[str | None, Query(description="Only this campaign")] = None,
+    campaign: Annotated[str | None, Query(description="Only this campaign tag")] = None,
+    campaign_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="Only bulletins of this campaign")
+    ] = None,
+    theme_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="Only bulletins of this theme")
+    ] = None,
     priority: Priority | None = None,
     language_missing: Annotated[
         str | None, Query(description="Only bulletins without a version in this language")
@@ -111,6 +127,8 @@ def list_bulletins(
         scope=principal.scope,
         status=status,
         campaign=campaign,
+        campaign_id=campaign_id,
+        theme_id=theme_id,
         priority=priority,
         missing_language=language_missing,
         area_code=area_code,
@@ -140,6 +158,8 @@ def create_bulletin(
         title=body.title,
         priority=body.priority,
         campaign=body.campaign,
+        campaign_id=body.campaign_id,
+        theme_id=body.theme_id,
         category=body.category,
         area_code=body.area_code,
         valid_from=body.valid_from,

@@ -64,7 +64,11 @@ class Bulletin(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     title: str = Field(max_length=300)
+    # A free-text tag (kept as it was); `campaign_id` and `theme_id` link the bulletin to
+    # a campaign held by Loa and one of its themes (broadcast/campaigns).
     campaign: str | None = Field(default=None, max_length=200, index=True)
+    campaign_id: int | None = Field(default=None, foreign_key="campaign.id", index=True)
+    theme_id: int | None = Field(default=None, foreign_key="campaign_theme.id", index=True)
     category: str | None = Field(default=None, max_length=100)
     priority: Priority = Field(default=Priority.normal, sa_type=String(16))
     status: BulletinStatus = Field(default=BulletinStatus.draft, sa_type=String(16), index=True)

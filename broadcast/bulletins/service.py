@@ -27,6 +27,7 @@ from broadcast.bulletins.models import (
     SourceKind,
     Translation,
 )
+from broadcast.campaigns.service import check_bulletin_link
 from broadcast.core import audit
 from broadcast.people.models import Role, User
 from broadcast.people.service import Principal
@@ -44,6 +45,8 @@ EDITABLE = (BulletinStatus.draft, BulletinStatus.rejected, BulletinStatus.submit
 # How long a client should wait before asking again to approve a bulletin whose audio
 # is still being rendered (HTTP 409 with Retry-After).
 AUDIO_PENDING_RETRY_SECONDS = 2
+# A keyword left out of `update_bulletin` (None there means "take it away").
+UNCHANGED: object = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +166,8 @@ def list_bulletins(
     scope: Scope,
     status: BulletinStatus | None = None,
     campaign: str | None = None,
+    campaign_id: int | None = None,
+    theme_id: int | None = None,
     priority: Priority | None = None,
     missing_language: str | None = None,
     area_code: str | None = None,
@@ -179,6 +184,10 @@ def list_bulletins(
         stmt = stmt.where(Bulletin.status == status)
     if campaign is not None:
         stmt = stmt.where(Bulletin.campaign == campaign)
+    if campaign_id is not None:
+        stmt = stmt.where(Bulletin.campaign_id == campaign_id)
+    if theme_id is not None:
+        stmt = stmt.where(Bulletin.theme_id == theme_id)
     if priority is not None:
         stmt = stmt.where(Bulletin.priority == priority)
     if area_code is not None:
@@ -221,6 +230,8 @@ def create_bulletin(
     valid_from: datetime | None = None,
     valid_until: datetime | None = None,
     translations: Sequence[NewTranslation] = (),
+    campaign_id: int | None = None,
+    theme_id: int | None = None,
 ) -> Bulletin:
     """A draft bulletin in the caller's area (or `area_code` inside their scope)."""
     principal.require(Role.editor)
@@ -239,6 +250,7 @@ def create_bulletin(
         )
     if not title.strip():
         raise InvalidInputError("A bulletin needs a title", code="bulletin.title_required")
+    check_bulletin_link(session=session, area=area, campaign_id=campaign_id, theme_id=theme_id)
     languages = [t.language for t in translations]
     if len(set(languages)) != len(languages):
         raise InvalidInputError(
@@ -252,6 +264,8 @@ def create_bulletin(
         title=title.strip(),
         priority=priority,
         campaign=campaign,
+        campaign_id=campaign_id,
+        theme_id=theme_id,
         category=category,
         author_id=principal.user.id or 0,
         area_id=area.id or 0,
@@ -294,11 +308,34 @@ def update_bulletin(
     category: str | None = None,
     valid_from: datetime | None = None,
     valid_until: datetime | None = None,
+    campaign_id: int | None | object = UNCHANGED,
+    theme_id: int | None | object = UNCHANGED,
 ) -> Bulletin:
-    """Change a bulletin's details; an approved one goes back to draft for re-approval."""
+    """Change a bulletin's details; an approved one goes back to draft for re-approval.
+
+    `campaign_id` and `theme_id` given as None take the bulletin out of its campaign or
+    theme; left out, they stay. Neither is part of what is approved.
+    """
     principal.require(Role.editor)
     _editable(bulletin)
     changes: dict[str, object] = {}
+    if campaign_id is not UNCHANGED or theme_id is not UNCHANGED:
+        new_campaign = bulletin.campaign_id if campaign_id is UNCHANGED else campaign_id
+        new_theme = bulletin.theme_id if theme_id is UNCHANGED else theme_id
+        if campaign_id is not UNCHANGED and new_campaign != bulletin.campaign_id:
+            new_theme = None if theme_id is UNCHANGED else new_theme
+        area = session.get(Area, bulletin.area_id)
+        if area is not None:
+            check_bulletin_link(
+                session=session,
+                area=area,
+                campaign_id=new_campaign,  # type: ignore[arg-type]
+                theme_id=new_theme,  # type: ignore[arg-type]
+            )
+        bulletin.campaign_id = new_campaign  # type: ignore[assignment]
+        bulletin.theme_id = new_theme  # type: ignore[assignment]
+        changes["campaign_id"] = str(new_campaign)
+        changes["theme_id"] = str(new_theme)
     for name, value in (
         ("title", title),
         ("priority", priority),

@@ -4,6 +4,7 @@ from sqlmodel import SQLModel
 
 import broadcast.alerts.models
 import broadcast.bulletins.models
+import broadcast.campaigns.models
 import broadcast.delivery.models
 import broadcast.people.models
 import broadcast.schedule.blackouts

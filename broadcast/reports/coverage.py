@@ -983,3 +983,26 @@ def period_of(first: date, last: date, zone: ZoneInfo) -> tuple[datetime, dateti
     start = datetime.combine(first, time.min, tzinfo=zone)
     end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone)
     return as_utc(start), as_utc(end)
+
+
+# --- for other reports on the same as-run record (campaign progress) --------------------
+
+
+def counted_station_airings(
+    session: Session, occurrence_ids: Any, late_after_seconds: int
+) -> dict[tuple[int, int], StationAiring]:
+    """Every station airing of the occurrences (a list or a subquery of ids), its
+    deliveries counted as this report counts them: one query."""
+    return _station_airings(session, occurrence_ids, late_after_seconds)
+
+
+def airing_outcome(
+    occurrence_id: int, state: OccurrenceState, broadcast: Broadcast, counts: StationAiring | None
+) -> Outcome:
+    """The outcome of one station airing, by this report's rules (module docstring)."""
+    return _outcome_of(_Slot(occurrence_id, state, broadcast), broadcast, counts)
+
+
+def commands_of(session: Session, delivery_ids: Sequence[int]) -> dict[int, str | None]:
+    """The commands (payloads) of these deliveries, by id: one query."""
+    return _commands(session, delivery_ids)
