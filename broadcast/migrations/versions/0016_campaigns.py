@@ -1,7 +1,7 @@
 """Campaigns with their themes and target areas; border communes; bulletins in a campaign.
 
 Revision ID: 0016_campaigns
-Revises: 0011_blackouts
+Revises: 0015_series_edits
 Create Date: 2026-12-04 19:50:00
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0016_campaigns"
-down_revision: str | None = "0011_blackouts"
+down_revision: str | None = "0015_series_edits"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
