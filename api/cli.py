@@ -42,9 +42,7 @@ app.add_typer(tts_app, name="tts", help="Text to broadcast-ready speech.")
 
 @db_app.command("upgrade")
 def db_upgrade(
-    revision: Annotated[
-        str, typer.Argument(help="Target revision (default: the latest)")
-    ] = "head",
+    revision: Annotated[str, typer.Argument(help="Target revision (default: the latest)")] = "head",
 ) -> None:
     """Apply migrations to LOA_DATABASE_URL (safe to run again)."""
     settings = load_settings()
