@@ -222,8 +222,11 @@ def test_a_cap_flash_flood_warning_airs_in_each_stations_languages_hourly_until_
 
     # Every event reached the province's subscriber, each signed with its secret.
     def settled_events() -> list[dict[str, Any]]:
+        # Events come in no set order (a failed try is retried): wait for all of them.
         done = [e for e in hooks.of("broadcast.completed") if e["data"]["broadcast_id"] == bid]
-        return done if len(done) >= 4 else []  # two stations, two airings
+        sent = {e["data"]["airing"] for e in hooks.of("broadcast.dispatched")}
+        created = [e for e in hooks.of("broadcast.created") if e["data"]["broadcast_id"] == bid]
+        return done if len(done) >= 4 and {first, second} <= sent and created else []
 
     def found() -> Any:
         shown = chain.ok("GET", f"/broadcasts/{bid}", admin)["occurrences"]
@@ -232,6 +235,7 @@ def test_a_cap_flash_flood_warning_airs_in_each_stations_languages_hourly_until_
             [(o["seq"], o["state"], o.get("settled")) for o in shown],
             [(r["occurrence"], r["state"]) for r in rows],
             [(e["type"], e["data"].get("airing")) for e in hooks.events()],
+            chain.ok("GET", f"/webhooks/{subscription['id']}/deliveries", admin),
         )
 
     completed = wait_for(settled_events, timeout=30, show=found)

@@ -67,6 +67,9 @@ def test_duplicate_command_and_acks_change_nothing(
             select(func.count()).where(DeliveryEvent.delivery_id == delivery.id)
         ).one()
     assert worker.ingestor is not None
+    # Its four acks (received, downloaded, started, completed) are counted once the batch
+    # holding the last one is committed: wait for the count, not only the stored state.
+    wait_for(lambda: worker.ingestor and worker.ingestor.stats.acks_stored >= 4)
     seen = worker.ingestor.stats.acks_stored
     # The same command again (a resend after a crash): the receiver repeats its last ack.
     server = MqttClient(embedded_broker, client_id="svc-dup")
@@ -74,9 +77,9 @@ def test_duplicate_command_and_acks_change_nothing(
     topics = Topics(mqtt_settings.mqtt_topic_prefix)
     assert delivery.payload is not None
     server.publish(topics.cmd(rid), delivery.payload.encode()).wait_for_publish(5)
+    wait_for(lambda: sim.agents[rid].acks.count((f"{bid}.1", "completed")) == 2)
     wait_for(lambda: worker.ingestor and worker.ingestor.stats.acks_stored > seen)
     server.stop()
-    assert sim.agents[rid].acks.count((f"{bid}.1", "completed")) == 2
     assert states(engine, bid) == {rid: "completed"}
     with Session(engine) as ses:
         events_after = ses.exec(
