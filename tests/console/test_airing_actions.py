@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -21,21 +21,18 @@ from tests.console.conftest import Login, csrf_of
 from tts import Synthesizer
 
 
-def test_an_editor_moves_and_cancels_one_airing_from_the_broadcast_page(
-    login: Login,
-    engine: Engine,
-    settings: Settings,
-    demo: dict[str, str],
-    offline_speech: Synthesizer,
-    tmp_path: Path,
-) -> None:
+def _daily_from_tomorrow(
+    engine: Engine, settings: Settings, synth: Synthesizer, tmp_path: Path, count: int
+) -> tuple[int, date]:
+    """A province bulletin (3 s, approved) for Y Tý daily at 06:00 from tomorrow, `count`
+    times: the broadcast's id and the first day."""
     zone = settings.zone
     with transaction(engine) as ses:
         approver = ensure_user(ses, "duyet.tinh", Role.approver, "10")
     bulletin_id = approved_bulletin(
         engine,
         settings,
-        offline_speech,
+        synth,
         title="Lịch tiêm phòng",
         area_code="10",
         author="admin",
@@ -53,9 +50,21 @@ def test_an_editor_moves_and_cancels_one_airing_from_the_broadcast_page(
             bulletin_ids=[bulletin_id],
             area_codes=["02680"],
             starts_at=datetime.combine(tomorrow, time(6), tzinfo=zone),
-            rule="FREQ=DAILY;COUNT=3",
+            rule=f"FREQ=DAILY;COUNT={count}",
         )
-        bid = broadcast.id
+        return broadcast.id or 0, tomorrow
+
+
+def test_an_editor_moves_and_cancels_one_airing_from_the_broadcast_page(
+    login: Login,
+    engine: Engine,
+    settings: Settings,
+    demo: dict[str, str],
+    offline_speech: Synthesizer,
+    tmp_path: Path,
+) -> None:
+    zone = settings.zone
+    bid, tomorrow = _daily_from_tomorrow(engine, settings, offline_speech, tmp_path, 3)
     client = login("bientap.batxat")
     week = client.get(f"/schedule?week={tomorrow.isoformat()}")
     assert f'href="/broadcasts/{bid}#luot-1"' in week.text
@@ -105,31 +114,7 @@ def test_an_editor_edits_this_and_the_following_airings_from_the_broadcast_page(
     tmp_path: Path,
 ) -> None:
     zone = settings.zone
-    with transaction(engine) as ses:
-        approver = ensure_user(ses, "duyet.tinh", Role.approver, "10")
-    bulletin_id = approved_bulletin(
-        engine,
-        settings,
-        offline_speech,
-        title="Lịch tiêm phòng",
-        area_code="10",
-        author="admin",
-        approver=approver,
-        recordings={"vi": tone_recording(tmp_path / "vi.mp3", 3000)},
-    )
-    tomorrow = (utcnow() + timedelta(days=1)).astimezone(zone).date()
-    with transaction(engine) as ses:
-        admin = ses.exec(select(User).where(User.username == "admin")).one()
-        bid = create_broadcast(
-            session=ses,
-            settings=settings,
-            actor=admin,
-            scope=Scope.everything(),
-            bulletin_ids=[bulletin_id],
-            area_codes=["02680"],
-            starts_at=datetime.combine(tomorrow, time(6), tzinfo=zone),
-            rule="FREQ=DAILY;COUNT=4",
-        ).id
+    bid, tomorrow = _daily_from_tomorrow(engine, settings, offline_speech, tmp_path, 4)
     client = login("bientap.laocai")  # the province's editor: the bulletin is the province's
     page = client.get(f"/broadcasts/{bid}")
     assert "Sửa lịch phát" in page.text and "Lượt đã chọn và các lượt sau" in page.text
