@@ -256,15 +256,16 @@ def test_cancel_sends_cancel_to_receivers_that_have_not_aired(
     assert client.post(f"/api/v1/broadcasts/{bid}/cancel", headers=editor).status_code == 409
 
 
-def test_an_airing_cancelled_while_on_air_settles_when_its_receivers_end(
+def _cancelled_on_air(
     client: TestClient,
     engine: Engine,
     settings: Settings,
-    make_user: UserFactory,
+    editor: Headers,
     bulletin: int,
     wire: Wire,
-) -> None:
-    editor = make_user(Role.editor, "10")
+) -> tuple[int, Topics, str, list[str]]:
+    """Y Tý's airing sent, one receiver airing it, the broadcast cancelled and the cancels
+    published: (broadcast id, topics, the receiver on air, the others)."""
     bid = _schedule(client, editor, bulletin, ["02680"])
     topics = Topics(settings.mqtt_topic_prefix)
     _send(engine, settings, wire, T0 - timedelta(minutes=30))
@@ -274,6 +275,21 @@ def test_an_airing_cancelled_while_on_air_settles_when_its_receivers_end(
     assert client.post(f"/api/v1/broadcasts/{bid}/cancel", headers=editor).status_code == 200
     publish_cancels(engine=engine, publisher=wire.publisher, topics=topics, now=T0)
     wire.sent()
+    return bid, topics, on_air, others
+
+
+def test_an_airing_cancelled_while_on_air_settles_when_its_receivers_end(
+    client: TestClient,
+    engine: Engine,
+    settings: Settings,
+    make_user: UserFactory,
+    bulletin: int,
+    wire: Wire,
+) -> None:
+    editor = make_user(Role.editor, "10")
+    bid, topics, on_air, others = _cancelled_on_air(
+        client, engine, settings, editor, bulletin, wire
+    )
     with Session(engine) as ses:
         (airing,) = ses.exec(select(Occurrence).where(Occurrence.broadcast_id == bid)).all()
         assert (airing.state, airing.settled) == ("cancelled", False)  # still on air there
@@ -301,14 +317,9 @@ def test_an_airing_on_air_when_cancelled_is_missed_if_its_receiver_never_ends_it
     wire: Wire,
 ) -> None:
     editor = make_user(Role.editor, "10")
-    bid = _schedule(client, editor, bulletin, ["02680"])
-    topics = Topics(settings.mqtt_topic_prefix)
-    _send(engine, settings, wire, T0 - timedelta(minutes=30))
-    on_air = receivers_in(engine, "02680")[0]
-    ingestor = AckIngestor(engine, topics, clock=lambda: T0 + timedelta(seconds=30))
-    ingestor.process([ack(topics, on_air, f"{bid}.1", "started", T0)])
-    client.post(f"/api/v1/broadcasts/{bid}/cancel", headers=editor)
-    publish_cancels(engine=engine, publisher=wire.publisher, topics=topics, now=T0)
+    bid, _topics, on_air, _others = _cancelled_on_air(
+        client, engine, settings, editor, bulletin, wire
+    )
     late = T0 + timedelta(seconds=60 + settings.missed_grace_seconds + 1)
     assert apply_deadlines(engine=engine, settings=settings, now=late)["missed"] == 1
     assert deliveries(engine, bid)[on_air].state == "missed"

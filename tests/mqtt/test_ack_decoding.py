@@ -181,3 +181,17 @@ def test_bounds_are_the_documented_ones() -> None:
     assert MAX_REF_NUMBER == 2**31 - 1
     assert datetime(1970, 1, 1, tzinfo=UTC) == EARLIEST_TIME
     assert datetime(2100, 1, 1, tzinfo=UTC) == LATEST_TIME
+
+
+@pytest.mark.parametrize(
+    "codecs",
+    [["opus" * 5], ["mp3"] * 9, "opus", [3], {"opus": True}],
+)
+def test_a_state_with_codecs_out_of_shape_is_a_protocol_error(codecs: Any) -> None:
+    with pytest.raises(ProtocolError):
+        decode_state(json.dumps({"online": True, "codecs": codecs}).encode())
+
+
+def test_a_state_declares_its_codecs() -> None:
+    assert decode_state(b'{"online": true, "codecs": ["mp3", "opus"]}').codecs == ["mp3", "opus"]
+    assert decode_state(b'{"online": true}').codecs is None  # an old receiver: MP3 only
