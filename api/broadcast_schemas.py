@@ -236,6 +236,14 @@ class DeliveryPublic(BaseModel):
     attempt: int = Field(
         1, description="1 for the first sending; each resend of a failed delivery adds one"
     )
+    interrupted_by: str | None = Field(
+        None,
+        description="Aired again after an emergency interrupted it: the emergency airing "
+        "that did, as `<broadcast>.<seq>` (LOA_REAIR_AFTER_EMERGENCY_MINUTES)",
+    )
+    reaired: bool = Field(
+        False, description="This attempt airs again what an emergency interrupted"
+    )
 
 
 class BroadcastStatusPublic(BaseModel):

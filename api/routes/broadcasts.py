@@ -88,6 +88,8 @@ def delivery_public(
         late=late,
         flags=flags,
         attempt=delivery.attempt,
+        interrupted_by=delivery.interrupted_by,
+        reaired=delivery.reair_expires_at is not None,
     )
 
 

@@ -36,6 +36,11 @@ class TallyPublic(BaseModel):
     )
     pending: int
     cancelled: int
+    reaired: int = Field(
+        0,
+        description="Of the aired: aired again after an emergency interrupted them "
+        "(the status names the emergency: `interrupted_by`); 0 per language",
+    )
     minutes_aired: float
     deliveries: int
     deliveries_aired: int
@@ -77,6 +82,7 @@ def _tally(t: reports.Tally) -> TallyPublic:
         no_version=t.no_version,
         pending=t.pending,
         cancelled=t.cancelled,
+        reaired=t.reaired,
         minutes_aired=round(t.minutes_aired, 2),
         deliveries=t.deliveries,
         deliveries_aired=t.deliveries_aired,

@@ -78,6 +78,13 @@ class Settings(BaseSettings):
         le=3600,
         description="How far a receiver's clock may be off before its times are not believed",
     )
+    reair_after_emergency_minutes: int = Field(
+        30,
+        ge=0,
+        le=24 * 60,
+        description="A programme an emergency interrupted is aired again after it if it can "
+        "start within this many minutes of the interruption; 0: never",
+    )
     late_after_seconds: int = Field(
         300, ge=0, description="An airing started more than this after air time is late"
     )

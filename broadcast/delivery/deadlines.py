@@ -11,15 +11,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Engine, and_, func, or_, select, update
 from sqlmodel import SQLModel, col
 from sqlmodel import select as sm_select
 
 from broadcast.core.db import transaction
 from broadcast.core.settings import Settings
 from broadcast.delivery.models import FINAL_STATES, DeliveryState, record_events_of
+from broadcast.delivery.reair import INTERRUPTED
 from broadcast.delivery.state import EXPIRABLE, MISSABLE
-from broadcast.schedule.models import Occurrence, OccurrenceState
+from broadcast.schedule.models import Broadcast, Occurrence, OccurrenceState
 from broadcast.webhooks import events as webhook_events
 from stations.timeutil import as_utc
 
@@ -32,12 +33,15 @@ _FINAL = [s.value for s in FINAL_STATES]
 def apply_deadlines(*, engine: Engine, settings: Settings, now: datetime) -> dict[str, int]:
     """Expire and miss what is overdue; settle airings whose every delivery is final."""
     grace = timedelta(seconds=settings.missed_grace_seconds)
+    reair_window = timedelta(minutes=settings.reair_after_emergency_minutes)
     counts = {"expired": 0, "missed": 0, "settled": 0}
     d = DELIVERY
     with transaction(engine) as session:
         connection = session.connection()
         occs = session.exec(
-            sm_select(Occurrence).where(
+            sm_select(Occurrence, Broadcast.priority)
+            .join(Broadcast, col(Occurrence.broadcast_id) == col(Broadcast.id))
+            .where(
                 or_(
                     col(Occurrence.state) == OccurrenceState.dispatched,
                     # Cancelled after it was sent: settled past its deadline (below).
@@ -50,10 +54,24 @@ def apply_deadlines(*, engine: Engine, settings: Settings, now: datetime) -> dic
                 col(Occurrence.air_at) <= now,
             )
         ).all()
+        # Airings with deliveries aired again after an emergency, still under way.
+        reaired = set(
+            connection.execute(
+                select(d.c.occurrence_id)
+                .where(
+                    d.c.state.in_({*EXPIRABLE, *MISSABLE}),
+                    d.c.reair_expires_at.is_not(None),
+                )
+                .distinct()
+            ).scalars()
+        )
         settled: list[Occurrence] = []
-        for occ in occs:
+        for occ, priority in occs:
             air_at, expires_at = as_utc(occ.air_at), as_utc(occ.expires_at)
-            mine = d.c.occurrence_id == occ.id
+            mine: ColumnElement[bool] = d.c.occurrence_id == occ.id
+            # Deliveries aired again after an emergency have deadlines of their own.
+            own = and_(mine, d.c.reair_expires_at.is_not(None))
+            mine = and_(mine, d.c.reair_expires_at.is_(None))
             decided: list[str] = []
             if now >= expires_at:  # receivers that never got it (legacy stations excepted)
                 result = connection.execute(
@@ -90,12 +108,44 @@ def apply_deadlines(*, engine: Engine, settings: Settings, now: datetime) -> dic
                     )
                     counts["missed"] += result.rowcount
                 decided.append(DeliveryState.missed.value)
+            if occ.id in reaired:
+                counts["expired"] += connection.execute(
+                    update(d)
+                    .where(own, d.c.state.in_(EXPIRABLE), d.c.reair_expires_at <= now)
+                    .values(
+                        state=DeliveryState.expired.value,
+                        finished_at=d.c.reair_expires_at,
+                        updated_at=now,
+                    )
+                ).rowcount
+                counts["missed"] += connection.execute(
+                    update(d)
+                    .where(own, d.c.state.in_(MISSABLE), d.c.reair_deadline_at <= now)
+                    .values(
+                        state=DeliveryState.missed.value,
+                        finished_at=d.c.reair_deadline_at,
+                        updated_at=now,
+                    )
+                ).rowcount
+                decided = list({*decided, DeliveryState.expired.value, DeliveryState.missed.value})
+            mine = d.c.occurrence_id == occ.id  # every delivery of the airing, from here on
             if decided:
                 # The as-run log: one event per verdict, at the time the verdict names.
                 where = and_(mine, d.c.state.in_(decided))
                 record_events_of(connection, where, at=d.c.finished_at, now=now)
+            unsettled: ColumnElement[bool] = d.c.state.not_in(_FINAL)
+            if reair_window and priority != "emergency":
+                # An interrupted delivery about to be aired again is not its end yet.
+                unsettled = or_(
+                    unsettled,
+                    and_(
+                        d.c.state == DeliveryState.failed.value,
+                        d.c.detail == INTERRUPTED,
+                        d.c.finished_at > now - reair_window,
+                    ),
+                )
             remaining = connection.execute(
-                select(func.count()).select_from(d).where(mine, d.c.state.not_in(_FINAL))
+                select(func.count()).select_from(d).where(mine, unsettled)
             ).scalar_one()
             cancelled = occ.state == OccurrenceState.cancelled
             if cancelled and occ.deadline_at is not None and now < as_utc(occ.deadline_at):

@@ -114,6 +114,13 @@ class Delivery(SQLModel, table=True):
     # 1 for the first sending; each resend of a failed delivery starts the next attempt
     # (a new `version` of the command, the times above cleared, its own as-run events).
     attempt: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    # Aired again after an emergency interrupted it (broadcast.delivery.reair): the
+    # emergency airing that did ("<broadcast>.<seq>", when known), and this attempt's own
+    # deadlines, which replace the airing's: received by `reair_expires_at`, else
+    # expired; completed by `reair_deadline_at`, else missed.
+    interrupted_by: str | None = Field(default=None, max_length=40)
+    reair_expires_at: datetime | None = Field(default=None, sa_column=UTCDateTime())
+    reair_deadline_at: datetime | None = Field(default=None, sa_column=UTCDateTime())
 
 
 class DeliveryEvent(SQLModel, table=True):

@@ -270,6 +270,8 @@ class Tally:
     blocked: int = 0
     no_version: int = 0
     minutes_aired: float = 0.0
+    # Of the aired, station airings aired again after an emergency interrupted them.
+    reaired: int = 0
     deliveries: int = 0
     deliveries_aired: int = 0
 
@@ -462,6 +464,7 @@ class StationAiring:
     receivers_reached: int = 0
     command_aired: int | None = None  # the first aired delivery holding a command
     command_any: int | None = None  # the first delivery holding a command
+    reaired: int = 0  # aired deliveries that aired again after an emergency interrupted them
 
 
 @dataclass(frozen=True, slots=True)
@@ -529,16 +532,22 @@ def _station_airings(
             number(receiver & d.in_(sorted(REACHED))),
             func.min(case((aired & holds, col(Delivery.id)))),
             func.min(case((holds, col(Delivery.id)))),
+            number(aired & col(Delivery.reair_expires_at).is_not(None)),
         )
         .select_from(Delivery)
         .join(Occurrence, col(Delivery.occurrence_id) == col(Occurrence.id))
         .where(col(Delivery.occurrence_id).in_(occurrence_ids))
         .group_by(col(Delivery.occurrence_id), col(Delivery.station_id))
     ).all()
-    return {
-        (oid, sid): StationAiring(*(int(v or 0) for v in numbers[:12]), *numbers[12:])
-        for oid, sid, *numbers in rows
-    }
+    return {(oid, sid): _counted(numbers) for oid, sid, *numbers in rows}
+
+
+def _counted(numbers: Sequence[Any]) -> StationAiring:
+    """A StationAiring from one row of `_station_airings`' aggregate, in its column order."""
+    counted = StationAiring(*(int(v or 0) for v in numbers[:12]))
+    counted.command_aired, counted.command_any = numbers[12], numbers[13]
+    counted.reaired = int(numbers[14] or 0)
+    return counted
 
 
 def _commands(session: Session, ids: Sequence[int]) -> dict[int, str | None]:
@@ -760,6 +769,8 @@ def coverage_report(
         minutes = played.minutes if played else 0.0
         for tally in (report.total, report.communes.setdefault(commune.code, Tally())):
             tally.add(outcome, minutes, sent, aired_rows)
+            if outcome in AIRED_OUTCOMES and numbers is not None and numbers.reaired:
+                tally.reaired += 1
         in_airing = played.languages if played else {}
         for lang in dict.fromkeys([*(station.languages or []), *in_airing]):
             if played is not None and lang not in in_airing and outcome in HAD_CONTENT:

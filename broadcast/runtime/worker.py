@@ -31,6 +31,7 @@ from broadcast.delivery.dispatch import (
     resend_to_online,
 )
 from broadcast.delivery.ingest import AckIngestor
+from broadcast.delivery.reair import reair_interrupted
 from broadcast.delivery.state import Rules
 from broadcast.runtime.leader import Leadership
 from broadcast.webhooks.outbox import ActiveSubscriptionCache
@@ -66,6 +67,7 @@ class TickReport:
     published: int = 0
     cancels: int = 0
     alerts: int = 0  # CAP alerts scheduled (released by their rule, an approver or deadline)
+    reaired: int = 0  # deliveries an emergency interrupted, queued to air again
     deadlines: dict[str, int] = field(default_factory=dict)
 
 
@@ -301,6 +303,9 @@ class Worker:
             report.occurrences, report.deliveries = dispatch_due(
                 engine=self.engine, settings=self.settings, builder=self.builder, now=now
             )
+            report.reaired = reair_interrupted(
+                engine=self.engine, settings=self.settings, now=now
+            ).queued
             if self.publisher.connected:
                 report.published = publish_queued(
                     engine=self.engine,

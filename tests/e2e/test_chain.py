@@ -48,14 +48,18 @@ def people(chain: Chain) -> dict[str, Headers]:
 
 
 def write_and_approve(
-    chain: Chain, people: dict[str, Headers], title: str, priority: str = "normal"
+    chain: Chain,
+    people: dict[str, Headers],
+    title: str,
+    priority: str = "normal",
+    text: str = TEXT,
 ) -> dict[str, Any]:
     """A province bulletin in Vietnamese: rendered in the background, submitted, approved."""
     body = {
         "title": title,
         "priority": priority,
         "area_code": "10",
-        "translations": [{"language": "vi", "text": TEXT}],
+        "translations": [{"language": "vi", "text": text}],
     }
     bulletin = chain.ok("POST", "/bulletins", people["editor"], json=body)
     path = f"/bulletins/{bulletin['id']}"
@@ -396,3 +400,94 @@ def test_a_receiver_whose_download_failed_airs_after_it_is_sent_again(
         {"receiver_id": broken, "reason": "resend.not_failed"},
         {"receiver_id": "khong-co", "reason": "resend.receiver_not_in_airing"},
     ]
+
+
+def test_a_programme_an_emergency_interrupts_airs_again_right_after_it(
+    chain: Chain, people: dict[str, Headers], engine: Engine
+) -> None:
+    # A long programme (about a minute), so the emergency surely comes while it airs.
+    regular = write_and_approve(chain, people, "Lịch tiêm phòng bổ sung", text=TEXT * 15)
+    warning = write_and_approve(chain, people, "Cảnh báo lũ quét", priority="emergency")
+    y_ty = chain.station(people["admin"], Y_TY)
+    clock = DeviceClock()
+    devices = [
+        chain.receiver(rid, clock) for rid in chain.receiver_ids(people["admin"], y_ty["id"])
+    ]
+    broadcast = schedule(chain, people, regular, [Y_TY])
+    bid, (occurrence,) = broadcast["id"], broadcast["occurrences"]
+    ref = occurrence["ref"]
+    clock.jump_to(parse_time(occurrence["air_at"]))
+    for device in devices:
+        device.wait_for(ref, "started", timeout=30)
+    first_version = {d.receiver_id: d.airings[ref].version for d in devices}
+
+    # The warning interrupts it on every loudspeaker.
+    emergency = schedule(chain, people, warning, [Y_TY], priority="emergency")
+    eid, (alarm,) = emergency["id"], emergency["occurrences"]
+    eref = alarm["ref"]
+    for device in devices:
+        device.wait_for(eref, "started", timeout=30)
+        interrupted = device.wait_for(ref, "failed")
+        assert interrupted.detail == "interrupted"
+
+    # The service sends the interrupted programme again; the receivers hold it while the
+    # warning plays (a programme waits for the one playing to end).
+    def held_again() -> bool:
+        return all(
+            d.airings[ref].version != first_version[d.receiver_id]
+            and d.airings[ref].state == "downloaded"
+            for d in devices
+        )
+
+    wait_for(held_again, timeout=30)
+    assert all(d.states(ref).count("started") == 1 for d in devices)
+
+    # The warning ends: the programme airs again at once, and to its end.
+    clock.advance(devices[0].airings[eref].length.total_seconds() + 0.5)
+    for device in devices:
+        device.wait_for(eref, "completed")
+    wait_for(lambda: all(d.states(ref).count("started") == 2 for d in devices), timeout=30)
+    clock.advance(devices[0].airings[ref].length.total_seconds() + 0.5)
+    for device in devices:
+        device.wait_for(ref, "completed")
+    receivers = [d.receiver_id for d in devices]
+    wait_for(lambda: all_in(chain, people, bid, dict.fromkeys(receivers, "completed")))
+    wait_for(lambda: all_in(chain, people, eid, dict.fromkeys(receivers, "completed")))
+
+    # The status names the emergency that interrupted each receiver's airing.
+    rows = status(chain, people, bid)["deliveries"]
+    assert {(r["attempt"], r["reaired"], r["interrupted_by"]) for r in rows} == {(2, True, eref)}
+    assert all(
+        steps(d, ref)
+        == [
+            "received",
+            "downloaded",
+            "started",
+            "failed",
+            "received",
+            "downloaded",
+            "started",
+            "completed",
+        ]
+        for d in devices
+    ), {d.receiver_id: d.states(ref) for d in devices}
+
+    # The as-run log keeps the interruption and the airing after it apart.
+    with Session(engine) as session:
+        events = session.exec(
+            select(DeliveryEvent.attempt, DeliveryEvent.state, DeliveryEvent.detail)
+            .join(Delivery, col(Delivery.id) == col(DeliveryEvent.delivery_id))
+            .where(Delivery.broadcast_id == bid, Delivery.receiver_id == receivers[0])
+            .order_by(col(DeliveryEvent.attempt), col(DeliveryEvent.at), col(DeliveryEvent.id))
+        ).all()
+    assert [s for a, s, _ in events if a == 1][-1] == "failed"
+    again = [(s, d) for a, s, d in events if a == 2]
+    assert again[0] == ("queued", f"aired again after emergency {eref}")
+    assert again[-1][0] == "completed"
+
+    # The coverage report counts the station's airing as aired, and aired again.
+    day = now().astimezone(chain.settings.zone).date().isoformat()
+    report = chain.ok("GET", "/reports/coverage", people["editor"], params={"from": day, "to": day})
+    assert report["total"]["reaired"] == 1
+    (commune,) = [c for c in report["communes"] if c["code"] == Y_TY]
+    assert (commune["aired"], commune["reaired"], commune["missed"]) == (2, 1, 0)
