@@ -26,6 +26,7 @@ from api.routes import (
     schedule,
     stations,
     templates,
+    timeline,
     users,
     webhooks,
 )
@@ -68,6 +69,7 @@ def api_router() -> APIRouter:
     router.include_router(campaigns.router)
     router.include_router(templates.router)
     router.include_router(webhooks.router)
+    router.include_router(timeline.router)
     return router
 
 

@@ -15,6 +15,7 @@ from api.console import (
     series_pages,
     station_pages,
     template_pages,
+    timeline_pages,
     voice_pages,
     webhook_pages,
 )
@@ -34,6 +35,7 @@ def console_router() -> APIRouter:
         report_pages,
         alert_pages,
         template_pages,
+        timeline_pages,
         voice_pages,
         webhook_pages,
     ):

@@ -1,0 +1,136 @@
+"""A station's week at a glance: airings with their lengths, blackouts, conflicts, gaps."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from api.deps import IdPath, PrincipalDep, SessionDep, SettingsDep
+from broadcast.reports.timeline import station_week
+from stations import registry
+from stations.protocol import Priority
+from stations.timeutil import utcnow
+
+router = APIRouter(tags=["stations"])
+
+
+class WeekAiringPublic(BaseModel):
+    """One airing at the station."""
+
+    broadcast_id: int
+    occurrence: int
+    ref: str = Field(description="`<broadcast>.<seq>`, as in MQTT commands")
+    title: str | None = Field(description="The broadcast's title, when it has one")
+    bulletin_ids: list[int]
+    priority: Priority
+    state: str = Field(description="The airing's state (pending, dispatched, cancelled, …)")
+    start: datetime
+    end: datetime
+    estimated: bool = Field(
+        description="Length from the bulletins' versions in the station's languages "
+        "(not dispatched yet); else the length of the programme sent"
+    )
+    conflict: bool = Field(description="Overlaps another airing at the station (not cancelled)")
+
+
+class SpanPublic(BaseModel):
+    """A blackout (with its reason) or a gap in the announced broadcast hours."""
+
+    start: datetime
+    end: datetime
+    reason: str = ""
+
+
+class WeekDayPublic(BaseModel):
+    """One local day."""
+
+    date: date
+    airings: list[WeekAiringPublic]
+    blackouts: list[SpanPublic]
+    gaps: list[SpanPublic]
+    conflicts: int
+
+
+class StationWeekPublic(BaseModel):
+    """A station's week, Monday first, in LOA_TIMEZONE."""
+
+    station_id: int
+    station_name: str
+    area_code: str
+    timezone: str
+    week_start: date
+    days: list[WeekDayPublic]
+
+
+@router.get(
+    "/stations/{station_id}/week",
+    response_model=StationWeekPublic,
+    summary="A station's week: airings, blackouts, conflicts and gaps",
+)
+def get_station_week(
+    station_id: IdPath,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+    week: Annotated[
+        date | None, Query(description="Any day of the week (local); default this week")
+    ] = None,
+) -> StationWeekPublic:
+    """The seven local days from the Monday of `week`, as the console's timeline shows them.
+
+    Airings of every broadcast that reaches the station's commune, cancelled ones
+    included; blackouts of the station's area and of the areas above it, clipped to each
+    day; airings that overlap marked as conflicts.
+    """
+    station, area = registry.get_station(
+        session=session, station_id=station_id, scope=principal.scope
+    )
+    anchor = week or utcnow().astimezone(settings.zone).date()
+    if anchor <= date.min + timedelta(days=7) or anchor >= date.max - timedelta(days=7):
+        anchor = utcnow().astimezone(settings.zone).date()
+    monday = anchor - timedelta(days=anchor.weekday())
+    found = station_week(
+        session=session,
+        scope=principal.scope,
+        station=station,
+        area=area,
+        monday=monday,
+        zone=settings.zone,
+    )
+    return StationWeekPublic(
+        station_id=station.id or 0,
+        station_name=station.name,
+        area_code=area.code,
+        timezone=str(settings.zone),
+        week_start=monday,
+        days=[
+            WeekDayPublic(
+                date=day.day,
+                airings=[
+                    WeekAiringPublic(
+                        broadcast_id=b.broadcast.id or 0,
+                        occurrence=b.occurrence.seq,
+                        ref=f"{b.broadcast.id}.{b.occurrence.seq}",
+                        title=b.broadcast.title,
+                        bulletin_ids=list(b.broadcast.bulletin_ids),
+                        priority=Priority(b.broadcast.priority),
+                        state=str(b.occurrence.state),
+                        start=b.start,
+                        end=b.end,
+                        estimated=b.estimated,
+                        conflict=b.conflict,
+                    )
+                    for b in day.blocks
+                ],
+                blackouts=[
+                    SpanPublic(start=x.start, end=x.end, reason=x.reason) for x in day.blackouts
+                ],
+                gaps=[SpanPublic(start=x.start, end=x.end) for x in day.gaps],
+                conflicts=day.conflicts,
+            )
+            for day in found.days
+        ],
+    )
