@@ -58,6 +58,8 @@ class Chain:
     started: list[Receiver] = field(default_factory=list)
     # What `loa serve` started in the background (the worker: tests may move its clock).
     background: Any = None
+    # The HTTP app (tests may move its clock: `app.state.clock`).
+    app: Any = None
 
     def call(
         self, method: str, path: str, headers: Headers | None = None, **kwargs: Any
@@ -161,7 +163,14 @@ def chain(request: pytest.FixtureRequest, settings: Settings, engine: Engine) ->
             assert worker is not None
             wait_for(lambda: worker.publisher.connected)
             chain = Chain(
-                base_url, live, request.param, mqtt_port, passwords, http, background=background
+                base_url,
+                live,
+                request.param,
+                mqtt_port,
+                passwords,
+                http,
+                background=background,
+                app=app,
             )
             try:
                 yield chain
