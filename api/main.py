@@ -15,6 +15,7 @@ from api.routes import (
     auth,
     blackouts,
     broadcasts,
+    broker_hooks,
     bulletins,
     campaigns,
     dead_letters,
@@ -98,6 +99,7 @@ def create_app(
     app.add_middleware(RequestLatency, metrics=app.state.metrics)
     app.include_router(health.router)
     app.include_router(metrics_routes.router)
+    app.include_router(broker_hooks.router)
     app.include_router(api_router())
     app.include_router(media.router)
     console.install(app)  # the web console at / (after the API, so /api paths win)

@@ -95,3 +95,35 @@ def test_a_wrong_option_is_caught() -> None:
     with pytest.raises(Exception, match="No such option") as caught:
         _parse(["serve", "--wokers", "4"])
     assert type(caught.value).__name__ == "NoSuchOption"
+
+
+def test_the_clustered_broker_asks_the_web_face_with_its_token() -> None:
+    services = _services("docker-compose.scale.yml")
+    conf = (ROOT / "deploy" / "emqx" / "emqx.conf").read_text(encoding="utf-8")
+    urls = re.findall(r'url = "http://([a-z0-9-]+):(\d+)(/[^"]+)"', conf)
+    assert [path for _host, _port, path in urls] == [
+        "/broker/v1/authenticate",
+        "/broker/v1/authorize",
+    ]
+    from api.routes import broker_hooks
+
+    served = {getattr(r, "path", "") for r in broker_hooks.router.routes}
+    for host, port, path in urls:
+        assert path in served
+        assert host in services and f"--port {port}" in services[host]["command"]
+    # Both nodes and the web face share the token; the nodes read the same file.
+    assert conf.count('"Bearer "${LOA_BROKER_HOOK_TOKEN}') == 2
+    nodes = [services[name] for name in ("emqx1", "emqx2")]
+    for node in nodes:
+        assert "LOA_BROKER_HOOK_TOKEN" in node["environment"]
+        assert "./deploy/emqx/emqx.conf:/opt/emqx/etc/emqx.conf:ro" in node["volumes"]
+    assert "LOA_BROKER_HOOK_TOKEN" in services["web"]["environment"]
+    seeds = re.search(r"static\.seeds = \[(.*)\]", conf)
+    assert seeds is not None
+    names = {node["environment"]["EMQX_NODE__NAME"] for node in nodes}
+    assert names == {s.strip().strip('"') for s in seeds[1].split(",")}
+    # Each worker ingests through its own node.
+    assert {services[w]["environment"]["LOA_MQTT_URL"] for w in ("worker", "worker-2")} == {
+        "mqtt://emqx1.loa:1883",
+        "mqtt://emqx2.loa:1883",
+    }

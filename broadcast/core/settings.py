@@ -127,6 +127,12 @@ class Settings(BaseSettings):
         description="Bearer token Prometheus sends to /metrics (unset: only a global "
         "administrator's token is accepted there)",
     )
+    broker_hook_token: str | None = Field(
+        None,
+        min_length=24,
+        description="Bearer token a broker sends to /broker/v1/authenticate and /authorize "
+        "(EMQX's HTTP authentication and authorization); unset: those routes answer 404",
+    )
     demo_credentials_file: Path = Field(
         Path("./var/demo-admin.txt"), description="Where `loa demo` keeps the demo admin login"
     )
@@ -306,7 +312,7 @@ class Settings(BaseSettings):
 
     def public_settings(self) -> dict[str, Any]:
         """Settings safe to show (no secrets)."""
-        hidden = {"secret_key", "mqtt_password", "metrics_token"}
+        hidden = {"secret_key", "mqtt_password", "metrics_token", "broker_hook_token"}
         return {k: v for k, v in self.model_dump(mode="json").items() if k not in hidden}
 
 
