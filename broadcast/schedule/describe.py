@@ -266,15 +266,23 @@ def describe_broadcast(
 ) -> str:
     """A stored broadcast's schedule in words, in the zone its rule was computed in.
 
-    With its airing summary the stored airings are counted (no expansion of the rule).
+    With its airing summary the stored airings are counted (no expansion of the rule):
+    those kept in the wording's count and span, the cancelled ones (one by one, or moved
+    to another broadcast by a series edit) said apart.
     """
     span = None
-    if summary and summary.count and summary.first_air_at and summary.last_air_at:
-        span = Span(summary.count, summary.first_air_at, summary.last_air_at)
-    return describe_schedule(
+    kept = summary.count - summary.cancelled if summary else 0
+    if summary and kept and summary.first_kept_at and summary.last_kept_at:
+        span = Span(kept, summary.first_kept_at, summary.last_kept_at)
+    text = describe_schedule(
         starts_at=broadcast.starts_at,
         rule=broadcast.rrule,
         zone=ZoneInfo(broadcast.timezone),
         today=today,
         span=span,
     )
+    if summary and summary.cancelled and kept:
+        text += f" ({summary.cancelled} lượt đã hủy hoặc chuyển)"
+    elif summary and summary.cancelled:
+        text += f", cả {summary.cancelled} lượt đã hủy hoặc chuyển"
+    return text

@@ -407,6 +407,11 @@ class AiringSummary:
     to_come: int = 0  # not yet dispatched, or dispatched ahead of their air time
     first_air_at: datetime | None = None
     last_air_at: datetime | None = None
+    # Of `count`, airings cancelled (one by one, by a series edit, or with the broadcast),
+    # and the first and last of the others: what the schedule's wording counts.
+    cancelled: int = 0
+    first_kept_at: datetime | None = None
+    last_kept_at: datetime | None = None
 
     def state(self, status: BroadcastStatus) -> BroadcastState:
         """The broadcast's derived state."""
@@ -446,16 +451,31 @@ def airing_summaries(
             else_=0,
         )
     )
+    is_cancelled = state == OccurrenceState.cancelled.value
+    cancelled = func.sum(case((is_cancelled, 1), else_=0))
+    first_kept = type_coerce(func.min(case((~is_cancelled, air_at))), UTCTimestamp())
+    last_kept = type_coerce(func.max(case((~is_cancelled, air_at))), UTCTimestamp())
     rows = session.execute(
         sa_select(
-            col(Occurrence.broadcast_id), func.count(), upcoming, on_air, to_come, first, last
+            col(Occurrence.broadcast_id),
+            func.count(),
+            upcoming,
+            on_air,
+            to_come,
+            first,
+            last,
+            cancelled,
+            first_kept,
+            last_kept,
         )
         .where(col(Occurrence.broadcast_id).in_(list(broadcast_ids)))
         .group_by(col(Occurrence.broadcast_id))
     ).all()
     return {
-        bid: AiringSummary(count, nxt, int(live or 0), int(later or 0), start, end)
-        for bid, count, nxt, live, later, start, end in rows
+        bid: AiringSummary(
+            count, nxt, int(live or 0), int(later or 0), start, end, int(gone or 0), kept, kept_end
+        )
+        for bid, count, nxt, live, later, start, end, gone, kept, kept_end in rows
     }
 
 

@@ -83,6 +83,10 @@ def test_this_and_following_airings_move_to_a_new_time_and_more_areas(
     assert [o["state"] for o in original["occurrences"]] == ["pending"] * 2 + ["cancelled"] * 3
     assert original["replaced_by_ids"] == [new["id"]]
     assert original["status"] == "scheduled"
+    # Its wording counts the two airings it keeps, and says the others apart.
+    assert original["schedule_text"].endswith(", 2 lượt (3 lượt đã hủy hoặc chuyển)")
+    assert original["occurrence_count"] == 5
+    assert new["schedule_text"].endswith(", 3 lượt")
     # Its rule now ends before the third day.
     assert "COUNT" not in original["rrule"]
     assert air_times(starts_at=start, rule=original["rrule"], zone=settings.zone) == [
