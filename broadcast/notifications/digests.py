@@ -45,6 +45,11 @@ def digest_week(*, now: datetime, zone: ZoneInfo, weekday: int, hour: int) -> da
     return day - timedelta(days=DAYS)
 
 
+def _number(value: float) -> str:
+    """A number as written in Vietnamese: a decimal comma."""
+    return f"{value:g}".replace(".", ",")
+
+
 def _day(value: date) -> str:
     return value.strftime("%d/%m/%Y")
 
@@ -123,20 +128,14 @@ def digest_text(area: Area, week_start: date, parts: list[_Part]) -> tuple[str, 
         if summary["communes_behind"]:
             lines.append("  Các xã chậm tiến độ:")
         for commune in summary["communes_behind"]:
-            details = []
+            lines.append(f"  - {commune['name']}:")
             for lang in commune["languages"]:
-                text = f"{progress.language(lang['language'])}"
+                text = f"      {progress.language(lang['language'])}: phát {lang['aired']} lượt"
                 if lang["target_airings"] is not None:
-                    text += f" (phát {lang['aired']}/{lang['target_airings']:g} lượt cần có"
-                    text += (
-                        f"; chủ đề thiếu: {', '.join(lang['themes_behind'])})"
-                        if lang["themes_behind"]
-                        else ")"
-                    )
-                elif lang["themes_behind"]:
-                    text += f" (chủ đề thiếu: {', '.join(lang['themes_behind'])})"
-                details.append(text)
-            lines.append(f"  - {commune['name']}: {'; '.join(details)}")
+                    text += f" (cần {_number(lang['target_airings'])})"
+                if lang["themes_behind"]:
+                    text += f"; chủ đề thiếu thời lượng: {', '.join(lang['themes_behind'])}"
+                lines.append(text)
         lines.append("")
     lines.append("Xem chi tiết trong mục Chiến dịch của Loa.")
     return title, "\n".join(lines)

@@ -1,5 +1,5 @@
 """Language completeness: a language a station airs that a bulletin of its airing has no
-ready version in (approved and rendered).
+ready version in (rendered, not rejected).
 
 `language_gaps` finds them for any airings in a fixed number of queries. The worker's
 `alert_language_gaps` raises one notification per (airing, bulletin, language) once the
@@ -38,9 +38,10 @@ class LanguageGap:
 
 
 def ready_clause() -> Any:
-    """A version that can air: approved and its audio rendered."""
+    """A version that can air: its audio rendered, and not rejected by a reviewer
+    (the bulletin's own approval covers its versions, broadcast/bulletins/service.py)."""
     return (col(Translation.audio_state) == AudioState.ready.value) & (
-        col(Translation.review_state) == ReviewState.approved.value
+        col(Translation.review_state) != ReviewState.rejected.value
     )
 
 

@@ -196,11 +196,14 @@ class MailSender:
                               to_addrs=[row.to_address])  # fmt: skip
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()))
-            error = _clip(f"{code} {text.decode(errors='replace')}")
+            said = text.decode(errors="replace") if isinstance(text, bytes) else str(text)
+            error = _clip(f"{code} {said}")
             self._reset(smtp)
             return _Outcome(row.id or 0, attempts, error, permanent=500 <= code < 600)
         except smtplib.SMTPResponseException as exc:
-            error = _clip(f"{exc.smtp_code} {exc.smtp_error.decode(errors='replace')}")
+            raw: bytes | str = exc.smtp_error
+            said = raw.decode(errors="replace") if isinstance(raw, bytes) else raw
+            error = _clip(f"{exc.smtp_code} {said}")
             self._reset(smtp)
             return _Outcome(row.id or 0, attempts, error, permanent=500 <= exc.smtp_code < 600)
         except (OSError, smtplib.SMTPException) as exc:
