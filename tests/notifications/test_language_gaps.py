@@ -27,7 +27,7 @@ from tests.utils import Headers, UserFactory
 AIR_AT = datetime(2031, 3, 10, 6, 0, tzinfo=UTC) - timedelta(hours=7)  # 06:00 on 10 March
 
 
-def _bulletin(engine: Engine, languages: list[str]) -> int:
+def gap_bulletin(engine: Engine, languages: list[str]) -> int:
     """An approved district bulletin with rendered versions in `languages`."""
     with transaction(engine) as ses:
         author = ses.exec(select(User).where(User.username == "admin")).one()
@@ -41,14 +41,14 @@ def _bulletin(engine: Engine, languages: list[str]) -> int:
         )
         ses.add(bulletin)
         ses.flush()
-        versions = [_version(bulletin.id or 0, lang) for lang in languages]
+        versions = [ready_version(bulletin.id or 0, lang) for lang in languages]
         ses.add_all(versions)
         bulletin.approval_hash = approval_hash(versions)
         ses.add(bulletin)
         return bulletin.id or 0
 
 
-def _version(bulletin_id: int, lang: str) -> Translation:
+def ready_version(bulletin_id: int, lang: str) -> Translation:
     return Translation(
         bulletin_id=bulletin_id,
         language=lang,
@@ -71,7 +71,7 @@ def editor(make_user: UserFactory, demo: dict[str, str]) -> Headers:
 def scheduled(client: TestClient, engine: Engine, editor: Headers) -> tuple[int, int]:
     """A bulletin in Vietnamese and H'Mông only, scheduled to A Mú Sung (which also airs
     Dao) at 06:00 on 10 March 2031; the bulletin's and the broadcast's ids."""
-    bulletin_id = _bulletin(engine, ["vi", "hmn"])
+    bulletin_id = gap_bulletin(engine, ["vi", "hmn"])
     client.app.state.clock = lambda: AIR_AT - timedelta(days=3)  # type: ignore[attr-defined]
     answer = client.post(
         "/api/v1/broadcasts",
@@ -132,7 +132,7 @@ def test_gap_alerted_at_n_hours_not_before_and_resolved_once_ready(
 
     # The Dao version is rendered: the next pass resolves the alert.
     with transaction(engine) as ses:
-        ses.add(_version(bulletin_id, "ium"))
+        ses.add(ready_version(bulletin_id, "ium"))
     worker.notification_pass(AIR_AT - timedelta(hours=22))
     (gap,) = _gaps(engine)
     assert gap.resolved_at is not None
