@@ -142,4 +142,4 @@ def test_other_districts_see_no_digest_of_bat_xat(
     assert "082" not in [d["area_code"] for d in listed["items"]]
     answer = client.get(f"/api/v1/digests/{batxat['items'][0]['id']}", headers=other)
     assert answer.status_code == 404
-    assert answer.json()["code"] == "not_found"
+    assert answer.json()["reason"] == "digest.not_found"
