@@ -7,7 +7,7 @@ which language and theme, aired against planned per language, missed airings. Th
 figures are those of broadcast/campaigns/progress.py over the week. A digest is stored
 once per area and week (a unique key), so a second pass or a restarted worker writes
 and e-mails nothing more; it is e-mailed, in the same transaction, to the editors and
-administrators of the area who have an address.
+administrators whose home area it is and who have an address.
 """
 
 from __future__ import annotations
@@ -239,7 +239,7 @@ def write_digests(*, session: Session, settings: Settings, now: datetime) -> lis
         enqueue_mail(
             session=session,
             settings=settings,
-            users=recipients_of_area(session=session, area=area),
+            users=recipients_of_area(session=session, area=area, above=False),
             subject=title,
             body=body,
         )

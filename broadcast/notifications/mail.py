@@ -42,19 +42,24 @@ def mail_enabled(settings: Settings) -> bool:
 
 
 def recipients_of_area(
-    *, session: Session, area: Area, roles: Iterable[Role] = (Role.editor, Role.admin)
+    *,
+    session: Session,
+    area: Area,
+    above: bool = True,
+    roles: Iterable[Role] = (Role.editor, Role.admin),
 ) -> list[User]:
-    """Active users with one of `roles` whose home area is `area` or above it (their
-    subtree holds it), global administrators included; one query."""
+    """Active users with one of `roles` whose home area is `area`, or (with `above`) an
+    area above it or none (global administrators); one query."""
     # The path holds the ids of the area and of every area above it ("/1/7/42/").
-    home = [int(part) for part in area.path.split("/") if part] or [area.id or 0]
+    home = [int(part) for part in area.path.split("/") if part] if above else []
+    home = home or [area.id or 0]
+    everywhere = col(User.area_id).is_(None) & (col(User.role) == Role.admin.value)
     rows = session.exec(
         select(User)
         .where(
             col(User.active).is_(True),
             col(User.role).in_([r.value for r in roles]),
-            col(User.area_id).in_(home)
-            | (col(User.area_id).is_(None) & (col(User.role) == Role.admin.value)),
+            col(User.area_id).in_(home) | everywhere if above else col(User.area_id).in_(home),
         )
         .order_by(col(User.id))
     ).all()

@@ -58,6 +58,7 @@ def test_digest_tells_the_district_which_commune_is_behind_in_which_language(
     mailbox, _ = smtp
     _set_email(client, admin_headers, "bientap.batxat", "bientap.batxat@laocai.example")
     _set_email(client, admin_headers, "duyet.batxat", "duyet.batxat@laocai.example")
+    _set_email(client, admin_headers, "bientap.laocai", "bientap.laocai@laocai.example")
     make_user(Role.editor, "082", username="bientap2.batxat")
     _set_email(client, admin_headers, "bientap2.batxat", UNKNOWN)
 
@@ -97,6 +98,9 @@ def test_digest_tells_the_district_which_commune_is_behind_in_which_language(
     # fails alone, and the province's global administrator has no address.
     (mail,) = mailbox.to("bientap.batxat@laocai.example")
     assert mailbox.to("duyet.batxat@laocai.example") == []
+    # The province's editor gets the province's digest, not each district's.
+    (province,) = mailbox.to("bientap.laocai@laocai.example")
+    assert province["Subject"].startswith("Bản tin tuần Tỉnh Lào Cai")
     assert mail["Subject"] == digest["title"]
     text = mail.get_content()
     assert "Tiếng Dao: phát 0 lượt (cần 0,6)" in text
