@@ -384,11 +384,15 @@ class Worker:
         report.mail = self.mail.send_due(now)
         return report
 
+    def notification_round(self, now: datetime | None = None) -> NotifyReport | None:
+        """The loop's step: a notification pass when this worker leads, else nothing
+        (one digest and one alert per event among several workers)."""
+        return self.notification_pass(now) if self.leads() else None
+
     def _run_notifications(self) -> None:
         while not self._stop.is_set():
             try:
-                if self.leads():  # one digest and one alert per event among several workers
-                    self.notification_pass()
+                self.notification_round()
             except Exception:
                 log.exception("Notification pass failed; retrying")
             self._stop.wait(self.settings.notify_poll_seconds)
