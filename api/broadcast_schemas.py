@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, Field
 
+from api.notification_schemas import LanguageGapPublic
 from api.schemas import Code, Id, Strict
 from broadcast.delivery.models import DeliveryState
 from broadcast.schedule.blackouts import BlackoutChoice
@@ -62,6 +63,11 @@ class OccurrencePublic(BaseModel):
         None,
         description="Bulletins that did not fit in this airing, by station id; the next "
         "airing of the broadcast at that station airs them first",
+    )
+    language_gaps: list[LanguageGapPublic] = Field(
+        default_factory=list,
+        description="Of an airing still to be sent: each bulletin with no ready (rendered, "
+        "not rejected) version in a language some of its stations air, with those stations",
     )
 
 

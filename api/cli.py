@@ -70,6 +70,9 @@ def user_create(
         str | None, typer.Option("--area", help="Home area code (omit for a global admin)")
     ] = None,
     full_name: Annotated[str | None, typer.Option(help="Name shown on screen")] = None,
+    email: Annotated[
+        str | None, typer.Option("--email", help="Address for digests and alerts")
+    ] = None,
 ) -> None:
     """Create a user; the first global admin is bootstrapped this way."""
     from broadcast.core import audit
@@ -88,6 +91,7 @@ def user_create(
                 role=role,
                 area_code=area,
                 full_name=full_name,
+                email=email,
                 scope=Scope.everything(),
             )
             audit.record(

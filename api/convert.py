@@ -81,6 +81,7 @@ def user_public(session: Session, user: User) -> schemas.UserPublic:
         area_code=area.code if area else None,
         active=user.active,
         created_at=as_utc(user.created_at),
+        email=user.email,
     )
 
 

@@ -19,6 +19,7 @@ from api.routes import (
     bulletins,
     campaigns,
     dead_letters,
+    digests,
     health,
     languages,
     lexicon,
@@ -68,6 +69,7 @@ def api_router() -> APIRouter:
     router.include_router(alerts.router)
     router.include_router(blackouts.router)
     router.include_router(campaigns.router)
+    router.include_router(digests.router)
     router.include_router(templates.router)
     router.include_router(webhooks.router)
     router.include_router(timeline.router)

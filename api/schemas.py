@@ -344,6 +344,7 @@ class UserCreate(Strict):
     role: Role
     area_code: Code | None = None
     full_name: Name | None = None
+    email: Annotated[str, Field(max_length=254)] | None = None
 
 
 class UserUpdate(Strict):
@@ -354,6 +355,8 @@ class UserUpdate(Strict):
     area_code: Code | None = None
     full_name: Name | None = None
     active: bool | None = None
+    # An empty string removes the address.
+    email: Annotated[str, Field(max_length=254)] | None = None
 
 
 class UserPublic(BaseModel):
@@ -366,6 +369,7 @@ class UserPublic(BaseModel):
     area_code: str | None
     active: bool
     created_at: datetime
+    email: str | None = None
 
 
 # --- audit -----------------------------------------------------------------

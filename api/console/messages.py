@@ -548,6 +548,10 @@ CATALOGUE: dict[str, Text] = {
     "campaign.theme_not_in_campaign": Text(
         "Nội dung tuyên truyền đã chọn không thuộc chiến dịch {campaign_id}", "bulletin"
     ),
+    # notifications: weekly digests, language gap alerts, users' e-mail
+    "digest.not_found": Text("Không tìm thấy bản tin tuần {digest_id}"),
+    "notification.not_found": Text("Không tìm thấy thông báo {notification_id}"),
+    "user.bad_email": Text("“{email}” không phải là địa chỉ thư điện tử"),
     "tts.nothing_to_join": Text("Không có đoạn âm thanh nào để ghép"),
     "tts.negative_gap": Text("Khoảng lặng giữa các đoạn không được âm ({gap_ms} ms)"),
     "template.not_found": Text("Không tìm thấy mẫu tin khẩn cấp {template_id}"),

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from api import broadcast_schemas as bs
 from api.console import series_pages
@@ -43,6 +43,7 @@ from broadcast.core.settings import Settings
 from broadcast.delivery import dispatch, programmes, status
 from broadcast.delivery import resend as resending
 from broadcast.delivery.models import AIRED_STATES, FINAL_STATES, DeliveryState
+from broadcast.notifications.gaps import language_gaps
 from broadcast.people.models import Role
 from broadcast.people.service import Principal
 from broadcast.reports import coverage as reports
@@ -63,7 +64,7 @@ from broadcast.schedule.recurrence_words import WEEK
 from stations import registry
 from stations.areas import list_areas
 from stations.errors import InvalidInputError, LoaError
-from stations.models import StationKind
+from stations.models import Language, StationKind
 from stations.protocol import Priority
 from stations.timeutil import as_utc, utcnow
 
@@ -429,6 +430,8 @@ def schedule_page_with_errors(
 
 # Receivers listed per page of the live status (failing ones first).
 STATUS_ROWS = 100
+# Airings still to be sent whose language gaps the status page looks up.
+GAP_AIRINGS_SHOWN = 50
 
 
 def _status_context(
@@ -461,7 +464,20 @@ def _status_context(
         broadcast_id, scheduling.AiringSummary()
     )
     failing = sum(report.counts.get(s, 0) for s in status.FAILING_STATES)
+    waiting = [(o, broadcast) for o in occurrences if o.state == OccurrenceState.pending.value]
+    gaps = language_gaps(session=session, occurrences=waiting[:GAP_AIRINGS_SHOWN])
+    names = dict(session.exec(select(Language.code, Language.name)).all())
     return {
+        "language_gaps": [
+            (
+                o,
+                titles.get(g.bulletin_id, f"#{g.bulletin_id}"),
+                names.get(g.language, g.language),
+                len(g.station_ids),
+            )
+            for o, _ in waiting
+            for g in gaps.get(o.id or 0, [])
+        ],  # fmt: skip
         "broadcast": broadcast,
         "schedule_text": describe_broadcast(broadcast, summary, today=_today(settings)),
         "state": summary.state(broadcast.status),

@@ -30,8 +30,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.console.messages import FALLBACK, say, say_reason
 from api.deps import SessionDep, SettingsDep
 from broadcast.core.settings import Settings
+from broadcast.notifications import service as notifications
 from broadcast.people.models import Role
 from broadcast.people.service import Principal, resolve_bearer, user_area
+from stations.areas import Scope
 from stations.errors import (
     ConflictError,
     InvalidInputError,
@@ -216,7 +218,12 @@ def optional_principal(
     user = resolve_bearer(session=session, token=token, secret_key=settings.secret_key)
     if user is None:
         return None
-    return Principal(user=user, area=user_area(session=session, user=user))
+    area = user_area(session=session, user=user)
+    # The header's count of open notifications, read in the request's own transaction.
+    request.state.notification_count = notifications.open_count(
+        session=session, user=user, scope=Scope.of(area)
+    )
+    return Principal(user=user, area=area)
 
 
 def current_principal(
@@ -250,6 +257,7 @@ def render(
         "flash": request.query_params.get("ok"),
         "flash_error": request.query_params.get("err"),
         "zone": settings.timezone,
+        "notification_count": getattr(request.state, "notification_count", 0),
     }
     values.update(context or {})
     response = templates.TemplateResponse(request, name, values, status_code=status_code)

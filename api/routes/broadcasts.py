@@ -22,13 +22,15 @@ from api.deps import (
     SettingsDep,
     WakeDep,
 )
+from api.notification_schemas import LanguageGapPublic
 from broadcast.delivery import resend as resending
 from broadcast.delivery import status
 from broadcast.delivery.models import Delivery, DeliveryState
+from broadcast.notifications.gaps import LanguageGap, language_gaps
 from broadcast.schedule import edits
 from broadcast.schedule import service as scheduling
 from broadcast.schedule.describe import describe_broadcast
-from broadcast.schedule.models import Broadcast, BroadcastStatus, Occurrence
+from broadcast.schedule.models import Broadcast, BroadcastStatus, Occurrence, OccurrenceState
 from stations.areas import Area
 from stations.models import Station
 from stations.protocol import Priority
@@ -41,9 +43,17 @@ def _utc(value: datetime | None) -> datetime | None:
     return as_utc(value) if value is not None else None
 
 
-def occurrence_public(occ: Occurrence) -> bs.OccurrencePublic:
-    """An airing as shown."""
+def occurrence_public(
+    occ: Occurrence, gaps: dict[int, list[LanguageGap]] | None = None
+) -> bs.OccurrencePublic:
+    """An airing as shown, with its language gaps when they were looked up."""
     return bs.OccurrencePublic(
+        language_gaps=[
+            LanguageGapPublic(
+                bulletin_id=g.bulletin_id, language=g.language, station_ids=list(g.station_ids)
+            )
+            for g in (gaps or {}).get(occ.id or 0, [])
+        ],
         seq=occ.seq,
         ref=scheduling.occurrence_ref(occ.broadcast_id, occ.seq),
         air_at=as_utc(occ.air_at),
@@ -55,6 +65,14 @@ def occurrence_public(occ: Occurrence) -> bs.OccurrencePublic:
         detail=occ.detail,
         overflow=occ.overflow,
     )
+
+
+def _gaps(
+    session: Session, broadcast: Broadcast, occs: Sequence[Occurrence]
+) -> dict[int, list[LanguageGap]]:
+    """Language gaps of the airings not yet sent (three queries)."""
+    waiting = [(o, broadcast) for o in occs if o.state == OccurrenceState.pending.value]
+    return language_gaps(session=session, occurrences=waiting)
 
 
 def delivery_public(
@@ -168,9 +186,10 @@ def _detail(session: Session, broadcast: Broadcast) -> bs.BroadcastDetail:
     summary = scheduling.airing_summaries(session=session, broadcast_ids=[broadcast.id or 0]).get(
         broadcast.id or 0, scheduling.AiringSummary()
     )
+    gaps = _gaps(session, broadcast, occs)
     return bs.BroadcastDetail(
         **broadcast_public(broadcast, summary).model_dump(),
-        occurrences=[occurrence_public(o) for o in occs],
+        occurrences=[occurrence_public(o, gaps) for o in occs],
         replaced_by_ids=edits.replaced_by(session, [broadcast.id or 0]).get(broadcast.id or 0, []),
     )
 
@@ -374,6 +393,7 @@ def broadcast_status(
         offset=offset,
     )
     rows = report.rows
+    gaps = _gaps(session, broadcast, report.occurrences)
     aired = sum(report.counts.get(s, 0) for s in (DeliveryState.completed, DeliveryState.confirmed))
     return bs.BroadcastStatusPublic(
         broadcast_id=broadcast_id,
@@ -395,7 +415,7 @@ def broadcast_status(
             )
             for r in rows
         ],
-        occurrences=[occurrence_public(o) for o in report.occurrences],
+        occurrences=[occurrence_public(o, gaps) for o in report.occurrences],
         deliveries_total=report.matched,
         limit=report.limit,
         offset=report.offset,

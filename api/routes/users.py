@@ -57,6 +57,7 @@ def create_user(
         role=body.role,
         area_code=body.area_code,
         full_name=body.full_name,
+        email=body.email,
         scope=principal.scope,
     )
     audit.record(
@@ -94,6 +95,7 @@ def update_user(
         role=body.role,
         area_code=body.area_code,
         active=body.active,
+        email=body.email,
     )
     changed = body.model_dump(mode="json", exclude_unset=True)
     if "password" in changed:

@@ -35,6 +35,23 @@ class Environment(StrEnum):
     production = "production"
 
 
+class Weekday(StrEnum):
+    """A day of the week, by its English name (Monday = 0 as in `date.weekday()`)."""
+
+    monday = "monday"
+    tuesday = "tuesday"
+    wednesday = "wednesday"
+    thursday = "thursday"
+    friday = "friday"
+    saturday = "saturday"
+    sunday = "sunday"
+
+    @property
+    def number(self) -> int:
+        """0 for Monday ... 6 for Sunday."""
+        return list(Weekday).index(self)
+
+
 class Settings(BaseSettings):
     """Loa's settings, read from `LOA_*` variables and an optional TOML file (`LOA_CONFIG`)."""
 
@@ -226,6 +243,39 @@ class Settings(BaseSettings):
     )
     webhook_keep_days: int = Field(
         30, ge=1, le=3650, description="Delivered and given-up events leave the log after this"
+    )
+
+    # --- e-mail and notifications (docs/operations.md, "E-mail") ---
+    smtp_host: str | None = Field(
+        None, description="SMTP server that sends Loa's e-mail; none: no e-mail is sent"
+    )
+    smtp_port: int = Field(587, ge=1, le=65535, description="Port of the SMTP server")
+    smtp_username: str | None = Field(None, description="SMTP login (none: no login)")
+    smtp_password: str | None = Field(None, description="SMTP password")
+    smtp_from: str = Field("loa@localhost", description="Sender address of Loa's e-mail")
+    smtp_starttls: bool = Field(True, description="Upgrade the SMTP connection with STARTTLS")
+    smtp_timeout_seconds: float = Field(
+        15.0, gt=0, le=300, description="An SMTP server not answering in this time failed the try"
+    )
+    smtp_retry_seconds: list[PositiveInt] = Field(
+        default_factory=lambda: [60, 300, 1800, 7200],
+        min_length=1,
+        description="Waits before each new try of an e-mail not taken (the last one repeats)",
+    )
+    smtp_max_attempts: int = Field(
+        6, ge=1, le=100, description="Tries of one e-mail before it is given up"
+    )
+    digest_weekday: Weekday = Field(
+        Weekday.monday, description="Day of the weekly campaign digest (monday ... sunday)"
+    )
+    digest_hour: int = Field(
+        7, ge=0, le=23, description="Local hour (LOA_TIMEZONE) of the weekly campaign digest"
+    )
+    language_gap_hours: float = Field(
+        24, gt=0, le=24 * 14, description="Hours before an airing a missing language is alerted"
+    )
+    notify_poll_seconds: float = Field(
+        60.0, gt=0, le=3600, description="How often the worker looks for digests, gaps and e-mail"
     )
 
     @classmethod

@@ -6,6 +6,7 @@ import broadcast.alerts.models
 import broadcast.bulletins.models
 import broadcast.campaigns.models
 import broadcast.delivery.models
+import broadcast.notifications.models
 import broadcast.people.models
 import broadcast.schedule.blackouts
 import broadcast.schedule.models

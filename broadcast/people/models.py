@@ -28,6 +28,8 @@ class User(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(max_length=64, unique=True, index=True)
     full_name: str | None = Field(default=None, max_length=200)
+    # Where digests and alerts are e-mailed (LOA_SMTP_HOST); None: the console only.
+    email: str | None = Field(default=None, max_length=254)
     password_hash: str = Field(max_length=255)
     role: Role = Field(sa_type=String(16))
     area_id: int | None = Field(default=None, foreign_key="area.id", index=True)

@@ -32,6 +32,8 @@ API_TOKEN_PREFIX = "loa_"
 FEED_TOKEN_PREFIX = "loacal_"  # never a bearer token: it opens calendar feeds only
 JWT_ALGORITHM = "HS256"
 USERNAME_RE = re.compile(r"^[A-Za-z0-9._-]{3,64}$")
+# One address, no display name: something@domain.tld, at most 254 characters.
+EMAIL_RE = re.compile(r"^(?=.{3,254}$)[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
 MIN_PASSWORD = 8
 
 
@@ -97,6 +99,7 @@ def create_user(
     area_code: str | None,
     scope: Scope,
     full_name: str | None = None,
+    email: str | None = None,
 ) -> User:
     """Create a user whose home area lies inside `scope`."""
     if not USERNAME_RE.match(username):
@@ -124,6 +127,7 @@ def create_user(
     user = User(
         username=username,
         full_name=full_name,
+        email=_checked_email(email),
         password_hash=hash_secret(password),
         role=role,
         area_id=area.id if area else None,
@@ -143,8 +147,10 @@ def update_user(
     role: Role | None = None,
     area_code: str | None = None,
     active: bool | None = None,
+    email: str | None = None,
 ) -> User:
-    """Change a user's details; a new area must lie inside `scope`.
+    """Change a user's details; a new area must lie inside `scope` (an empty `email`
+    removes the address).
 
     A change of password, role, area or active flag ends every access token and console
     session of the user (their token version moves on).
@@ -152,6 +158,8 @@ def update_user(
     before = (user.password_hash, user.role, user.area_id, user.active)
     if full_name is not None:
         user.full_name = full_name
+    if email is not None:
+        user.email = _checked_email(email)
     if password is not None:
         _check_password(password)
         user.password_hash = hash_secret(password)
@@ -166,6 +174,18 @@ def update_user(
     session.add(user)
     session.flush()
     return user
+
+
+def _checked_email(email: str | None) -> str | None:
+    """An e-mail address trimmed (None when empty), or InvalidInputError."""
+    email = (email or "").strip()
+    if not email:
+        return None
+    if not EMAIL_RE.match(email):
+        raise InvalidInputError(
+            f"'{email}' is not an e-mail address", code="user.bad_email", email=email
+        )
+    return email
 
 
 def user_area(*, session: Session, user: User) -> Area | None:

@@ -33,6 +33,9 @@ from broadcast.delivery.dispatch import (
 from broadcast.delivery.ingest import AckIngestor
 from broadcast.delivery.reair import reair_interrupted
 from broadcast.delivery.state import Rules
+from broadcast.notifications.digests import write_digests
+from broadcast.notifications.gaps import alert_language_gaps
+from broadcast.notifications.mail import MailReport, MailSender
 from broadcast.runtime.leader import Leadership
 from broadcast.webhooks.outbox import ActiveSubscriptionCache
 from broadcast.webhooks.sender import SendReport, WebhookSender
@@ -69,6 +72,15 @@ class TickReport:
     alerts: int = 0  # CAP alerts scheduled (released by their rule, an approver or deadline)
     reaired: int = 0  # deliveries an emergency interrupted, queued to air again
     deadlines: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class NotifyReport:
+    """What one notification pass did."""
+
+    digests: int = 0
+    gaps: int = 0  # language gap alerts raised
+    mail: MailReport = field(default_factory=MailReport)
 
 
 @dataclass
@@ -124,6 +136,9 @@ class Worker:
         # Events of the outbox POSTed to their subscribers, in a loop of their own.
         self.webhooks = WebhookSender(engine, settings, clock=clock)
         self._webhook_thread: threading.Thread | None = None
+        # Weekly digests, language gap alerts and their e-mail, in a loop of their own.
+        self.mail = MailSender(engine, settings, clock=clock)
+        self._notify_thread: threading.Thread | None = None
         self.ingestor: AckIngestor | None = None
         self.ingest_client: MqttClient | None = None
         if ingest:
@@ -188,6 +203,10 @@ class Worker:
                 target=self._run_webhooks, name="loa-webhooks", daemon=True
             )
             self._webhook_thread.start()
+            self._notify_thread = threading.Thread(
+                target=self._run_notifications, name="loa-notifications", daemon=True
+            )
+            self._notify_thread.start()
 
     def stop(self) -> None:
         """Stop the loops and disconnect."""
@@ -209,6 +228,9 @@ class Worker:
         if self._webhook_thread is not None:
             self._webhook_thread.join(30)
             self._webhook_thread = None
+        if self._notify_thread is not None:
+            self._notify_thread.join(30)
+            self._notify_thread = None
         if self.ingest_client is not None:
             self.ingest_client.stop()
         if self.ingestor is not None:
@@ -354,6 +376,31 @@ class Worker:
             except Exception:
                 log.exception("Webhook pass failed; retrying")
             self._stop.wait(self.settings.webhook_poll_seconds)
+
+    def notification_pass(self, now: datetime | None = None) -> NotifyReport:
+        """Write the weekly digests that are due, raise and resolve language gap alerts,
+        then send the e-mail that is due."""
+        now = now or self.clock()
+        report = NotifyReport()
+        with transaction(self.engine) as session:
+            report.digests = len(write_digests(session=session, settings=self.settings, now=now))
+        with transaction(self.engine) as session:
+            report.gaps = alert_language_gaps(session=session, settings=self.settings, now=now)
+        report.mail = self.mail.send_due(now)
+        return report
+
+    def notification_round(self, now: datetime | None = None) -> NotifyReport | None:
+        """The loop's step: a notification pass when this worker leads, else nothing
+        (one digest and one alert per event among several workers)."""
+        return self.notification_pass(now) if self.leads() else None
+
+    def _run_notifications(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.notification_round()
+            except Exception:
+                log.exception("Notification pass failed; retrying")
+            self._stop.wait(self.settings.notify_poll_seconds)
 
     def _run(self) -> None:
         while not self._stop.is_set():

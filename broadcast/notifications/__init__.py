@@ -1,0 +1,1 @@
+"""Weekly campaign digests, language gap alerts and the e-mail that carries them."""
