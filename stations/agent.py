@@ -426,7 +426,9 @@ class ReceiverAgent:
         self._playing: str | None = None
         self._lock = threading.RLock()
         self.version: str | None = None
-        self.volume: int | None = None  # what it last aired at (reported in `state`)
+        # What it last aired at, reported in every online `state`: the server sends item
+        # volumes only to receivers that report one. Full volume until an item sets another.
+        self.volume: int | None = 100
         self.acks: list[tuple[str, AckState]] = []  # what it reported (tests read this)
 
     # --- outgoing --------------------------------------------------------------
@@ -448,7 +450,7 @@ class ReceiverAgent:
                 version=self.version,
                 broadcast_id=self._playing,
                 codecs=self.codecs if online else None,
-                volume=self.volume,
+                volume=self.volume if online else None,
             )
         )
 

@@ -366,18 +366,26 @@ def materialise(
     for station, _area in stations:
         sid = station.id or 0
         legacy = station.kind == StationKind.legacy
-        receivers: Sequence[tuple[str, Sequence[str] | None, Any]] = []
+        receivers: Sequence[tuple[str, Sequence[str] | None, Any, int | None]] = []
         if not legacy:
             receivers = session.exec(
-                select(Receiver.id, Receiver.codecs, Receiver.volume_schedule)
+                select(
+                    Receiver.id,
+                    Receiver.codecs,
+                    Receiver.volume_schedule,
+                    Receiver.reported_volume,
+                )
                 .where(Receiver.station_id == sid, col(Receiver.active).is_(True))
                 .order_by(col(Receiver.id))
             ).all()
-        targets = [(None, f"station:{sid}")] if legacy else [(rid, rid) for rid, _, _ in receivers]
+        targets = [(None, f"station:{sid}")] if legacy else [(rid, rid) for rid, *_ in receivers]
         codec = station.audio_codec or "mp3"
         # Receivers that did not declare the station's codec get the MP3 programme.
-        mp3_only = {rid for rid, codecs, _ in receivers if not plays(codecs, codec)}
-        own_volumes = {rid: schedule for rid, _, schedule in receivers if schedule}
+        mp3_only = {rid for rid, codecs, *_ in receivers if not plays(codecs, codec)}
+        # Volumes go only to receivers that reported one in their `state` (older ones
+        # refuse fields they do not know); a receiver's own schedule replaces the station's.
+        takes_volume = {rid for rid, _, _, reported in receivers if reported is not None}
+        own_volumes = {rid: schedule for rid, _, schedule, _ in receivers if schedule}
         version: str | None = None
         try:
             ids = _bulletins_for(carried.get(str(sid), []), broadcast.bulletin_ids)
@@ -443,7 +451,8 @@ def materialise(
         for rid, target in targets:
             sent_version, length, body = other if rid in mp3_only else own
             chosen = mp3_command if rid in mp3_only and mp3_command is not None else command
-            body = volumed.payload(chosen, own_volumes.get(rid or ""), body)
+            if rid in takes_volume:
+                body = volumed.payload(chosen, own_volumes.get(rid), body)
             rows.append(
                 (oid, bid, sid, rid, target, state.value, sent_version, length)
                 + (body, None, None, None, at, 1)

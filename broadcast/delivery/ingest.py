@@ -842,6 +842,6 @@ class AckIngestor:
                 session.connection().execute(
                     update(RECEIVER)
                     .where(RECEIVER.c.id == receiver_id)
-                    .values(reported_volume=level, reported_volume_at=at)
+                    .values(reported_volume=level, reported_volume_at=now)
                 )
         return written
