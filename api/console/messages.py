@@ -448,9 +448,7 @@ CATALOGUE: dict[str, Text] = {
     "volume.bad_time": Text("Khung giờ {position}: giờ phải viết dạng HH:MM, từ 00:00 đến 24:00"),
     "volume.bad_percent": Text("Âm lượng phải là số nguyên từ 0 đến 100 (%)"),
     "volume.too_many": Text("Lịch âm lượng có tối đa {limit} khung giờ"),
-    "volume.empty_window": Text(
-        "Khung giờ {position}: giờ bắt đầu và giờ kết thúc phải khác nhau"
-    ),
+    "volume.empty_window": Text("Khung giờ {position}: giờ bắt đầu và giờ kết thúc phải khác nhau"),
     "volume.overlap": Text(
         "Khung giờ {position} trùng với khung giờ {other} (lúc {at}): các khung giờ "
         "không được chồng lên nhau"

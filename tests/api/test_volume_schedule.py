@@ -100,9 +100,7 @@ def test_each_item_gets_the_volume_at_its_own_air_time() -> None:
 # --- the parser, against a minute-by-minute reading -------------------------------------
 
 minutes = st.integers(min_value=0, max_value=MINUTES_PER_DAY)
-windows = st.lists(
-    st.tuples(minutes, minutes, st.integers(min_value=0, max_value=100)), max_size=5
-)
+windows = st.lists(st.tuples(minutes, minutes, st.integers(min_value=0, max_value=100)), max_size=5)
 
 
 def _covered(start: int, end: int) -> set[int]:
@@ -213,8 +211,7 @@ def test_station_and_receiver_schedules_over_rest(
     # Another commune's people see neither the station's schedule nor may change it.
     stranger = make_user(Role.admin, "02743")
     assert (
-        client.get(f"/api/v1/stations/{sid}/volume-schedule", headers=stranger).status_code
-        == 404
+        client.get(f"/api/v1/stations/{sid}/volume-schedule", headers=stranger).status_code == 404
     )
     editor = make_user(Role.editor, "10")
     assert (
