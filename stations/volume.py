@@ -26,7 +26,8 @@ _CLOCK = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)$")
 
 @dataclass(frozen=True, slots=True)
 class VolumeWindow:
-    """[start, end) in minutes after local midnight; end <= start crosses midnight."""
+    """[start, end) in minutes after local midnight (end up to 1440); end < start crosses
+    midnight."""
 
     start: int
     end: int
@@ -130,8 +131,10 @@ def parse_schedule(data: Mapping[str, Any]) -> VolumeSchedule:
                 code="volume.bad_time",
                 position=position,
             )
+        # "24:00" ends a window at midnight (00:00-24:00 is the whole day); as a start it
+        # is midnight too.
         start = _minutes(item.get("start"), position=position) % MINUTES_PER_DAY
-        end = _minutes(item.get("end"), position=position) % MINUTES_PER_DAY
+        end = _minutes(item.get("end"), position=position)
         if start == end:
             raise InvalidInputError(
                 f"Window {position} starts and ends at the same time",

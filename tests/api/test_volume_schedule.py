@@ -53,6 +53,13 @@ def test_the_volume_follows_the_local_clock(instant: str, expected: int) -> None
     assert parse_schedule(NIGHT).volume_at(utc(instant), ZONE) == expected
 
 
+def test_the_whole_day_and_a_window_across_midnight() -> None:
+    whole = parse_schedule({"windows": [{"start": "00:00", "end": "24:00", "volume": 50}]})
+    assert whole.volume_at(utc("2026-12-01T16:59:00"), ZONE) == 50  # 23:59 local
+    assert whole.volume_at(utc("2026-12-01T17:00:00"), ZONE) == 50  # 00:00 local
+    assert whole.as_dict()["windows"] == [{"start": "00:00", "end": "24:00", "volume": 50}]
+
+
 def test_a_window_across_midnight_and_the_emergency_volume() -> None:
     schedule = parse_schedule(
         {"windows": [{"start": "21:00", "end": "06:00", "volume": 40}], "emergency_volume": 80}
@@ -104,7 +111,7 @@ windows = st.lists(st.tuples(minutes, minutes, st.integers(min_value=0, max_valu
 
 
 def _covered(start: int, end: int) -> set[int]:
-    start, end = start % MINUTES_PER_DAY, end % MINUTES_PER_DAY
+    start = start % MINUTES_PER_DAY  # "24:00" as a start is midnight; as an end, 1440
     if start < end:
         return set(range(start, end))
     return set(range(start, MINUTES_PER_DAY)) | set(range(0, end))
@@ -116,7 +123,7 @@ def test_parser_accepts_exactly_the_windows_that_do_not_overlap(
     raw: list[tuple[int, int, int]], probe: int
 ) -> None:
     data = {"windows": [{"start": clock(a), "end": clock(b), "volume": v} for a, b, v in raw]}
-    if any(a % MINUTES_PER_DAY == b % MINUTES_PER_DAY for a, b, _ in raw):
+    if any(a % MINUTES_PER_DAY == b for a, b, _ in raw):
         with pytest.raises(InvalidInputError) as empty:
             parse_schedule(data)
         assert empty.value.code in ("volume.empty_window", "volume.overlap")
