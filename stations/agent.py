@@ -267,6 +267,8 @@ class _SimulatedPlayback:
 class SimulatedPlayer:
     """Takes the audio's duration times `time_scale` (0 = instant) and plays nothing."""
 
+    applies_volume = True  # it "plays" at whatever volume it is given
+
     def __init__(self, timers: TimerService, time_scale: float = 1.0) -> None:
         self.timers = timers
         self.time_scale = time_scale
@@ -318,8 +320,8 @@ def volume_filter(percent: int | None) -> str | None:
 class CommandPlayer:
     """Plays each file with an external command, e.g. `ffplay -nodisp -autoexit -loglevel quiet`.
 
-    The file's path is added at the end, after `-af volume=0.60` when the item carries a
-    volume (ffplay and mpv read it). A command that names `{file}` gets the path there
+    The file's path is added at the end, for ffplay after `-af volume=0.60` when the item
+    carries a volume. A command that names `{file}` gets the path there
     instead, and `{volume}` (the gain, 1.00 without a volume) and `{index}` (the item's
     place, from 0) where it names them, e.g.
     `ffmpeg -i {file} -af volume={volume} -f alsa default`.
@@ -328,6 +330,13 @@ class CommandPlayer:
     def __init__(self, command: str) -> None:
         self.argv = shlex.split(command)
         self.templated = any("{file}" in arg for arg in self.argv)
+        # Only ffplay is known to read `-af`; another player applies a volume only where
+        # its command names {volume}. One that does neither reports no volume.
+        self.applies_volume = (
+            any("{volume}" in arg for arg in self.argv)
+            if self.templated
+            else bool(self.argv) and Path(self.argv[0]).name.startswith("ffplay")
+        )
 
     def argv_for(self, path: Path, percent: int | None, index: int) -> list[str]:
         """The command line that plays one item."""
@@ -339,7 +348,7 @@ class CommandPlayer:
                 .replace("{index}", str(index))
                 for arg in self.argv
             ]
-        audio_filter = volume_filter(percent)
+        audio_filter = volume_filter(percent) if self.applies_volume else None
         return [*self.argv, *(("-af", audio_filter) if audio_filter else ()), str(path)]
 
     def play(
@@ -428,7 +437,7 @@ class ReceiverAgent:
         self.version: str | None = None
         # What it last aired at, reported in every online `state`: the server sends item
         # volumes only to receivers that report one. Full volume until an item sets another.
-        self.volume: int | None = 100
+        self.volume: int | None = 100 if getattr(player, "applies_volume", False) else None
         self.acks: list[tuple[str, AckState]] = []  # what it reported (tests read this)
 
     # --- outgoing --------------------------------------------------------------
@@ -582,7 +591,7 @@ class ReceiverAgent:
     def _item_started(self, level: int | None) -> None:
         """Report a new volume in the retained state as an item airs at it."""
         with self._lock:
-            if level is None or level == self.volume:
+            if level is None or self.volume is None or level == self.volume:
                 return
             self.volume = level
         log.info("Airing at volume %s %%", level)

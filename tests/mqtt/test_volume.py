@@ -13,6 +13,7 @@ import re
 import subprocess
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -30,11 +31,11 @@ from broadcast.delivery.models import Delivery
 from broadcast.people.models import Role
 from broadcast.schedule.models import Occurrence
 from broadcast.schedule.service import create_broadcast
-from stations.agent import MediaCache, run_receiver
+from stations.agent import CommandPlayer, MediaCache, ReceiverAgent, TimerService, run_receiver
 from stations.areas import Scope
 from stations.models import Receiver, Station
 from stations.mqtt import BrokerAddress
-from stations.protocol import Priority, encode
+from stations.protocol import Priority, Topics, encode
 from stations.timeutil import as_utc, utcnow
 from tests.mqtt.conftest import Media, SimFactory, WorkerFactory, World, wait_for
 from tests.mqtt.test_end_to_end import states
@@ -261,3 +262,41 @@ def test_without_a_schedule_commands_are_as_before(
     for row in rows:
         assert row.payload == expected  # byte for byte what was sent before schedules existed
         assert '"volume"' not in (row.payload or "")
+
+
+def test_the_player_command_line_carries_the_volume_only_where_it_can(tmp_path: Path) -> None:
+    item = tmp_path / "a.mp3"
+    ffplay = CommandPlayer("ffplay -nodisp -autoexit")
+    assert ffplay.argv_for(item, 60, 0) == [
+        "ffplay",
+        "-nodisp",
+        "-autoexit",
+        "-af",
+        "volume=0.60",
+        str(item),
+    ]
+    assert ffplay.argv_for(item, None, 0) == ["ffplay", "-nodisp", "-autoexit", str(item)]
+    mpg123 = CommandPlayer("mpg123 -q")
+    assert mpg123.argv_for(item, 60, 0) == ["mpg123", "-q", str(item)]
+    timers = TimerService()
+    executor = ThreadPoolExecutor(max_workers=1)
+    try:
+        agents = {
+            name: ReceiverAgent(
+                "rx-test",
+                password=None,
+                topics=Topics(),
+                publish=lambda *_: None,
+                cache=MediaCache(tmp_path / "cache"),
+                player=player,
+                timers=timers,
+                executor=executor,
+            )
+            for name, player in (("ffplay", ffplay), ("mpg123", mpg123))
+        }
+        # A player that cannot set a volume reports none, so it is never sent one.
+        assert json.loads(agents["ffplay"].state_payload(True))["volume"] == 100
+        assert "volume" not in json.loads(agents["mpg123"].state_payload(True))
+    finally:
+        timers.stop()
+        executor.shutdown()
