@@ -155,7 +155,11 @@ def register(app: typer.Typer) -> None:
         ] = 1.0,
         player: Annotated[
             str | None,
-            typer.Option(help="Play for real with this command, e.g. 'ffplay -nodisp -autoexit'"),
+            typer.Option(
+                help="Play for real with this command, e.g. 'ffplay -nodisp -autoexit' "
+                "(items' volumes as -af volume=); {file}, {volume}, {index} are filled in "
+                "where the command names them"
+            ),
         ] = None,
         prefix: Annotated[
             str, typer.Option(help="Topic prefix (LOA_MQTT_TOPIC_PREFIX)")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import datetime, tzinfo
+from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from api import schemas
 from broadcast.people.models import ApiToken, AuditEvent, Role, User
+from stations import volume
 from stations.areas import parent_code_of
 from stations.models import Area, AreaLevel, Receiver, Station, StationKind
 from stations.timeutil import as_utc
@@ -67,7 +70,49 @@ def receiver_public(receiver: Receiver) -> schemas.ReceiverPublic:
         last_seen_at=_utc(receiver.last_seen_at),
         created_at=as_utc(receiver.created_at),
         codecs=list(receiver.codecs) if receiver.codecs is not None else None,
+        reported_volume=receiver.reported_volume,
+        reported_volume_at=_utc(receiver.reported_volume_at),
     )
+
+
+def receiver_with_volume(
+    public: schemas.ReceiverPublic,
+    receiver: Receiver,
+    station_schedule: dict[str, Any] | None,
+    *,
+    zone: tzinfo,
+    now: datetime,
+) -> schemas.ReceiverPublic:
+    """The receiver with the volume its schedule sets now, flagged when it reports another."""
+    expected = volume.expected_volume(station_schedule, receiver.volume_schedule, now, zone)
+    reported = receiver.reported_volume
+    return public.model_copy(
+        update={
+            "expected_volume": expected,
+            "volume_mismatch": expected is not None
+            and reported is not None
+            and reported != expected,
+        }
+    )
+
+
+def receivers_with_volume(
+    session: Session, receivers: Sequence[Receiver], *, zone: tzinfo, now: datetime
+) -> list[schemas.ReceiverPublic]:
+    """Public receivers with their expected volume (one query for their stations)."""
+    ids = {r.station_id for r in receivers}
+    schedules: dict[int, Any] = {}
+    if ids:
+        schedules = {
+            sid or 0: schedule
+            for sid, schedule in session.exec(
+                select(Station.id, Station.volume_schedule).where(col(Station.id).in_(ids))
+            ).all()
+        }
+    return [
+        receiver_with_volume(receiver_public(r), r, schedules.get(r.station_id), zone=zone, now=now)
+        for r in receivers
+    ]
 
 
 def user_public(session: Session, user: User) -> schemas.UserPublic:
@@ -109,4 +154,23 @@ def audit_public(event: AuditEvent) -> schemas.AuditEventPublic:
         object_type=event.object_type,
         object_id=event.object_id,
         detail=dict(event.detail or {}),
+    )
+
+
+def volume_schedule_public(
+    station_schedule: dict[str, Any] | None,
+    receiver_schedule: dict[str, Any] | None,
+    *,
+    zone: tzinfo,
+    now: datetime,
+) -> schemas.VolumeSchedulePublic:
+    """The schedule in force (a receiver's own, else its station's) and its volume now."""
+    schedule, source = volume.effective_schedule(station_schedule, receiver_schedule)
+    shown = schedule or volume.VolumeSchedule()
+    return schemas.VolumeSchedulePublic(
+        windows=[schemas.VolumeWindowIn(**w.as_dict()) for w in shown.windows],
+        default_volume=shown.default_volume,
+        emergency_volume=shown.emergency_volume,
+        source=source,  # type: ignore[arg-type]  # "station" or "receiver"
+        current_volume=None if schedule is None else schedule.volume_at(now, zone),
     )

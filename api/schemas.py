@@ -300,6 +300,20 @@ class ReceiverPublic(BaseModel):
         default=None,
         description='Codecs it declared in its state, e.g. ["mp3", "opus"]; null: MP3 only',
     )
+    reported_volume: int | None = Field(
+        default=None, description="Volume in percent it last reported in its state"
+    )
+    reported_volume_at: datetime | None = Field(
+        default=None, description="When it reported that volume"
+    )
+    expected_volume: int | None = Field(
+        default=None,
+        description="Volume its schedule (its own, else its station's) sets now; null: none",
+    )
+    volume_mismatch: bool = Field(
+        default=False,
+        description="It reported a volume other than expected_volume",
+    )
     programme_version: str | None = Field(
         default=None, description="Version of the latest programme it received (detail view)"
     )
@@ -331,6 +345,38 @@ class ReceiversImported(BaseModel):
         description="receiver_id,mqtt_username,mqtt_password,station_id,station_name,"
         "area_code,receiver_name; one line per receiver created"
     )
+
+
+# --- volume by time of day -------------------------------------------------
+
+
+class VolumeWindowIn(Strict):
+    """A window of local time of day (LOA_TIMEZONE) with its volume; may cross midnight."""
+
+    start: str = Field(description='"HH:MM", local time', examples=["21:00"])
+    end: str = Field(description='"HH:MM" ("24:00": midnight); before start: next day')
+    volume: int = Field(description="Percent, 0-100")
+
+
+class VolumeScheduleIn(Strict):
+    """Volume by time of day; windows may not overlap."""
+
+    windows: list[VolumeWindowIn] = Field(default_factory=list)
+    default_volume: int = Field(100, description="Percent outside every window")
+    emergency_volume: int = Field(100, description="Percent of emergency airings, at any hour")
+
+
+class VolumeSchedulePublic(BaseModel):
+    """The schedule in force for a station or receiver, and the volume it sets now."""
+
+    windows: list[VolumeWindowIn]
+    default_volume: int
+    emergency_volume: int
+    source: Literal["station", "receiver"] | None = Field(
+        description="Whose schedule this is (a receiver's own replaces its station's); "
+        "null: none, items carry no volume"
+    )
+    current_volume: int | None = Field(description="The volume it sets now (normal airings)")
 
 
 # --- users -----------------------------------------------------------------

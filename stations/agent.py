@@ -239,8 +239,15 @@ class Player(Protocol):
         files: Sequence[Path],
         durations_ms: Sequence[int],
         done: Callable[[bool, str | None], None],
+        *,
+        volumes: Sequence[int | None] | None = None,
+        on_item: Callable[[int], None] | None = None,
     ) -> Playback:
-        """Start playing; must not block."""
+        """Start playing; must not block.
+
+        `volumes` are the items' volumes in percent (None: as the device is set);
+        `on_item(index)` is called as each item starts.
+        """
         ...
 
 
@@ -260,6 +267,8 @@ class _SimulatedPlayback:
 class SimulatedPlayer:
     """Takes the audio's duration times `time_scale` (0 = instant) and plays nothing."""
 
+    applies_volume = True  # it "plays" at whatever volume it is given
+
     def __init__(self, timers: TimerService, time_scale: float = 1.0) -> None:
         self.timers = timers
         self.time_scale = time_scale
@@ -269,10 +278,20 @@ class SimulatedPlayer:
         files: Sequence[Path],
         durations_ms: Sequence[int],
         done: Callable[[bool, str | None], None],
+        *,
+        volumes: Sequence[int | None] | None = None,
+        on_item: Callable[[int], None] | None = None,
     ) -> Playback:
-        """Schedule the end of playback."""
+        """Schedule the start of each item and the end of playback."""
         seconds = sum(durations_ms) / 1000 * self.time_scale
         holder: list[_SimulatedPlayback] = []
+
+        def starts(index: int) -> Callable[[], None]:
+            def run() -> None:
+                if on_item is not None and not holder[0].finished.is_set():
+                    on_item(index)
+
+            return run
 
         def finish() -> None:
             playback = holder[0]
@@ -282,31 +301,78 @@ class SimulatedPlayer:
 
         playback = _SimulatedPlayback(cancel_timer=lambda: None, done=done)
         holder.append(playback)
+        offset = 0.0
+        for index, length in enumerate(durations_ms):
+            if index == 0:
+                starts(0)()
+            else:
+                self.timers.call_later(offset, starts(index))
+            offset += length / 1000 * self.time_scale
         playback.cancel_timer = self.timers.call_later(seconds, finish)
         return playback
 
 
+def volume_filter(percent: int | None) -> str | None:
+    """The ffmpeg audio filter that plays at `percent` (None: none), e.g. "volume=0.60"."""
+    return None if percent is None else f"volume={percent / 100:.2f}"
+
+
 class CommandPlayer:
-    """Plays each file with an external command, e.g. `ffplay -nodisp -autoexit -loglevel quiet`."""
+    """Plays each file with an external command, e.g. `ffplay -nodisp -autoexit -loglevel quiet`.
+
+    The file's path is added at the end, for ffplay after `-af volume=0.60` when the item
+    carries a volume. A command that names `{file}` gets the path there
+    instead, and `{volume}` (the gain, 1.00 without a volume) and `{index}` (the item's
+    place, from 0) where it names them, e.g.
+    `ffmpeg -i {file} -af volume={volume} -f alsa default`.
+    """
 
     def __init__(self, command: str) -> None:
         self.argv = shlex.split(command)
+        self.templated = any("{file}" in arg for arg in self.argv)
+        # Only ffplay is known to read `-af`; another player applies a volume only where
+        # its command names {volume}. One that does neither reports no volume.
+        self.applies_volume = (
+            any("{volume}" in arg for arg in self.argv)
+            if self.templated
+            else bool(self.argv) and Path(self.argv[0]).name.startswith("ffplay")
+        )
+
+    def argv_for(self, path: Path, percent: int | None, index: int) -> list[str]:
+        """The command line that plays one item."""
+        if self.templated:
+            gain = f"{(100 if percent is None else percent) / 100:.2f}"
+            return [
+                arg.replace("{file}", str(path))
+                .replace("{volume}", gain)
+                .replace("{index}", str(index))
+                for arg in self.argv
+            ]
+        audio_filter = volume_filter(percent) if self.applies_volume else None
+        return [*self.argv, *(("-af", audio_filter) if audio_filter else ()), str(path)]
 
     def play(
         self,
         files: Sequence[Path],
         durations_ms: Sequence[int],
         done: Callable[[bool, str | None], None],
+        *,
+        volumes: Sequence[int | None] | None = None,
+        on_item: Callable[[int], None] | None = None,
     ) -> Playback:
         """Play in a thread; `stop()` kills the current process."""
         state: dict[str, subprocess.Popen[bytes] | bool | None] = {"proc": None, "stopped": False}
+        levels = list(volumes or [None] * len(files))
 
         def run() -> None:
-            for path in files:
+            for index, path in enumerate(files):
                 if state["stopped"]:
                     done(False, "interrupted")
                     return
-                proc = subprocess.Popen([*self.argv, str(path)])  # noqa: S603 - operator's command
+                if on_item is not None:
+                    on_item(index)
+                argv = self.argv_for(path, levels[index] if index < len(levels) else None, index)
+                proc = subprocess.Popen(argv)  # noqa: S603 - operator's command
                 state["proc"] = proc
                 if proc.wait() != 0 and not state["stopped"]:
                     done(False, f"player exited with {proc.returncode}")
@@ -369,6 +435,9 @@ class ReceiverAgent:
         self._playing: str | None = None
         self._lock = threading.RLock()
         self.version: str | None = None
+        # What it last aired at, reported in every online `state`: the server sends item
+        # volumes only to receivers that report one. Full volume until an item sets another.
+        self.volume: int | None = 100 if getattr(player, "applies_volume", False) else None
         self.acks: list[tuple[str, AckState]] = []  # what it reported (tests read this)
 
     # --- outgoing --------------------------------------------------------------
@@ -390,6 +459,7 @@ class ReceiverAgent:
                 version=self.version,
                 broadcast_id=self._playing,
                 codecs=self.codecs if online else None,
+                volume=self.volume if online else None,
             )
         )
 
@@ -509,9 +579,23 @@ class ReceiverAgent:
         log.info("Playing programme %s (%s)", ref, _length(job.command.duration_ms))
         self.ack(ref, AckState.started)
         durations = [item.duration_ms for item in job.command.items]
+        volumes = [item.volume for item in job.command.items]
         job.playback = self.player.play(
-            files, durations, lambda ok, d: self._ended(ref, job, ok, d)
+            files,
+            durations,
+            lambda ok, d: self._ended(ref, job, ok, d),
+            volumes=volumes,
+            on_item=lambda index: self._item_started(volumes[index]),
         )
+
+    def _item_started(self, level: int | None) -> None:
+        """Report a new volume in the retained state as an item airs at it."""
+        with self._lock:
+            if level is None or self.volume is None or level == self.volume:
+                return
+            self.volume = level
+        log.info("Airing at volume %s %%", level)
+        self.publish_state(True)
 
     def _ended(self, ref: str, job: _Job, ok: bool, detail: str | None) -> None:
         with self._lock:

@@ -114,6 +114,8 @@ class Station(SQLModel, table=True):
     tts_speed: float | None = None
     audio_codec: str | None = Field(default=None, max_length=8)  # None = mp3
     opus_bitrate_kbps: int | None = None
+    # Volume by time of day (stations/volume.py); None: every item airs without a volume.
+    volume_schedule: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_column=UTCDateTime())
 
@@ -134,5 +136,10 @@ class Receiver(SQLModel, table=True):
     online: bool = False
     # Codecs the receiver declared in its `state` (None: it declared none, so MP3 only).
     codecs: list[str] | None = Field(default=None, sa_column=Column(JSON))
+    # The receiver's own volume schedule, replacing its station's (None: the station's).
+    volume_schedule: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    # The volume (percent) it last reported in its `state`, and when.
+    reported_volume: int | None = None
+    reported_volume_at: datetime | None = Field(default=None, sa_column=UTCDateTime())
     last_seen_at: datetime | None = Field(default=None, sa_column=UTCDateTime())
     created_at: datetime = Field(default_factory=utcnow, sa_column=UTCDateTime())

@@ -120,6 +120,12 @@ class MediaItem(_Payload):
     content_type: str | None = Field(
         default=None, max_length=100, description='"audio/ogg" for opus; absent: audio/mpeg'
     )
+    volume: int | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description="Percent to air the item at (extension; absent: as the receiver is set)",
+    )
 
 
 class ProgrammeCommand(_Payload):
@@ -199,7 +205,7 @@ class Ack(_Payload):
 
 
 class ReceiverStatus(BaseModel):
-    """What a receiver says about itself (retained); extra fields such as volume are kept."""
+    """What a receiver says about itself (retained); extra fields such as firmware are kept."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
@@ -214,6 +220,19 @@ class ReceiverStatus(BaseModel):
         max_length=8,
         description='Codecs it plays, e.g. ["mp3", "opus"] (extension; absent: MP3 only)',
     )
+    volume: float | None = Field(
+        default=None,
+        description="Volume in percent it plays at (extension); anything but a number "
+        "from 0 to 100 is ignored",
+    )
+
+    @field_validator("volume", mode="before")
+    @classmethod
+    def _lenient_volume(cls, value: Any) -> Any:
+        # Devices sent `volume` in their own forms before it was defined: never refuse a state.
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return None
+        return value if 0 <= value <= 100 else None
 
     @field_validator("at")
     @classmethod

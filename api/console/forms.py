@@ -220,3 +220,35 @@ class AreaVoiceForm(ConsoleForm):
         if not self.voice_area:
             errors["voice_area"] = "Chọn xã, huyện hoặc tỉnh của đài"
         return errors
+
+
+class VolumeForm(ConsoleForm):
+    """Volume by time of day: one window a line, "21:00-06:00 60"; percents of the rest."""
+
+    volume_windows: str = ""
+    default_volume: str = "100"
+    emergency_volume: str = "100"
+    action: str = "save"
+
+    def schedule(self) -> dict[str, object]:
+        """The schedule as the REST API takes it (the parser checks the rest)."""
+        windows: list[dict[str, object]] = []
+        for line in self.volume_windows.splitlines():
+            if not line.strip():
+                continue
+            span, _, level = line.strip().rpartition(" ")
+            start, _, end = span.strip().partition("-")
+            windows.append(
+                {"start": start.strip(), "end": end.strip(), "volume": _whole(level.rstrip("%"))}
+            )
+        return {
+            "windows": windows,
+            "default_volume": _whole(self.default_volume),
+            "emergency_volume": _whole(self.emergency_volume),
+        }
+
+
+def _whole(text: str) -> object:
+    """A whole number typed, else the text itself (which the parser then refuses)."""
+    typed = text.strip()
+    return int(typed) if typed.isdigit() else typed

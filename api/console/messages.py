@@ -444,6 +444,15 @@ CATALOGUE: dict[str, Text] = {
     "blackout.bad_range": Text("Giờ cấm phát phải kết thúc sau khi bắt đầu", "when"),
     "blackout.time_without_offset": Text("Thời gian cấm phát cần ghi kèm múi giờ", "when"),
     "blackout.not_found": Text("Không tìm thấy giờ cấm phát {blackout_id}"),
+    # Volume by time of day (stations/volume.py).
+    "volume.bad_time": Text("Khung giờ {position}: giờ phải viết dạng HH:MM, từ 00:00 đến 24:00"),
+    "volume.bad_percent": Text("Âm lượng phải là số nguyên từ 0 đến 100 (%)"),
+    "volume.too_many": Text("Lịch âm lượng có tối đa {limit} khung giờ"),
+    "volume.empty_window": Text("Khung giờ {position}: giờ bắt đầu và giờ kết thúc phải khác nhau"),
+    "volume.overlap": Text(
+        "Khung giờ {position} trùng với khung giờ {other} (lúc {at}): các khung giờ "
+        "không được chồng lên nhau"
+    ),
     # Webhook subscriptions.
     "webhook.bad_url": Text(
         "Địa chỉ nhận phải bắt đầu bằng http:// hoặc https://, có tên máy, "

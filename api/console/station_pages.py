@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
-from api.console.forms import AreaVoiceForm, BlackoutForm, StationForm, VoiceForm
+from api.console.forms import AreaVoiceForm, BlackoutForm, StationForm, VoiceForm, VolumeForm
 from api.console.messages import form_error, say
 from api.console.web import (
     TYPED_DAY_ERROR,
@@ -21,7 +21,7 @@ from api.console.web import (
     render,
     typed_day,
 )
-from api.deps import IdPath, SessionDep, SettingsDep, get_settings
+from api.deps import IdPath, SessionDep, SettingsDep, get_clock, get_settings
 from api.responses import calendar_response
 from broadcast.bulletins import voices
 from broadcast.core import audit
@@ -34,7 +34,7 @@ from broadcast.people.service import (
 )
 from broadcast.reports import ical
 from broadcast.schedule import blackouts
-from stations import registry
+from stations import registry, volume
 from stations.areas import Area, ancestors, list_areas
 from stations.errors import LoaError
 from stations.models import AreaLevel, Station, StationKind
@@ -143,6 +143,8 @@ def _station_page(
     voice_form: dict[str, object] | None = None,
     area_voice_errors: dict[str, str] | None = None,
     area_voice_form: dict[str, object] | None = None,
+    volume_errors: dict[str, str] | None = None,
+    volume_form: dict[str, object] | None = None,
 ) -> HTMLResponse:
     station, area = registry.get_station(
         session=session, station_id=station_id, scope=principal.scope
@@ -151,6 +153,11 @@ def _station_page(
     receivers, _total = registry.list_receivers(
         session=session, scope=principal.scope, station_id=station_id, limit=1000
     )
+    zone, now = get_settings(request).zone, get_clock(request)()
+    expected = {
+        r.id: volume.expected_volume(station.volume_schedule, r.volume_schedule, now, zone)
+        for r in receivers
+    }
     chain = _blackout_areas(session, principal, area)
     names = {a.id: a for a in chain}
     blackout_rows = [
@@ -187,6 +194,11 @@ def _station_page(
             "area_accent_options": [("", "Theo địa bàn ở trên"), *ACCENT_OPTIONS[1:]],
             "area_voice_errors": area_voice_errors or {},
             "area_voice_form": area_voice_form or {"voice_area": area.code},
+            "expected_volume": expected,
+            "volume_schedule": volume.stored_schedule(station.volume_schedule),
+            "volume_now": volume.expected_volume(station.volume_schedule, None, now, zone),
+            "volume_errors": volume_errors or {},
+            "volume_form": volume_form or _volume_form(station),
         },
         principal=principal,
         status_code=status_code,
@@ -569,3 +581,56 @@ def delete_blackout(
         session.rollback()
         return redirect(page, say(exc, zone=settings.zone), error=True)
     return redirect(page, "Đã xóa giờ cấm phát")
+
+
+def _volume_form(station: Station) -> dict[str, object]:
+    """The station's volume schedule as the form shows it."""
+    schedule = volume.stored_schedule(station.volume_schedule) or volume.VolumeSchedule()
+    return {
+        "volume_windows": "\n".join(
+            f"{volume.clock(w.start)}-{volume.clock(w.end)} {w.volume}" for w in schedule.windows
+        ),
+        "default_volume": str(schedule.default_volume),
+        "emergency_volume": str(schedule.emergency_volume),
+    }
+
+
+@router.post("/stations/{station_id}/volume", response_class=HTMLResponse, dependencies=[CsrfDep])
+def update_volume(
+    station_id: IdPath,
+    request: Request,
+    session: SessionDep,
+    principal: UserDep,
+    form: Annotated[VolumeForm, Form()],
+) -> Response:
+    """Set or remove the station's volume by time of day (administrators)."""
+    principal.require()
+    station, _area = registry.get_station(
+        session=session, station_id=station_id, scope=principal.scope
+    )
+    try:
+        schedule = None if form.action == "remove" else volume.parse_schedule(form.schedule())
+    except LoaError as exc:
+        session.rollback()
+        return _station_page(
+            request,
+            session,
+            principal,
+            station_id,
+            volume_errors={"volume_windows": say(exc)},
+            volume_form=form.shown(),
+            status_code=422,
+        )
+    station.volume_schedule = schedule.as_dict() if schedule else None
+    session.add(station)
+    audit.record(
+        session=session,
+        actor=principal.user,
+        action="station.volume_schedule",
+        object_type="station",
+        object_id=station_id,
+        area_id=station.area_id,
+        detail=station.volume_schedule,
+    )
+    done = "Đã lưu lịch âm lượng của đài" if schedule else "Đã bỏ lịch âm lượng của đài"
+    return redirect(f"/stations/{station_id}", done)

@@ -6,11 +6,16 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from api import schemas
-from api.convert import receiver_public
-from api.deps import AdminDep, IdQuery, PrincipalDep, SessionDep
+from api.convert import (
+    receiver_public,
+    receiver_with_volume,
+    receivers_with_volume,
+    volume_schedule_public,
+)
+from api.deps import AdminDep, ClockDep, IdQuery, PrincipalDep, SessionDep, SettingsDep
 from broadcast.core import audit
 from broadcast.delivery.status import receiver_programme
-from stations import fleet, registry
+from stations import fleet, registry, volume
 
 router = APIRouter(prefix="/receivers", tags=["receivers"])
 
@@ -20,6 +25,8 @@ def list_receivers(
     session: SessionDep,
     principal: PrincipalDep,
     page: Annotated[schemas.PageParams, Depends(schemas.page_params)],
+    settings: SettingsDep,
+    clock: ClockDep,
     station_id: IdQuery = None,
     area_code: Annotated[str | None, Query(description="Only receivers inside this area")] = None,
     online: bool | None = None,
@@ -35,7 +42,10 @@ def list_receivers(
         offset=page.offset,
     )
     return schemas.Page(
-        items=[receiver_public(r) for r in rows], total=total, limit=page.limit, offset=page.offset
+        items=receivers_with_volume(session, rows, zone=settings.zone, now=clock()),
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
     )
 
 
@@ -111,14 +121,25 @@ def import_receivers(
 
 @router.get("/{receiver_id}", response_model=schemas.ReceiverPublic, summary="Show a receiver")
 def get_receiver(
-    receiver_id: str, session: SessionDep, principal: PrincipalDep
+    receiver_id: str,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    clock: ClockDep,
 ) -> schemas.ReceiverPublic:
-    """One receiver: online state, when it was last seen, the programme it holds."""
-    receiver, _station, _area = registry.get_receiver(
+    """One receiver: online state, when it was last seen, the programme it holds, its volume."""
+    receiver, station, _area = registry.get_receiver(
         session=session, receiver_id=receiver_id, scope=principal.scope
     )
     held = receiver_programme(session=session, receiver_id=receiver_id)
-    return receiver_public(receiver).model_copy(
+    public = receiver_with_volume(
+        receiver_public(receiver),
+        receiver,
+        station.volume_schedule,
+        zone=settings.zone,
+        now=clock(),
+    )
+    return public.model_copy(
         update={
             "programme_version": held.version if held else None,
             "programme_broadcast_id": held.broadcast_id if held else None,
@@ -171,3 +192,87 @@ def reset_password(
         area_id=station.area_id,
     )
     return schemas.ReceiverCredentials(mqtt_username=receiver.id, mqtt_password=password)
+
+
+@router.get(
+    "/{receiver_id}/volume-schedule",
+    response_model=schemas.VolumeSchedulePublic,
+    summary="The volume by time of day a receiver airs at",
+)
+def get_receiver_volume_schedule(
+    receiver_id: str,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+) -> schemas.VolumeSchedulePublic:
+    """Its own schedule (source "receiver"), else its station's (source "station")."""
+    receiver, station, _area = registry.get_receiver(
+        session=session, receiver_id=receiver_id, scope=principal.scope
+    )
+    return volume_schedule_public(
+        station.volume_schedule, receiver.volume_schedule, zone=settings.zone, now=clock()
+    )
+
+
+@router.put(
+    "/{receiver_id}/volume-schedule",
+    response_model=schemas.VolumeSchedulePublic,
+    summary="Give a receiver its own volume by time of day",
+)
+def put_receiver_volume_schedule(
+    receiver_id: str,
+    body: schemas.VolumeScheduleIn,
+    session: SessionDep,
+    principal: AdminDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+) -> schemas.VolumeSchedulePublic:
+    """Replace the receiver's own schedule; it overrides its station's."""
+    receiver, station, _area = registry.get_receiver(
+        session=session, receiver_id=receiver_id, scope=principal.scope
+    )
+    receiver.volume_schedule = volume.parse_schedule(body.model_dump()).as_dict()
+    session.add(receiver)
+    audit.record(
+        session=session,
+        actor=principal.user,
+        action="receiver.volume_schedule",
+        object_type="receiver",
+        object_id=receiver_id,
+        area_id=station.area_id,
+        detail=receiver.volume_schedule,
+    )
+    return volume_schedule_public(
+        station.volume_schedule, receiver.volume_schedule, zone=settings.zone, now=clock()
+    )
+
+
+@router.delete(
+    "/{receiver_id}/volume-schedule",
+    response_model=schemas.VolumeSchedulePublic,
+    summary="Remove a receiver's own volume schedule",
+)
+def delete_receiver_volume_schedule(
+    receiver_id: str,
+    session: SessionDep,
+    principal: AdminDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+) -> schemas.VolumeSchedulePublic:
+    """The receiver follows its station's schedule again."""
+    receiver, station, _area = registry.get_receiver(
+        session=session, receiver_id=receiver_id, scope=principal.scope
+    )
+    receiver.volume_schedule = None
+    session.add(receiver)
+    audit.record(
+        session=session,
+        actor=principal.user,
+        action="receiver.volume_schedule",
+        object_type="receiver",
+        object_id=receiver_id,
+        area_id=station.area_id,
+        detail=None,
+    )
+    return volume_schedule_public(station.volume_schedule, None, zone=settings.zone, now=clock())

@@ -5,12 +5,25 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, UploadFile
 
 from api import schemas
-from api.convert import receiver_public, station_public
-from api.deps import AdminDep, IdPath, PrincipalDep, SessionDep, SettingsDep, SynthesizerDep
+from api.convert import (
+    receiver_public,
+    receivers_with_volume,
+    station_public,
+    volume_schedule_public,
+)
+from api.deps import (
+    AdminDep,
+    ClockDep,
+    IdPath,
+    PrincipalDep,
+    SessionDep,
+    SettingsDep,
+    SynthesizerDep,
+)
 from broadcast.bulletins import recordings, voices
 from broadcast.core import audit
 from broadcast.delivery.programmes import IDENT_KINDS
-from stations import registry
+from stations import registry, volume
 from stations.errors import NotFoundError
 from stations.models import StationKind
 
@@ -146,6 +159,8 @@ def list_station_receivers(
     session: SessionDep,
     principal: PrincipalDep,
     page: Annotated[schemas.PageParams, Depends(schemas.page_params)],
+    settings: SettingsDep,
+    clock: ClockDep,
     online: bool | None = None,
 ) -> schemas.Page[schemas.ReceiverPublic]:
     """The receivers of one station."""
@@ -159,8 +174,91 @@ def list_station_receivers(
         offset=page.offset,
     )
     return schemas.Page(
-        items=[receiver_public(r) for r in rows], total=total, limit=page.limit, offset=page.offset
+        items=receivers_with_volume(session, rows, zone=settings.zone, now=clock()),
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
     )
+
+
+@router.get(
+    "/{station_id}/volume-schedule",
+    response_model=schemas.VolumeSchedulePublic,
+    summary="The station's volume by time of day",
+)
+def get_station_volume_schedule(
+    station_id: IdPath,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+) -> schemas.VolumeSchedulePublic:
+    """The station's windows and volumes (source null: it has none) and the volume now."""
+    station, _area = registry.get_station(
+        session=session, station_id=station_id, scope=principal.scope
+    )
+    return volume_schedule_public(station.volume_schedule, None, zone=settings.zone, now=clock())
+
+
+@router.put(
+    "/{station_id}/volume-schedule",
+    response_model=schemas.VolumeSchedulePublic,
+    summary="Set the station's volume by time of day",
+)
+def put_station_volume_schedule(
+    station_id: IdPath,
+    body: schemas.VolumeScheduleIn,
+    session: SessionDep,
+    principal: AdminDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+) -> schemas.VolumeSchedulePublic:
+    """Replace the station's schedule; airings dispatched from now on carry its volumes."""
+    station, _area = registry.get_station(
+        session=session, station_id=station_id, scope=principal.scope
+    )
+    station.volume_schedule = volume.parse_schedule(body.model_dump()).as_dict()
+    session.add(station)
+    audit.record(
+        session=session,
+        actor=principal.user,
+        action="station.volume_schedule",
+        object_type="station",
+        object_id=station_id,
+        area_id=station.area_id,
+        detail=station.volume_schedule,
+    )
+    return volume_schedule_public(station.volume_schedule, None, zone=settings.zone, now=clock())
+
+
+@router.delete(
+    "/{station_id}/volume-schedule",
+    response_model=schemas.VolumeSchedulePublic,
+    summary="Remove the station's volume by time of day",
+)
+def delete_station_volume_schedule(
+    station_id: IdPath,
+    session: SessionDep,
+    principal: AdminDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+) -> schemas.VolumeSchedulePublic:
+    """Items are sent without a volume again (receivers keep their own setting)."""
+    station, _area = registry.get_station(
+        session=session, station_id=station_id, scope=principal.scope
+    )
+    station.volume_schedule = None
+    session.add(station)
+    audit.record(
+        session=session,
+        actor=principal.user,
+        action="station.volume_schedule",
+        object_type="station",
+        object_id=station_id,
+        area_id=station.area_id,
+        detail=None,
+    )
+    return volume_schedule_public(None, None, zone=settings.zone, now=clock())
 
 
 @router.post(

@@ -22,12 +22,13 @@ own version.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any, Protocol
 
 from sqlalchemy import Engine, and_, bindparam, insert, literal_column, or_, update
@@ -62,6 +63,7 @@ from broadcast.schedule.models import (
 )
 from broadcast.schedule.service import occurrence_ref
 from broadcast.webhooks import events as webhook_events
+from stations import volume
 from stations.models import Area, Receiver, Station, StationKind
 from stations.protocol import CancelCommand, MediaItem, Priority, ProgrammeCommand, Topics, encode
 from stations.timeutil import as_utc
@@ -364,17 +366,26 @@ def materialise(
     for station, _area in stations:
         sid = station.id or 0
         legacy = station.kind == StationKind.legacy
-        receivers: Sequence[tuple[str, Sequence[str] | None]] = []
+        receivers: Sequence[tuple[str, Sequence[str] | None, Any, int | None]] = []
         if not legacy:
             receivers = session.exec(
-                select(Receiver.id, Receiver.codecs)
+                select(
+                    Receiver.id,
+                    Receiver.codecs,
+                    Receiver.volume_schedule,
+                    Receiver.reported_volume,
+                )
                 .where(Receiver.station_id == sid, col(Receiver.active).is_(True))
                 .order_by(col(Receiver.id))
             ).all()
-        targets = [(None, f"station:{sid}")] if legacy else [(rid, rid) for rid, _ in receivers]
+        targets = [(None, f"station:{sid}")] if legacy else [(rid, rid) for rid, *_ in receivers]
         codec = station.audio_codec or "mp3"
         # Receivers that did not declare the station's codec get the MP3 programme.
-        mp3_only = {rid for rid, codecs in receivers if not plays(codecs, codec)}
+        mp3_only = {rid for rid, codecs, *_ in receivers if not plays(codecs, codec)}
+        # Volumes go only to receivers that reported one in their `state` (older ones
+        # refuse fields they do not know); a receiver's own schedule replaces the station's.
+        takes_volume = {rid for rid, _, _, reported in receivers if reported is not None}
+        own_volumes = {rid: schedule for rid, _, schedule, _ in receivers if schedule}
         version: str | None = None
         try:
             ids = _bulletins_for(carried.get(str(sid), []), broadcast.bulletin_ids)
@@ -436,8 +447,12 @@ def materialise(
             mp3_payload = None if late else encode(mp3_command).decode()
             other = (mp3.version, mp3.total_duration_ms, mp3_payload)
             longest = max(longest, mp3.total_duration_ms)
+        volumed = _Volumes(station.volume_schedule, settings.zone, late)
         for rid, target in targets:
             sent_version, length, body = other if rid in mp3_only else own
+            chosen = mp3_command if rid in mp3_only and mp3_command is not None else command
+            if rid in takes_volume:
+                body = volumed.payload(chosen, own_volumes.get(rid), body)
             rows.append(
                 (oid, bid, sid, rid, target, state.value, sent_version, length)
                 + (body, None, None, None, at, 1)
@@ -490,6 +505,56 @@ def _command(
         version=programme.version,
         items=[MediaItem.model_validate(item) for item in programme.manifest(media_url)["items"]],
     )
+
+
+class _Volumes:
+    """The payloads of one station's command with each item's volume (stations/volume.py).
+
+    A receiver's own schedule replaces the station's; with neither, the command is sent
+    exactly as built (no `volume` field). Payloads are made once per schedule.
+    """
+
+    def __init__(
+        self,
+        station_schedule: dict[str, Any] | None,
+        zone: tzinfo,
+        late: bool,
+    ) -> None:
+        self.station_schedule = station_schedule
+        self.zone = zone
+        self.late = late
+        self._made: dict[tuple[int, str], str] = {}
+
+    def payload(
+        self, command: ProgrammeCommand, receiver_schedule: dict[str, Any] | None, body: str | None
+    ) -> str | None:
+        """The payload for one receiver: `body` itself when no schedule applies."""
+        raw = receiver_schedule or self.station_schedule
+        if not raw or self.late:
+            return body
+        key = (id(command), json.dumps(raw, sort_keys=True))
+        if key not in self._made:
+            schedule = volume.parse_schedule(raw)
+            self._made[key] = encode(with_volumes(command, schedule, self.zone)).decode()
+        return self._made[key]
+
+
+def with_volumes(
+    command: ProgrammeCommand, schedule: volume.VolumeSchedule, zone: tzinfo
+) -> ProgrammeCommand:
+    """The command with each item's `volume`: the schedule's at the item's own air time.
+
+    An item airs at `air_at` plus the length of the items before it (the receiver plays
+    them back to back); an emergency airs every item at the emergency volume.
+    """
+    emergency = command.priority is Priority.emergency
+    items = []
+    at = command.air_at
+    for item in command.items:
+        level = schedule.volume_at(at, zone, emergency=emergency)
+        items.append(item.model_copy(update={"volume": level}))
+        at += timedelta(milliseconds=item.duration_ms)
+    return command.model_copy(update={"items": items})
 
 
 def give_up(*, engine: Engine, occurrence_id: int, error: BaseException, now: datetime) -> bool:

@@ -69,6 +69,7 @@ from broadcast.delivery.state import TIME_COLUMNS as STATE_TIME_COLUMNS
 from broadcast.schedule.service import parse_occurrence_ref
 from broadcast.webhooks import events as webhook_events
 from broadcast.webhooks.outbox import ActiveSubscriptionCache
+from stations import volume
 from stations.mqtt import Message, MqttClient
 from stations.protocol import (
     Ack,
@@ -833,5 +834,14 @@ class AckIngestor:
                     update(RECEIVER)
                     .where(RECEIVER.c.id == receiver_id)
                     .values(codecs=sorted({c.lower() for c in status.codecs}))
+                )
+        # The volume it plays at (extension): kept with when it said so.
+        for receiver_id, status in states.items():
+            level = volume.reported_volume(status.volume)
+            if status.online and level is not None:
+                session.connection().execute(
+                    update(RECEIVER)
+                    .where(RECEIVER.c.id == receiver_id)
+                    .values(reported_volume=level, reported_volume_at=now)
                 )
         return written
