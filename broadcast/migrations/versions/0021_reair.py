@@ -1,7 +1,7 @@
 """A delivery an emergency interrupted is aired again, with its own deadlines.
 
 Revision ID: 0021_reair
-Revises: 0017_notifications
+Revises: 0020_volume_schedules
 Create Date: 2026-12-04 22:30:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0021_reair"
-down_revision: str | None = "0017_notifications"
+down_revision: str | None = "0020_volume_schedules"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """Volume by time of day per station and receiver; the volume receivers report.
 
-Revision ID: 0020_volume_filler
-Revises: 0016_campaigns
+Revision ID: 0020_volume_schedules
+Revises: 0017_notifications
 Create Date: 2026-12-04 23:00:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0020_volume_filler"
-down_revision: str | None = "0016_campaigns"
+revision: str = "0020_volume_schedules"
+down_revision: str | None = "0017_notifications"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
