@@ -112,7 +112,6 @@ def heading(report: CampaignReport) -> list[str]:
 def to_xlsx(report: CampaignReport) -> bytes:
     """The report as an Excel workbook."""
     from openpyxl import Workbook
-    from openpyxl.chart import BarChart, Reference
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
 
@@ -147,14 +146,33 @@ def to_xlsx(report: CampaignReport) -> bytes:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
         for row in rows:
             sheet.append(row)
+        for column in sheet.iter_cols(min_row=HEADING_ROWS + 2):
+            for cell in column:
+                if isinstance(cell.value, float):
+                    cell.number_format = "#,##0.0"
+                elif isinstance(cell.value, int):
+                    cell.number_format = "#,##0"
         sheet.freeze_panes = sheet.cell(row=HEADING_ROWS + 2, column=1)
         for index, name in enumerate(head, start=1):
             longest = max([len(name) // 2, *(len(str(r[index - 1] or "")) for r in rows)])
             sheet.column_dimensions[get_column_letter(index)].width = min(max(12, longest + 2), 60)
 
-    # Minutes per theme, and aired against planned per district.
-    themes = sheets["Theo nội dung"]
-    end = HEADING_ROWS + 1 + len(report.theme_names)
+    # Minutes per theme, and aired against planned per district (when there are some).
+    if report.theme_names:
+        summary.add_chart(_theme_chart(sheets["Theo nội dung"], len(report.theme_names)), "A9")
+    if report.districts:
+        summary.add_chart(_district_chart(sheets["Theo huyện"], len(report.districts)), "A26")
+
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _theme_chart(themes: Any, count: int) -> Any:
+    """Minutes per theme, as horizontal bars."""
+    from openpyxl.chart import BarChart, Reference
+
+    end = HEADING_ROWS + 1 + count
     chart = BarChart()
     chart.type = "bar"
     chart.title = "Số phút đã phát theo nội dung"
@@ -165,10 +183,14 @@ def to_xlsx(report: CampaignReport) -> bytes:
     )
     chart.set_categories(Reference(themes, min_col=1, min_row=HEADING_ROWS + 2, max_row=end))
     chart.width, chart.height = 18, 8
-    summary.add_chart(chart, "A9")
+    return chart
 
-    districts = sheets["Theo huyện"]
-    end = HEADING_ROWS + 1 + len(report.districts)
+
+def _district_chart(districts: Any, count: int) -> Any:
+    """Airings aired beside those planned, per district."""
+    from openpyxl.chart import BarChart, Reference
+
+    end = HEADING_ROWS + 1 + count
     chart = BarChart()
     chart.title = "Đã phát so với kế hoạch theo huyện (lượt)"
     chart.y_axis.title = "Lượt"
@@ -178,8 +200,4 @@ def to_xlsx(report: CampaignReport) -> bytes:
     )
     chart.set_categories(Reference(districts, min_col=1, min_row=HEADING_ROWS + 2, max_row=end))
     chart.width, chart.height = 18, 8
-    summary.add_chart(chart, "A26")
-
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return chart

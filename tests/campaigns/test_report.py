@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -235,6 +236,11 @@ def test_the_workbook_has_its_heading_frozen_headers_widths_and_native_charts(
         sheet = book[name]
         assert sheet.freeze_panes == "A6", name
         assert sheet.column_dimensions["A"].width >= 12
+    communes = book["Theo xã"]
+    header = [c.value for c in communes[5]]
+    first = communes[6]
+    assert first[header.index("Kế hoạch (lượt)")].number_format == "#,##0"
+    assert first[header.index("Số phút đã phát")].number_format == "#,##0.0"
     themes = {
         r["Nội dung tuyên truyền"]: r["Số phút đã phát"]
         for r in _xlsx_table(content, "Theo nội dung")
@@ -304,6 +310,14 @@ def test_a_user_of_another_area_gets_no_report(
     mine = client.get(f"{url}?format=json", headers=make_user(Role.operator, "02680"))
     assert mine.status_code == 200
     assert [c["name"] for c in mine.json()["communes"]] == ["Xã Y Tý"]  # only my commune
+    # Bắc Hà is no border commune: its reader sees the province's campaign, with no rows.
+    province_campaign, _ = new_campaign(engine)
+    outside = make_user(Role.operator, "02800")
+    empty = json.loads(_get(client, outside, province_campaign, "format=json"))
+    assert (empty["communes"], empty["districts"], empty["total"]["planned"]) == ([], [], 0)
+    book = load_workbook(io.BytesIO(_get(client, outside, province_campaign, "format=xlsx")))
+    assert book["Theo xã"].max_row == 5  # the heading and the header
+    Document(io.BytesIO(_get(client, outside, province_campaign, "format=docx")))
     bad = client.get(f"{url}?from=2031-03-05&to=2031-03-02", headers=make_user(Role.editor, "082"))
     assert bad.status_code == 422 and bad.json()["reason"] == "report.period_reversed"
 
