@@ -186,8 +186,10 @@ def _commune_row(commune: CommuneProgress, themes: list[str]) -> ReportRow:
 def report_of(progress: CampaignProgress, view: CampaignView, produced_on: date) -> CampaignReport:
     """The report of a campaign's progress over its period."""
     themes = list(progress.theme_names)
+    # By district (those under no district last), then by commune code.
     ordered = sorted(
-        progress.communes, key=lambda c: (c.district_name or "", c.district_code or "", c.code)
+        progress.communes,
+        key=lambda c: (c.district_code is None, c.district_name or "", c.district_code, c.code),
     )
     communes = [_commune_row(c, themes) for c in ordered]
     districts: dict[str, ReportRow] = {}

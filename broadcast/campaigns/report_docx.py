@@ -76,15 +76,21 @@ def _paragraph(
     size: int = BODY_PT,
     center: bool = False,
     first: bool = False,
+    text_body: bool = False,
 ) -> Any:
-    """A paragraph (the cell's own first one with `first`) holding one run."""
+    """A paragraph (the cell's own first one with `first`) holding one run; `text_body`
+    justifies it with its first line indented, as the body of an official document."""
     from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.shared import Pt
+    from docx.shared import Cm, Pt
 
     paragraph = container.paragraphs[0] if first else container.add_paragraph()
     paragraph.paragraph_format.space_after = Pt(0)
     if center:
         paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    if text_body:
+        paragraph.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
+        paragraph.paragraph_format.first_line_indent = Cm(1)
+        paragraph.paragraph_format.space_after = Pt(6)
     run = paragraph.add_run(text)
     run.bold, run.italic = bold, italic
     run.font.size = Pt(size)
@@ -146,6 +152,7 @@ def to_docx(report: CampaignReport) -> bytes:
     # The issuing body (left) and the national motto with place and date (right).
     top = document.add_table(rows=1, cols=2)
     body, motto = top.rows[0].cells
+    body.width, motto.width = Cm(6), Cm(10)
     _paragraph(body, report.area_name.upper(), bold=True, size=13, center=True, first=True)
     _paragraph(body, "Số: …/BC", size=13, center=True)
     _paragraph(
@@ -175,10 +182,11 @@ def to_docx(report: CampaignReport) -> bytes:
         document,
         f"{basis}{report.area_name} báo cáo kết quả thực hiện "
         f"{report.campaign_name} trên hệ thống truyền thanh cơ sở như sau:",
+        text_body=True,
     )
 
     _paragraph(document, "I. TÌNH HÌNH CHUNG", bold=True)
-    _paragraph(document, report.summary)
+    _paragraph(document, report.summary, text_body=True)
 
     _paragraph(document, "II. KẾT QUẢ THEO HUYỆN", bold=True)
     rows = [[d.name, count(d.communes), *figure_texts(report, d)] for d in report.districts]
@@ -221,6 +229,7 @@ def to_docx(report: CampaignReport) -> bytes:
     _paragraph(document)
     end = document.add_table(rows=1, cols=2)
     recipients, signature = end.rows[0].cells
+    recipients.width, signature.width = Cm(7), Cm(9)
     _paragraph(recipients, "Nơi nhận:", bold=True, italic=True, size=SMALL_PT, first=True)
     _paragraph(recipients, "- Cơ quan cấp trên;", size=11)
     _paragraph(recipients, "- Lưu: VT.", size=11)

@@ -363,6 +363,9 @@ def test_the_report_runs_the_same_statements_for_more_communes_and_airings(
         statements[total] = len(seen)
     report = client.get(f"/api/v1/campaigns/{campaign_id}/report?{PERIOD}", headers=editor).json()
     assert report["total"]["communes"] == 4
+    assert [(d["name"], d["communes"]) for d in report["districts"]] == [
+        ("Huyện Bát Xát", 2), ("Huyện Mường Khương", 1), ("Không thuộc huyện", 1),
+    ]  # fmt: skip
     assert report["total"]["planned"] == 2 * 20 * 2 + 2 * 18 * 2  # Bát Xát's two, and two later
     assert statements[2] == statements[20], statements
 
