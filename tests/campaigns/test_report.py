@@ -189,6 +189,10 @@ def test_the_report_files_hold_the_as_run_record_per_commune_and_district(
                 f"{theme}: {str(round(minutes, 1)).replace('.', ',').removesuffix(',0')}"
                 in (doc["Nội dung (phút)"])
             )
+        for lang in js["languages"]:  # the same minutes per language in both
+            assert sheet[f"Phút {lang['language_name']}"] == lang["minutes"], (name, lang)
+            shown = str(lang["minutes"]).replace(".", ",").removesuffix(",0")
+            assert f"{lang['language_name']}: {shown}" in doc["Ngôn ngữ (phút)"]
         stations = "; ".join(f"{s} ({n})" for s, n in mine.missed_stations.items())
         assert (sheet["Đài bỏ lỡ (số lượt)"] or "") == stations
         assert {s["station_name"]: s["missed"] for s in js["missed_stations"]} == dict(
