@@ -247,9 +247,10 @@ def _row_public(
         minutes_aired=rounded(row.minutes),
         languages=[
             cs.ReportLanguagePublic(
-                language=lang, language_name=name, minutes=rounded(row.languages.get(lang, 0.0))
+                language=lang, language_name=name, minutes=rounded(row.languages[lang])
             )
             for lang, name in report.language_names.items()
+            if lang in row.languages
         ],
         themes=[
             cs.ReportThemePublic(

@@ -45,7 +45,8 @@ class ReportRow:
     late: int = 0
     missed: int = 0
     minutes: float = 0.0
-    languages: dict[str, float] = field(default_factory=dict)  # language -> minutes aired
+    # language -> minutes aired, for the languages the row's stations air (or the campaign's)
+    languages: dict[str, float] = field(default_factory=dict)
     themes: dict[str, float] = field(default_factory=dict)  # theme code -> minutes aired
     missed_stations: dict[str, int] = field(default_factory=dict)  # station name -> missed
     behind: list[str] = field(default_factory=list)  # the names of communes behind

@@ -32,8 +32,9 @@ TABLE_HEADER = [
 def figure_texts(report: CampaignReport, row: ReportRow) -> list[str]:
     """A row's figures as the document writes them, in TABLE_HEADER's order."""
     languages = "; ".join(
-        f"{name}: {minutes(row.languages.get(lang, 0.0))}"
+        f"{name}: {minutes(row.languages[lang])}"
         for lang, name in report.language_names.items()
+        if lang in row.languages  # the languages its stations air
     )
     themes = "; ".join(
         f"{name}: {minutes(row.themes.get(code, 0.0))}" for code, name in report.theme_names.items()

@@ -56,7 +56,11 @@ def cells(report: CampaignReport, first: list[Any], row: ReportRow) -> list[Any]
     return [
         *first,
         *figure_cells(row),
-        *(rounded(row.languages.get(lang, 0.0)) for lang in report.language_names),
+        # Empty for a language none of the row's stations airs.
+        *(
+            rounded(row.languages[lang]) if lang in row.languages else None
+            for lang in report.language_names
+        ),
         *(rounded(row.themes.get(code, 0.0)) for code in report.theme_names),
         missed_stations(row),
     ]
