@@ -161,3 +161,65 @@ class CampaignProgressPublic(BaseModel):
     communes: int = Field(description="Target communes in the caller's area")
     behind: int = Field(description="Of them, those behind")
     items: list[CommuneProgressPublic]
+
+
+class ReportLanguagePublic(BaseModel):
+    """Minutes of campaign items aired in one language."""
+
+    language: str
+    language_name: str
+    minutes: float
+
+
+class ReportThemePublic(BaseModel):
+    """Minutes of one theme's items aired, in any language."""
+
+    theme_code: str
+    theme_name: str
+    minutes: float
+
+
+class ReportStationPublic(BaseModel):
+    """A station that missed airings of the campaign."""
+
+    station_name: str
+    missed: int
+
+
+class ReportRowPublic(BaseModel):
+    """The figures of one commune, one district or the whole campaign (docs/campaigns.md)."""
+
+    code: str
+    name: str
+    district_name: str | None = None
+    border: bool
+    communes: int = Field(description="Target communes counted in the row")
+    planned: int = Field(description="Station airings not cancelled, each once")
+    aired: int = Field(description="on_time + late")
+    on_time: int
+    late: int
+    missed: int
+    percent_aired: int | None = Field(description="aired / planned, whole percent")
+    minutes_aired: float = Field(description="Minutes of campaign items aired, one decimal")
+    languages: list[ReportLanguagePublic]
+    themes: list[ReportThemePublic]
+    missed_stations: list[ReportStationPublic]
+    behind: list[str] = Field(description="Names of the communes behind their targets")
+
+
+class CampaignReportPublic(BaseModel):
+    """The campaign's report over a period: the figures of its XLSX and DOCX files."""
+
+    campaign_id: int
+    campaign_name: str
+    legal_basis: str | None
+    area_code: str
+    area_name: str
+    first_day: date
+    last_day: date
+    produced_on: date
+    timezone: str
+    summary: str = Field(description="The report's text summary, in Vietnamese")
+    total: ReportRowPublic
+    districts: list[ReportRowPublic]
+    communes: list[ReportRowPublic]

@@ -13,6 +13,9 @@ from pathlib import Path
 
 from fastapi.responses import Response, StreamingResponse
 
+from broadcast.campaigns import report as campaign_report
+from broadcast.campaigns.report_docx import to_docx
+from broadcast.campaigns.report_xlsx import to_xlsx
 from broadcast.reports import coverage as reports
 from broadcast.reports import statistics as station_stats
 
@@ -20,6 +23,7 @@ CHUNK = 64 * 1024
 _RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 def _iter_file(path: Path, start: int, length: int) -> Iterator[bytes]:
@@ -97,6 +101,23 @@ def export_response(report: reports.CoverageReport, fmt: str) -> Response:
         reports.to_xlsx(report),
         media_type=XLSX,
         headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+    )
+
+
+def campaign_report_response(report: campaign_report.CampaignReport, fmt: str) -> Response:
+    """The campaign report as an XLSX or DOCX download."""
+    name = (
+        f"loa-bao-cao-ket-qua-chien-dich-{report.campaign_id}-"
+        f"{report.first_day.isoformat()}-den-{report.last_day.isoformat()}"
+    )
+    if fmt == "docx":
+        body, media_type = to_docx(report), DOCX
+    else:
+        body, media_type = to_xlsx(report), XLSX
+    return Response(
+        body,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'},
     )
 
 

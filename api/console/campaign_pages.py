@@ -4,14 +4,17 @@ language with the communes behind first."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
-from api.console.web import ConsoleRoute, UserDep, render
+from api.console.web import TYPED_DAY_ERROR, ConsoleRoute, UserDep, render, typed_day
 from api.deps import ClockDep, IdPath, SessionDep, SettingsDep
+from api.responses import campaign_report_response
 from broadcast.campaigns import progress as campaign_progress
+from broadcast.campaigns import report as campaign_report
 from broadcast.campaigns import service as campaigns
 from broadcast.people.service import Principal
 
@@ -90,6 +93,61 @@ def campaign_page(
     return render(
         request,
         "campaign.html",
-        {"view": view, "report": report, "day": _day, "number": _number, "week": week},
+        {
+            "view": view,
+            "report": report,
+            "day": _day,
+            "number": _number,
+            "week": week,
+            "report_first": campaign.starts_on,
+            "report_last": min(max(today, campaign.starts_on), campaign.ends_on),
+        },
         principal=principal,
     )
+
+
+@router.get("/campaigns/{campaign_id}/report")
+def campaign_report_download(
+    request: Request,
+    campaign_id: IdPath,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: UserDep,
+    clock: ClockDep,
+    from_: Annotated[str, Query(alias="from")] = "",
+    to: str = "",
+    format: str = "xlsx",  # noqa: A002
+) -> Response:
+    """The campaign's report of results over the days typed (dd/mm/yyyy), as XLSX or DOCX
+    (the files the REST route gives)."""
+    campaign, area = campaigns.get_campaign(
+        session=session, scope=principal.scope, campaign_id=campaign_id
+    )
+    errors: list[str] = []
+    days: list[date | None] = []
+    for label, text in (("Từ ngày", from_), ("Đến ngày", to)):
+        try:
+            days.append(typed_day(text) if text.strip() else None)
+        except ValueError:
+            errors.append(f"{label}: {TYPED_DAY_ERROR}")
+    if format not in ("xlsx", "docx"):
+        errors.append("Định dạng không hỗ trợ")
+    if errors:
+        return render(
+            request,
+            "error.html",
+            {"title": "Không hợp lệ", "message": "; ".join(errors)},
+            principal=principal,
+            status_code=422,
+        )
+    report = campaign_report.campaign_report(
+        session=session,
+        scope=principal.scope,
+        view=campaigns.view_of(session=session, campaign=campaign, area=area),
+        zone=settings.zone,
+        now=clock(),
+        first=days[0],
+        last=days[1],
+        late_after_seconds=settings.late_after_seconds,
+    )
+    return campaign_report_response(report, format)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
+from fastapi.responses import Response
 from sqlmodel import Session
 
 from api import campaign_schemas as cs
 from api.deps import ClockDep, IdPath, PrincipalDep, SessionDep, SettingsDep
+from api.responses import DOCX, XLSX, campaign_report_response
 from broadcast.campaigns import progress as campaign_progress
+from broadcast.campaigns import report as campaign_report
 from broadcast.campaigns import service as campaigns
 from broadcast.campaigns.models import Campaign
 from stations.models import Area
@@ -223,3 +226,101 @@ def get_progress(
         late_after_seconds=settings.late_after_seconds,
     )
     return progress_public(report)
+
+
+def _row_public(
+    report: campaign_report.CampaignReport, row: campaign_report.ReportRow
+) -> cs.ReportRowPublic:
+    rounded = campaign_report.rounded
+    return cs.ReportRowPublic(
+        code=row.code,
+        name=row.name,
+        district_name=row.district_name,
+        border=row.border,
+        communes=row.communes,
+        planned=row.planned,
+        aired=row.aired,
+        on_time=row.on_time,
+        late=row.late,
+        missed=row.missed,
+        percent_aired=row.percent,
+        minutes_aired=rounded(row.minutes),
+        languages=[
+            cs.ReportLanguagePublic(
+                language=lang, language_name=name, minutes=rounded(row.languages[lang])
+            )
+            for lang, name in report.language_names.items()
+            if lang in row.languages
+        ],
+        themes=[
+            cs.ReportThemePublic(
+                theme_code=code, theme_name=name, minutes=rounded(row.themes.get(code, 0.0))
+            )
+            for code, name in report.theme_names.items()
+        ],
+        missed_stations=[
+            cs.ReportStationPublic(station_name=name, missed=missed)
+            for name, missed in row.missed_stations.items()
+        ],
+        behind=row.behind,
+    )
+
+
+def report_public(report: campaign_report.CampaignReport) -> cs.CampaignReportPublic:
+    """The campaign report as JSON: the figures of its files."""
+    return cs.CampaignReportPublic(
+        campaign_id=report.campaign_id,
+        campaign_name=report.campaign_name,
+        legal_basis=report.legal_basis,
+        area_code=report.area_code,
+        area_name=report.area_name,
+        first_day=report.first_day,
+        last_day=report.last_day,
+        produced_on=report.produced_on,
+        timezone=report.timezone,
+        summary=report.summary,
+        total=_row_public(report, report.total),
+        districts=[_row_public(report, d) for d in report.districts],
+        communes=[_row_public(report, c) for c in report.communes],
+    )
+
+
+@router.get(
+    "/{campaign_id}/report",
+    response_model=cs.CampaignReportPublic,
+    summary="The campaign's report of results (Báo cáo kết quả thực hiện)",
+    responses={200: {"content": {XLSX: {}, DOCX: {}}}},
+)
+def get_report(
+    campaign_id: IdPath,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+    clock: ClockDep,
+    from_: Annotated[date | None, Query(alias="from", description="First day (local)")] = None,
+    to: Annotated[date | None, Query(description="Last day, included (local)")] = None,
+    format: Annotated[Literal["json", "xlsx", "docx"], Query()] = "json",  # noqa: A002
+) -> cs.CampaignReportPublic | Response:
+    """The report the campaign's area sends upward: airings planned, aired, on time, late
+    and missed, minutes per language and theme, stations that missed airings, per district
+    and per commune of the caller's area, with a text summary; as JSON, or as an Excel
+    workbook (`xlsx`) or an official document (`docx`) holding the same figures.
+
+    The period is clipped to the campaign; by default from its first day to today.
+    """
+    campaign, area = campaigns.get_campaign(
+        session=session, scope=principal.scope, campaign_id=campaign_id
+    )
+    report = campaign_report.campaign_report(
+        session=session,
+        scope=principal.scope,
+        view=campaigns.view_of(session=session, campaign=campaign, area=area),
+        zone=settings.zone,
+        now=clock(),
+        first=from_,
+        last=to,
+        late_after_seconds=settings.late_after_seconds,
+    )
+    if format == "json":
+        return report_public(report)
+    return campaign_report_response(report, format)

@@ -20,6 +20,10 @@ least `min_airings_per_week` x days / 7 airings per commune and language, and at
 `min_minutes_per_theme_per_month` x days / 30 minutes per commune, theme and language.
 A commune is *behind* when any of its figures is below its target.
 
+Per commune and per station, each station airing also counts once whatever its
+languages (the campaign report's figures, broadcast/campaigns/report.py): aired by its
+outcome, with the minutes of every campaign item it played.
+
 The number of SQL statements does not depend on the number of communes, stations,
 bulletins, airings or deliveries.
 """
@@ -112,6 +116,15 @@ class ThemeProgress:
 
 
 @dataclass
+class StationProgress:
+    """One station of a target commune: its airings of the campaign, in any language."""
+
+    station_id: int
+    name: str
+    figures: Figures = field(default_factory=Figures)
+
+
+@dataclass
 class CommuneProgress:
     """One target commune: its languages, its themes per language, whether it is behind."""
 
@@ -122,6 +135,10 @@ class CommuneProgress:
     district_name: str | None
     languages: dict[str, LanguageProgress] = field(default_factory=dict)
     themes: dict[tuple[str, str], ThemeProgress] = field(default_factory=dict)
+    # Each station airing once, whatever its languages: aired when the airing aired, with
+    # the minutes of every campaign item it played.
+    airings: Figures = field(default_factory=Figures)
+    stations: dict[int, StationProgress] = field(default_factory=dict)
 
     @property
     def behind(self) -> bool:
@@ -319,6 +336,7 @@ def campaign_progress(
         langs = list(campaign.languages or station.languages or ["vi"])
         station_languages[sid] = langs
         progress = result[commune_of_station[sid]]
+        progress.stations[sid] = StationProgress(sid, station.name)
         for lang in langs:
             progress.languages.setdefault(lang, LanguageProgress(lang))
             for code in theme_codes.values():
@@ -342,6 +360,9 @@ def campaign_progress(
                 continue
             played = _played(numbers, commands, audio, carried, versions, stations[station_id])
             progress = result[commune_of_station[station_id]]
+            minutes = sum(played.values())
+            progress.airings.count(outcome, True, minutes)
+            progress.stations[station_id].figures.count(outcome, True, minutes)
             for lang in station_languages[station_id]:
                 in_lang = {b: m for (b, played_lang), m in played.items() if played_lang == lang}
                 progress.languages[lang].figures.count(
