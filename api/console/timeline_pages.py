@@ -17,7 +17,7 @@ from api.console.home_pages import broadcast_labels
 from api.console.web import ConsoleRoute, UserDep, render
 from api.deps import IdPath, SessionDep, SettingsDep
 from broadcast.reports import coverage as reports
-from broadcast.reports.timeline import Band, Block, Day, station_week
+from broadcast.reports.timeline import Band, Block, Day, monday_of, station_week
 from stations import registry
 from stations.timeutil import utcnow
 
@@ -48,10 +48,10 @@ def placed(day: Day, start: datetime, end: datetime) -> Placed:
 def week_of(value: str, today: date) -> date:
     """The Monday of the week holding `value` (yyyy-mm-dd), else of today."""
     try:
-        anchor = date.fromisoformat(value) if value else today
+        anchor = date.fromisoformat(value) if value else None
     except ValueError:
-        anchor = today
-    return anchor - timedelta(days=anchor.weekday())
+        anchor = None
+    return monday_of(anchor, today)
 
 
 @router.get("/stations/{station_id}/week", response_class=HTMLResponse)

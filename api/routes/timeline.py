@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from api.deps import IdPath, PrincipalDep, SessionDep, SettingsDep
-from broadcast.reports.timeline import station_week
+from broadcast.reports.timeline import monday_of, station_week
 from stations import registry
 from stations.protocol import Priority
 from stations.timeutil import utcnow
@@ -88,10 +88,7 @@ def get_station_week(
     station, area = registry.get_station(
         session=session, station_id=station_id, scope=principal.scope
     )
-    anchor = week or utcnow().astimezone(settings.zone).date()
-    if anchor <= date.min + timedelta(days=7) or anchor >= date.max - timedelta(days=7):
-        anchor = utcnow().astimezone(settings.zone).date()
-    monday = anchor - timedelta(days=anchor.weekday())
+    monday = monday_of(week, utcnow().astimezone(settings.zone).date())
     found = station_week(
         session=session,
         scope=principal.scope,

@@ -96,6 +96,14 @@ class StationWeek:
     days: list[Day]
 
 
+def monday_of(anchor: date | None, today: date) -> date:
+    """The Monday of the week holding `anchor` (today when None, or too near the ends of
+    the calendar to hold a whole week)."""
+    if anchor is None or not date.min + timedelta(days=7) < anchor < date.max - timedelta(days=7):
+        anchor = today
+    return anchor - timedelta(days=anchor.weekday())
+
+
 def station_week(
     *,
     session: Session,

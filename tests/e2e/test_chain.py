@@ -31,8 +31,7 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-@pytest.fixture
-def people(chain: Chain) -> dict[str, Headers]:
+def province_people(chain: Chain) -> dict[str, Headers]:
     """A province editor and approver created by the admin, and the demo operator of the
     legacy station, each signed in."""
     admin = chain.sign_in("admin")
@@ -45,6 +44,12 @@ def people(chain: Chain) -> dict[str, Headers]:
         "approver": chain.sign_in("duyet.tinh"),
         "operator": chain.sign_in("vanhanh.phalong"),
     }
+
+
+@pytest.fixture
+def people(chain: Chain) -> dict[str, Headers]:
+    """Those of `province_people`."""
+    return province_people(chain)
 
 
 def write_and_approve(

@@ -15,10 +15,17 @@ from typing import Any
 
 from tests.e2e.conftest import Chain
 from tests.e2e.receiver_client import DeviceClock, Receiver, parse_time
-from tests.e2e.test_chain import TEXT, Y_TY, status, steps, write_and_approve
+from tests.e2e.test_chain import (
+    TEXT,
+    Y_TY,
+    province_people,
+    status,
+    steps,
+    write_and_approve,
+)
 from tests.e2e.test_emergency_alert import ShiftedClock
 from tests.mqtt.conftest import wait_for
-from tests.utils import TEST_PASSWORD, Headers
+from tests.utils import Headers
 
 MINUTE = timedelta(minutes=1)
 
@@ -50,18 +57,6 @@ class World:
         self.to(self.now() + delta)
 
 
-def _people(chain: Chain) -> dict[str, Headers]:
-    admin = chain.sign_in("admin")
-    for username, role in (("bientap.tinh", "editor"), ("duyet.tinh", "approver")):
-        body = {"username": username, "password": TEST_PASSWORD, "role": role, "area_code": "10"}
-        chain.ok("POST", "/users", admin, json=body)
-    return {
-        "admin": admin,
-        "editor": chain.sign_in("bientap.tinh"),
-        "approver": chain.sign_in("duyet.tinh"),
-    }
-
-
 def _air_through(world: World, devices: list[Receiver], ref: str, air_at: datetime) -> None:
     """Move to air time, wait for every receiver to start, move past the programme."""
     world.to(air_at)
@@ -77,7 +72,7 @@ def _delivered(chain: Chain, people: dict[str, Headers], bid: int) -> list[dict[
 
 
 def test_a_commune_station_airs_its_programmed_day(chain: Chain) -> None:
-    people = _people(chain)
+    people = province_people(chain)
     editor = people["editor"]
     short = write_and_approve(chain, people, "Phòng chống cháy rừng")
     long = write_and_approve(chain, people, "Lịch tiêm phòng bổ sung", text=TEXT * 15)
