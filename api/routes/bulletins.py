@@ -20,14 +20,14 @@ from api.deps import (
     SynthesizerDep,
 )
 from api.responses import file_response
-from broadcast.bulletins import recordings, voices
+from broadcast.bulletins import recordings, reviewers, voices
 from broadcast.bulletins import service as bulletins
 from broadcast.bulletins.models import (
     AudioState,
     Bulletin,
     BulletinStatus,
     Priority,
-    ReviewState,
+    ReviewDecision,
     SourceKind,
 )
 from broadcast.people.models import User
@@ -47,6 +47,8 @@ def _public(session: Session, bulletin: Bulletin, area: Area) -> bs.BulletinPubl
     versions = bulletins.translations_of(session=session, bulletin_id=bulletin.id or 0)
     aired = bulletins.aired_languages(session=session, area=area)
     have = {t.language for t in versions}
+    named = reviewers.effective_reviewers(session=session, area=area)
+    required = {t.language: reviewers.needs_sign_off(bulletin, t.language, named) for t in versions}
     return bs.BulletinPublic(
         id=bulletin.id or 0,
         title=bulletin.title,
@@ -76,7 +78,11 @@ def _public(session: Session, bulletin: Bulletin, area: Area) -> bs.BulletinPubl
                 text=t.text,
                 source=SourceKind(t.source),
                 translator=_username(session, t.translator_id),
-                review_state=ReviewState(t.review_state),
+                review_state=reviewers.shown_state(t, required[t.language]),
+                reviewer_required=required[t.language],
+                reviewed_by=_username(session, t.reviewed_by_id),
+                reviewed_at=as_utc(t.reviewed_at) if t.reviewed_at else None,
+                review_note=t.review_note,
                 audio_state=AudioState(t.audio_state),
                 audio_error=t.audio_error,
                 audio_sha256=t.audio_sha256,
@@ -264,6 +270,35 @@ def upload_recording(
         language=language,
         upload=file.file,
         filename=file.filename,
+    )
+    return _public(session, bulletin, area)
+
+
+@router.post(
+    "/{bulletin_id}/translations/{language}/review",
+    response_model=bs.BulletinPublic,
+    summary="Sign off a language version",
+)
+def review_translation(
+    bulletin_id: IdPath,
+    language: str,
+    body: bs.ReviewBody,
+    session: SessionDep,
+    principal: PrincipalDep,
+) -> bs.BulletinPublic:
+    """A language reviewer of the area approves the version or sends it back with a note.
+
+    Never their own work; until approved, a version that needs a sign-off does not air.
+    """
+    bulletin, area = _get(session, principal, bulletin_id)
+    reviewers.review_version(
+        session=session,
+        principal=principal,
+        bulletin=bulletin,
+        area=area,
+        language=language,
+        decision=ReviewDecision(body.decision),
+        note=body.note,
     )
     return _public(session, bulletin, area)
 
