@@ -48,7 +48,10 @@ def _public(session: Session, bulletin: Bulletin, area: Area) -> bs.BulletinPubl
     aired = bulletins.aired_languages(session=session, area=area)
     have = {t.language for t in versions}
     named = reviewers.effective_reviewers(session=session, area=area)
-    required = {t.language: reviewers.needs_sign_off(bulletin, t.language, named) for t in versions}
+    exempt = reviewers.never_waits(session=session, bulletin=bulletin)
+    required = {
+        t.language: reviewers.needs_sign_off(t.language, named, exempt=exempt) for t in versions
+    }
     return bs.BulletinPublic(
         id=bulletin.id or 0,
         title=bulletin.title,

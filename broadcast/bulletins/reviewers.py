@@ -11,8 +11,9 @@ without that sign-off is not ready and is left out of every programme, while the
 bulletin's approval still happens and its other versions air. A new text, recording or
 template audio of the version clears the sign-off. A reviewer never signs off their own
 work (the version's translator), only versions in their languages, and only inside their
-own subtree (they find the bulletin with their scope). Emergencies never wait: their
-versions air without a language sign-off (a reviewer may still sign them off).
+own subtree (they find the bulletin with their scope). Emergencies and the bulletins of
+CAP alerts never wait: their versions air without a language sign-off (a reviewer may
+still sign them off).
 Every sign-off is written to the audit log.
 """
 
@@ -25,6 +26,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, delete, or_
 from sqlmodel import Session, col, select
 
+from broadcast.alerts.models import Alert
 from broadcast.bulletins import service as bulletins
 from broadcast.bulletins.models import (
     AudioState,
@@ -173,9 +175,31 @@ def _reviewer_user(session: Session, area: Area, username: str) -> User:
 # --- a version's sign-off ------------------------------------------------------------
 
 
-def needs_sign_off(bulletin: Bulletin, language: str, named: Mapping[str, Reviewers]) -> bool:
-    """True when a reviewer is named for the language and the bulletin is no emergency."""
-    return bulletin.priority != Priority.emergency and language in named
+def never_waits(*, session: Session, bulletin: Bulletin) -> bool:
+    """True for an emergency or a CAP alert's bulletin: no version waits for a sign-off."""
+    return (bulletin.id or 0) in exempt_ids(session=session, bulletins=[bulletin])
+
+
+def exempt_ids(*, session: Session, bulletins: Iterable[Bulletin]) -> set[int]:
+    """The bulletins among these whose versions never wait: emergencies and CAP alerts'."""
+    rows = list(bulletins)
+    exempt = {b.id or 0 for b in rows if b.priority == Priority.emergency}
+    rest = [b.id for b in rows if (b.id or 0) not in exempt]
+    if rest:
+        exempt |= {
+            bid
+            for bid in session.exec(
+                select(Alert.bulletin_id).where(col(Alert.bulletin_id).in_(rest))
+            ).all()
+            if bid is not None
+        }
+    return exempt
+
+
+def needs_sign_off(language: str, named: Mapping[str, Reviewers], *, exempt: bool) -> bool:
+    """True when a reviewer is named for the language and the bulletin is not `exempt`
+    (`never_waits`)."""
+    return not exempt and language in named
 
 
 def signed_off(version: Translation) -> bool:
@@ -192,20 +216,6 @@ def shown_state(version: Translation, required: bool) -> ReviewState:
     if required:
         return ReviewState.unreviewed
     return ReviewState(version.review_state)
-
-
-def waiting_languages(
-    *, session: Session, bulletin: Bulletin, versions: Iterable[Translation], area: Area | None
-) -> list[str]:
-    """Languages of the bulletin's versions that wait for their reviewer's sign-off."""
-    if bulletin.priority == Priority.emergency or area is None:
-        return []
-    named = effective_reviewers(session=session, area=area)
-    return sorted(
-        v.language
-        for v in versions
-        if needs_sign_off(bulletin, v.language, named) and not signed_off(v)
-    )
 
 
 def review_version(
@@ -320,6 +330,9 @@ def awaiting_my_review(
             col(Translation.review_decision).is_(None),
             col(Bulletin.status) != BulletinStatus.archived,
             col(Bulletin.priority) != Priority.emergency,
+            col(Bulletin.id).not_in(
+                select(Alert.bulletin_id).where(col(Alert.bulletin_id).is_not(None))
+            ),
             _not_own(principal),
         )
         .order_by(col(Translation.updated_at), col(Translation.id))

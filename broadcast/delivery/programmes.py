@@ -158,6 +158,7 @@ def programme_for_station(
         base = voices.as_mp3(base)
     variants = _Variants(session=session, settings=settings, synth=synth)
     named_by_area: dict[int, dict[str, reviewers.Reviewers]] = {}
+    never_wait = reviewers.exempt_ids(session=session, bulletins=bulletins)
     for order, b in enumerate(bulletins):
         versions = versions_by_bulletin.get(b.id or 0, [])
         if not is_airable(b, versions):
@@ -168,13 +169,14 @@ def programme_for_station(
             named_by_area[b.area_id] = (
                 reviewers.effective_reviewers(session=session, area=owner) if owner else {}
             )
+        exempt = (b.id or 0) in never_wait
         voice = voices.bulletin_voice(base, b)
         chosen: dict[str, MediaAsset] = {}
         for t in versions:
             if not t.audio_sha256:
                 continue
             if reviewers.needs_sign_off(
-                b, t.language, named_by_area[b.area_id]
+                t.language, named_by_area[b.area_id], exempt=exempt
             ) and not reviewers.signed_off(t):
                 skipped.append(
                     ProgrammeWarning(
