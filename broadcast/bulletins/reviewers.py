@@ -67,7 +67,11 @@ def effective_reviewers(*, session: Session, area: Area) -> dict[str, Reviewers]
     rows = session.exec(
         select(LanguageReviewer, User)
         .join(User, col(LanguageReviewer.user_id) == col(User.id))
-        .where(col(LanguageReviewer.area_id).in_(list(by_id)), col(User.active))
+        .where(
+            col(LanguageReviewer.area_id).in_(list(by_id)),
+            col(User.active),
+            col(User.role).in_([r.value for r in REVIEWER_ROLES]),
+        )
         .order_by(col(User.username))
     ).all()
     named: dict[tuple[int, str], list[User]] = {}
@@ -110,12 +114,11 @@ def set_reviewers(
     area = get_area(session=session, code=area_code, scope=principal.scope)
     wanted: dict[str, list[User]] = {}
     for language, usernames in reviewers.items():
+        names = list(dict.fromkeys(u.strip() for u in usernames if u.strip()))
+        if not names:
+            continue  # nobody named here: the area inherits the language's reviewers
         bulletins.check_language(session=session, area=area, language=language)
-        users: list[User] = []
-        for username in dict.fromkeys(u.strip() for u in usernames if u.strip()):
-            users.append(_reviewer_user(session, area, username))
-        if users:
-            wanted[language] = users
+        wanted[language] = [_reviewer_user(session, area, username) for username in names]
     before = {
         lang: [u.username for u in users]
         for lang, users in own_reviewers(session=session, area=area).items()
