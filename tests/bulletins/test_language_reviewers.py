@@ -7,12 +7,20 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from broadcast.bulletins import reviewers
+from broadcast.bulletins import service as bulletins
+from broadcast.bulletins.models import ReviewDecision, ReviewState
+from broadcast.core.db import transaction
 from broadcast.core.settings import Settings
 from broadcast.delivery.programmes import programme_for_station
-from broadcast.people.models import Role
+from broadcast.people.models import Role, User
+from broadcast.people.service import Principal, user_area
+from stations.areas import get_area
 from stations.models import Station
 from tests.utils import Headers, UserFactory
 
@@ -293,3 +301,76 @@ def test_naming_and_reviewing_stay_inside_the_area(
     assert [(e["object_id"], e["detail"]["after"]) for e in named] == [
         ("083", {"hmn": ["hmong.083"]})
     ]
+
+
+STEPS = st.lists(
+    st.sampled_from(["approve", "send_back", "new_recording", "new_title"]), max_size=8
+)
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(steps=STEPS)
+def test_the_sign_off_follows_the_last_decision_on_the_current_content(
+    engine: Engine, people: dict[str, Headers], steps: list[str]
+) -> None:
+    """Whatever happens in whatever order, a version is signed off exactly when its
+    reviewer's last decision since its last new recording is an approval."""
+    with transaction(engine) as ses:
+        users = {u.username: u for u in ses.exec(select(User)).all()}
+
+        def principal(username: str) -> Principal:
+            user = users[username]
+            return Principal(user=user, area=user_area(session=ses, user=user))
+
+        editor, hmong = principal("bientap.082"), principal("hmong.082")
+        if not reviewers.own_reviewers(session=ses, area=editor.area):  # type: ignore[arg-type]
+            reviewers.set_reviewers(
+                session=ses,
+                principal=principal("quantri.082"),
+                area_code="082",
+                reviewers={"hmn": ["hmong.082"]},
+            )
+        area = get_area(session=ses, code="02680", scope=editor.scope)
+        bulletin = bulletins.create_bulletin(
+            session=ses, principal=editor, title="Phòng chống cháy rừng", area_code="02680"
+        )
+        takes = iter(range(1, 100))
+
+        def record() -> None:
+            sha = f"{next(takes):064x}"
+            bulletins.set_translation_recording(
+                session=ses, principal=editor, bulletin=bulletin, area=area, language="hmn",
+                upload_sha256=sha, audio_sha256=sha, audio_bytes=1000, duration_ms=1000,
+            )  # fmt: skip
+
+        record()
+        expected: ReviewDecision | None = None
+        for step in steps:
+            if step == "approve":
+                reviewers.review_version(
+                    session=ses, principal=hmong, bulletin=bulletin, area=area,
+                    language="hmn", decision=ReviewDecision.approved,
+                )  # fmt: skip
+                expected = ReviewDecision.approved
+            elif step == "send_back":
+                reviewers.review_version(
+                    session=ses, principal=hmong, bulletin=bulletin, area=area,
+                    language="hmn", decision=ReviewDecision.changes_requested, note="Sửa lại",
+                )  # fmt: skip
+                expected = ReviewDecision.changes_requested
+            elif step == "new_recording":
+                record()
+                expected = None
+            else:
+                bulletins.update_bulletin(
+                    session=ses, principal=editor, bulletin=bulletin, title=f"Tin {step}"
+                )
+            version = bulletins.get_translation(session=ses, bulletin=bulletin, language="hmn")
+            assert reviewers.signed_off(version) is (expected == ReviewDecision.approved)
+            assert reviewers.shown_state(version, True) == (
+                ReviewState(expected.value) if expected else ReviewState.unreviewed
+            )
