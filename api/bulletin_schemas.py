@@ -104,6 +104,17 @@ class LanguageReviewersPublic(BaseModel):
     effective: list[LanguageReviewersShown]
 
 
+class AwaitingReviewPublic(BaseModel):
+    """A version the caller may sign off as a language reviewer, and nobody has yet."""
+
+    bulletin_id: int
+    title: str
+    area_code: str
+    language: str
+    translator: str | None
+    updated_at: datetime
+
+
 class TranslationPublic(BaseModel):
     """A language version as shown, with the state of its audio."""
 

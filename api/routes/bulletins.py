@@ -188,6 +188,29 @@ def create_bulletin(
     return _public(session, bulletin, area)
 
 
+@router.get(
+    "/awaiting-my-review",
+    response_model=list[bs.AwaitingReviewPublic],
+    summary="Versions waiting for my language sign-off",
+)
+def awaiting_my_review(
+    session: SessionDep, principal: PrincipalDep
+) -> list[bs.AwaitingReviewPublic]:
+    """Versions in the caller's languages and subtree nobody has signed off, oldest first
+    (at most 100; emergencies, CAP alerts, archived bulletins and own work left out)."""
+    return [
+        bs.AwaitingReviewPublic(
+            bulletin_id=item.bulletin.id or 0,
+            title=item.bulletin.title,
+            area_code=item.area.code,
+            language=item.version.language,
+            translator=_username(session, item.version.translator_id),
+            updated_at=as_utc(item.version.updated_at),
+        )
+        for item in reviewers.awaiting_my_review(session=session, principal=principal)
+    ]
+
+
 @router.get("/{bulletin_id}", response_model=bs.BulletinPublic, summary="Show a bulletin")
 def get_bulletin(
     bulletin_id: IdPath, session: SessionDep, principal: PrincipalDep

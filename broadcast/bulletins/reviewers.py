@@ -313,8 +313,8 @@ def awaiting_my_review(
 ) -> list[AwaitingReview]:
     """Versions in the caller's languages and subtree waiting for a sign-off, oldest first.
 
-    Emergencies (which never wait), archived bulletins and the caller's own work are left
-    out.
+    Emergencies and CAP alerts (which never wait), archived bulletins and the caller's own
+    work are left out.
     """
     languages = set(
         session.exec(

@@ -147,6 +147,13 @@ def test_a_version_waits_for_its_reviewer_and_airs_once_signed_off(
     vi = version(client, people["editor"], bid, "vi")
     assert vi["reviewer_required"] is False and vi["review_state"] == "approved"
     assert aired(engine, settings, Y_TY) == [(bid, "vi")]  # H'Mông waits
+    waiting = client.get("/api/v1/bulletins/awaiting-my-review", headers=people["hmong"])
+    assert [(w["bulletin_id"], w["language"], w["translator"]) for w in waiting.json()] == [
+        (bid, "hmn", "bientap.082")
+    ]
+    for other in ("editor", "dao", "outside"):
+        mine = client.get("/api/v1/bulletins/awaiting-my-review", headers=people[other])
+        assert mine.status_code == 200 and mine.json() == []
 
     # Sending back needs a note; then the version still does not air.
     assert review(client, people["hmong"], bid, "changes_requested").status_code == 422
@@ -163,6 +170,7 @@ def test_a_version_waits_for_its_reviewer_and_airs_once_signed_off(
     assert hmn["review_state"] == "approved" and hmn["reviewed_at"]
     assert hmn["reviewed_by"] == "hmong.082" and hmn["review_note"] is None
     assert aired(engine, settings, Y_TY) == [(bid, "vi"), (bid, "hmn")]
+    assert client.get("/api/v1/bulletins/awaiting-my-review", headers=people["hmong"]).json() == []
 
     events = client.get(
         "/api/v1/audit",
