@@ -12,6 +12,7 @@ from broadcast.bulletins.models import (
     AudioState,
     BulletinStatus,
     Priority,
+    ReviewDecision,
     ReviewState,
     SourceKind,
 )
@@ -73,6 +74,47 @@ class RejectBody(Strict):
     reason: Annotated[str, Field(min_length=1, max_length=1000)]
 
 
+class ReviewBody(Strict):
+    """A language reviewer's sign-off on one version."""
+
+    decision: ReviewDecision
+    note: Annotated[str | None, Field(max_length=1000)] = None
+
+
+class LanguageReviewersIn(Strict):
+    """The reviewers an area names, per language (usernames); the rest is inherited."""
+
+    languages: dict[LanguageCode, list[Annotated[str, Field(max_length=64)]]] = Field(max_length=50)
+
+
+class LanguageReviewersShown(BaseModel):
+    """The reviewers of one language that apply to an area."""
+
+    language: str
+    reviewers: list[str]
+    named_by: str = Field(description="The code of the area naming them")
+    inherited: bool
+
+
+class LanguageReviewersPublic(BaseModel):
+    """An area's own language reviewers and those that apply to it (own or inherited)."""
+
+    area_code: str
+    own: dict[str, list[str]]
+    effective: list[LanguageReviewersShown]
+
+
+class AwaitingReviewPublic(BaseModel):
+    """A version the caller may sign off as a language reviewer, and nobody has yet."""
+
+    bulletin_id: int
+    title: str
+    area_code: str
+    language: str
+    translator: str | None
+    updated_at: datetime
+
+
 class TranslationPublic(BaseModel):
     """A language version as shown, with the state of its audio."""
 
@@ -80,7 +122,16 @@ class TranslationPublic(BaseModel):
     text: str | None
     source: SourceKind
     translator: str | None
-    review_state: ReviewState
+    review_state: ReviewState = Field(
+        description="With a language reviewer named: their sign-off (unreviewed until then); "
+        "otherwise the bulletin's approval"
+    )
+    reviewer_required: bool = Field(
+        False, description="A language reviewer of the area must sign this version off"
+    )
+    reviewed_by: str | None = Field(None, description="The language reviewer who signed off")
+    reviewed_at: datetime | None = None
+    review_note: str | None = Field(None, description="The reviewer's note")
     audio_state: AudioState
     audio_error: str | None
     audio_sha256: str | None

@@ -82,7 +82,9 @@ class ProgrammeItem:
 class ProgrammeWarning:
     """Something an operator should know about the programme."""
 
-    code: str  # missing_language, no_version, overflow, overrun, blocked, empty, voice_fallback
+    # missing_language, no_version, overflow, overrun, blocked, empty, voice_fallback,
+    # language_review (a version waiting for its language reviewer's sign-off)
+    code: str
     message: str
     bulletin_id: int | None = None
     language: str | None = None

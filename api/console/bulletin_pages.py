@@ -6,6 +6,7 @@ broadcast.recordings: the same service functions the REST API calls.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
@@ -19,12 +20,18 @@ from api.console.station_pages import ACCENT_OPTIONS, ENGINE_OPTIONS, decimal_co
 from api.console.web import ConsoleRoute, CsrfDep, UserDep, redirect, render
 from api.deps import IdPath, RenderWakeDep, SessionDep, SettingsDep, get_synthesizer
 from api.responses import file_response
-from broadcast.bulletins import lexicon, recordings
+from broadcast.bulletins import lexicon, recordings, reviewers
 from broadcast.bulletins import service as bulletins
-from broadcast.bulletins.models import Bulletin, BulletinStatus, Priority
+from broadcast.bulletins.models import (
+    Bulletin,
+    BulletinStatus,
+    Priority,
+    ReviewDecision,
+    Translation,
+)
 from broadcast.core import audit
 from broadcast.core.settings import Settings
-from broadcast.people.models import Role
+from broadcast.people.models import Role, User
 from broadcast.people.service import Principal
 from stations import registry
 from stations.areas import list_areas
@@ -58,6 +65,7 @@ ACTION_LABELS = {
     "translation.rendered": "Đã tạo âm thanh",
     "translation.render_failed": "Tạo âm thanh lỗi",
     "translation.remove": "Bỏ bản không đọc được (cảnh báo CAP)",
+    "translation.review": "Duyệt ngôn ngữ",
 }
 
 
@@ -222,6 +230,26 @@ def _editor(
         object_id=str(bulletin_id),
         limit=100,
     )
+    named = reviewers.effective_reviewers(session=session, area=area)
+    exempt = reviewers.never_waits(session=session, bulletin=bulletin)
+    language_reviews = [
+        LanguageReview(
+            version=t,
+            required=reviewers.needs_sign_off(t.language, named, exempt=exempt),
+            named=named.get(t.language),
+            reviewed_by=session.get(User, t.reviewed_by_id) if t.reviewed_by_id else None,
+        )
+        for t in versions
+        if t.language in named or t.review_decision is not None
+    ]
+    me = principal.user.id
+    can_review = (
+        version is not None
+        and current in named
+        and me in {u.id for u in named[current].users}
+        and version.translator_id != me
+        and bulletin.status != BulletinStatus.archived
+    )
     return render(
         request,
         "bulletin.html",
@@ -240,6 +268,9 @@ def _editor(
             "detail_labels": HISTORY_DETAIL_LABELS,
             "events": events,
             "action_labels": ACTION_LABELS,
+            "language_reviews": language_reviews,
+            "can_review": can_review,
+            "decision_labels": DECISION_LABELS,
             "errors": errors or {},
             "draft_text": draft_text,
             "editable": bulletin.status != BulletinStatus.archived,
@@ -250,6 +281,24 @@ def _editor(
         principal=principal,
         status_code=status_code,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageReview:
+    """One version's language sign-off as the bulletin page shows it."""
+
+    version: Translation
+    required: bool  # a reviewer is named and the bulletin is no emergency
+    named: reviewers.Reviewers | None
+    reviewed_by: User | None
+
+    @property
+    def waiting(self) -> bool:
+        """The version does not air until a reviewer approves it."""
+        return self.required and not reviewers.signed_off(self.version)
+
+
+DECISION_LABELS = {"approved": "Đã duyệt", "changes_requested": "Trả lại người dịch"}
 
 
 def _voice_form(bulletin: Bulletin) -> dict[str, object]:
@@ -294,6 +343,8 @@ def update_voice(
 # The details of a history entry shown, by their key in the audit log.
 HISTORY_DETAIL_LABELS = {
     "language": "ngôn ngữ",
+    "decision": "kết quả",
+    "note": "ghi chú",
     "reason": "lý do",
     "previous": "trước đó",
     "title": "tiêu đề",
@@ -418,6 +469,51 @@ def audio(
         range_header=request.headers.get("range"),
         if_none_match=request.headers.get("if-none-match"),
     )
+
+
+@router.post(
+    "/bulletins/{bulletin_id}/language-review/{language}",
+    response_class=HTMLResponse,
+    dependencies=[CsrfDep],
+)
+def language_review(
+    bulletin_id: IdPath,
+    language: str,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: UserDep,
+    decision: Annotated[str, Form(max_length=32)] = "",
+    note: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """A language reviewer approves the version or sends it back to its translator."""
+    bulletin, area = bulletins.get_bulletin(
+        session=session, bulletin_id=bulletin_id, scope=principal.scope
+    )
+    if decision not in DECISION_LABELS:
+        return _editor(
+            request, session, settings, principal, bulletin_id, language,
+            errors={"review": "Hãy chọn duyệt hoặc trả lại"}, status_code=422,
+        )  # fmt: skip
+    try:
+        reviewers.review_version(
+            session=session,
+            principal=principal,
+            bulletin=bulletin,
+            area=area,
+            language=language,
+            decision=ReviewDecision(decision),
+            note=note,
+        )
+    except LoaError as exc:
+        session.rollback()
+        return _editor(
+            request, session, settings, principal, bulletin_id, language,
+            errors={"review": say(exc)}, status_code=422,
+        )  # fmt: skip
+    done = "Đã duyệt bản" if decision == "approved" else "Đã trả lại bản"
+    shown = _language_names(session).get(language, language)
+    return redirect(f"/bulletins/{bulletin_id}?lang={language}", f"{done} {shown}")
 
 
 @router.post(

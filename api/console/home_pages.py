@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from api.console.airing_details import vietnamese_detail
 from api.console.web import ConsoleRoute, UserDep, render, templates
 from api.deps import ClockDep, SessionDep, SettingsDep
+from broadcast.bulletins import reviewers
 from broadcast.bulletins import service as bulletins
 from broadcast.bulletins.models import BulletinStatus
 from broadcast.campaigns import progress as campaign_progress
@@ -225,6 +226,7 @@ def home(
         if principal.role in (Role.editor, Role.admin)
         else ([], 0)
     )
+    my_reviews = reviewers.awaiting_my_review(session=session, principal=principal, limit=20)
     offline = [(s["station"], r) for s in stations for r in s["offline"]]  # type: ignore[attr-defined]
     unsent_titles = reports.bulletin_titles(
         session=session, ids=[i for u in unsent for i in u.broadcast.bulletin_ids]
@@ -247,6 +249,10 @@ def home(
             "problem_count": problem_count,
             "to_review": to_review,
             "to_review_total": to_review_total,
+            "my_reviews": my_reviews,
+            "language_names": {
+                lang.code: lang.name for lang in registry.list_languages(session=session)
+            },
             "rejected": rejected,
             "rejected_total": rejected_total,
             "is_operator": principal.role is Role.operator,

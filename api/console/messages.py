@@ -49,6 +49,7 @@ FORM_FIELDS = frozenset(
         "password",
         "reason",
         "recording",
+        "reviewers",
         "text",
         "title",
         "until",
@@ -601,6 +602,28 @@ CATALOGUE: dict[str, Text] = {
         "Mẫu tin {template_id}: tệp âm thanh của đoạn {position} bị mất; hãy tải bản thu lên lại"
     ),
     "template.audio_not_found": Text("Mẫu tin {template_id} không có tệp âm thanh này"),
+    # Language reviewers of an area and their sign-off on each version.
+    "language_reviewer.unknown_user": Text(
+        "Không có người dùng đang hoạt động tên “{username}”", "reviewers"
+    ),
+    "language_reviewer.bad_role": Text(
+        "“{username}” có vai trò {role:role}, không được duyệt ngôn ngữ", "reviewers"
+    ),
+    "language_reviewer.out_of_area": Text(
+        "“{username}” làm việc ngoài địa bàn {area}: không xem được bản tin ở đây", "reviewers"
+    ),
+    "language_review.not_reviewer": Text("Bạn không phải người duyệt bản {language} của {area}"),
+    "language_review.own_work": Text(
+        "Bạn làm bản {language} của bản tin {bulletin_id}: một người duyệt khác của ngôn ngữ "
+        "này phải duyệt"
+    ),
+    "language_review.note_too_long": Text("Ghi chú dài tối đa {limit} ký tự", "reason"),
+    "language_review.note_required": Text(
+        "Trả lại bản dịch cần ghi chú để người dịch biết cần sửa gì", "reason"
+    ),
+    "language_review.audio_not_ready": Text(
+        "Âm thanh bản {language} của bản tin {bulletin_id} chưa sẵn sàng: hãy nghe trước khi duyệt"
+    ),
 }
 
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from api.console import (
     alert_pages,
+    area_pages,
     auth_pages,
     bulletin_pages,
     campaign_pages,
@@ -29,6 +30,7 @@ def console_router() -> APIRouter:
         auth_pages,
         home_pages,
         station_pages,
+        area_pages,
         bulletin_pages,
         campaign_pages,
         notification_pages,

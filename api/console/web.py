@@ -83,6 +83,7 @@ STATE_LABELS = {
     "archived": "Lưu trữ",
     "ready": "Sẵn sàng",
     "unreviewed": "Chưa duyệt",
+    "changes_requested": "Trả lại người dịch",
 }
 
 PRIORITY_LABELS = {"normal": "Thông thường", "priority": "Ưu tiên", "emergency": "Khẩn cấp"}

@@ -3,14 +3,16 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from sqlmodel import Session
 
+from api import bulletin_schemas as bs
 from api import schemas
 from api.convert import area_public
 from api.deps import AdminDep, PrincipalDep, SessionDep
-from broadcast.bulletins import voices
+from broadcast.bulletins import reviewers, voices
 from broadcast.core import audit
 from stations import areas
-from stations.models import AreaLevel
+from stations.models import Area, AreaLevel
 
 router = APIRouter(prefix="/areas", tags=["areas"])
 
@@ -105,3 +107,50 @@ def update_area(
         detail=body.model_dump(mode="json", exclude_unset=True),
     )
     return area_public(session, area)
+
+
+def _reviewers_public(session: Session, area: Area) -> bs.LanguageReviewersPublic:
+    own = reviewers.own_reviewers(session=session, area=area)
+    effective = reviewers.effective_reviewers(session=session, area=area)
+    return bs.LanguageReviewersPublic(
+        area_code=area.code,
+        own={lang: [u.username for u in users] for lang, users in own.items()},
+        effective=[
+            bs.LanguageReviewersShown(
+                language=lang,
+                reviewers=[u.username for u in named.users],
+                named_by=named.area.code,
+                inherited=named.area.id != area.id,
+            )
+            for lang, named in sorted(effective.items())
+        ],
+    )
+
+
+@router.get(
+    "/{code}/language-reviewers",
+    response_model=bs.LanguageReviewersPublic,
+    summary="Show an area's language reviewers",
+)
+def get_language_reviewers(
+    code: str, session: SessionDep, principal: PrincipalDep
+) -> bs.LanguageReviewersPublic:
+    """The reviewers the area names per language, and those that apply to it (nearest wins)."""
+    area = areas.get_area(session=session, code=code, scope=principal.scope)
+    return _reviewers_public(session, area)
+
+
+@router.put(
+    "/{code}/language-reviewers",
+    response_model=bs.LanguageReviewersPublic,
+    summary="Name an area's language reviewers",
+)
+def put_language_reviewers(
+    code: str, body: bs.LanguageReviewersIn, session: SessionDep, principal: AdminDep
+) -> bs.LanguageReviewersPublic:
+    """Administrators replace the reviewers the area names; languages left out inherit."""
+    reviewers.set_reviewers(
+        session=session, principal=principal, area_code=code, reviewers=body.languages
+    )
+    area = areas.get_area(session=session, code=code, scope=principal.scope)
+    return _reviewers_public(session, area)

@@ -20,14 +20,14 @@ from api.deps import (
     SynthesizerDep,
 )
 from api.responses import file_response
-from broadcast.bulletins import recordings, voices
+from broadcast.bulletins import recordings, reviewers, voices
 from broadcast.bulletins import service as bulletins
 from broadcast.bulletins.models import (
     AudioState,
     Bulletin,
     BulletinStatus,
     Priority,
-    ReviewState,
+    ReviewDecision,
     SourceKind,
 )
 from broadcast.people.models import User
@@ -47,6 +47,11 @@ def _public(session: Session, bulletin: Bulletin, area: Area) -> bs.BulletinPubl
     versions = bulletins.translations_of(session=session, bulletin_id=bulletin.id or 0)
     aired = bulletins.aired_languages(session=session, area=area)
     have = {t.language for t in versions}
+    named = reviewers.effective_reviewers(session=session, area=area)
+    exempt = reviewers.never_waits(session=session, bulletin=bulletin)
+    required = {
+        t.language: reviewers.needs_sign_off(t.language, named, exempt=exempt) for t in versions
+    }
     return bs.BulletinPublic(
         id=bulletin.id or 0,
         title=bulletin.title,
@@ -76,7 +81,11 @@ def _public(session: Session, bulletin: Bulletin, area: Area) -> bs.BulletinPubl
                 text=t.text,
                 source=SourceKind(t.source),
                 translator=_username(session, t.translator_id),
-                review_state=ReviewState(t.review_state),
+                review_state=reviewers.shown_state(t, required[t.language]),
+                reviewer_required=required[t.language],
+                reviewed_by=_username(session, t.reviewed_by_id),
+                reviewed_at=as_utc(t.reviewed_at) if t.reviewed_at else None,
+                review_note=t.review_note,
                 audio_state=AudioState(t.audio_state),
                 audio_error=t.audio_error,
                 audio_sha256=t.audio_sha256,
@@ -179,6 +188,29 @@ def create_bulletin(
     return _public(session, bulletin, area)
 
 
+@router.get(
+    "/awaiting-my-review",
+    response_model=list[bs.AwaitingReviewPublic],
+    summary="Versions waiting for my language sign-off",
+)
+def awaiting_my_review(
+    session: SessionDep, principal: PrincipalDep
+) -> list[bs.AwaitingReviewPublic]:
+    """Versions in the caller's languages and subtree nobody has signed off, oldest first
+    (at most 100; emergencies, CAP alerts, archived bulletins and own work left out)."""
+    return [
+        bs.AwaitingReviewPublic(
+            bulletin_id=item.bulletin.id or 0,
+            title=item.bulletin.title,
+            area_code=item.area.code,
+            language=item.version.language,
+            translator=_username(session, item.version.translator_id),
+            updated_at=as_utc(item.version.updated_at),
+        )
+        for item in reviewers.awaiting_my_review(session=session, principal=principal)
+    ]
+
+
 @router.get("/{bulletin_id}", response_model=bs.BulletinPublic, summary="Show a bulletin")
 def get_bulletin(
     bulletin_id: IdPath, session: SessionDep, principal: PrincipalDep
@@ -264,6 +296,35 @@ def upload_recording(
         language=language,
         upload=file.file,
         filename=file.filename,
+    )
+    return _public(session, bulletin, area)
+
+
+@router.post(
+    "/{bulletin_id}/translations/{language}/review",
+    response_model=bs.BulletinPublic,
+    summary="Sign off a language version",
+)
+def review_translation(
+    bulletin_id: IdPath,
+    language: str,
+    body: bs.ReviewBody,
+    session: SessionDep,
+    principal: PrincipalDep,
+) -> bs.BulletinPublic:
+    """A language reviewer of the area approves the version or sends it back with a note.
+
+    Never their own work; until approved, a version that needs a sign-off does not air.
+    """
+    bulletin, area = _get(session, principal, bulletin_id)
+    reviewers.review_version(
+        session=session,
+        principal=principal,
+        bulletin=bulletin,
+        area=area,
+        language=language,
+        decision=ReviewDecision(body.decision),
+        note=body.note,
     )
     return _public(session, bulletin, area)
 

@@ -49,6 +49,15 @@ class ReviewState(StrEnum):
     unreviewed = "unreviewed"
     approved = "approved"
     rejected = "rejected"
+    # The language reviewer sent the version back to its translator with a note.
+    changes_requested = "changes_requested"
+
+
+class ReviewDecision(StrEnum):
+    """A language reviewer's sign-off on one version (broadcast/bulletins/reviewers.py)."""
+
+    approved = "approved"
+    changes_requested = "changes_requested"
 
 
 class SourceKind(StrEnum):
@@ -120,6 +129,11 @@ class Translation(SQLModel, table=True):
     audio_content_hash: str | None = Field(default=None, max_length=64)
     # The emergency template (broadcast/templates) the audio was joined from, if any.
     template_id: int | None = None
+    # The language reviewer's sign-off on the current content; cleared when it changes.
+    review_decision: ReviewDecision | None = Field(default=None, sa_type=String(24))
+    reviewed_by_id: int | None = Field(default=None, foreign_key="user.id")
+    reviewed_at: datetime | None = Field(default=None, sa_column=UTCDateTime())
+    review_note: str | None = Field(default=None, max_length=1000)
     updated_at: datetime = Field(default_factory=utcnow, sa_column=UTCDateTime())
     rendered_at: datetime | None = Field(default=None, sa_column=UTCDateTime())
 
@@ -133,5 +147,19 @@ class LexiconEntry(SQLModel, table=True):
     area_id: int = Field(foreign_key="area.id", index=True)
     term: str = Field(max_length=100)
     reading: str = Field(max_length=300)
+    created_by_id: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=UTCDateTime())
+
+
+class LanguageReviewer(SQLModel, table=True):
+    """A user an area names to sign off its versions in one language (nearest area wins)."""
+
+    __tablename__ = "language_reviewer"
+    __table_args__ = (UniqueConstraint("area_id", "language", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    area_id: int = Field(foreign_key="area.id", index=True)
+    language: str = Field(foreign_key="language.code", max_length=16)
+    user_id: int = Field(foreign_key="user.id", index=True)
     created_by_id: int | None = Field(default=None, foreign_key="user.id")
     created_at: datetime = Field(default_factory=utcnow, sa_column=UTCDateTime())

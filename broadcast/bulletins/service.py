@@ -412,6 +412,11 @@ def _reopen(session: Session, actor: User | None, bulletin: Bulletin, reason: st
 def _invalidate(translation: Translation) -> None:
     translation.content_hash = content_hash(translation.text, translation.recording_sha256)
     translation.review_state = ReviewState.unreviewed
+    # A language reviewer's sign-off covers the content it was given on (reviewers.py).
+    translation.review_decision = None
+    translation.reviewed_by_id = None
+    translation.reviewed_at = None
+    translation.review_note = None
     translation.audio_state = AudioState.pending
     translation.audio_error = None
     translation.audio_error_code = None

@@ -265,7 +265,7 @@ def _clause(message: str) -> str:
 
 
 # Why a bulletin is missing from a programme (programme warnings that name one).
-_LEFT_OUT = ("not_approved", "not_for_station", "no_version")
+_LEFT_OUT = ("not_approved", "not_for_station", "no_version", "language_review")
 
 
 def verdict(programme: StationProgramme) -> tuple[DeliveryState, str] | None:

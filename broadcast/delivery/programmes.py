@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from broadcast.bulletins import media, voices
+from broadcast.bulletins import media, reviewers, voices
 from broadcast.bulletins.lexicon import merged_lexicon
 from broadcast.bulletins.models import Bulletin, BulletinStatus, SourceKind, Translation
 from broadcast.bulletins.service import is_airable, valid_at_clause
@@ -157,15 +157,36 @@ def programme_for_station(
     if codec == "mp3":
         base = voices.as_mp3(base)
     variants = _Variants(session=session, settings=settings, synth=synth)
+    named_by_area: dict[int, dict[str, reviewers.Reviewers]] = {}
+    never_wait = reviewers.exempt_ids(session=session, bulletins=bulletins)
     for order, b in enumerate(bulletins):
         versions = versions_by_bulletin.get(b.id or 0, [])
         if not is_airable(b, versions):
             skipped.append(ProgrammeWarning("not_approved", _why_not_airable(b), b.id))
             continue
+        if b.area_id not in named_by_area:
+            owner = session.get(Area, b.area_id)
+            named_by_area[b.area_id] = (
+                reviewers.effective_reviewers(session=session, area=owner) if owner else {}
+            )
+        exempt = (b.id or 0) in never_wait
         voice = voices.bulletin_voice(base, b)
         chosen: dict[str, MediaAsset] = {}
         for t in versions:
             if not t.audio_sha256:
+                continue
+            if reviewers.needs_sign_off(
+                t.language, named_by_area[b.area_id], exempt=exempt
+            ) and not reviewers.signed_off(t):
+                skipped.append(
+                    ProgrammeWarning(
+                        "language_review",
+                        f"Bulletin {b.id} '{b.title}': the '{t.language}' version waits for "
+                        "its language reviewer's sign-off: left out",
+                        b.id,
+                        t.language,
+                    )
+                )
                 continue
             default = media.asset(
                 settings, t.audio_sha256, t.audio_bytes or 0, t.audio_duration_ms or 0

@@ -122,6 +122,27 @@ CASES = [
         lambda i: {"name": "Đổi tên"},
         {**_admins_only(404), "admin@all": 200},
     ),
+    Case(
+        "read own district's language reviewers",
+        "GET",
+        lambda i: "/api/v1/areas/082/language-reviewers",
+        lambda i: None,
+        {**_all(200), "operator@02680": 404},
+    ),
+    Case(
+        "name own district's language reviewers",
+        "PUT",
+        lambda i: "/api/v1/areas/082/language-reviewers",
+        lambda i: {"languages": {"hmn": ["bientap.batxat"]}},
+        _admins_only(200),
+    ),
+    Case(
+        "name other district's language reviewers",
+        "PUT",
+        lambda i: "/api/v1/areas/083/language-reviewers",
+        lambda i: {"languages": {}},
+        {**_admins_only(404), "admin@all": 200},
+    ),
     # --- languages
     Case("list languages", "GET", lambda i: "/api/v1/languages", lambda i: None, _all(200)),
     Case(

@@ -146,11 +146,11 @@ def chromium() -> Iterator[Browser]:
         browser.close()
 
 
-def phone(browser: Browser, base_url: str, width: int = 360) -> Page:
-    """A new phone-sized page (360 px wide unless told), in Vietnamese."""
+def phone(browser: Browser, base_url: str, width: int = 360, height: int = 740) -> Page:
+    """A new phone-sized page (360 x 740 px unless told), in Vietnamese."""
     context = browser.new_context(
         base_url=base_url,
-        viewport={"width": width, "height": 740},
+        viewport={"width": width, "height": height},
         locale="vi-VN",
         timezone_id="Asia/Ho_Chi_Minh",
         accept_downloads=True,

@@ -67,6 +67,7 @@ def test_receivers_bulletins_and_reports_are_cards(
         "/schedule",
         "/operator",
         "/emergency-templates",
+        "/areas/02680",
     ):
         page.goto(path)
         _fits(page)
