@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from broadcast.bulletins import reviewers
 from broadcast.bulletins.models import AudioState, Bulletin, ReviewState, Translation
 from broadcast.core.settings import Settings
 from broadcast.delivery.dispatch import stations_of_broadcasts
@@ -53,13 +54,7 @@ def language_gaps(
         return {}
     stations = stations_of_broadcasts(session, sorted({b.id or 0 for _, b in occurrences}))
     bulletin_ids = sorted({bid for _, b in occurrences for bid in b.bulletin_ids})
-    ready = set(
-        session.exec(
-            select(Translation.bulletin_id, Translation.language).where(
-                col(Translation.bulletin_id).in_(bulletin_ids), ready_clause()
-            )
-        ).all()
-    )
+    ready = _airable_versions(session, bulletin_ids)
     found: dict[int, list[LanguageGap]] = {}
     for occurrence, broadcast in occurrences:
         missing: dict[tuple[int, str], list[int]] = defaultdict(list)
@@ -73,6 +68,38 @@ def language_gaps(
             for (bid, lang), ids in missing.items()
         ]
     return found
+
+
+def _airable_versions(session: Session, bulletin_ids: list[int]) -> set[tuple[int, str]]:
+    """(bulletin, language) of the versions a programme would air: ready, and signed off
+    by the language's reviewer where the bulletin's area names one (as
+    broadcast/delivery/programmes.py decides). A fixed number of queries, plus one per
+    area owning the bulletins to find its reviewers."""
+    if not bulletin_ids:
+        return set()
+    versions = session.exec(
+        select(Translation).where(col(Translation.bulletin_id).in_(bulletin_ids), ready_clause())
+    ).all()
+    bulletins = {
+        b.id or 0: b
+        for b in session.exec(select(Bulletin).where(col(Bulletin.id).in_(bulletin_ids))).all()
+    }
+    exempt = reviewers.exempt_ids(session=session, bulletins=bulletins.values())
+    named: dict[int, dict[str, reviewers.Reviewers]] = {}
+    for area_id in {b.area_id for b in bulletins.values()}:
+        owner = session.get(Area, area_id)
+        named[area_id] = reviewers.effective_reviewers(session=session, area=owner) if owner else {}
+    airable = set()
+    for version in versions:
+        bulletin = bulletins.get(version.bulletin_id)
+        if bulletin is None:
+            continue
+        waits = reviewers.needs_sign_off(
+            version.language, named[bulletin.area_id], exempt=version.bulletin_id in exempt
+        ) and not reviewers.signed_off(version)
+        if not waits:
+            airable.add((version.bulletin_id, version.language))
+    return airable
 
 
 def _common_area(session: Session, station_ids: list[int], areas: dict[int, Area]) -> Area:
@@ -184,16 +211,16 @@ def alert_language_gaps(*, session: Session, settings: Settings, now: datetime) 
 
 
 def resolve_language_gaps(*, session: Session, now: datetime) -> int:
-    """Resolve open gap notifications whose version is ready, whose airing was cancelled
-    or whose air time has passed; one statement."""
-    ready = (
-        select(Translation.id)
-        .where(
-            col(Translation.bulletin_id) == col(Notification.bulletin_id),
-            col(Translation.language) == col(Notification.language),
-            ready_clause(),
+    """Resolve open gap notifications whose version can now air (ready, and signed off
+    where a reviewer is named), whose airing was cancelled or whose air time has passed."""
+    open_ones = session.exec(
+        select(Notification.id, Notification.bulletin_id, Notification.language).where(
+            col(Notification.resolved_at).is_(None)
         )
-        .exists()
+    ).all()
+    airable = _airable_versions(session, sorted({bid for _, bid, _ in open_ones}))
+    ready = col(Notification.id).in_(
+        [nid for nid, bid, lang in open_ones if (bid, lang) in airable] or [-1]
     )
     cancelled = (
         select(Occurrence.id)

@@ -140,3 +140,42 @@ def test_gap_alerted_at_n_hours_not_before_and_resolved_once_ready(
         assert list_notifications(session=ses, user=user, scope=Scope.of(district)) == []
     shown = client.get(f"/api/v1/broadcasts/{broadcast_id}", headers=editor).json()
     assert shown["occurrences"][0]["language_gaps"] == []
+
+
+def test_a_version_waiting_for_its_language_reviewer_is_a_gap_until_signed_off(
+    client: TestClient,
+    engine: Engine,
+    settings: Settings,
+    scheduled: tuple[int, int],
+    editor: Headers,
+    make_user: UserFactory,
+) -> None:
+    bulletin_id, broadcast_id = scheduled
+    district_admin = make_user(Role.admin, "082")
+    reviewer = make_user(Role.approver, "082", username="duyet.hmong")
+    named = client.put(
+        "/api/v1/areas/082/language-reviewers",
+        json={"languages": {"hmn": ["duyet.hmong"]}},
+        headers=district_admin,
+    )
+    assert named.status_code == 200, named.text
+    worker = Worker(engine, settings.model_copy(update={"language_gap_hours": 24}), ingest=False)
+
+    # The H'Mông version is rendered, but no programme airs it before its sign-off.
+    shown = client.get(f"/api/v1/broadcasts/{broadcast_id}", headers=editor).json()
+    gaps = {g["language"] for g in shown["occurrences"][0]["language_gaps"]}
+    assert gaps == {"ium", "hmn"}
+    worker.notification_pass(AIR_AT - timedelta(hours=24))
+    assert sorted(g.language for g in _gaps(engine)) == ["hmn", "ium"]
+
+    signed = client.post(
+        f"/api/v1/bulletins/{bulletin_id}/translations/hmn/review",
+        json={"decision": "approved"},
+        headers=reviewer,
+    )
+    assert signed.status_code == 200, signed.text
+    worker.notification_pass(AIR_AT - timedelta(hours=23))
+    resolved = {g.language: g.resolved_at is not None for g in _gaps(engine)}
+    assert resolved == {"hmn": True, "ium": False}
+    shown = client.get(f"/api/v1/broadcasts/{broadcast_id}", headers=editor).json()
+    assert [g["language"] for g in shown["occurrences"][0]["language_gaps"]] == ["ium"]
