@@ -67,6 +67,7 @@ def receiver_public(receiver: Receiver) -> schemas.ReceiverPublic:
         last_seen_at=_utc(receiver.last_seen_at),
         created_at=as_utc(receiver.created_at),
         codecs=list(receiver.codecs) if receiver.codecs is not None else None,
+        features=list(receiver.features) if receiver.features is not None else None,
     )
 
 

@@ -23,6 +23,7 @@ from api.routes import (
     lexicon,
     media,
     receivers,
+    relays,
     schedule,
     stations,
     templates,
@@ -68,6 +69,7 @@ def api_router() -> APIRouter:
     router.include_router(campaigns.router)
     router.include_router(templates.router)
     router.include_router(webhooks.router)
+    router.include_router(relays.router)
     return router
 
 

@@ -300,6 +300,11 @@ class ReceiverPublic(BaseModel):
         default=None,
         description='Codecs it declared in its state, e.g. ["mp3", "opus"]; null: MP3 only',
     )
+    features: list[str] | None = Field(
+        default=None,
+        description='Item types beyond files it declared in its state, e.g. ["relay"]; '
+        "null: none (it is sent no relay)",
+    )
     programme_version: str | None = Field(
         default=None, description="Version of the latest programme it received (detail view)"
     )

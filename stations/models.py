@@ -134,5 +134,7 @@ class Receiver(SQLModel, table=True):
     online: bool = False
     # Codecs the receiver declared in its `state` (None: it declared none, so MP3 only).
     codecs: list[str] | None = Field(default=None, sa_column=Column(JSON))
+    # Item types beyond files it declared in its `state` (e.g. ["relay"]; None: none).
+    features: list[str] | None = Field(default=None, sa_column=Column(JSON))
     last_seen_at: datetime | None = Field(default=None, sa_column=UTCDateTime())
     created_at: datetime = Field(default_factory=utcnow, sa_column=UTCDateTime())

@@ -124,7 +124,7 @@ def _migration_lock(url: str) -> Iterator[None]:
         engine.dispose()
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "heads") -> None:
     """Apply migrations up to `revision` (every head by default); processes starting
     together take turns."""
     with _migration_lock(url):

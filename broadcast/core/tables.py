@@ -7,6 +7,7 @@ import broadcast.bulletins.models
 import broadcast.campaigns.models
 import broadcast.delivery.models
 import broadcast.people.models
+import broadcast.relays.models
 import broadcast.schedule.blackouts
 import broadcast.schedule.models
 import broadcast.templates.models
