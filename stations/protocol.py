@@ -20,7 +20,9 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     TypeAdapter,
     ValidationError,
     field_validator,
@@ -144,6 +146,14 @@ class RelayItem(_Payload):
     language: str = Field(default="vi", max_length=16)
     title: str = Field(max_length=300)
 
+    @field_validator("until", mode="before")
+    @classmethod
+    def _text_until(cls, value: Any) -> Any:
+        # RFC 3339 text, never a number read as Unix time (as in acks).
+        if not isinstance(value, str | datetime):
+            raise ValueError("times are RFC 3339 text with an offset")
+        return value
+
     @field_validator("until")
     @classmethod
     def _until(cls, value: datetime) -> datetime:
@@ -152,8 +162,19 @@ class RelayItem(_Payload):
         return _bounded_time(value)
 
 
-# A programme item: a file (no `type`, as always) or a relay.
-ProgrammeItem = MediaItem | RelayItem
+def _item_kind(value: Any) -> str:
+    """Which item a payload is: a file has no `type` (as always), a relay says so."""
+    if isinstance(value, dict):
+        kind = value.get("type", "file")
+        return kind if isinstance(kind, str) else "unknown"
+    return "relay" if isinstance(value, RelayItem) else "file"
+
+
+# A programme item: a file (no `type`, as always) or a relay; any other `type` is refused.
+ProgrammeItem = Annotated[
+    Annotated[MediaItem, Tag("file")] | Annotated[RelayItem, Tag("relay")],
+    Discriminator(_item_kind),
+]
 
 
 class ProgrammeCommand(_Payload):
