@@ -1,0 +1,68 @@
+"""The console's "Tiếp âm" page: relay sources listed, added and removed, in Vietnamese."""
+
+from __future__ import annotations
+
+import html
+import re
+from urllib.parse import unquote
+
+from playwright.sync_api import Browser
+
+from tests.console.conftest import LiveServer, Login, csrf_of, phone, readable, sign_in
+
+
+def test_an_editor_adds_and_removes_a_relay_source(login: Login) -> None:
+    operator = login("vanhanh.yty")
+    seen = operator.get("/relays")
+    assert seen.status_code == 200
+    assert "Chưa có nguồn tiếp âm nào." in seen.text and "Thêm nguồn tiếp âm" not in seen.text
+
+    editor = login("bientap.laocai")
+    page = editor.get("/relays")
+    token = csrf_of(page.text)
+    bad = editor.post(
+        "/relays",
+        data={"csrf_token": token, "name": "VOV1", "url": "rtsp://vov.vn/x", "area": "10"},
+    )
+    assert bad.status_code == 422
+    assert "Địa chỉ luồng phát phải bắt đầu bằng http:// hoặc https://" in html.unescape(bad.text)
+    added = editor.post(
+        "/relays",
+        data={
+            "csrf_token": token,
+            "name": "Đài PT-TH tỉnh",
+            "url": "https://radio.laocai.example/live.m3u8",
+            "area": "10",
+        },
+        follow_redirects=False,
+    )
+    assert added.status_code == 303
+    assert "Đã thêm nguồn tiếp âm “Đài PT-TH tỉnh”" in unquote(added.headers["location"])
+    listed = html.unescape(editor.get("/relays").text)
+    assert "https://radio.laocai.example/live.m3u8" in listed and "Tỉnh Lào Cai" in listed
+    # The commune's operator sees the province's source, and may not remove it.
+    shown = html.unescape(login("vanhanh.yty").get("/relays").text)
+    assert "Đài PT-TH tỉnh" in shown and "Xóa</button>" not in shown
+    source_id = listed.split('action="/relays/', 1)[1].split("/", 1)[0]
+    editor = login("bientap.laocai")
+    token = csrf_of(editor.get("/relays").text)
+    removed = editor.post(
+        f"/relays/{source_id}/delete", data={"csrf_token": token}, follow_redirects=False
+    )
+    assert removed.status_code == 303
+    assert "Chưa có nguồn tiếp âm nào." in editor.get("/relays").text
+
+
+def test_the_relay_page_reads_in_vietnamese_on_a_phone(
+    live_server: LiveServer, chromium: Browser
+) -> None:
+    page = phone(chromium, live_server.base_url, 360)
+    sign_in(page, "bientap.laocai")
+    page.goto("/relays")
+    page.fill("#f-name", "VOV1")
+    page.fill("#f-url", "https://stream.vov.vn/vov1.aac")
+    page.select_option("#f-area", "10")
+    page.click("button:has-text('Thêm nguồn')")
+    page.wait_for_url(re.compile(r"/relays\?ok="))
+    assert page.locator("#relay-sources", has_text="VOV1").count() == 1
+    readable(page)
