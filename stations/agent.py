@@ -767,7 +767,8 @@ class ReceiverAgent:
             detail = f"stream unreachable for the whole window: {result.error or 'no audio'}"
         else:
             detail = f"relayed {result.aired_seconds:.1f} s, lost {lost:.1f} s"
-            detail += f" in {reconnects} reconnects" if reconnects else ""
+            if reconnects:
+                detail += f" over {reconnects} reconnect{'s' if reconnects != 1 else ''}"
         if job.state is AckState.completed:
             log.info("Relay %s ended: %s", ref, detail)
         else:

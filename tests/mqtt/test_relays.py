@@ -191,6 +191,9 @@ def test_a_relay_airs_its_window_through_a_cut_and_reports_the_seconds_lost(
     expected = (WINDOW_SECONDS - relayed.lost_seconds) / 60
     assert coverage.total.relay_minutes == pytest.approx(expected, abs=0.001)
     assert coverage.total.minutes_aired == pytest.approx(expected, abs=0.001)
+    day = now.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).date().isoformat()
+    total = api.get(f"/api/v1/reports/coverage?from={day}&to={day}", headers=admin).json()["total"]
+    assert (total["relays"], total["relay_minutes"]) == (1, round(expected, 2))
 
 
 def test_a_relay_of_an_unreachable_stream_fails_with_the_reason(
