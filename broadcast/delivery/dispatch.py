@@ -497,7 +497,7 @@ def materialise(
 # Why a receiver was not sent a relay: it never declared it relays streams.
 RELAY_UNSUPPORTED = (
     'Unsupported: the receiver did not declare relay support (features: ["relay"] in its '
-    "state); it was not sent the relay"
+    "state), so it was not sent the relay"
 )
 
 

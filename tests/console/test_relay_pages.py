@@ -66,3 +66,28 @@ def test_the_relay_page_reads_in_vietnamese_on_a_phone(
     page.wait_for_url(re.compile(r"/relays\?ok="))
     assert page.locator("#relay-sources", has_text="VOV1").count() == 1
     readable(page)
+
+
+def test_what_relays_report_reads_in_vietnamese() -> None:
+    from api.console.airing_details import vietnamese_detail
+    from broadcast.delivery.dispatch import RELAY_UNSUPPORTED
+
+    assert vietnamese_detail(RELAY_UNSUPPORTED) == (
+        "Không gửi: cụm loa không báo hỗ trợ tiếp âm nên không được gửi lượt tiếp âm"
+    )
+    assert vietnamese_detail(f"Station 'Đài xã Y Tý': {RELAY_UNSUPPORTED}").startswith(
+        "Đài xã Y Tý: Không gửi: cụm loa không báo hỗ trợ tiếp âm"
+    )
+    assert vietnamese_detail("relayed 2.9 s, lost 1.1 s over 1 reconnect") == (
+        "đã tiếp âm 2,9 giây, mất 1,1 giây, kết nối lại 1 lần"
+    )
+    assert vietnamese_detail("relayed 4.0 s, lost 0.0 s") == "đã tiếp âm 4,0 giây, mất 0,0 giây"
+    assert (
+        vietnamese_detail(
+            "stream unreachable for the whole window: http://x/vov1.mp3: Connection refused"
+        )
+        == "không kết nối được luồng tiếp âm suốt thời gian tiếp âm: máy chủ từ chối kết nối"
+    )
+    assert vietnamese_detail("unsupported item type: relay") == (
+        "cụm loa không hỗ trợ loại nội dung này (relay)"
+    )
