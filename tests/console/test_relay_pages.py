@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import timedelta
 from urllib.parse import unquote
 
 from playwright.sync_api import Browser
+from sqlalchemy import Engine
+from sqlmodel import select
 
+from broadcast.core.db import transaction
+from broadcast.core.settings import Settings
+from broadcast.relays.models import RelaySource
+from broadcast.schedule.service import create_broadcast
+from stations.areas import Scope
+from stations.models import Area
+from stations.timeutil import utcnow
 from tests.console.conftest import LiveServer, Login, csrf_of, phone, readable, sign_in
 
 
@@ -91,3 +101,26 @@ def test_what_relays_report_reads_in_vietnamese() -> None:
     assert vietnamese_detail("unsupported item type: relay") == (
         "cụm loa không hỗ trợ loại nội dung này (relay)"
     )
+
+
+def test_a_relay_broadcast_page_says_what_it_relays(
+    login: Login, engine: Engine, settings: Settings
+) -> None:
+    with transaction(engine) as ses:
+        province = ses.exec(select(Area).where(Area.code == "10")).one()
+        source = RelaySource(area_id=province.id or 0, name="VOV1", url="https://vov.example/1")
+        ses.add(source)
+        ses.flush()
+        relay = create_broadcast(
+            session=ses,
+            settings=settings,
+            actor=None,
+            scope=Scope.everything(),
+            bulletin_ids=[],
+            area_codes=["02680"],
+            starts_at=utcnow() + timedelta(days=1),
+            relay_source_id=source.id,
+            duration_seconds=1800,
+        )
+    page = html.unescape(login("vanhanh.yty").get(f"/broadcasts/{relay.id}").text)
+    assert "Tiếp âm VOV1 trong 30 phút mỗi lượt" in page
