@@ -12,14 +12,24 @@ from api.schemas import Code, Id, Strict
 from broadcast.delivery.models import DeliveryState
 from broadcast.schedule.blackouts import BlackoutChoice
 from broadcast.schedule.edits import EditScope
-from broadcast.schedule.models import BroadcastState, BroadcastStatus, OccurrenceState
+from broadcast.schedule.models import (
+    BroadcastKind,
+    BroadcastState,
+    BroadcastStatus,
+    OccurrenceState,
+)
 from stations.protocol import Priority
 
 
 class BroadcastCreate(Strict):
-    """Approved bulletins for areas, at `starts_at` and optionally on a recurrence."""
+    """Approved bulletins for areas, at `starts_at` and optionally on a recurrence; or,
+    with `relay_source_id` and `duration_seconds`, a relay of a live stream."""
 
-    bulletin_ids: list[Id] = Field(min_length=1, max_length=100, description="In airing order")
+    bulletin_ids: list[Id] = Field(
+        default_factory=list,
+        max_length=100,
+        description="In airing order; at least one, except for a relay (none)",
+    )
     area_codes: list[Code] = Field(
         min_length=1, max_length=500, description="Target areas; stations resolved at dispatch"
     )
@@ -40,6 +50,14 @@ class BroadcastCreate(Strict):
         description="An airing inside a blackout of a target area (or of an area above it): "
         "`refuse` the broadcast (409, reason `schedule.blackout`), or `move` the airing to "
         "the blackout's end. Emergencies ignore blackouts",
+    )
+    relay_source_id: Id | None = Field(
+        default=None,
+        description="A relay: the relay source (GET /relay-sources) whose stream airs, from "
+        "each airing's time for `duration_seconds`, to receivers that relay streams",
+    )
+    duration_seconds: int | None = Field(
+        default=None, ge=1, le=24 * 3600, description="A relay's length (with relay_source_id)"
     )
 
 
@@ -105,6 +123,12 @@ class BroadcastPublic(BaseModel):
     edited_from_seq: int | None = Field(
         None, description="The first airing of `edited_from_id` that this one replaces"
     )
+    kind: BroadcastKind = Field(
+        BroadcastKind.bulletin,
+        description="`bulletin`: it airs bulletins; `relay`: it relays a live stream",
+    )
+    relay_source_id: int | None = Field(None, description="A relay's source")
+    duration_seconds: int | None = Field(None, description="A relay's length, each airing")
 
 
 class BroadcastDetail(BroadcastPublic):
@@ -249,6 +273,12 @@ class DeliveryPublic(BaseModel):
     )
     reaired: bool = Field(
         False, description="This attempt airs again what an emergency interrupted"
+    )
+    lost_seconds: float | None = Field(
+        None, description="A relay: seconds of its window not aired (cuts), as reported"
+    )
+    reconnects: int | None = Field(
+        None, description="A relay: how often the receiver reconnected to the stream"
     )
 
 

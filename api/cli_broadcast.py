@@ -171,6 +171,21 @@ def register(app: typer.Typer) -> None:
                 "for a player that reads only MP3"
             ),
         ] = "mp3,opus",
+        relay: Annotated[
+            bool,
+            typer.Option(
+                "--relay/--no-relay",
+                help='Relay live streams (declared to the server as features: ["relay"])',
+            ),
+        ] = True,
+        relay_output: Annotated[
+            str,
+            typer.Option(
+                "--relay-output",
+                help="ffmpeg output arguments for relays, e.g. '-f alsa default' "
+                "(default: the null sink, which plays nowhere)",
+            ),
+        ] = "-f null -",
         log_level: LogLevel = "info",
     ) -> None:
         """Run one receiver agent: take programmes, download, verify, air, acknowledge."""
@@ -205,6 +220,8 @@ def register(app: typer.Typer) -> None:
             player_command=player,
             stop=stop,
             codecs=declared,
+            features=("relay",) if relay else (),
+            relay_output=relay_output,
         )
 
     @app.command()

@@ -72,6 +72,7 @@ def receiver_public(receiver: Receiver) -> schemas.ReceiverPublic:
         codecs=list(receiver.codecs) if receiver.codecs is not None else None,
         reported_volume=receiver.reported_volume,
         reported_volume_at=_utc(receiver.reported_volume_at),
+        features=list(receiver.features) if receiver.features is not None else None,
     )
 
 

@@ -25,6 +25,7 @@ from api.routes import (
     lexicon,
     media,
     receivers,
+    relays,
     schedule,
     stations,
     templates,
@@ -73,6 +74,7 @@ def api_router() -> APIRouter:
     router.include_router(templates.router)
     router.include_router(webhooks.router)
     router.include_router(timeline.router)
+    router.include_router(relays.router)
     return router
 
 

@@ -314,6 +314,11 @@ class ReceiverPublic(BaseModel):
         default=False,
         description="It reported a volume other than expected_volume",
     )
+    features: list[str] | None = Field(
+        default=None,
+        description='Item types beyond files it declared in its state, e.g. ["relay"]; '
+        "null: none (it is sent no relay)",
+    )
     programme_version: str | None = Field(
         default=None, description="Version of the latest programme it received (detail view)"
     )

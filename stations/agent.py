@@ -36,7 +36,9 @@ from stations.protocol import (
     ProgrammeCommand,
     ProtocolError,
     ReceiverStatus,
+    RelayItem,
     Topics,
+    command_ref,
     decode_command,
     encode,
 )
@@ -390,6 +392,184 @@ class CommandPlayer:
         return _Handle()
 
 
+# --- relays ----------------------------------------------------------------------------
+
+# What the agent airs beyond files, declared in its `state` (`features`).
+RELAY_FEATURES = ("relay",)
+# Pause before reconnecting to a relayed stream after a cut: doubles from this, up to
+# the maximum, so a short cut costs little and a dead stream is not hammered.
+RELAY_BACKOFF_SECONDS = 0.5
+RELAY_BACKOFF_MAX_SECONDS = 10.0
+# How long ffmpeg waits for a stream that sends nothing before giving up on it.
+RELAY_READ_TIMEOUT_SECONDS = 5.0
+# Where a relay goes: ffmpeg's output arguments (the null sink plays nowhere; a device is
+# e.g. "-f alsa default" or "-f pulse default").
+RELAY_OUTPUT = "-f null -"
+
+
+@dataclass(frozen=True, slots=True)
+class RelayResult:
+    """How a relay went: seconds aired and lost of its window, reconnects, last error."""
+
+    window_seconds: float
+    aired_seconds: float
+    reconnects: int
+    error: str | None
+    interrupted: bool = False
+
+    @property
+    def lost_seconds(self) -> float:
+        """Seconds of the window not aired (cuts, reconnects, a late start)."""
+        return round(max(0.0, self.window_seconds - self.aired_seconds), 1)
+
+
+class StreamRelay:
+    """Relays a live stream with ffmpeg until a given moment, reconnecting after cuts."""
+
+    def __init__(
+        self,
+        *,
+        ffmpeg: str = "ffmpeg",
+        output: str = RELAY_OUTPUT,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.ffmpeg = ffmpeg
+        self.output = shlex.split(output)
+        self.clock = clock
+
+    def relay(
+        self,
+        url: str,
+        until: datetime,
+        on_start: Callable[[], None],
+        done: Callable[[RelayResult], None],
+    ) -> Playback:
+        """Start relaying in a thread; `on_start` once audio arrives, `done` at the end."""
+        stopped = threading.Event()
+        current: list[subprocess.Popen[bytes]] = []
+
+        def run() -> None:
+            window = max(0.0, (until - self.clock()).total_seconds())
+            deadline = time.monotonic() + window
+            aired, reconnects, attempts = 0.0, 0, 0
+            error: str | None = None
+            backoff = RELAY_BACKOFF_SECONDS
+            started: list[bool] = []
+
+            def first_audio() -> None:
+                if not started:
+                    started.append(True)
+                    on_start()
+
+            while not stopped.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0.05:
+                    break
+                if attempts:
+                    reconnects += 1
+                attempts += 1
+                began = time.monotonic()
+                got, error_now = self._attempt(url, left, stopped, current, first_audio)
+                aired += min(got, time.monotonic() - began)
+                if error_now:
+                    error = error_now
+                if got > 0:
+                    backoff = RELAY_BACKOFF_SECONDS
+                if stopped.is_set() or deadline - time.monotonic() <= 0.05:
+                    break
+                stopped.wait(min(backoff, max(0.0, deadline - time.monotonic())))
+                backoff = min(backoff * 2, RELAY_BACKOFF_MAX_SECONDS)
+            done(
+                RelayResult(
+                    window_seconds=window,
+                    aired_seconds=min(aired, window),
+                    reconnects=reconnects,
+                    error=error,
+                    interrupted=stopped.is_set(),
+                )
+            )
+
+        class _Handle:
+            def stop(self) -> None:
+                stopped.set()
+                for proc in current:
+                    if proc.poll() is None:
+                        proc.terminate()
+
+        threading.Thread(target=run, name="loa-relay", daemon=True).start()
+        return _Handle()
+
+    def _attempt(
+        self,
+        url: str,
+        seconds: float,
+        stopped: threading.Event,
+        current: list[subprocess.Popen[bytes]],
+        on_audio: Callable[[], None],
+    ) -> tuple[float, str | None]:
+        """One connection: seconds of audio it aired (ffmpeg's progress) and its error.
+
+        A live stream comes at its own pace (an output device keeps that pace too), so the
+        audio decoded is the audio aired; the caller caps it by the time it took.
+        """
+        argv = [
+            self.ffmpeg,
+            "-hide_banner",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-rw_timeout",
+            str(int(RELAY_READ_TIMEOUT_SECONDS * 1_000_000)),
+            # A live stream is read as it comes: probing only what starts it.
+            "-probesize",
+            "8192",
+            "-analyzeduration",
+            "0",
+            "-i",
+            url,
+            "-t",
+            f"{seconds:.3f}",
+            "-progress",
+            "pipe:1",
+            "-stats_period",
+            "0.25",
+            "-nostats",
+            *self.output,
+        ]
+        proc = subprocess.Popen(  # noqa: S603 - fixed program, the URL is one argument
+            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        current[:] = [proc]
+        if stopped.is_set():
+            proc.terminate()
+        # The window ends by the clock, whatever ffmpeg spent connecting and probing.
+        ended: list[bool] = []
+
+        def end_of_window() -> None:
+            ended.append(True)
+            proc.terminate()
+
+        guard = threading.Timer(seconds, end_of_window)
+        guard.daemon = True
+        guard.start()
+        aired = 0.0
+        assert proc.stdout is not None
+        for raw in proc.stdout:
+            key, _, value = raw.decode(errors="replace").strip().partition("=")
+            if key == "out_time_us" and value.lstrip("-").isdigit():
+                aired = max(aired, int(value) / 1_000_000)
+                if aired > 0:
+                    on_audio()
+        proc.wait()
+        guard.cancel()
+        stderr = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+        lines = [line for line in stderr.strip().splitlines() if line.strip()]
+        error = None
+        if proc.returncode != 0 and not stopped.is_set() and not ended:
+            error = lines[-1][:300] if lines else f"ffmpeg exited with {proc.returncode}"
+        return aired, error
+
+
 # --- the agent -------------------------------------------------------------------------
 
 
@@ -418,8 +598,13 @@ class ReceiverAgent:
         executor: Executor,
         clock: Callable[[], datetime] = utcnow,
         codecs: Sequence[str] | None = PLAYABLE_CODECS,
+        features: Sequence[str] | None = None,
+        relay: StreamRelay | None = None,
     ) -> None:
         self.receiver_id = receiver_id
+        # Declared in the online `state`: the server sends relays only to receivers that do.
+        self.features = list(features) if features is not None else None
+        self.relay = relay or StreamRelay(clock=clock)
         # Declared in the online `state`: the server sends Opus only to receivers that do.
         self.codecs = list(codecs) if codecs is not None else None
         self.password = password
@@ -442,10 +627,25 @@ class ReceiverAgent:
 
     # --- outgoing --------------------------------------------------------------
 
-    def ack(self, broadcast_id: str, state: AckState, detail: str | None = None) -> None:
+    def ack(
+        self,
+        broadcast_id: str,
+        state: AckState,
+        detail: str | None = None,
+        *,
+        lost_seconds: float | None = None,
+        reconnects: int | None = None,
+    ) -> None:
         """Publish one step of a delivery."""
         payload = encode(
-            Ack(broadcast_id=broadcast_id, state=state, at=self.clock(), detail=detail)
+            Ack(
+                broadcast_id=broadcast_id,
+                state=state,
+                at=self.clock(),
+                detail=detail,
+                lost_seconds=lost_seconds,
+                reconnects=reconnects,
+            )
         )
         self.acks.append((broadcast_id, state))
         self._publish(self.topics.ack(self.receiver_id), payload, QOS_ACK, False)
@@ -460,6 +660,7 @@ class ReceiverAgent:
                 broadcast_id=self._playing,
                 codecs=self.codecs if online else None,
                 volume=self.volume if online else None,
+                features=self.features if online else None,
             )
         )
 
@@ -477,6 +678,9 @@ class ReceiverAgent:
             command = decode_command(message.payload)
         except ProtocolError as exc:
             log.warning("Receiver %s got a malformed command: %s", self.receiver_id, exc)
+            ref = command_ref(message.payload)
+            if ref is not None:  # a programme it cannot read (e.g. an unknown item type)
+                self.ack(ref, AckState.rejected, f"unsupported programme: {exc}"[:500])
             return
         if isinstance(command, CancelCommand):
             self._cancel(command.broadcast_id)
@@ -510,6 +714,11 @@ class ReceiverAgent:
                 )
                 self.ack(ref, AckState.rejected, "expired before it was received")
                 return
+            if command.relays and "relay" not in (self.features or ()):
+                self._remember(ref, _Job(command, state=AckState.rejected, cancelled=True))
+                log.warning("Programme %s refused: this receiver does not relay streams", ref)
+                self.ack(ref, AckState.rejected, "unsupported item type: relay")
+                return
             job = _Job(command)
             self._remember(ref, job)
         log.info(
@@ -524,12 +733,15 @@ class ReceiverAgent:
         self.executor.submit(self._download, ref, job)
 
     def _download(self, ref: str, job: _Job) -> None:
+        if job.command.relays:  # nothing to download: the stream opens at air time
+            self._at_air_time(ref, job, [])
+            return
         # Every item airs in order, station idents (language "zxx") included.
         auth = (self.receiver_id, self.password) if self.password else None
         try:
             files = [
                 self.cache.fetch(item.url, item.sha256, item.bytes, auth)
-                for item in job.command.items
+                for item in job.command.files
             ]
         except DownloadError as exc:
             with self._lock:
@@ -545,9 +757,12 @@ class ReceiverAgent:
             "Downloaded programme %s: %d files, %d bytes, checked",
             ref,
             len(files),
-            sum(item.bytes for item in job.command.items),
+            sum(item.bytes for item in job.command.files),
         )
         self.ack(ref, AckState.downloaded)
+        self._at_air_time(ref, job, files)
+
+    def _at_air_time(self, ref: str, job: _Job, files: list[Path]) -> None:
         urgent = job.command.priority is Priority.emergency
         delay = 0.0 if urgent else (job.command.air_at - self.clock()).total_seconds()
         with self._lock:
@@ -573,13 +788,16 @@ class ReceiverAgent:
                     return
                 log.warning("Emergency %s interrupts programme %s", ref, self._playing)
                 self._stop_job(current)  # an emergency interrupts what is playing
+            if job.command.relays:
+                self._start_relay(ref, job, job.command.relays[0])
+                return
             job.state = AckState.started
             self._playing = ref
             self.version = job.command.version
         log.info("Playing programme %s (%s)", ref, _length(job.command.duration_ms))
         self.ack(ref, AckState.started)
-        durations = [item.duration_ms for item in job.command.items]
-        volumes = [item.volume for item in job.command.items]
+        durations = [item.duration_ms for item in job.command.files]
+        volumes = [item.volume for item in job.command.files]
         job.playback = self.player.play(
             files,
             durations,
@@ -596,6 +814,50 @@ class ReceiverAgent:
             self.volume = level
         log.info("Airing at volume %s %%", level)
         self.publish_state(True)
+
+    def _start_relay(self, ref: str, job: _Job, item: RelayItem) -> None:
+        """Open the stream now (the lock is held) and relay it until the item's `until`."""
+        if self.clock() >= item.until:
+            job.state = AckState.rejected
+            log.warning("Relay %s not aired: its window ended before air time", ref)
+            self.ack(ref, AckState.rejected, "the relay window ended before air time")
+            return
+        self._playing = ref
+        self.version = job.command.version
+        log.info("Relaying %s from %s until %s", ref, item.url, _shown(item.until))
+
+        def started() -> None:
+            with self._lock:
+                if job.state is not AckState.received:
+                    return
+                job.state = AckState.started
+            self.ack(ref, AckState.started)
+
+        job.playback = self.relay.relay(
+            item.url, item.until, started, lambda result: self._relayed(ref, job, result)
+        )
+
+    def _relayed(self, ref: str, job: _Job, result: RelayResult) -> None:
+        with self._lock:
+            job.playback = None
+            if self._playing == ref:
+                self._playing = None
+            aired = result.aired_seconds > 0
+            job.state = AckState.completed if aired and not result.interrupted else AckState.failed
+        lost, reconnects = result.lost_seconds, result.reconnects
+        if result.interrupted:
+            detail = "interrupted"
+        elif not aired:
+            detail = f"stream unreachable for the whole window: {result.error or 'no audio'}"
+        else:
+            detail = f"relayed {result.aired_seconds:.1f} s, lost {lost:.1f} s"
+            if reconnects:
+                detail += f" over {reconnects} reconnect{'s' if reconnects != 1 else ''}"
+        if job.state is AckState.completed:
+            log.info("Relay %s ended: %s", ref, detail)
+        else:
+            log.warning("Relay %s did not air: %s", ref, detail)
+        self.ack(ref, job.state, detail[:500], lost_seconds=lost, reconnects=reconnects)
 
     def _ended(self, ref: str, job: _Job, ok: bool, detail: str | None) -> None:
         with self._lock:
@@ -656,6 +918,8 @@ def run_receiver(
     player_command: str | None = None,
     stop: threading.Event | None = None,
     codecs: Sequence[str] = PLAYABLE_CODECS,
+    features: Sequence[str] = RELAY_FEATURES,
+    relay_output: str = RELAY_OUTPUT,
 ) -> None:
     """Run one receiver until `stop` is set (or forever): the body of `loa receiver`."""
     topics = Topics(prefix)
@@ -679,6 +943,8 @@ def run_receiver(
         timers=timers,
         executor=executor,
         codecs=codecs,
+        features=features,
+        relay=StreamRelay(output=relay_output),
     )
     holder.append(agent)
     client = MqttClient(

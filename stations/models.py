@@ -141,5 +141,7 @@ class Receiver(SQLModel, table=True):
     # The volume (percent) it last reported in its `state`, and when.
     reported_volume: int | None = None
     reported_volume_at: datetime | None = Field(default=None, sa_column=UTCDateTime())
+    # Item types beyond files it declared in its `state` (e.g. ["relay"]; None: none).
+    features: list[str] | None = Field(default=None, sa_column=Column(JSON))
     last_seen_at: datetime | None = Field(default=None, sa_column=UTCDateTime())
     created_at: datetime = Field(default_factory=utcnow, sa_column=UTCDateTime())

@@ -17,7 +17,17 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 QOS_CMD = 1
 QOS_ACK = 1
@@ -128,6 +138,51 @@ class MediaItem(_Payload):
     )
 
 
+class RelayItem(_Payload):
+    """A live stream relayed from `air_at` until `until` (extension: `type: "relay"`).
+
+    No digest and no length: the receiver opens `url` (Icecast/HTTP MP3 or AAC, HLS) at
+    air time, plays until `until` (UTC), reconnects after a cut and reports the seconds
+    lost. Sent only to receivers that declared `"relay"` in `features`.
+    """
+
+    type: Literal["relay"]
+    url: str = Field(max_length=2000)
+    until: datetime
+    language: str = Field(default="vi", max_length=16)
+    title: str = Field(max_length=300)
+
+    @field_validator("until", mode="before")
+    @classmethod
+    def _text_until(cls, value: Any) -> Any:
+        # RFC 3339 text, never a number read as Unix time (as in acks).
+        if not isinstance(value, str | datetime):
+            raise ValueError("times are RFC 3339 text with an offset")
+        return value
+
+    @field_validator("until")
+    @classmethod
+    def _until(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("times carry an offset (RFC 3339)")
+        return _bounded_time(value)
+
+
+def _item_kind(value: Any) -> str:
+    """Which item a payload is: a file has no `type` (as always), a relay says so."""
+    if isinstance(value, dict):
+        kind = value.get("type", "file")
+        return kind if isinstance(kind, str) else "unknown"
+    return "relay" if isinstance(value, RelayItem) else "file"
+
+
+# A programme item: a file (no `type`, as always) or a relay; any other `type` is refused.
+ProgrammeItem = Annotated[
+    Annotated[MediaItem, Tag("file")] | Annotated[RelayItem, Tag("relay")],
+    Discriminator(_item_kind),
+]
+
+
 class ProgrammeCommand(_Payload):
     """Air these items at `air_at`; ignore it once `expires_at` has passed."""
 
@@ -137,7 +192,7 @@ class ProgrammeCommand(_Payload):
     expires_at: datetime
     priority: Priority = Priority.normal
     version: str = Field(max_length=64)
-    items: list[MediaItem] = Field(max_length=MAX_ITEMS)
+    items: list[ProgrammeItem] = Field(max_length=MAX_ITEMS)
 
     @field_validator("air_at", "expires_at")
     @classmethod
@@ -148,8 +203,30 @@ class ProgrammeCommand(_Payload):
 
     @property
     def duration_ms(self) -> int:
-        """Total length of the programme."""
-        return sum(item.duration_ms for item in self.items)
+        """Total length of the programme (a relay lasts from `air_at` to its `until`)."""
+        return sum(self.item_duration_ms(item) for item in self.items)
+
+    def item_duration_ms(self, item: ProgrammeItem) -> int:
+        """How long one item plays."""
+        if isinstance(item, RelayItem):
+            return max(0, round((item.until - self.air_at).total_seconds() * 1000))
+        return item.duration_ms
+
+    @model_validator(mode="after")
+    def _one_relay(self) -> ProgrammeCommand:
+        if self.relays and len(self.items) != 1:
+            raise ValueError("a relay programme holds its relay item only")
+        return self
+
+    @property
+    def files(self) -> list[MediaItem]:
+        """The file items of the programme, in order."""
+        return [item for item in self.items if isinstance(item, MediaItem)]
+
+    @property
+    def relays(self) -> list[RelayItem]:
+        """The relay items of the programme."""
+        return [item for item in self.items if isinstance(item, RelayItem)]
 
 
 class CancelCommand(_Payload):
@@ -172,6 +249,15 @@ class Ack(_Payload):
     detail: str | None = Field(default=None, max_length=MAX_DETAIL_CHARS)
     receiver_id: str | None = Field(
         default=None, max_length=64, description="Optional; when given it must match the topic"
+    )
+    lost_seconds: float | None = Field(
+        default=None,
+        ge=0,
+        le=24 * 3600,
+        description="Relays (extension): seconds of the window not aired, cuts and reconnects",
+    )
+    reconnects: int | None = Field(
+        default=None, ge=0, le=100_000, description="Relays (extension): times it reconnected"
     )
 
     @field_validator("broadcast_id")
@@ -233,6 +319,12 @@ class ReceiverStatus(BaseModel):
         if isinstance(value, bool) or not isinstance(value, int | float):
             return None
         return value if 0 <= value <= 100 else None
+
+    features: list[Annotated[str, Field(max_length=16)]] | None = Field(
+        default=None,
+        max_length=8,
+        description='Item types beyond files it airs, e.g. ["relay"] (extension; absent: none)',
+    )
 
     @field_validator("at")
     @classmethod
@@ -345,6 +437,23 @@ def decode_command(payload: bytes) -> ProgrammeCommand | CancelCommand:
             except ValueError as exc:
                 raise ProtocolError(f"{name}: {exc}") from None
     return command
+
+
+def command_ref(payload: bytes) -> str | None:
+    """The `broadcast_id` of a programme command that could not be read, to reject it by."""
+    try:
+        data = json.loads(payload) if len(payload) <= MAX_CMD_BYTES else None
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if not isinstance(data, dict) or data.get("type") != "programme":
+        return None
+    ref = data.get("broadcast_id")
+    if isinstance(ref, str) and 0 < len(ref) <= 64 and set(ref) <= _REF_CHARS:
+        return ref
+    return None
+
+
+_REF_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-")
 
 
 def decode_ack(payload: bytes) -> Ack:

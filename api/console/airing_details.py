@@ -27,6 +27,7 @@ _HEADS = (
     ("No content to air: ", "Không có nội dung để phát: "),
     ("Blocked: ", "Bị chặn, không gửi: "),
     ("Left out: ", "Không phát: "),
+    ("Unsupported: ", "Không gửi: "),
 )
 _STATIONS = re.compile(r"^Stations? ((?:'[^']*'(?:, )?)+): (.*)$")
 _NAME = re.compile(r"'([^']*)'")
@@ -83,6 +84,36 @@ _CLAUSES: list[Clause] = [
         re.compile(r"^HTTP (\d{3}): .*$"),
         lambda m: f"không tải được âm thanh: máy chủ báo lỗi HTTP {m[1]}",
     ),
+    # Relays: what dispatch and the receiver agent say of a relay.
+    (
+        re.compile(r"^the receiver did not declare relay support .*$", re.DOTALL),
+        lambda m: "cụm loa không báo hỗ trợ tiếp âm nên không được gửi lượt tiếp âm",
+    ),
+    (
+        re.compile(r"^relayed ([\d.]+) s, lost ([\d.]+) s(?: over (\d+) reconnects?)?$"),
+        lambda m: (
+            f"đã tiếp âm {_number(m[1])} giây, mất {_number(m[2])} giây"
+            + (f", kết nối lại {m[3]} lần" if m[3] else "")
+        ),
+    ),
+    (
+        re.compile(r"^stream unreachable for the whole window: (.*)$", re.DOTALL),
+        lambda m: (
+            f"không kết nối được luồng tiếp âm suốt thời gian tiếp âm: {_connect_reason(m[1])}"
+        ),
+    ),
+    (
+        re.compile(r"^unsupported item type: (.*)$"),
+        lambda m: f"cụm loa không hỗ trợ loại nội dung này ({m[1]})",
+    ),
+    (
+        re.compile(r"^unsupported programme: .*$", re.DOTALL),
+        lambda m: "cụm loa không đọc được chương trình phát",
+    ),
+    (
+        re.compile(r"^the relay window ended before air time$"),
+        lambda m: "đã hết giờ tiếp âm trước khi phát",
+    ),
     (
         re.compile(r"^every language the station airs is required$"),
         lambda m: "đài chỉ phát khi có đủ mọi ngôn ngữ của đài",
@@ -115,6 +146,11 @@ _CLAUSES: list[Clause] = [
         ),
     ),
 ]
+
+
+def _number(text: str) -> str:
+    """A decimal number as Vietnamese writes it (a comma)."""
+    return text.replace(".", ",")
 
 
 def _connect_reason(text: str) -> str:

@@ -624,6 +624,24 @@ CATALOGUE: dict[str, Text] = {
     "language_review.audio_not_ready": Text(
         "Âm thanh bản {language} của bản tin {bulletin_id} chưa sẵn sàng: hãy nghe trước khi duyệt"
     ),
+    # relays: relay sources (live streams) and relay broadcasts
+    "relay.source_not_found": Text("Không tìm thấy nguồn tiếp âm {source_id}"),
+    "relay.no_name": Text("Nguồn tiếp âm cần có tên", "title"),
+    "relay.name_too_long": Text("Tên nguồn tiếp âm dài quá {limit} ký tự", "title"),
+    "relay.name_taken": Text("Địa bàn đã có nguồn tiếp âm tên “{name}”", "title"),
+    "relay.bad_url": Text(
+        "Địa chỉ luồng phát phải bắt đầu bằng http:// hoặc https:// (Icecast hoặc HLS)", "url"
+    ),
+    "relay.source_in_use": Text(
+        "Nguồn tiếp âm đang được dùng cho lịch phát {broadcast_id}, không xóa được"
+    ),
+    "relay.source_not_for_area": Text(
+        "Nguồn tiếp âm {source_id} không dùng được cho địa bàn {area_code}", "area"
+    ),
+    "relay.with_bulletins": Text("Lịch tiếp âm không kèm bản tin", "bulletin"),
+    "relay.incomplete": Text("Hãy chọn nguồn tiếp âm và thời lượng tiếp âm"),
+    "relay.bad_duration": Text("Thời lượng tiếp âm từ 1 giây đến 24 giờ", "when"),
+    "relay.emergency": Text("Tin khẩn cấp không phát bằng tiếp âm"),
 }
 
 

@@ -46,6 +46,7 @@ from broadcast.delivery.models import AIRED_STATES, FINAL_STATES, DeliveryState
 from broadcast.notifications.gaps import language_gaps
 from broadcast.people.models import Role
 from broadcast.people.service import Principal
+from broadcast.relays.models import RelaySource
 from broadcast.reports import coverage as reports
 from broadcast.schedule import edits
 from broadcast.schedule import service as scheduling
@@ -535,6 +536,9 @@ def broadcast_page(
     assert isinstance(broadcast, Broadcast)
     context["edit"] = series_pages.edit_context(session, principal, broadcast, now)
     context["replaced_by"] = edits.replaced_by(session, [broadcast_id]).get(broadcast_id, [])
+    context["relay_source"] = (
+        session.get(RelaySource, broadcast.relay_source_id) if broadcast.relay_source_id else None
+    )
     return render(request, "broadcast.html", context, principal=principal)
 
 

@@ -30,7 +30,13 @@ from broadcast.notifications.gaps import LanguageGap, language_gaps
 from broadcast.schedule import edits
 from broadcast.schedule import service as scheduling
 from broadcast.schedule.describe import describe_broadcast
-from broadcast.schedule.models import Broadcast, BroadcastStatus, Occurrence, OccurrenceState
+from broadcast.schedule.models import (
+    Broadcast,
+    BroadcastKind,
+    BroadcastStatus,
+    Occurrence,
+    OccurrenceState,
+)
 from stations.areas import Area
 from stations.models import Station
 from stations.protocol import Priority
@@ -108,6 +114,8 @@ def delivery_public(
         attempt=delivery.attempt,
         interrupted_by=delivery.interrupted_by,
         reaired=delivery.reair_expires_at is not None,
+        lost_seconds=delivery.lost_seconds,
+        reconnects=delivery.reconnects,
     )
 
 
@@ -131,6 +139,9 @@ def broadcast_public(broadcast: Broadcast, summary: scheduling.AiringSummary) ->
         next_air_at=summary.next_air_at,
         edited_from_id=broadcast.edited_from_id,
         edited_from_seq=broadcast.edited_from_seq,
+        kind=BroadcastKind(broadcast.kind),
+        relay_source_id=broadcast.relay_source_id,
+        duration_seconds=broadcast.duration_seconds,
     )
 
 
@@ -171,6 +182,8 @@ def create_broadcast(
         title=body.title,
         wake=wake,
         blackout=body.blackout,
+        relay_source_id=body.relay_source_id,
+        duration_seconds=body.duration_seconds,
     )
     return bs.BroadcastCreated(
         **_detail(session, result.broadcast).model_dump(),

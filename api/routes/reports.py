@@ -42,6 +42,12 @@ class TallyPublic(BaseModel):
         "(the status names the emergency: `interrupted_by`); 0 per language",
     )
     minutes_aired: float
+    relays: int = Field(
+        0, description="Of `aired`: relays of a live stream (broadcasts of kind relay)"
+    )
+    relay_minutes: float = Field(
+        0.0, description="Of `minutes_aired`: minutes relayed, less what receivers lost to cuts"
+    )
     deliveries: int
     deliveries_aired: int
     coverage: float | None
@@ -84,6 +90,8 @@ def _tally(t: reports.Tally) -> TallyPublic:
         cancelled=t.cancelled,
         reaired=t.reaired,
         minutes_aired=round(t.minutes_aired, 2),
+        relays=t.relays,
+        relay_minutes=round(t.relay_minutes, 2),
         deliveries=t.deliveries,
         deliveries_aired=t.deliveries_aired,
         coverage=t.coverage,

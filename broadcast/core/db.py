@@ -125,7 +125,7 @@ def _migration_lock(url: str) -> Iterator[None]:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    """Apply migrations up to `revision` (every head by default); processes starting
+    """Apply migrations up to `revision` (the head by default); processes starting
     together take turns."""
     with _migration_lock(url):
         command.upgrade(alembic_config(url), revision)

@@ -8,6 +8,7 @@ import broadcast.campaigns.models
 import broadcast.delivery.models
 import broadcast.notifications.models
 import broadcast.people.models
+import broadcast.relays.models
 import broadcast.schedule.blackouts
 import broadcast.schedule.models
 import broadcast.templates.models

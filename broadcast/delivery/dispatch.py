@@ -22,6 +22,7 @@ own version.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -54,8 +55,10 @@ from broadcast.delivery.models import (
     record_events,
     record_events_of,
 )
+from broadcast.relays.models import RelaySource
 from broadcast.schedule.models import (
     Broadcast,
+    BroadcastKind,
     BroadcastStatus,
     BroadcastTarget,
     Occurrence,
@@ -65,7 +68,15 @@ from broadcast.schedule.service import occurrence_ref
 from broadcast.webhooks import events as webhook_events
 from stations import volume
 from stations.models import Area, Receiver, Station, StationKind
-from stations.protocol import CancelCommand, MediaItem, Priority, ProgrammeCommand, Topics, encode
+from stations.protocol import (
+    CancelCommand,
+    MediaItem,
+    Priority,
+    ProgrammeCommand,
+    RelayItem,
+    Topics,
+    encode,
+)
 from stations.timeutil import as_utc
 
 log = logging.getLogger(__name__)
@@ -363,29 +374,44 @@ def materialise(
     notes: list[tuple[str, str]] = []  # (station name, why), for Occurrence.detail
     overflow: dict[str, list[int]] = {}
     stations = stations_for(session, bid)
+    relay = relay_programme(session, broadcast, ref, air_at, expires_at, priority)
     for station, _area in stations:
         sid = station.id or 0
         legacy = station.kind == StationKind.legacy
-        receivers: Sequence[tuple[str, Sequence[str] | None, Any, int | None]] = []
+        receivers: Sequence[
+            tuple[str, Sequence[str] | None, Any, int | None, Sequence[str] | None]
+        ] = []
         if not legacy:
-            receivers = session.exec(
-                select(
-                    Receiver.id,
-                    Receiver.codecs,
-                    Receiver.volume_schedule,
-                    Receiver.reported_volume,
+            receivers = (
+                session.execute(
+                    sa_select(
+                        col(Receiver.id),
+                        col(Receiver.codecs),
+                        col(Receiver.volume_schedule),
+                        col(Receiver.reported_volume),
+                        col(Receiver.features),
+                    )
+                    .where(col(Receiver.station_id) == sid, col(Receiver.active).is_(True))
+                    .order_by(col(Receiver.id))
                 )
-                .where(Receiver.station_id == sid, col(Receiver.active).is_(True))
-                .order_by(col(Receiver.id))
-            ).all()
+                .tuples()
+                .all()
+            )
         targets = [(None, f"station:{sid}")] if legacy else [(rid, rid) for rid, *_ in receivers]
+        if relay is not None:
+            longest = max(longest, relay.duration_ms)
+            relaying = {rid for rid, _, _, _, features in receivers if "relay" in (features or ())}
+            rows.extend(_relay_rows(relay, (oid, bid, sid), targets, relaying, late=late, at=at))
+            if len(relaying) < len(receivers):
+                notes.append((station.name, RELAY_UNSUPPORTED))
+            continue
         codec = station.audio_codec or "mp3"
         # Receivers that did not declare the station's codec get the MP3 programme.
         mp3_only = {rid for rid, codecs, *_ in receivers if not plays(codecs, codec)}
         # Volumes go only to receivers that reported one in their `state` (older ones
         # refuse fields they do not know); a receiver's own schedule replaces the station's.
-        takes_volume = {rid for rid, _, _, reported in receivers if reported is not None}
-        own_volumes = {rid: schedule for rid, _, schedule, _ in receivers if schedule}
+        takes_volume = {rid for rid, _, _, reported, _ in receivers if reported is not None}
+        own_volumes = {rid: schedule for rid, _, schedule, _, _ in receivers if schedule}
         version: str | None = None
         try:
             ids = _bulletins_for(carried.get(str(sid), []), broadcast.bulletin_ids)
@@ -464,6 +490,7 @@ def materialise(
     decided_states = [
         DeliveryState.sent.value,
         DeliveryState.expired.value,
+        DeliveryState.rejected.value,  # receivers that cannot relay a stream
         *(s.value for s in NOT_SENT_STATES),
     ]
     where = and_(DELIVERY.c.occurrence_id == oid, DELIVERY.c.state.in_(decided_states))
@@ -486,6 +513,82 @@ def materialise(
     if notes:
         log.warning("Airing %s: %s", ref, occurrence.detail)
     return len(rows)
+
+
+# Why a receiver was not sent a relay: it never declared it relays streams.
+RELAY_UNSUPPORTED = (
+    'Unsupported: the receiver did not declare relay support (features: ["relay"] in its '
+    "state), so it was not sent the relay"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RelayProgramme:
+    """The one command every relaying receiver of an airing gets, and its length."""
+
+    version: str
+    duration_ms: int
+    payload: str
+
+
+def relay_programme(
+    session: Session,
+    broadcast: Broadcast,
+    ref: str,
+    air_at: datetime,
+    expires_at: datetime,
+    priority: Priority,
+) -> RelayProgramme | None:
+    """The `programme` command of a relay airing (None for a broadcast of bulletins)."""
+    if broadcast.kind != BroadcastKind.relay or broadcast.relay_source_id is None:
+        return None
+    source = session.get(RelaySource, broadcast.relay_source_id)
+    if source is None:
+        raise ValueError(f"relay source {broadcast.relay_source_id} no longer exists")
+    until = air_at + timedelta(seconds=broadcast.duration_seconds or 0)
+    title = broadcast.title or source.name
+    version = hashlib.sha256(
+        json.dumps(["relay", source.url, until.isoformat(), title]).encode()
+    ).hexdigest()[:16]
+    command = ProgrammeCommand(
+        broadcast_id=ref,
+        air_at=air_at,
+        expires_at=min(expires_at, until),
+        priority=priority,
+        version=version,
+        items=[RelayItem(type="relay", url=source.url, until=until, title=title)],
+    )
+    length = round((until - air_at).total_seconds() * 1000)
+    return RelayProgramme(version, length, encode(command).decode())
+
+
+def _relay_rows(
+    relay: RelayProgramme,
+    ids: tuple[int, int, int],
+    targets: Sequence[tuple[str | None, str]],
+    relaying: set[str],
+    *,
+    late: bool,
+    at: Any,
+) -> list[tuple[Any, ...]]:
+    """Delivery rows of one station's relay: sent to receivers that relay streams,
+    decided `rejected` (unsupported) for the others; a legacy station's operator confirms."""
+    rows: list[tuple[Any, ...]] = []
+    for rid, target in targets:
+        if rid is not None and rid not in relaying:
+            state, body, detail, finished = DeliveryState.rejected, None, RELAY_UNSUPPORTED, at
+        else:
+            state = DeliveryState.expired if late else DeliveryState.queued
+            body = None if late or rid is None else relay.payload
+            detail, finished = None, None
+            if rid is None and not late:
+                state = DeliveryState.sent
+        sent_at = at if rid is None and not late else None
+        rows.append(
+            (*ids, rid, target, state.value, relay.version, relay.duration_ms)
+            + (body, detail, sent_at, finished, at, 1)
+        )
+    return rows
 
 
 def _command(
@@ -545,12 +648,16 @@ def with_volumes(
     """The command with each item's `volume`: the schedule's at the item's own air time.
 
     An item airs at `air_at` plus the length of the items before it (the receiver plays
-    them back to back); an emergency airs every item at the emergency volume.
+    them back to back); an emergency airs every item at the emergency volume. A relay
+    item carries no volume: it airs at the receiver's own.
     """
     emergency = command.priority is Priority.emergency
-    items = []
+    items: list[MediaItem | RelayItem] = []
     at = command.air_at
     for item in command.items:
+        if not isinstance(item, MediaItem):  # a relay plays at the receiver's own volume
+            items.append(item)
+            continue
         level = schedule.volume_at(at, zone, emergency=emergency)
         items.append(item.model_copy(update={"volume": level}))
         at += timedelta(milliseconds=item.duration_ms)

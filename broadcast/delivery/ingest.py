@@ -256,6 +256,8 @@ class _Row:
     standing: Standing  # after the batch's reports so far
     detail: str | None = None  # the new detail, when a report changed the state with one
     attempt: int = 1  # the delivery's current attempt: its events are recorded in it
+    # A relay's believed completion: seconds lost and reconnects, as the receiver said.
+    relay: tuple[float | None, int | None] | None = None
 
 
 @dataclass
@@ -725,6 +727,13 @@ class AckIngestor:
                 rules=rules,
                 now=now,
             )
+            if (
+                ack.state is AckState.completed
+                and (ack.lost_seconds is not None or ack.reconnects is not None)
+                and step.standing.state == AckState.completed.value
+                and row.standing.state != AckState.completed.value
+            ):
+                row.relay = (ack.lost_seconds, ack.reconnects)
             row.standing = step.standing
             if step.detail is not None:
                 row.detail = step.detail
@@ -781,6 +790,9 @@ class AckIngestor:
             if after.flags != before.flags:
                 names.append("flags")
                 values.append(format_flags(after.flags))
+            if row.relay is not None:
+                names.extend(("lost_seconds", "reconnects"))
+                values.extend(row.relay)
             if names:
                 groups.setdefault(tuple(names), []).append((*values, recorded_at, row.id))
         for keys, params in groups.items():
@@ -843,5 +855,11 @@ class AckIngestor:
                     update(RECEIVER)
                     .where(RECEIVER.c.id == receiver_id)
                     .values(reported_volume=level, reported_volume_at=now)
+                )
+            if status.features is not None:
+                session.connection().execute(
+                    update(RECEIVER)
+                    .where(RECEIVER.c.id == receiver_id)
+                    .values(features=sorted({f.lower() for f in status.features}))
                 )
         return written

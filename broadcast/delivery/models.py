@@ -121,6 +121,10 @@ class Delivery(SQLModel, table=True):
     interrupted_by: str | None = Field(default=None, max_length=40)
     reair_expires_at: datetime | None = Field(default=None, sa_column=UTCDateTime())
     reair_deadline_at: datetime | None = Field(default=None, sa_column=UTCDateTime())
+    # A relay's completion as the receiver reported it: seconds of the window not aired
+    # (cuts, reconnects) and how often it reconnected.
+    lost_seconds: float | None = Field(default=None)
+    reconnects: int | None = Field(default=None)
 
 
 class DeliveryEvent(SQLModel, table=True):

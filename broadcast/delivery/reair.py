@@ -32,7 +32,7 @@ from broadcast.core.settings import Settings
 from broadcast.delivery.models import Delivery, DeliveryState, record_events
 from broadcast.delivery.resend import next_version
 from broadcast.schedule.models import Broadcast, Occurrence, OccurrenceState
-from stations.protocol import Priority, ProgrammeCommand, decode_command, encode
+from stations.protocol import Priority, ProgrammeCommand, RelayItem, decode_command, encode
 from stations.timeutil import as_utc
 
 # The detail a receiver gives a programme an emergency stopped (docs/protocol.md).
@@ -143,6 +143,10 @@ def _again(payload: str, version: str, air_at: datetime, expires_at: datetime) -
     if not isinstance(command, ProgrammeCommand):  # pragma: no cover - stored by dispatch
         raise ValueError("a delivery keeps its programme command")
     zone = command.air_at.tzinfo
+    # A relay goes on live until its end: it resumes, and never expires after it.
+    ends = [item.until for item in command.items if isinstance(item, RelayItem)]
+    if ends:
+        expires_at = min(expires_at, *ends)
     update = {
         "version": version,
         "air_at": air_at.astimezone(zone),

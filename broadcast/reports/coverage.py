@@ -272,6 +272,10 @@ class Tally:
     minutes_aired: float = 0.0
     # Of the aired, station airings aired again after an emergency interrupted them.
     reaired: int = 0
+    # Of the aired, relays of a live stream, and their minutes (in `minutes_aired` too):
+    # the window relayed, less what the receiver lost to cuts.
+    relays: int = 0
+    relay_minutes: float = 0.0
     deliveries: int = 0
     deliveries_aired: int = 0
 
@@ -280,8 +284,16 @@ class Tally:
         """Share of deliveries that aired."""
         return self.deliveries_aired / self.deliveries if self.deliveries else None
 
-    def add(self, outcome: Outcome, minutes: float, deliveries: int, aired_deliveries: int) -> None:
-        """Count one station airing."""
+    def add(
+        self,
+        outcome: Outcome,
+        minutes: float,
+        deliveries: int,
+        aired_deliveries: int,
+        *,
+        relay: bool = False,
+    ) -> None:
+        """Count one station airing (`relay`: of a live stream)."""
         if outcome is Outcome.cancelled:
             self.cancelled += 1
             return
@@ -289,6 +301,9 @@ class Tally:
         if outcome in AIRED_OUTCOMES:
             self.aired += 1
             self.minutes_aired += minutes
+            if relay:
+                self.relays += 1
+                self.relay_minutes += minutes
         if outcome is Outcome.blocked:
             self.no_content += 1
         setattr(self, outcome.value, getattr(self, outcome.value) + 1)
@@ -409,6 +424,7 @@ def _played(
         station,
         broadcast,
         versions,
+        lost_seconds=ordered[0].lost_seconds or 0.0,
     )
 
 
@@ -418,23 +434,33 @@ def _played_from(
     station: Station,
     broadcast: Broadcast,
     versions: dict[int, dict[str, int]],
+    *,
+    lost_seconds: float = 0.0,
 ) -> Played | None:
-    """`_played` from the commands of the deliveries, aired ones first."""
+    """`_played` from the commands of the deliveries, aired ones first.
+
+    A relay carries its window (`air_at` to the item's `until`) less the `lost_seconds`
+    the receiver that aired it reported.
+    """
     per_language: defaultdict[str, float] = defaultdict(float)
     for payload in payloads:
         if payload:
             per_language.clear()
             try:
-                items = json.loads(payload).get("items", [])
+                command = json.loads(payload)
+                items = command.get("items", [])
                 total = 0.0
                 for item in items:
                     minutes = int(item.get("duration_ms") or 0) / 60000
+                    if item.get("type") == "relay":
+                        window = parse_time(item["until"]) - parse_time(command["air_at"])
+                        minutes = max(0.0, window.total_seconds() - lost_seconds) / 60
                     total += minutes  # idents included: they air too
                     # Station idents carry no language (zxx): minutes, not a language.
                     language = item.get("language")
                     if language and language != IDENT_LANGUAGE:
                         per_language[str(language)] += minutes
-            except (ValueError, AttributeError, TypeError):
+            except (ValueError, AttributeError, TypeError, KeyError):
                 continue
             return Played(total, dict(per_language))
     if to_receivers:
@@ -550,6 +576,28 @@ def _counted(numbers: Sequence[Any]) -> StationAiring:
     return counted
 
 
+def parse_time(text: str) -> datetime:
+    """An RFC 3339 time of a stored command."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _losses(session: Session, ids: Sequence[int]) -> dict[int, float]:
+    """Seconds lost by the relays among these deliveries, by id: one query."""
+    if not ids:
+        return {}
+    dialect = session.get_bind().dialect
+    return {
+        did: float(lost)
+        for did, lost in session.execute(
+            sa_select(col(Delivery.id), col(Delivery.lost_seconds)).where(
+                in_list(DELIVERY.c.id, "ids", dialect.name),
+                col(Delivery.lost_seconds).is_not(None),
+            ),
+            {"ids": driver_list(dialect)(ids)},
+        ).all()
+    }
+
+
 def _commands(session: Session, ids: Sequence[int]) -> dict[int, str | None]:
     """The commands (payloads) of these deliveries, by id: one query."""
     if not ids:
@@ -648,16 +696,15 @@ def station_airings(
     by_occurrence: dict[int, dict[int, StationAiring]] = defaultdict(dict)
     for (oid, sid), station_airing in counted.items():
         by_occurrence[oid][sid] = station_airing
-    commands = _commands(
-        session,
-        sorted(
-            {
-                c.command_aired or c.command_any or 0
-                for c in counted.values()
-                if c.command_aired or c.command_any
-            }
-        ),
+    command_ids = sorted(
+        {
+            c.command_aired or c.command_any or 0
+            for c in counted.values()
+            if c.command_aired or c.command_any
+        }
     )
+    commands = _commands(session, command_ids)
+    losses = _losses(session, [c.command_aired for c in counted.values() if c.command_aired])
     stations = {
         s.id or 0: s
         for s in session.exec(
@@ -700,6 +747,7 @@ def station_airings(
                     station,
                     broadcast,
                     versions,
+                    lost_seconds=losses.get(command or 0, 0.0),
                 )
             result.append(
                 StationAiringOutcome(
@@ -768,7 +816,7 @@ def coverage_report(
         report.commune_names[commune.code] = commune.name
         minutes = played.minutes if played else 0.0
         for tally in (report.total, report.communes.setdefault(commune.code, Tally())):
-            tally.add(outcome, minutes, sent, aired_rows)
+            tally.add(outcome, minutes, sent, aired_rows, relay=one.broadcast.kind == "relay")
             if outcome in AIRED_OUTCOMES and numbers is not None and numbers.reaired:
                 tally.reaired += 1
         in_airing = played.languages if played else {}

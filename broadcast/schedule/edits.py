@@ -221,6 +221,9 @@ def edit_series(
         title=title,
         now=now,
         blackout=blackout,
+        # A relay stays a relay of the same stream and length.
+        relay_source_id=original.relay_source_id,
+        duration_seconds=original.duration_seconds,
     )
     edited = result.broadcast
     edited.edited_from_id = broadcast_id

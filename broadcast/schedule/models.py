@@ -24,6 +24,13 @@ class BroadcastStatus(StrEnum):
     cancelled = "cancelled"
 
 
+class BroadcastKind(StrEnum):
+    """What a broadcast airs."""
+
+    bulletin = "bulletin"
+    relay = "relay"  # a live stream, relayed from air time for a duration
+
+
 class BroadcastState(StrEnum):
     """Where a broadcast stands, derived from its airings (never stored).
 
@@ -70,6 +77,15 @@ class Broadcast(SQLModel, table=True):
     # that broadcast, and the first of its airings this one replaces.
     edited_from_id: int | None = Field(default=None, foreign_key="broadcast.id", index=True)
     edited_from_seq: int | None = Field(default=None)
+    # What it airs: bulletins ("bulletin"), or a live stream ("relay") from a relay source
+    # for `duration_seconds` from each airing's time (broadcast.relays).
+    kind: str = Field(
+        default=BroadcastKind.bulletin,
+        sa_type=String(16),
+        sa_column_kwargs={"server_default": "bulletin"},
+    )
+    relay_source_id: int | None = Field(default=None, foreign_key="relay_source.id", index=True)
+    duration_seconds: int | None = Field(default=None)
 
 
 class BroadcastTarget(SQLModel, table=True):

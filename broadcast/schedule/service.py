@@ -20,6 +20,7 @@ from broadcast.core.settings import Settings
 from broadcast.delivery.models import FINAL_STATES, Delivery, DeliveryState, record_events_of
 from broadcast.people.models import Role, User
 from broadcast.people.service import Principal
+from broadcast.relays.service import usable_source
 from broadcast.schedule.blackouts import (
     BlackoutChoice,
     MovedAiring,
@@ -29,6 +30,7 @@ from broadcast.schedule.blackouts import (
 )
 from broadcast.schedule.models import (
     Broadcast,
+    BroadcastKind,
     BroadcastState,
     BroadcastStatus,
     BroadcastTarget,
@@ -185,6 +187,8 @@ def create_broadcast(
     now: datetime | None = None,
     emergency_repeats: bool = False,
     blackout: BlackoutChoice = BlackoutChoice.refuse,
+    relay_source_id: int | None = None,
+    duration_seconds: int | None = None,
 ) -> Broadcast:
     """Schedule bulletins for areas in the caller's scope and compute every airing (UTC).
 
@@ -194,6 +198,9 @@ def create_broadcast(
     Other airings inside a blackout of a target area (or of an area above it) are
     refused, or with `blackout=move` moved to the blackout's end (`scheduled_broadcast`
     also says which).
+
+    With `relay_source_id` it is a relay: no bulletins, the source's live stream aired
+    for `duration_seconds` from each airing's time, to receivers that relay streams.
     """
     return scheduled_broadcast(
         session=session,
@@ -209,6 +216,8 @@ def create_broadcast(
         now=now,
         emergency_repeats=emergency_repeats,
         blackout=blackout,
+        relay_source_id=relay_source_id,
+        duration_seconds=duration_seconds,
     ).broadcast
 
 
@@ -218,6 +227,42 @@ class Scheduled:
 
     broadcast: Broadcast
     moved: list[MovedAiring]
+
+
+MAX_RELAY_SECONDS = 24 * 3600
+
+
+def _check_relay(
+    *,
+    session: Session,
+    scope: Scope,
+    areas: Sequence[Area],
+    bulletin_ids: Sequence[int],
+    relay_source_id: int | None,
+    duration_seconds: int | None,
+    priority: Priority,
+) -> timedelta:
+    """A relay's window: its source usable by every target, a duration, no bulletins."""
+    if bulletin_ids:
+        raise InvalidInputError(
+            "A relay airs its stream, not bulletins", code="relay.with_bulletins"
+        )
+    if relay_source_id is None or duration_seconds is None:
+        raise InvalidInputError(
+            "A relay needs relay_source_id and duration_seconds", code="relay.incomplete"
+        )
+    if not 1 <= duration_seconds <= MAX_RELAY_SECONDS:
+        raise InvalidInputError(
+            f"A relay lasts from 1 second to {MAX_RELAY_SECONDS // 3600} hours",
+            code="relay.bad_duration",
+            limit=MAX_RELAY_SECONDS,
+        )
+    if priority is Priority.emergency:
+        raise InvalidInputError(
+            "An emergency airs bulletins; a relay cannot be one", code="relay.emergency"
+        )
+    usable_source(session=session, scope=scope, source_id=relay_source_id, areas=areas)
+    return timedelta(seconds=duration_seconds)
 
 
 def programme_length(session: Session, bulletin_ids: Sequence[int]) -> timedelta | None:
@@ -248,6 +293,8 @@ def scheduled_broadcast(
     now: datetime | None = None,
     emergency_repeats: bool = False,
     blackout: BlackoutChoice = BlackoutChoice.refuse,
+    relay_source_id: int | None = None,
+    duration_seconds: int | None = None,
 ) -> Scheduled:
     """`create_broadcast`, saying which airings were moved out of blackouts."""
     now = now or utcnow()
@@ -256,7 +303,19 @@ def scheduled_broadcast(
     if len(set(area_codes)) != len(area_codes):
         raise InvalidInputError("An area is listed twice", code="broadcast.area_twice")
     areas = [get_area(session=session, code=code, scope=scope) for code in area_codes]
-    _check_bulletins(session, bulletin_ids, scope)
+    relay = relay_source_id is not None or duration_seconds is not None
+    if relay:
+        length = _check_relay(
+            session=session,
+            scope=scope,
+            areas=areas,
+            bulletin_ids=bulletin_ids,
+            relay_source_id=relay_source_id,
+            duration_seconds=duration_seconds,
+            priority=priority,
+        )
+    else:
+        _check_bulletins(session, bulletin_ids, scope)
     zone = settings.zone
     if priority is Priority.emergency:
         if rule and not emergency_repeats:
@@ -281,7 +340,7 @@ def scheduled_broadcast(
         times, moved = resolve_airings(
             blackouts=blackouts_over(session=session, areas=areas),
             times=times,
-            duration=programme_length(session, bulletin_ids),
+            duration=length if relay else programme_length(session, bulletin_ids),
             choice=blackout,
         )
     home = _common_ancestor(areas, session)
@@ -296,6 +355,10 @@ def scheduled_broadcast(
         created_by_id=actor.id if actor else None,
         area_id=home.id or 0,
     )
+    if relay:
+        broadcast.kind = BroadcastKind.relay
+        broadcast.relay_source_id = relay_source_id
+        broadcast.duration_seconds = duration_seconds
     session.add(broadcast)
     session.flush()
     bid = broadcast.id or 0
@@ -311,7 +374,8 @@ def scheduled_broadcast(
                 seq=seq,
                 air_at=air_at,
                 dispatch_at=air_at if urgent else air_at - lookahead,
-                expires_at=air_at + expiry,
+                # A relay received late still airs the rest of its window, not after it.
+                expires_at=air_at + (length if relay else expiry),
             )
         )
     session.flush()
@@ -697,6 +761,8 @@ def schedule_broadcast(
     title: str | None = None,
     wake: Callable[[], None] | None = None,
     blackout: BlackoutChoice = BlackoutChoice.refuse,
+    relay_source_id: int | None = None,
+    duration_seconds: int | None = None,
 ) -> Scheduled:
     """An editor schedules bulletins for areas; committed, then the dispatcher is woken.
 
@@ -717,6 +783,8 @@ def schedule_broadcast(
         priority=priority,
         title=title,
         blackout=blackout,
+        relay_source_id=relay_source_id,
+        duration_seconds=duration_seconds,
     )
     broadcast = result.broadcast
     audit.record(
@@ -733,6 +801,11 @@ def schedule_broadcast(
             "rrule": rule,
             "priority": priority.value,
             "title": title,
+            **(
+                {"relay_source_id": relay_source_id, "duration_seconds": duration_seconds}
+                if broadcast.kind == BroadcastKind.relay
+                else {}
+            ),
             "moved_out_of_blackouts": [
                 {"from": to_jsonable_python(m.before), "to": to_jsonable_python(m.after)}
                 for m in result.moved

@@ -13,7 +13,8 @@ What it does, as the protocol asks of a receiver:
   `air_at` on its own clock (an `emergency` as soon as it is downloaded; it interrupts what
   is playing, acked `failed` with detail `interrupted`), acks `started`, and `completed`
   once the programme's length has passed on its clock; a programme received after its
-  `expires_at` is `rejected`;
+  `expires_at` is `rejected`, and so is one holding an item of a `type` it does not know
+  (a relay: it declares no `features`), with the reason;
 - for a `cancel` of an airing not started: `rejected` with detail `cancelled`; of one
   playing: stops it (`failed`, detail `cancelled`); of one aired: ignored;
 - a duplicate command (same `broadcast_id` and `version`) gets its last ack again, and
@@ -335,6 +336,10 @@ class Receiver:
         now = self.clock.now()
         if now >= airing.expires_at:
             self._ack(airing, "rejected", now, "expired before it was received")
+            return
+        unknown = sorted({str(i["type"]) for i in airing.items if "type" in i})
+        if unknown:  # an item type it does not know (it declared no `features`)
+            self._ack(airing, "rejected", now, f"unsupported item type: {', '.join(unknown)}")
             return
         self._ack(airing, "received", now)
         try:

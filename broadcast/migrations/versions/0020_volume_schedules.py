@@ -1,7 +1,7 @@
 """Volume by time of day per station and receiver; the volume receivers report.
 
 Revision ID: 0020_volume_schedules
-Revises: 0018_language_reviewers
+Revises: 0019_relays
 Create Date: 2026-12-04 23:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0020_volume_schedules"
-down_revision: str | None = "0018_language_reviewers"
+down_revision: str | None = "0019_relays"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,1 @@
+"""Relays of live radio: an area's stream sources, aired at fixed hours by its stations."""
