@@ -382,21 +382,17 @@ def materialise(
             tuple[str, Sequence[str] | None, Any, int | None, Sequence[str] | None]
         ] = []
         if not legacy:
-            receivers = (
-                session.execute(
-                    sa_select(
-                        col(Receiver.id),
-                        col(Receiver.codecs),
-                        col(Receiver.volume_schedule),
-                        col(Receiver.reported_volume),
-                        col(Receiver.features),
-                    )
-                    .where(col(Receiver.station_id) == sid, col(Receiver.active).is_(True))
-                    .order_by(col(Receiver.id))
+            receivers = session.execute(
+                sa_select(
+                    col(Receiver.id),
+                    col(Receiver.codecs),
+                    col(Receiver.volume_schedule),
+                    col(Receiver.reported_volume),
+                    col(Receiver.features),
                 )
-                .tuples()
-                .all()
-            )
+                .where(col(Receiver.station_id) == sid, col(Receiver.active).is_(True))
+                .order_by(col(Receiver.id))
+            ).all()
         targets = [(None, f"station:{sid}")] if legacy else [(rid, rid) for rid, *_ in receivers]
         if relay is not None:
             longest = max(longest, relay.duration_ms)

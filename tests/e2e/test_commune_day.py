@@ -1,7 +1,9 @@
 """End to end: a commune station's day, programmed like a small radio station.
 
-The province's culture centre programmes Y Tý's station through REST: a funeral in the
-village is a blackout that refuses an airing; a series of bulletins airs its first
+The province's culture centre programmes its communes through REST: Bắc Hà's station
+relays the national radio's news from a live stream (a real HTTP stream, relayed by the
+real `loa receiver` with ffmpeg); at Y Tý a funeral in the village is a blackout that
+refuses an airing; a series of bulletins airs its first
 airing, is edited from its second airing on (a new bulletin), and the edited airing is
 interrupted by an emergency and aired again right after it. Receivers that know only
 docs/protocol.md air all of it on their own clocks; the service's clock is moved with
@@ -10,12 +12,17 @@ theirs, so the day passes in no time. The as-run record shows each step.
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+from stations.agent import run_receiver
+from stations.mqtt import BrokerAddress
 from tests.e2e.conftest import Chain
 from tests.e2e.receiver_client import DeviceClock, Receiver, parse_time
 from tests.e2e.test_chain import (
+    BAC_HA,
     TEXT,
     Y_TY,
     province_people,
@@ -25,6 +32,7 @@ from tests.e2e.test_chain import (
 )
 from tests.e2e.test_emergency_alert import ShiftedClock
 from tests.mqtt.conftest import wait_for
+from tests.streams import live_stream
 from tests.utils import Headers
 
 MINUTE = timedelta(minutes=1)
@@ -71,9 +79,65 @@ def _delivered(chain: Chain, people: dict[str, Headers], bid: int) -> list[dict[
     return list(status(chain, people, bid)["deliveries"])
 
 
-def test_a_commune_station_airs_its_programmed_day(chain: Chain) -> None:
+def _relay_the_news(chain: Chain, people: dict[str, Headers], tmp_path: Path) -> None:
+    """Bắc Hà relays VOV1 for 4 s through a real `loa receiver`; the as-run shows it."""
+    editor = people["editor"]
+    (receiver_id,) = chain.receiver_ids(people["admin"], chain.station(editor, BAC_HA)["id"])
+    stop = threading.Event()
+    agent = threading.Thread(
+        target=run_receiver,
+        kwargs={
+            "receiver_id": receiver_id,
+            "password": chain.passwords[receiver_id],
+            "address": BrokerAddress("127.0.0.1", chain.mqtt_port, receiver_id,
+                                     chain.passwords[receiver_id]),
+            "cache_dir": tmp_path / "relay-cache",
+            "prefix": chain.settings.mqtt_topic_prefix,
+            "stop": stop,
+        },
+        daemon=True,
+    )  # fmt: skip
+    agent.start()
+    try:
+        wait_for(
+            lambda: (
+                chain.ok("GET", f"/receivers/{receiver_id}", editor).get("features") == ["relay"]
+            ),
+            timeout=30,
+        )
+        with live_stream(tmp_path) as stream:
+            source = chain.ok(
+                "POST",
+                "/relay-sources",
+                editor,
+                json={"area_code": "10", "name": "VOV1", "url": stream.url},
+            )
+            body = {
+                "relay_source_id": source["id"],
+                "duration_seconds": 4,
+                "area_codes": [BAC_HA],
+                "starts_at": (datetime.now(UTC) + timedelta(seconds=2)).isoformat(),
+                "title": "Tiếp âm thời sự VOV1",
+            }
+            relay = chain.ok("POST", "/broadcasts", editor, json=body)
+            assert relay["kind"] == "relay"
+
+            def ended() -> dict[str, Any] | None:
+                (row,) = _delivered(chain, people, relay["id"])
+                return row if row["state"] in ("completed", "failed") else None
+
+            row = wait_for(ended, timeout=40)
+        assert row["state"] == "completed", row
+        assert 0 <= row["lost_seconds"] < 4 and stream.connections >= 1
+    finally:
+        stop.set()
+        agent.join(10)
+
+
+def test_a_commune_station_airs_its_programmed_day(chain: Chain, tmp_path: Path) -> None:
     people = province_people(chain)
     editor = people["editor"]
+    _relay_the_news(chain, people, tmp_path)
     short = write_and_approve(chain, people, "Phòng chống cháy rừng")
     long = write_and_approve(chain, people, "Lịch tiêm phòng bổ sung", text=TEXT * 15)
     warning = write_and_approve(chain, people, "Cảnh báo lũ quét", priority="emergency")
@@ -187,3 +251,6 @@ def test_a_commune_station_airs_its_programmed_day(chain: Chain) -> None:
     # warning. Cancelled: the replaced second and third airings and the edited third.
     assert (commune["aired"], commune["reaired"], commune["missed"]) == (3, 1, 0), commune
     assert commune["cancelled"] == 3, commune
+    (relayed,) = [c for c in report["communes"] if c["code"] == BAC_HA]
+    assert (relayed["aired"], relayed["missed"]) == (1, 0), relayed
+    assert report["total"]["relays"] == 1 and 0 < report["total"]["relay_minutes"] <= 4 / 60
