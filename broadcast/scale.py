@@ -306,6 +306,7 @@ def build_province(
                 "created_by_id": author_id,
                 "area_id": commune_ids[n],
                 "created_at": created,
+                "kind": "bulletin",
             }
         )
         targets.append({"broadcast_id": bid, "area_id": commune_ids[n]})
