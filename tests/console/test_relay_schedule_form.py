@@ -160,3 +160,68 @@ def test_a_relay_is_scheduled_by_clicking_through_the_form(
     page.wait_for_url(re.compile(r"/broadcasts/\d+"))
     assert page.locator("#relay", has_text="Tiếp âm VOV1 trong 45 phút mỗi lượt").count() == 1
     readable(page)
+
+
+def _scheduled_relay(editor: TestClient, engine: Engine) -> str:
+    vov1 = _source(engine, "10", "VOV1")
+    saved = editor.post(
+        "/schedule/new",
+        data=_relay_form(editor, vov1, until=(DAY + timedelta(days=3)).strftime("%d/%m/%Y")),
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303, saved.text
+    return saved.headers["location"].split("/broadcasts/", 1)[1].split("?", 1)[0]
+
+
+def test_a_relays_airings_are_edited_moved_and_cancelled_from_its_page(
+    login: Login, engine: Engine, make_user: UserFactory
+) -> None:
+    editor = login("bientap.batxat")
+    relay = _scheduled_relay(editor, engine)
+    page = html.unescape(editor.get(f"/broadcasts/{relay}").text)
+    assert "Thời lượng tiếp âm mới mỗi lượt, theo phút (để trống nếu giữ nguyên 30 phút)" in page
+    assert 'name="bulletin_ids"' not in page  # a relay airs no bulletins
+    token = csrf_of(page)
+
+    # Airing 3 moves to 6:30 and lasts 45 minutes: a new relay of the same stream.
+    edited = editor.post(
+        f"/broadcasts/{relay}/edit",
+        data={
+            "csrf_token": token,
+            "scope": "this",
+            "seq": "3",
+            "air_day": (DAY + timedelta(days=2)).strftime("%d/%m/%Y"),
+            "air_time": "6:30",
+            "relay_minutes": "45",
+        },
+    )
+    assert f"Đã sửa lịch phát #{relay}: lượt 3 được thay bằng lịch phát #" in unquote(edited.text)
+    assert "Tiếp âm VOV1 trong 45 phút mỗi lượt" in html.unescape(edited.text)
+    headers = make_user(Role.editor, "082")
+    new = editor.get(
+        str(edited.url).replace("/broadcasts/", "/api/v1/broadcasts/"), headers=headers
+    )
+    shown = new.json()
+    assert (shown["kind"], shown["duration_seconds"]) == ("relay", 2700)
+    assert [o["air_at"][11:16] for o in shown["occurrences"]] == ["23:30"]
+    assert shown["occurrences"][0]["expires_at"][11:16] == "00:15"  # the 45 minutes' end
+
+    bad = editor.post(f"/broadcasts/{relay}/edit", data={"csrf_token": token, "relay_minutes": "0"})
+    assert "Thời lượng tiếp âm từ 1 giây đến 24 giờ" in html.unescape(unquote(bad.text))
+
+    # One airing moved, one cancelled, then the rest.
+    moved = editor.post(
+        f"/broadcasts/{relay}/airings/2/move",
+        data={
+            "csrf_token": token,
+            "air_day": (DAY + timedelta(days=1)).strftime("%d/%m/%Y"),
+            "air_time": "7:00",
+        },
+    )
+    assert f"Đã đổi lượt 2 sang 07:00 {DAY + timedelta(days=1):%d/%m/%Y}" in unquote(moved.text)
+    cancelled = editor.post(f"/broadcasts/{relay}/airings/1/cancel", data={"csrf_token": token})
+    assert "Đã hủy lượt 1" in unquote(cancelled.text)
+    done = editor.post(f"/broadcasts/{relay}/cancel", data={"csrf_token": token})
+    assert "Đã hủy lịch phát" in unquote(done.text)
+    states = editor.get(f"/api/v1/broadcasts/{relay}", headers=headers).json()["occurrences"]
+    assert {o["state"] for o in states} == {"cancelled"}
