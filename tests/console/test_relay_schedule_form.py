@@ -155,6 +155,7 @@ def test_a_relay_is_scheduled_by_clicking_through_the_form(
     page.fill("#f-first_day", DAY.strftime("%d/%m/%Y"))
     page.fill("#f-until", "")
     page.locator("#preview-relay", has_text="Tiếp âm VOV1 trong 45 phút mỗi lượt").wait_for()
+    readable(page)
     page.select_option("#f-area_codes", ["02680"])
     page.click("button:has-text('Lên lịch')")
     page.wait_for_url(re.compile(r"/broadcasts/\d+"))
