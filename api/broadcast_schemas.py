@@ -183,6 +183,13 @@ class BroadcastEdit(Strict):
     )
     title: str | None = Field(default=None, max_length=300)
     blackout: BlackoutChoice = BlackoutChoice.refuse
+    duration_seconds: int | None = Field(
+        default=None,
+        ge=1,
+        le=24 * 3600,
+        description="A relay's new length, each airing (a broadcast of bulletins refuses it: "
+        "`relay.with_bulletins`). Left out: the relay's length",
+    )
 
 
 class BroadcastEdited(BroadcastCreated):

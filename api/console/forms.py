@@ -66,9 +66,13 @@ def parse_campaign_theme(value: str) -> tuple[int | None, int | None] | None:
 
 
 class ScheduleForm(ConsoleForm):
-    """Approved bulletins for areas, at times written in plain words."""
+    """Approved bulletins, or a relay of a live stream, for areas, at times written in
+    plain words."""
 
+    what: str = "bulletins"  # "relay": a relay source's stream airs instead of bulletins
     bulletin_ids: list[str] = Field(default_factory=list)
+    relay_source_id: str = ""
+    relay_minutes: str = ""  # a relay's length, in minutes
     area_codes: list[str] = Field(default_factory=list)
     first_day: str = ""
     until: str = ""
@@ -82,7 +86,23 @@ class ScheduleForm(ConsoleForm):
         """The chosen bulletin ids; None for one that is not an id."""
         return [parse_id(i) for i in self.bulletin_ids if i.strip()]
 
+    @property
+    def relay(self) -> bool:
+        """Whether the form schedules a relay rather than bulletins."""
+        return self.what == "relay"
+
+    def chosen_source(self) -> int | None:
+        """The chosen relay source's id; None when none (or not an id) is chosen."""
+        return parse_id(self.relay_source_id) if self.relay_source_id.strip() else None
+
+    def duration_seconds(self) -> int | None:
+        """The relay's length in seconds; None when left empty (the service refuses it)."""
+        typed = self.relay_minutes.strip()
+        return int(typed) * 60 if typed.isdigit() and len(typed) < 6 else None
+
     def problems(self) -> dict[str, str]:
+        if self.relay:
+            return self._relay_problems()
         errors: dict[str, str] = {}
         chosen = self.chosen_bulletins()
         if not chosen:
@@ -93,6 +113,20 @@ class ScheduleForm(ConsoleForm):
             errors["area_codes"] = "Chọn ít nhất một địa bàn"
         if self.priority not in ("normal", "priority"):
             errors["priority"] = "Mức ưu tiên không hợp lệ (bản tin khẩn dùng nút Phát khẩn cấp)"
+        return errors
+
+    def _relay_problems(self) -> dict[str, str]:
+        """What only the form can tell of a relay: the rest (a source and a length given,
+        the length's bounds, no emergency) is the service's to refuse."""
+        errors: dict[str, str] = {}
+        if self.relay_source_id.strip() and self.chosen_source() is None:
+            errors["relay_source_id"] = "Chỉ chọn nguồn tiếp âm trong danh sách"
+        if self.relay_minutes.strip() and self.duration_seconds() is None:
+            errors["relay_minutes"] = "Thời lượng tiếp âm là số phút, ví dụ 30"
+        if not self.area_codes:
+            errors["area_codes"] = "Chọn ít nhất một địa bàn"
+        if self.priority not in Priority.__members__:
+            errors["priority"] = "Mức ưu tiên không hợp lệ"
         return errors
 
 

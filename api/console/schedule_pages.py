@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -35,7 +35,7 @@ from api.console.web import (
     render,
     typed_day,
 )
-from api.deps import MAX_ID, IdPath, SessionDep, SettingsDep, WakeDep, get_clock
+from api.deps import MAX_ID, IdPath, SessionDep, SettingsDep, WakeDep, get_clock, parse_id
 from api.responses import file_response
 from broadcast.bulletins import service as bulletins
 from broadcast.bulletins.models import BulletinStatus
@@ -46,6 +46,7 @@ from broadcast.delivery.models import AIRED_STATES, FINAL_STATES, DeliveryState
 from broadcast.notifications.gaps import language_gaps
 from broadcast.people.models import Role
 from broadcast.people.service import Principal
+from broadcast.relays import service as relays
 from broadcast.relays.models import RelaySource
 from broadcast.reports import coverage as reports
 from broadcast.schedule import edits
@@ -81,6 +82,16 @@ _WHEN_INPUTS = {
     "until": "until",
     "when": "when",
 }
+# A relay's errors by code, to the input they are about (the rest as by field above).
+_RELAY_INPUTS = {
+    "relay.bad_duration": "relay_minutes",
+    "relay.source_not_found": "relay_source_id",
+    "relay.source_not_for_area": "relay_source_id",
+    "relay.emergency": "priority",
+}
+# A relay's length the form offers first, in minutes.
+RELAY_MINUTES = "30"
+WHAT_OPTIONS = [("bulletins", "Bản tin đã duyệt"), ("relay", "Tiếp âm")]
 # How many airings the form shows before saving.
 PREVIEW_AIRINGS = 5
 # A date as people type it here: 01/12/2026 (also 1/12/2026, 01-12-2026, 01.12.2026).
@@ -101,7 +112,10 @@ def _options(session: Session, principal: Principal, campaign_theme: str = "") -
         limit=200,
     )
     areas, _ = list_areas(session=session, scope=principal.scope, limit=1000)
+    sources = relays.list_sources(session=session, scope=principal.scope)
     return {
+        "what_options": WHAT_OPTIONS,
+        "relay_options": [(str(s.id), f"{s.name} ({a.name})") for s, a in sources],
         "bulletin_options": [(str(b.id), f"#{b.id} {b.title}") for b, _a in approved],
         "area_options": [(a.code, f"{a.name} ({a.code})") for a in areas],
         "priority_options": PRIORITY_OPTIONS,
@@ -166,12 +180,16 @@ def new_broadcast_page(
     principal: UserDep,
     bulletin: str = "",
     campaign_theme: str = "",
+    relay_source_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> HTMLResponse:
     """The form to schedule approved bulletins (only a campaign's or a theme's with
-    `campaign_theme`)."""
+    `campaign_theme`), or with `relay_source_id` a relay of that source's stream."""
     principal.require(Role.editor)
     today = _today(settings)
     form = {
+        "what": "relay" if relay_source_id else "bulletins",
+        "relay_source_id": str(relay_source_id or ""),
+        "relay_minutes": RELAY_MINUTES,
         "bulletin_ids": [bulletin] if bulletin else [],
         "area_codes": [principal.area.code] if principal.area else [],
         "first_day": day_month_year(today),
@@ -181,6 +199,8 @@ def new_broadcast_page(
     }
     errors: dict[str, str] = {}
     shown = _preview(settings, str(form["when"]), today, today + timedelta(days=30), errors)
+    if relay_source_id:
+        shown = _with_relay(session, principal, shown, relay_source_id, RELAY_MINUTES)
     context = _form_context(session, principal, form, errors, shown, campaign_theme)
     return render(request, "broadcast_new.html", context, principal=principal)
 
@@ -225,6 +245,20 @@ class Preview:
     summary: str
     first: list[tuple[str, str]]  # (dd/mm/yyyy HH:MM, weekday) of the first airings
     count: int
+    relay: str | None = None  # what a relay airs each time, e.g. "Tiếp âm VOV1 trong 30 phút"
+
+
+def _with_relay(
+    session: Session, principal: Principal, preview: Preview | None, source: str | int, minutes: str
+) -> Preview | None:
+    """The preview saying which stream a relay airs and for how long, when both are known
+    (the source among those the caller may relay)."""
+    chosen = {s.id: s for s, _a in relays.list_sources(session=session, scope=principal.scope)}
+    source_id = parse_id(str(source))
+    if preview is None or source_id not in chosen or not minutes.strip().isdigit():
+        return preview
+    said = f"Tiếp âm {chosen[source_id].name} trong {int(minutes)} phút mỗi lượt"
+    return replace(preview, relay=said)
 
 
 def _preview(
@@ -262,9 +296,13 @@ def preview_fragment(
     request: Request,
     settings: SettingsDep,
     principal: UserDep,
+    session: SessionDep,
     when: str = "",
     first_day: str = "",
     until: str = "",
+    what: str = "",
+    relay_source_id: str = "",
+    relay_minutes: str = "",
 ) -> HTMLResponse:
     """The preview block of the new broadcast form, for the fields as typed (saves nothing)."""
     principal.require(Role.editor)
@@ -272,6 +310,8 @@ def preview_fragment(
     first = _date(first_day, errors, "first_day", required=True)
     last = _date(until, errors, "until", required=False)
     shown = None if errors else _preview(settings, when, first, last, errors)
+    if what == "relay":
+        shown = _with_relay(session, principal, shown, relay_source_id, relay_minutes)
     context = {"preview": shown, "preview_error": next(iter(errors.values()), None)}
     return render(request, "schedule_preview.html", context, principal=principal)
 
@@ -297,10 +337,19 @@ def _create(
         title=body.title,
         wake=wake,
         blackout=body.blackout,
+        relay_source_id=body.relay_source_id,
+        duration_seconds=body.duration_seconds,
     )
     broadcast = result.broadcast
     stored = scheduling.occurrences_of(session=session, broadcast_id=broadcast.id or 0)
     return broadcast.id or 0, len(stored), result.moved
+
+
+def _relay_input(code: str, form: ScheduleForm, key: str) -> str:
+    """The input of the relay form a domain error is shown next to."""
+    if code == "relay.incomplete":
+        return "relay_source_id" if form.chosen_source() is None else "relay_minutes"
+    return _RELAY_INPUTS.get(code, key)
 
 
 # How many moved airings the flash after scheduling names one by one.
@@ -325,7 +374,8 @@ def create_broadcast(
     wake: WakeDep,
     form: Annotated[ScheduleForm, Form()],
 ) -> Response:
-    """Schedule approved bulletins for areas at the times written in plain words.
+    """Schedule approved bulletins, or a relay (`what=relay`), for areas at the times
+    written in plain words.
 
     The *Xem trước* button (`action=preview`) shows the summary and first airings of
     what was typed and saves nothing.
@@ -333,10 +383,12 @@ def create_broadcast(
     principal.require(Role.editor)
     previewing = form.action == "preview"
     errors = {} if previewing else form.problems()
-    ids = [i for i in form.chosen_bulletins() if i is not None]
+    ids = [] if form.relay else [i for i in form.chosen_bulletins() if i is not None]
     first = _date(form.first_day, errors, "first_day", required=True)
     last = _date(form.until, errors, "until", required=False)
     preview = _preview(settings, form.when, first, last, errors)
+    if form.relay:
+        preview = _with_relay(session, principal, preview, form.relay_source_id, form.relay_minutes)
     if previewing:
         context = _form_context(session, principal, form.shown(), errors, preview)
         code = 422 if errors else 200
@@ -353,14 +405,21 @@ def create_broadcast(
                 priority=Priority(form.priority),
                 title=form.title.strip() or None,
                 blackout=BlackoutChoice.move if form.blackout == "move" else BlackoutChoice.refuse,
+                relay_source_id=form.chosen_source() if form.relay else None,
+                duration_seconds=form.duration_seconds() if form.relay else None,
             )
             broadcast_id, count, moved = _create(session, settings, principal, body, wake)
         except ValidationError as exc:
             session.rollback()
-            errors["when"] = f"Dữ liệu không hợp lệ: {exc.errors()[0]['msg']}"
+            if "duration_seconds" in exc.errors()[0]["loc"]:  # out of the relay's bounds
+                errors["relay_minutes"] = text_for("relay.bad_duration") or ""
+            else:
+                errors["when"] = f"Dữ liệu không hợp lệ: {exc.errors()[0]['msg']}"
         except LoaError as exc:
             session.rollback()
             key, shown = form_error(exc, _WHEN_INPUTS, default="when", zone=settings.zone)
+            if form.relay:
+                key = _relay_input(exc.code, form, key)
             errors[key] = shown
             blacked_out = exc.code == "schedule.blackout"
         else:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from api.console.messages import say
+from api.console.messages import say, text_for
 from api.console.web import (
     TYPED_DAY_ERROR,
     ConsoleRoute,
@@ -69,7 +69,14 @@ def edit_context(
         "area_options": [(a.code, f"{a.name} ({a.code})") for a in areas],
         "chosen_bulletins": [str(i) for i in broadcast.bulletin_ids],
         "chosen_areas": list(broadcast.area_codes),
+        "relay_length": _length(broadcast.duration_seconds) if broadcast.relay_source_id else None,
     }
+
+
+def _length(seconds: int | None) -> str:
+    """A relay's length as the broadcast page says it: "30 phút", "45 giây"."""
+    total = seconds or 0
+    return f"{total // 60} phút" if total >= 60 else f"{total} giây"
 
 
 @router.post("/broadcasts/{broadcast_id}/edit", dependencies=[CsrfDep])
@@ -88,6 +95,7 @@ def edit_broadcast(
     air_time: Annotated[str, Form(max_length=10)] = "",
     title: Annotated[str, Form(max_length=300)] = "",
     once: Annotated[bool, Form()] = False,
+    relay_minutes: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     """Edit the chosen airings; the new broadcast's page shows the result."""
     page = f"/broadcasts/{broadcast_id}"
@@ -102,6 +110,9 @@ def edit_broadcast(
             starts_at = datetime.combine(day, time(hour, minute), tzinfo=settings.zone)
         except ValueError:
             return redirect(page, "Giờ phát không hợp lệ (ví dụ 6:05)", error=True)
+    typed = relay_minutes.strip()
+    if typed and not (typed.isdigit() and 0 < int(typed) <= 24 * 60):
+        return redirect(page, text_for("relay.bad_duration") or "", error=True)
     try:
         result = edits.edit_series(
             session=session,
@@ -116,6 +127,7 @@ def edit_broadcast(
                 starts_at=starts_at,
                 rrule=None if once else edits.UNSET,
                 title=title.strip() or edits.UNSET,
+                duration_seconds=int(typed) * 60 if typed else None,
             ),
             now=get_clock(request)(),
             wake=wake,

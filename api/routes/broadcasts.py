@@ -276,6 +276,7 @@ def edit_broadcast(
             starts_at=body.starts_at,
             rrule=body.rrule if "rrule" in given else edits.UNSET,
             title=body.title if "title" in given else edits.UNSET,
+            duration_seconds=body.duration_seconds,
         ),
         now=clock(),
         wake=wake,

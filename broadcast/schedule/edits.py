@@ -66,6 +66,7 @@ class SeriesChanges:
     starts_at: datetime | None = None  # the first edited airing's new time
     rrule: str | None | object = UNSET  # None or "": no recurrence from there on
     title: str | None | object = UNSET
+    duration_seconds: int | None = None  # a relay's new length, each airing
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,9 +222,9 @@ def edit_series(
         title=title,
         now=now,
         blackout=blackout,
-        # A relay stays a relay of the same stream and length.
+        # A relay stays a relay of the same stream (of a new length if given).
         relay_source_id=original.relay_source_id,
-        duration_seconds=original.duration_seconds,
+        duration_seconds=changes.duration_seconds or original.duration_seconds,
     )
     edited = result.broadcast
     edited.edited_from_id = broadcast_id

@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 
 from broadcast.people.models import AuditEvent, Role
 from broadcast.schedule.models import Occurrence
+from tests.broadcasts.test_broadcast_scope import approved_bulletin
 from tests.utils import UserFactory
 
 SOURCES = "/api/v1/relay-sources"
@@ -109,3 +110,54 @@ def test_a_relay_is_a_broadcast_of_its_own_kind(
     assert refused(plain | {"relay_source_id": None, "duration_seconds": None}) == (
         "broadcast.no_bulletin"
     )
+
+
+def test_a_relays_length_is_edited_over_rest(
+    client: TestClient, engine: Engine, make_user: UserFactory, demo: dict[str, str]
+) -> None:
+    province = make_user(Role.editor, "10")
+    commune = make_user(Role.editor, "02680")
+    source = client.post(SOURCES, json=VOV1, headers=province).json()
+    relay = client.post(
+        "/api/v1/broadcasts",
+        json={
+            "area_codes": ["02680"],
+            "starts_at": "2031-03-01T06:00:00+07:00",
+            "rrule": "FREQ=DAILY;COUNT=3",
+            "relay_source_id": source["id"],
+            "duration_seconds": 1800,
+        },
+        headers=commune,
+    ).json()
+    edited = client.patch(
+        f"/api/v1/broadcasts/{relay['id']}",
+        json={"scope": "following", "seq": 2, "duration_seconds": 2700},
+        headers=commune,
+    )
+    assert edited.status_code == 200, edited.text
+    new = edited.json()
+    assert (new["kind"], new["relay_source_id"], new["duration_seconds"]) == (
+        "relay",
+        source["id"],
+        2700,
+    )
+    assert new["replaced_airings"] == [2, 3]
+    with Session(engine) as ses:
+        airings = ses.exec(select(Occurrence).where(Occurrence.broadcast_id == new["id"])).all()
+    assert {(o.expires_at - o.air_at).total_seconds() for o in airings} == {2700}
+
+    # A broadcast of bulletins has no length to change.
+    approved = approved_bulletin(engine, "02680", "Lịch tiêm phòng")
+    plain = client.post(
+        "/api/v1/broadcasts",
+        json={
+            "area_codes": ["02680"],
+            "starts_at": "2031-03-01T06:00:00+07:00",
+            "bulletin_ids": [approved],
+        },
+        headers=commune,
+    ).json()
+    refused = client.patch(
+        f"/api/v1/broadcasts/{plain['id']}", json={"duration_seconds": 60}, headers=commune
+    )
+    assert refused.status_code == 422 and refused.json()["reason"] == "relay.with_bulletins"

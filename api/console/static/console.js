@@ -25,7 +25,7 @@
   }
   // A form with data-preview shows what its schedule does as it is typed (the "Xem trước"
   // button does the same without JavaScript); nothing is saved.
-  var PREVIEW_FIELDS = ["when", "first_day", "until"];
+  var PREVIEW_FIELDS = ["when", "first_day", "until", "what", "relay_source_id", "relay_minutes"];
   function previewer(form) {
     var box = document.getElementById(form.getAttribute("data-preview-box"));
     var url = form.getAttribute("data-preview");
@@ -119,7 +119,21 @@
     });
   }
 
+  // The new broadcast form shows the bulletin pickers or the relay's inputs, as chosen
+  // (without JavaScript both show and the server reads the choice).
+  function whatChooser(group) {
+    var form = group.form || group.closest("form");
+    var show = function () {
+      var chosen = form.elements.namedItem("what").value;
+      Array.prototype.forEach.call(form.querySelectorAll("[data-what-part]"), function (part) {
+        part.hidden = part.getAttribute("data-what-part") !== chosen;
+      });
+    };
+    group.addEventListener("change", show);
+    show();
+  }
   document.addEventListener("DOMContentLoaded", function () {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-what]"), whatChooser);
     Array.prototype.forEach.call(document.querySelectorAll("[data-poll]"), poll);
     Array.prototype.forEach.call(document.querySelectorAll("form[data-preview]"), previewer);
     Array.prototype.forEach.call(document.querySelectorAll("[data-recorder]"), recorder);
