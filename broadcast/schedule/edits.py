@@ -89,6 +89,19 @@ def _until(rule: str, last: datetime) -> str:
     return f"{body};UNTIL={as_utc(last).strftime('%Y%m%dT%H%M%SZ')}"
 
 
+def _at_time_of(rule: str, moment: datetime) -> str:
+    """`rule` with a single BYHOUR, BYMINUTE or BYSECOND set to `moment`'s (local) time of
+    day: a series moved to a new time airs at it, not at the hour its old rule names."""
+    parts = []
+    for part in rule.split(";"):
+        name, _, value = part.partition("=")
+        fields = {"BYHOUR": moment.hour, "BYMINUTE": moment.minute, "BYSECOND": moment.second}
+        if name.upper() in fields and value and "," not in value:
+            part = f"{name}={fields[name.upper()]}"
+        parts.append(part)
+    return ";".join(parts)
+
+
 def _editable(occ: Occurrence, now: datetime) -> bool:
     return (
         occ.state in (OccurrenceState.pending, OccurrenceState.dispatched)
@@ -193,6 +206,8 @@ def edit_series(
             starts_at=as_utc(original.starts_at), rule=original.rrule, zone=settings.zone
         )
         rule = _until(original.rrule, old_times[-1] + shift)
+        if shift:
+            rule = _at_time_of(rule, as_utc(starts_at).astimezone(settings.zone))
     else:
         rule = None
     title = original.title if changes.title is UNSET else changes.title

@@ -106,6 +106,34 @@ def test_this_and_following_airings_move_to_a_new_time_and_more_areas(
     assert events[f"{new['id']}.1"].decoded("dtstart") == start + 2 * DAY + timedelta(hours=1)
 
 
+def test_a_series_whose_rule_names_its_hour_moves_to_the_new_time(
+    client: TestClient, settings: Settings, make_user: UserFactory, bulletin: int
+) -> None:
+    """A daily 6:00 series written with BYHOUR/BYMINUTE, moved to 6:30 from its third day,
+    airs at 6:30 on the third to fifth days, never again at 6:00."""
+    editor = make_user(Role.editor, "10")
+    start = _tomorrow_at(settings, 6)
+    body = {
+        "bulletin_ids": [bulletin],
+        "area_codes": ["02680"],
+        "starts_at": start.isoformat(),
+        "rrule": "FREQ=DAILY;BYHOUR=6;BYMINUTE=0;COUNT=5",
+    }
+    created = client.post("/api/v1/broadcasts", json=body, headers=editor)
+    assert created.status_code == 201, created.text
+    bid = created.json()["id"]
+    later = start + 2 * DAY + timedelta(minutes=30)
+    for scope, seq in (("following", 3), ("all", None)):
+        edit: dict[str, Any] = {"scope": scope, "starts_at": later.isoformat()}
+        if seq:
+            edit["seq"] = seq
+        edited = client.patch(f"/api/v1/broadcasts/{bid}", json=edit, headers=editor)
+        assert edited.status_code == 200, edited.text
+        new = edited.json()
+        assert _times(new) == [later + n * DAY for n in range(3)], scope
+        bid = new["id"]
+
+
 def test_one_airing_already_sent_gets_a_cancel_then_the_new_version(
     client: TestClient,
     engine: Engine,
