@@ -204,6 +204,8 @@ class Simulation:
                 return
             time.sleep(0.05)
         missing = [rid for rid, c in self.clients.items() if not c.connected]
+        if not missing:  # the last of them connected as the wait ran out
+            return
         raise ConnectionError(f"{len(missing)} simulated receivers did not connect: {missing[:5]}")
 
     def _add(self, spec: SimReceiver) -> None:

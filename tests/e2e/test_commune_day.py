@@ -123,7 +123,10 @@ def _relay_the_news(chain: Chain, people: dict[str, Headers], tmp_path: Path) ->
             assert relay["kind"] == "relay"
 
             def ended() -> dict[str, Any] | None:
-                (row,) = _delivered(chain, people, relay["id"])
+                rows = _delivered(chain, people, relay["id"])  # none until it is dispatched
+                if not rows:
+                    return None
+                (row,) = rows
                 return row if row["state"] in ("completed", "failed") else None
 
             row = wait_for(ended, timeout=40)
