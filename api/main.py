@@ -20,6 +20,7 @@ from api.routes import (
     campaigns,
     dead_letters,
     digests,
+    filler,
     health,
     languages,
     lexicon,
@@ -75,6 +76,7 @@ def api_router() -> APIRouter:
     router.include_router(webhooks.router)
     router.include_router(timeline.router)
     router.include_router(relays.router)
+    router.include_router(filler.router)
     return router
 
 

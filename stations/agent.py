@@ -32,6 +32,7 @@ from stations.protocol import (
     Ack,
     AckState,
     CancelCommand,
+    FillerCommand,
     Priority,
     ProgrammeCommand,
     ProtocolError,
@@ -684,6 +685,8 @@ class ReceiverAgent:
             return
         if isinstance(command, CancelCommand):
             self._cancel(command.broadcast_id)
+        elif isinstance(command, FillerCommand):
+            log.info("Receiver %s ignores filler: it does not air filler", self.receiver_id)
         else:
             self._programme(command)
 

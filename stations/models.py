@@ -116,6 +116,9 @@ class Station(SQLModel, table=True):
     opus_bitrate_kbps: int | None = None
     # Volume by time of day (stations/volume.py); None: every item airs without a volume.
     volume_schedule: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    # Announced broadcast hours and the filler that fills them (stations/filler.py);
+    # None: no hours announced, no filler.
+    filler: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON(none_as_null=True)))
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_column=UTCDateTime())
 
@@ -143,5 +146,10 @@ class Receiver(SQLModel, table=True):
     reported_volume_at: datetime | None = Field(default=None, sa_column=UTCDateTime())
     # Item types beyond files it declared in its `state` (e.g. ["relay"]; None: none).
     features: list[str] | None = Field(default=None, sa_column=Column(JSON))
+    # Filler (extension): the version it reported holding in its `state`, the version
+    # last sent to it and when (broadcast/delivery/filler.py keeps them in step).
+    filler_version: str | None = Field(default=None, max_length=64)
+    filler_sent: str | None = Field(default=None, max_length=64)
+    filler_sent_at: datetime | None = Field(default=None, sa_column=UTCDateTime())
     last_seen_at: datetime | None = Field(default=None, sa_column=UTCDateTime())
     created_at: datetime = Field(default_factory=utcnow, sa_column=UTCDateTime())

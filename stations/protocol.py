@@ -2,7 +2,7 @@
 
 Topics (the prefix, `loa/v1` by default, is configurable):
 
-- `{prefix}/receivers/{receiver_id}/cmd`   server -> receiver, QoS 1: programme or cancel
+- `{prefix}/receivers/{receiver_id}/cmd`   server -> receiver, QoS 1: programme, cancel, filler
 - `{prefix}/receivers/{receiver_id}/ack`   receiver -> server, QoS 1: one step of a delivery
 - `{prefix}/receivers/{receiver_id}/state` receiver -> server, QoS 1, retained; also the Will
 
@@ -38,6 +38,9 @@ MAX_CMD_BYTES = 64 * 1024
 MAX_ACK_BYTES = 4 * 1024
 MAX_STATE_BYTES = 4 * 1024
 MAX_ITEMS = 100
+# A filler command (extension) names at most this many spans and tracks.
+MAX_FILLER_SPANS = 400
+MAX_FILLER_ITEMS = 50
 MAX_DETAIL_CHARS = 500
 # The language of an item with no linguistic content (ISO 639-2 "zxx"): a station ident.
 IDENT_LANGUAGE = "zxx"
@@ -82,6 +85,13 @@ def _bounded_ref(value: str) -> str:
         and max(int(head), int(tail)) > MAX_REF_NUMBER
     ):
         raise ValueError(f"broadcast and seq numbers are at most {MAX_REF_NUMBER}")
+    return value
+
+
+def _aware_text(value: Any) -> Any:
+    # RFC 3339 text, never a number read as Unix time (as in acks).
+    if not isinstance(value, str | datetime):
+        raise ValueError("times are RFC 3339 text with an offset")
     return value
 
 
@@ -155,10 +165,7 @@ class RelayItem(_Payload):
     @field_validator("until", mode="before")
     @classmethod
     def _text_until(cls, value: Any) -> Any:
-        # RFC 3339 text, never a number read as Unix time (as in acks).
-        if not isinstance(value, str | datetime):
-            raise ValueError("times are RFC 3339 text with an offset")
-        return value
+        return _aware_text(value)
 
     @field_validator("until")
     @classmethod
@@ -236,8 +243,85 @@ class CancelCommand(_Payload):
     broadcast_id: BroadcastRef
 
 
-Command = Annotated[ProgrammeCommand | CancelCommand, Field(discriminator="type")]
-_command_adapter: TypeAdapter[ProgrammeCommand | CancelCommand] = TypeAdapter(Command)
+class FillerSpan(_Payload):
+    """A span of the station's announced broadcast hours that filler may fill (UTC)."""
+
+    start: datetime
+    end: datetime
+    volume: int | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description="Percent to air filler at in the span (absent: as the receiver is set)",
+    )
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> Any:
+        return _aware_text(value)
+
+    @field_validator("start", "end")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("times carry an offset (RFC 3339)")
+        return _bounded_time(value)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> FillerSpan:
+        if self.end <= self.start:
+            raise ValueError("a span ends after it starts")
+        return self
+
+
+class FillerCommand(_Payload):
+    """Fill these spans with these files, in turn, whenever nothing else airs (extension:
+    `type: "filler"`).
+
+    It replaces the filler the receiver held before; no spans or no items: no filler.
+    A programme or relay due inside a span stops the filler at its air time; filler
+    resumes after it, inside a span. Sent only to receivers that declared `"filler"` in
+    `features`; they report the `version` they hold, downloaded, in `state.filler`.
+    """
+
+    type: Literal["filler"]
+    version: str = Field(max_length=64)
+    spans: list[FillerSpan] = Field(max_length=MAX_FILLER_SPANS)
+    items: list[MediaItem] = Field(max_length=MAX_FILLER_ITEMS)
+
+    @model_validator(mode="after")
+    def _apart(self) -> FillerCommand:
+        for before, after in zip(self.spans, self.spans[1:], strict=False):
+            if after.start < before.end:
+                raise ValueError("spans are in order and do not overlap")
+        return self
+
+    @property
+    def airs(self) -> bool:
+        """Whether there is anything to fill with and anywhere to fill."""
+        return bool(self.spans and self.items)
+
+    def span_at(self, moment: datetime) -> FillerSpan | None:
+        """The span holding `moment` (aware), if any."""
+        for span in self.spans:
+            if span.start <= moment < span.end:
+                return span
+            if span.start > moment:
+                return None
+        return None
+
+    def next_start(self, moment: datetime) -> datetime | None:
+        """When the first span that starts after `moment` starts, if any."""
+        for span in self.spans:
+            if span.start > moment:
+                return span.start
+        return None
+
+
+Command = Annotated[ProgrammeCommand | CancelCommand | FillerCommand, Field(discriminator="type")]
+_command_adapter: TypeAdapter[ProgrammeCommand | CancelCommand | FillerCommand] = TypeAdapter(
+    Command
+)
 
 
 class Ack(_Payload):
@@ -323,8 +407,20 @@ class ReceiverStatus(BaseModel):
     features: list[Annotated[str, Field(max_length=16)]] | None = Field(
         default=None,
         max_length=8,
-        description='Item types beyond files it airs, e.g. ["relay"] (extension; absent: none)',
+        description='Item types beyond files it airs, e.g. ["relay", "filler"] '
+        "(extension; absent: none)",
     )
+    filler: str | None = Field(
+        default=None,
+        description="Version of the filler command it holds, its files downloaded "
+        "(extension); anything but text of up to 64 characters is ignored",
+    )
+
+    @field_validator("filler", mode="before")
+    @classmethod
+    def _lenient_filler(cls, value: Any) -> Any:
+        # Never refuse a state over an extension field.
+        return value if isinstance(value, str) and 0 < len(value) <= 64 else None
 
     @field_validator("at")
     @classmethod
@@ -423,7 +519,7 @@ def _explain(exc: ValidationError) -> str:
     return f"{where}: {first.get('msg', 'invalid')}"
 
 
-def decode_command(payload: bytes) -> ProgrammeCommand | CancelCommand:
+def decode_command(payload: bytes) -> ProgrammeCommand | CancelCommand | FillerCommand:
     """Parse a `cmd` payload; ProtocolError when it is malformed or too large."""
     data = _load(payload, MAX_CMD_BYTES)
     try:

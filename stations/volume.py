@@ -83,21 +83,21 @@ def clock(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def _minutes(value: Any, *, position: int) -> int:
+def _minutes(value: Any, *, position: int, code: str = "volume") -> int:
     if isinstance(value, time):
         return value.hour * 60 + value.minute
     match = _CLOCK.match(str(value).strip()) if isinstance(value, str) else None
     if match is None:
         raise InvalidInputError(
             f"Window {position}: {value!r} is not a time of day HH:MM",
-            code="volume.bad_time",
+            code=f"{code}.bad_time",
             position=position,
         )
     minutes = int(match.group(1)) * 60 + int(match.group(2))
     if minutes > MINUTES_PER_DAY:
         raise InvalidInputError(
             f"Window {position}: {value!r} is not a time of day HH:MM",
-            code="volume.bad_time",
+            code=f"{code}.bad_time",
             position=position,
         )
     return minutes
@@ -113,35 +113,43 @@ def _percent(value: Any, *, position: int | None = None) -> int:
     return value
 
 
-def parse_schedule(data: Mapping[str, Any]) -> VolumeSchedule:
-    """A schedule from its JSON form; InvalidInputError (a `volume.*` code) when wrong."""
-    raw = data.get("windows") or []
-    if not isinstance(raw, Sequence) or isinstance(raw, str) or len(raw) > MAX_WINDOWS:
+def parse_windows(
+    raw: Any, *, volumes: bool = True, code: str = "volume", limit: int = MAX_WINDOWS
+) -> list[VolumeWindow]:
+    """Windows of local time of day from their JSON form, sorted by start.
+
+    Without `volumes` a window needs no volume (it is kept as FULL_VOLUME). Errors are
+    InvalidInputError with the codes `{code}.bad_time`, `.too_many`, `.empty_window`,
+    `.overlap` (and `volume.bad_percent`).
+    """
+    raw = raw or []
+    if not isinstance(raw, Sequence) or isinstance(raw, str) or len(raw) > limit:
         raise InvalidInputError(
-            f"A volume schedule has at most {MAX_WINDOWS} windows",
-            code="volume.too_many",
-            limit=MAX_WINDOWS,
+            f"At most {limit} windows of time of day",
+            code=f"{code}.too_many",
+            limit=limit,
         )
     windows: list[VolumeWindow] = []
     taken: dict[int, int] = {}  # minute of the day -> position of the window holding it
     for position, item in enumerate(raw, start=1):
         if not isinstance(item, Mapping):
             raise InvalidInputError(
-                f"Window {position} needs start, end and volume",
-                code="volume.bad_time",
+                f"Window {position} needs a start and an end",
+                code=f"{code}.bad_time",
                 position=position,
             )
         # "24:00" ends a window at midnight (00:00-24:00 is the whole day); as a start it
         # is midnight too.
-        start = _minutes(item.get("start"), position=position) % MINUTES_PER_DAY
-        end = _minutes(item.get("end"), position=position)
+        start = _minutes(item.get("start"), position=position, code=code) % MINUTES_PER_DAY
+        end = _minutes(item.get("end"), position=position, code=code)
         if start == end:
             raise InvalidInputError(
                 f"Window {position} starts and ends at the same time",
-                code="volume.empty_window",
+                code=f"{code}.empty_window",
                 position=position,
             )
-        window = VolumeWindow(start, end, _percent(item.get("volume"), position=position))
+        level = _percent(item.get("volume"), position=position) if volumes else FULL_VOLUME
+        window = VolumeWindow(start, end, level)
         runs = window.minutes()
         for run in runs if isinstance(runs, tuple) else (runs,):
             for minute in run:
@@ -149,15 +157,19 @@ def parse_schedule(data: Mapping[str, Any]) -> VolumeSchedule:
                 if other != position:
                     raise InvalidInputError(
                         f"Window {position} overlaps window {other} at {clock(minute)}",
-                        code="volume.overlap",
+                        code=f"{code}.overlap",
                         position=position,
                         other=other,
                         at=clock(minute),
                     )
         windows.append(window)
-    windows.sort(key=lambda w: w.start)
+    return sorted(windows, key=lambda w: w.start)
+
+
+def parse_schedule(data: Mapping[str, Any]) -> VolumeSchedule:
+    """A schedule from its JSON form; InvalidInputError (a `volume.*` code) when wrong."""
     return VolumeSchedule(
-        windows=tuple(windows),
+        windows=tuple(parse_windows(data.get("windows"))),
         default_volume=_percent(data.get("default_volume", FULL_VOLUME)),
         emergency_volume=_percent(data.get("emergency_volume", FULL_VOLUME)),
     )

@@ -454,6 +454,28 @@ CATALOGUE: dict[str, Text] = {
         "Khung giờ {position} trùng với khung giờ {other} (lúc {at}): các khung giờ "
         "không được chồng lên nhau"
     ),
+    # A station's broadcast hours and filler (stations/filler.py, broadcast/filler/).
+    "filler.bad_time": Text(
+        "Khung giờ phát {position}: giờ phải viết dạng HH:MM, từ 00:00 đến 24:00"
+    ),
+    "filler.too_many": Text("Đài có tối đa {limit} khung giờ phát thanh"),
+    "filler.empty_window": Text(
+        "Khung giờ phát {position}: giờ bắt đầu và giờ kết thúc phải khác nhau"
+    ),
+    "filler.overlap": Text(
+        "Khung giờ phát {position} trùng với khung giờ {other} (lúc {at}): các khung giờ "
+        "không được chồng lên nhau"
+    ),
+    "filler.no_windows": Text(
+        "Muốn bật phát nền, hãy nhập ít nhất một khung giờ phát thanh của đài"
+    ),
+    "filler.no_tracks": Text("Muốn bật phát nền, hãy tải lên ít nhất một bản nhạc nền"),
+    "filler.too_many_tracks": Text("Đài có tối đa {limit} bản nhạc nền"),
+    "filler.bad_title": Text("Tên bản nhạc nền cần từ 1 đến {limit} ký tự"),
+    "filler.track_not_found": Text("Đài {station_id} không có bản nhạc nền này"),
+    "filler.last_track": Text(
+        "Đây là bản nhạc nền cuối cùng của đài: hãy tắt phát nền trước khi xoá"
+    ),
     # Webhook subscriptions.
     "webhook.bad_url": Text(
         "Địa chỉ nhận phải bắt đầu bằng http:// hoặc https://, có tên máy, "

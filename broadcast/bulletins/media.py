@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from sqlalchemy import String, cast, or_
+from sqlalchemy import String, and_, cast, or_
 from sqlmodel import Session, SQLModel, col, select
 
 from broadcast.bulletins.models import Bulletin, Translation
@@ -198,7 +198,8 @@ class MediaAccess:
             session.commit()  # the request itself fails; its lockout stays on record
 
     def receiver_may_fetch(self, *, session: Session, receiver: Receiver, sha256: str) -> bool:
-        """True when a programme sent to this receiver holds the file."""
+        """True when a programme sent to this receiver holds the file, or its station's
+        filler does."""
         key = (receiver.id, sha256)
         with self._lock:
             if key in self._fetchable:
@@ -218,6 +219,20 @@ class MediaAccess:
             .first()
         )
         if found is None:
+            # A filler track of its own station (broadcast/delivery/filler.py).
+            station = SQLModel.metadata.tables["station"]
+            found = (
+                session.connection()
+                .execute(
+                    select(station.c.id).where(
+                        station.c.id == receiver.station_id,
+                        station.c.filler.is_not(None),
+                        cast(station.c.filler, String).contains(sha256, autoescape=True),
+                    )
+                )
+                .first()
+            )
+        if found is None:
             return False
         with self._lock:
             if len(self._fetchable) >= CACHE_LIMIT:
@@ -227,7 +242,8 @@ class MediaAccess:
 
 
 def user_may_fetch(*, session: Session, principal: Principal, sha256: str) -> bool:
-    """True when the file is audio of a bulletin the user's stations air, or their ident.
+    """True when the file is audio of a bulletin the user's stations air, or their ident
+    or filler track.
 
     Bulletins of the user's area and below, and of the areas above it (a province's
     bulletin airs at the commune's station); station idents of stations in scope.
@@ -253,8 +269,19 @@ def user_may_fetch(*, session: Session, principal: Principal, sha256: str) -> bo
     ident = session.exec(
         select(Station.id)
         .join(Area, col(Station.area_id) == col(Area.id))
-        .where(scope.clause(), station.c.idents.is_not(None))
-        .where(cast(station.c.idents, String).contains(sha256, autoescape=True))
+        .where(scope.clause())
+        .where(
+            or_(
+                and_(
+                    station.c.idents.is_not(None),
+                    cast(station.c.idents, String).contains(sha256, autoescape=True),
+                ),
+                and_(
+                    station.c.filler.is_not(None),
+                    cast(station.c.filler, String).contains(sha256, autoescape=True),
+                ),
+            )
+        )
         .limit(1)
     ).first()
     return ident is not None

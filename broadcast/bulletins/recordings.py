@@ -133,6 +133,20 @@ def level_recording(
     return result
 
 
+def level_upload(
+    settings: Settings, synthesizer: Synthesizer, upload: BinaryIO, language: str
+) -> AudioResult:
+    """An uploaded file (a jingle, a filler track) checked, levelled and published; the
+    upload itself is not kept."""
+    tmp, _upload_sha = save_upload(
+        upload, _upload_folder(settings), settings.max_upload_mb * 1_000_000
+    )
+    try:
+        return level_recording(settings, synthesizer, tmp, language)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def _upload_folder(settings: Settings) -> Path:
     return settings.media_dir / "uploads"
 
@@ -206,14 +220,8 @@ def store_station_ident(
     station, area = registry.get_station(
         session=session, station_id=station_id, scope=principal.scope
     )
-    tmp, _upload_sha = save_upload(
-        upload, _upload_folder(settings), settings.max_upload_mb * 1_000_000
-    )
-    try:
-        language = station.languages[0] if station.languages else "vi"
-        result = level_recording(settings, synthesizer, tmp, language)
-    finally:
-        tmp.unlink(missing_ok=True)
+    language = station.languages[0] if station.languages else "vi"
+    result = level_upload(settings, synthesizer, upload, language)
     station.idents = {
         **(station.idents or {}),
         kind: {"sha256": result.sha256, "bytes": result.bytes, "duration_ms": result.duration_ms},

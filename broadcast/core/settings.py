@@ -125,6 +125,12 @@ class Settings(BaseSettings):
     scheduler_interval_seconds: float = Field(
         2.0, gt=0, le=300, description="How often the worker looks for airings to send"
     )
+    filler_interval_seconds: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="How often the worker checks that receivers hold their station's filler",
+    )
     access_token_minutes: int = Field(720, ge=1, description="Lifetime of a login token")
     login_max_failures: int = Field(
         10, ge=1, description="Failed sign-ins of one account (or receiver) before a lockout"

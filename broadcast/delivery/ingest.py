@@ -26,6 +26,7 @@ from sqlalchemy import (
     Engine,
     and_,
     bindparam,
+    case,
     literal_column,
     not_,
     or_,
@@ -861,5 +862,21 @@ class AckIngestor:
                     update(RECEIVER)
                     .where(RECEIVER.c.id == receiver_id)
                     .values(features=sorted({f.lower() for f in status.features}))
+                )
+            if status.online:
+                # The filler it holds (extension). A version other than the one last sent
+                # to it (it restarted, or never got it) clears that note: the worker's
+                # next filler pass sends it again.
+                held = status.filler
+                session.connection().execute(
+                    update(RECEIVER)
+                    .where(RECEIVER.c.id == receiver_id)
+                    .values(
+                        filler_version=held,
+                        filler_sent=case(
+                            (RECEIVER.c.filler_sent == held, RECEIVER.c.filler_sent),
+                            else_=None,
+                        ),
+                    )
                 )
         return written

@@ -33,6 +33,7 @@ from broadcast.delivery.dispatch import (
 from broadcast.delivery.ingest import AckIngestor
 from broadcast.delivery.reair import reair_interrupted
 from broadcast.delivery.state import Rules
+from broadcast.filler.commands import publish_filler
 from broadcast.notifications.digests import write_digests
 from broadcast.notifications.gaps import alert_language_gaps
 from broadcast.notifications.mail import MailReport, MailSender
@@ -170,6 +171,8 @@ class Worker:
         # The areas' CAP feeds, read in their own loop (a slow feed never delays dispatch).
         self.feeds = FeedPoller(engine, settings)
         self._feed_thread: threading.Thread | None = None
+        # Receivers kept holding their station's filler, in a loop of its own.
+        self._filler_thread: threading.Thread | None = None
         # Receivers that came online and wait for their commands to be resent.
         self.resend_stats = ResendStats()
         self._online: set[str] = set()
@@ -199,6 +202,10 @@ class Worker:
                 target=self._run_feeds, name="loa-cap-feeds", daemon=True
             )
             self._feed_thread.start()
+            self._filler_thread = threading.Thread(
+                target=self._run_filler, name="loa-filler", daemon=True
+            )
+            self._filler_thread.start()
             self._webhook_thread = threading.Thread(
                 target=self._run_webhooks, name="loa-webhooks", daemon=True
             )
@@ -222,6 +229,9 @@ class Worker:
         if self._feed_thread is not None:
             self._feed_thread.join(30)
             self._feed_thread = None
+        if self._filler_thread is not None:
+            self._filler_thread.join(30)
+            self._filler_thread = None
         if self._resend_thread is not None:
             self._resend_thread.join(30)
             self._resend_thread = None
@@ -344,6 +354,28 @@ class Worker:
                     metrics=self.metrics,
                 )
         return report
+
+    def filler_pass(self, now: datetime | None = None) -> int:
+        """Send filler commands to the online receivers not holding their station's."""
+        if not self.publisher.connected:
+            return 0
+        return publish_filler(
+            engine=self.engine,
+            settings=self.settings,
+            publisher=self.publisher,
+            topics=self.topics,
+            now=now or self.clock(),
+            metrics=self.metrics,
+        )
+
+    def _run_filler(self) -> None:
+        while not self._stop.is_set():
+            try:
+                if self.leads():
+                    self.filler_pass()
+            except Exception:
+                log.exception("Filler pass failed; retrying")
+            self._stop.wait(self.settings.filler_interval_seconds)
 
     def alert_pass(self, now: datetime | None = None) -> int:
         """Release held CAP alerts past their deadline and schedule those whose audio is ready."""

@@ -167,12 +167,24 @@ def test_receiver_restarted_after_download_still_airs_it(
     rid = world.receivers_of(engine, "02800")[0]
     first = make_simulation(broker, [rid])
     worker = make_worker(broker)
-    # Air time leaves room for the whole chain to reach `downloaded` on a loaded machine
-    # (dispatch, broker, download, ack, ingest) before the receiver would start airing.
-    bid = schedule(engine, mqtt_settings, world, ["02800"], in_seconds=8.0)
+    # Air time is far off, so the chain (dispatch, broker, download, ack, ingest) reaches
+    # `downloaded` however loaded the machine is, and the receiver cannot start airing first.
+    bid = schedule(engine, mqtt_settings, world, ["02800"], in_seconds=600.0)
     worker.tick()
-    wait_for(lambda: states(engine, bid) == {rid: "downloaded"}, timeout=8)
+    wait_for(lambda: states(engine, bid) == {rid: "downloaded"}, timeout=30)
     first.stop()
+    # Time passes while the receiver is down: the airing is now due in a second. The
+    # stored command (what a resend carries) names that air time, as it would have.
+    with transaction(engine) as ses:
+        occ = ses.exec(select(Occurrence).where(Occurrence.broadcast_id == bid)).one()
+        occ.air_at = utcnow() + timedelta(seconds=1)
+        ses.add(occ)
+        delivery = ses.exec(select(Delivery).where(Delivery.broadcast_id == bid)).one()
+        assert delivery.payload is not None
+        stored = json.loads(delivery.payload)
+        stored["air_at"] = occ.air_at.isoformat().replace("+00:00", "Z")
+        delivery.payload = json.dumps(stored)
+        ses.add(delivery)
     again = make_simulation(broker, [rid])
     wait_for(lambda: states(engine, bid) == {rid: "completed"}, timeout=20)
     assert (f"{bid}.1", "completed") in again.agents[rid].acks
