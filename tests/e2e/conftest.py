@@ -89,7 +89,12 @@ class Chain:
         page = self.ok("GET", f"/stations/{station_id}/receivers", headers)
         return sorted(r["id"] for r in page["items"])
 
-    def receiver(self, receiver_id: str, clock: DeviceClock | None = None) -> Receiver:
+    def receiver(
+        self,
+        receiver_id: str,
+        clock: DeviceClock | None = None,
+        features: list[str] | None = None,
+    ) -> Receiver:
         """Start an independent receiver with its own credentials (stopped at the end)."""
         device = Receiver(
             receiver_id,
@@ -98,6 +103,7 @@ class Chain:
             port=self.mqtt_port,
             prefix=self.settings.mqtt_topic_prefix,
             clock=clock,
+            features=features,
         )
         self.started.append(device)
         return device.start()
@@ -133,6 +139,7 @@ def chain(request: pytest.FixtureRequest, settings: Settings, engine: Engine) ->
             "mqtt_embedded_port": free_port(),
             "lookahead_minutes": 30,  # an airing a few seconds away is sent at once
             "scheduler_interval_seconds": 0.2,
+            "filler_interval_seconds": 0.2,
             "ingest_flush_ms": 10,
             "render_poll_seconds": 0.2,
         }

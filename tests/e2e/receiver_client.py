@@ -18,7 +18,11 @@ What it does, as the protocol asks of a receiver:
 - for a `cancel` of an airing not started: `rejected` with detail `cancelled`; of one
   playing: stops it (`failed`, detail `cancelled`); of one aired: ignored;
 - a duplicate command (same `broadcast_id` and `version`) gets its last ack again, and
-  nothing else happens.
+  nothing else happens;
+- with `features=["filler"]` (declared in its online `state`): a `filler` command's items
+  are downloaded like a programme's, then it holds the command and reports its
+  `version` as `filler` in a new retained `state`; an empty one (no spans or no items)
+  drops it. No acks for filler. `filling(at)` says whether it would air filler then.
 
 It does not play sound. Its clock (`DeviceClock`) runs in real time and the test moves it
 forward to air time and past the programme's length, so nobody waits for either.
@@ -140,8 +144,11 @@ class Receiver:
         prefix: str = "loa/v1",
         clock: DeviceClock | None = None,
         instant: bool = False,
+        features: list[str] | None = None,
     ) -> None:
         self.receiver_id = receiver_id
+        self.features = features
+        self.filler: dict[str, Any] | None = None  # the filler command it holds
         self.password = password
         self.host, self.port = host, port
         self.clock = clock or DeviceClock()
@@ -245,10 +252,25 @@ class Receiver:
     def _state(self, online: bool) -> bytes:
         with self._lock:
             playing = next((a for a in self.airings.values() if a.state == "started"), None)
+            held = self.filler
         body: dict[str, Any] = {"online": online, "at": rfc3339(self.clock.now())}
         if playing is not None:
             body |= {"version": playing.version, "broadcast_id": playing.broadcast_id}
+        if online and self.features is not None:
+            body["features"] = self.features
+        if online and held is not None:
+            body["filler"] = held["version"]
         return json.dumps(body).encode()
+
+    def filling(self, at: datetime) -> bool:
+        """Whether it airs filler at `at`: it holds some, `at` lies in one of its spans and
+        no programme plays."""
+        with self._lock:
+            held = self.filler
+            playing = any(a.state == "started" for a in self.airings.values())
+        if held is None or playing:
+            return False
+        return any(parse_time(s["start"]) <= at < parse_time(s["end"]) for s in held["spans"])
 
     def _on_connect(
         self, client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any
@@ -271,7 +293,8 @@ class Receiver:
     def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
         try:
             command = json.loads(message.payload)
-            if not isinstance(command, dict) or command.get("type") not in ("programme", "cancel"):
+            kinds = ("programme", "cancel", "filler")
+            if not isinstance(command, dict) or command.get("type") not in kinds:
                 raise ValueError(f"not a command: {command!r}")
         except ValueError as exc:
             self.errors.append(f"bad command: {exc}")
@@ -305,6 +328,8 @@ class Receiver:
             try:
                 if command["type"] == "programme":
                     self._programme(command)
+                elif command["type"] == "filler":
+                    self._filler(command)
                 else:
                     self._cancel(str(command["broadcast_id"]))
             except Exception as exc:  # noqa: BLE001 - a test reads errors
@@ -354,6 +379,27 @@ class Receiver:
         self._ack(airing, "downloaded", self.clock.now())
         with self._lock:
             airing.downloaded = True
+
+    def _filler(self, command: dict[str, Any]) -> None:
+        if "filler" not in (self.features or []):
+            self.errors.append("got filler without declaring it")
+            return
+        with self._lock:
+            if self.filler is not None and self.filler["version"] == command["version"]:
+                return  # holds it already
+        if command["spans"] and command["items"]:
+            try:
+                for item in command["items"]:
+                    self._fetch(item)
+            except (httpx.HTTPError, ValueError) as exc:
+                self.errors.append(f"filler not downloaded: {exc}")
+                return
+            held: dict[str, Any] | None = command
+        else:
+            held = None
+        with self._lock:
+            self.filler = held
+        self._client.publish(self.state_topic, self._state(True), qos=1, retain=True)
 
     def _fetch(self, item: dict[str, Any]) -> bytes:
         sha = str(item["sha256"])
