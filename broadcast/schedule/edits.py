@@ -89,15 +89,32 @@ def _until(rule: str, last: datetime) -> str:
     return f"{body};UNTIL={as_utc(last).strftime('%Y%m%dT%H%M%SZ')}"
 
 
-def _at_time_of(rule: str, moment: datetime) -> str:
-    """`rule` with a single BYHOUR, BYMINUTE or BYSECOND set to `moment`'s (local) time of
-    day: a series moved to a new time airs at it, not at the hour its old rule names."""
+def _at_time_of(rule: str, moment: datetime, before: datetime) -> str:
+    """`rule` moved from the local time of day of `before` to that of `moment`.
+
+    A single BYHOUR, BYMINUTE or BYSECOND becomes `moment`'s: a series moved to a new
+    time airs at it, not at the hour its old rule names. A list of hours (BYHOUR=6,17)
+    moves each hour by as much as the airing moved (6:00 to 7:30 makes 7:30 and 18:30),
+    when the minutes are not a list themselves (those are left as written).
+    """
+    fields = {"BYHOUR": moment.hour, "BYMINUTE": moment.minute, "BYSECOND": moment.second}
+    names = {p.partition("=")[0].upper(): p.partition("=")[2] for p in rule.split(";")}
+    minutes_listed = "," in names.get("BYMINUTE", "")
+    moved = (moment.hour * 60 + moment.minute) - (before.hour * 60 + before.minute)
     parts = []
     for part in rule.split(";"):
         name, _, value = part.partition("=")
-        fields = {"BYHOUR": moment.hour, "BYMINUTE": moment.minute, "BYSECOND": moment.second}
-        if name.upper() in fields and value and "," not in value:
-            part = f"{name}={fields[name.upper()]}"
+        key = name.upper()
+        if key in fields and value and "," not in value:
+            part = f"{name}={fields[key]}"
+        elif key == "BYHOUR" and value and not minutes_listed:
+            try:
+                hours = [int(h) for h in value.split(",")]
+            except ValueError:
+                hours = []  # not a rule this could parse: left for the parser to refuse
+            if hours:
+                shifted = sorted({(h * 60 + before.minute + moved) // 60 % 24 for h in hours})
+                part = f"{name}={','.join(str(h) for h in shifted)}"
         parts.append(part)
     return ";".join(parts)
 
@@ -207,7 +224,11 @@ def edit_series(
         )
         rule = _until(original.rrule, old_times[-1] + shift)
         if shift:
-            rule = _at_time_of(rule, as_utc(starts_at).astimezone(settings.zone))
+            rule = _at_time_of(
+                rule,
+                as_utc(starts_at).astimezone(settings.zone),
+                first_at.astimezone(settings.zone),
+            )
     else:
         rule = None
     title = original.title if changes.title is UNSET else changes.title

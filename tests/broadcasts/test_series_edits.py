@@ -134,6 +134,34 @@ def test_a_series_whose_rule_names_its_hour_moves_to_the_new_time(
         bid = new["id"]
 
 
+def test_a_twice_daily_series_moved_later_moves_both_of_its_hours(
+    client: TestClient, settings: Settings, make_user: UserFactory, bulletin: int
+) -> None:
+    """BYHOUR=6,17 at :00, moved to 7:30 from its third airing: the rest air at 7:30 and
+    18:30 (both hours move by as much), never at 6:00 or 17:00 again."""
+    editor = make_user(Role.editor, "10")
+    start = _tomorrow_at(settings, 6)
+    body = {
+        "bulletin_ids": [bulletin],
+        "area_codes": ["02680"],
+        "starts_at": start.isoformat(),
+        "rrule": "FREQ=DAILY;BYHOUR=6,17;BYMINUTE=0;COUNT=6",
+    }
+    created = client.post("/api/v1/broadcasts", json=body, headers=editor)
+    assert created.status_code == 201, created.text
+    evening = timedelta(hours=11)
+    assert _times(created.json()) == [
+        start + n * DAY + part for n in range(3) for part in (timedelta(0), evening)
+    ]
+    later = start + DAY + timedelta(hours=1, minutes=30)
+    edit = {"scope": "following", "seq": 3, "starts_at": later.isoformat()}
+    edited = client.patch(f"/api/v1/broadcasts/{created.json()['id']}", json=edit, headers=editor)
+    assert edited.status_code == 200, edited.text
+    assert _times(edited.json()) == [
+        later + n * DAY + part for n in range(2) for part in (timedelta(0), evening)
+    ]
+
+
 def test_one_airing_already_sent_gets_a_cancel_then_the_new_version(
     client: TestClient,
     engine: Engine,
