@@ -73,6 +73,7 @@ def receiver_public(receiver: Receiver) -> schemas.ReceiverPublic:
         reported_volume=receiver.reported_volume,
         reported_volume_at=_utc(receiver.reported_volume_at),
         features=list(receiver.features) if receiver.features is not None else None,
+        filler_version=receiver.filler_version,
     )
 
 

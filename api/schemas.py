@@ -319,6 +319,11 @@ class ReceiverPublic(BaseModel):
         description='Item types beyond files it declared in its state, e.g. ["relay"]; '
         "null: none (it is sent no relay)",
     )
+    filler_version: str | None = Field(
+        default=None,
+        description="Version of the filler it reported holding in its state (compare with "
+        "`GET /stations/{id}/filler`'s `version`); null: none",
+    )
     programme_version: str | None = Field(
         default=None, description="Version of the latest programme it received (detail view)"
     )

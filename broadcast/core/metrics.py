@@ -27,7 +27,7 @@ REJECT_MISMATCHED = "receiver_mismatch"  # the payload names another receiver th
 REJECT_UNKNOWN = "unknown_delivery"  # no delivery of that airing was sent to that receiver
 REJECT_REASONS = (REJECT_MALFORMED, REJECT_MISMATCHED, REJECT_UNKNOWN)
 # The kinds of command published (the `kind` label of loa_commands_published_total).
-COMMAND_KINDS = ("programme", "cancel", "resend_programme", "resend_cancel")
+COMMAND_KINDS = ("programme", "cancel", "resend_programme", "resend_cancel", "filler")
 
 
 class _FleetCollector(Collector):

@@ -71,6 +71,11 @@ def test_filler_reaches_the_receivers_that_air_it_and_follows_each_change(
         show=lambda: chain.ok("GET", url, admin)["receivers"],
     )
     assert _filler_commands(plain) == [] and plain.errors == []
+    held = {
+        r["id"]: r["filler_version"]
+        for r in chain.ok("GET", f"/stations/{station['id']}/receivers", admin)["items"]
+    }
+    assert held[first] == shown["version"] and held[second] is None
 
     # A funeral tomorrow, 17:30-18:00 local: those minutes leave the filler.
     tomorrow = datetime.now(zone).date() + timedelta(days=1)
