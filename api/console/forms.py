@@ -286,3 +286,26 @@ def _whole(text: str) -> object:
     """A whole number typed, else the text itself (which the parser then refuses)."""
     typed = text.strip()
     return int(typed) if typed.isdigit() else typed
+
+
+class FillerForm(ConsoleForm):
+    """A station's broadcast hours, one window a line ("05:30-07:00"), and whether filler
+    fills them."""
+
+    filler_windows: str = ""
+    filler_enabled: str = ""  # "on" when the switch is ticked
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the switch is on."""
+        return self.filler_enabled == "on"
+
+    def windows(self) -> list[dict[str, object]]:
+        """The windows as the REST API takes them (the parser checks the rest)."""
+        windows: list[dict[str, object]] = []
+        for line in self.filler_windows.splitlines():
+            if not line.strip():
+                continue
+            start, _, end = line.strip().replace("\u2013", "-").partition("-")
+            windows.append({"start": start.strip(), "end": end.strip()})
+        return windows

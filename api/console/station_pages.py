@@ -1,16 +1,23 @@
-"""Stations and receivers: lists, creation (credentials shown once), the .ics feed and the
-blackout periods of the station's areas."""
+"""Stations and receivers: lists, creation (credentials shown once), the .ics feed, the
+blackout periods of the station's areas, its volume by hour, its broadcast hours and filler."""
 
 from __future__ import annotations
 
 from datetime import datetime, time
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, File, Form, Path, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
-from api.console.forms import AreaVoiceForm, BlackoutForm, StationForm, VoiceForm, VolumeForm
+from api.console.forms import (
+    AreaVoiceForm,
+    BlackoutForm,
+    FillerForm,
+    StationForm,
+    VoiceForm,
+    VolumeForm,
+)
 from api.console.messages import form_error, say
 from api.console.web import (
     TYPED_DAY_ERROR,
@@ -21,10 +28,19 @@ from api.console.web import (
     render,
     typed_day,
 )
-from api.deps import IdPath, SessionDep, SettingsDep, get_clock, get_settings
-from api.responses import calendar_response
+from api.deps import (
+    IdPath,
+    SessionDep,
+    SettingsDep,
+    SynthesizerDep,
+    get_clock,
+    get_settings,
+)
+from api.responses import calendar_response, file_response
 from broadcast.bulletins import voices
 from broadcast.core import audit
+from broadcast.filler import service as filler
+from broadcast.filler.service import FillerView
 from broadcast.people.models import Role
 from broadcast.people.service import (
     Principal,
@@ -37,7 +53,9 @@ from broadcast.schedule import blackouts
 from stations import registry, volume
 from stations.areas import Area, ancestors, list_areas
 from stations.errors import LoaError
+from stations.filler import StationFiller
 from stations.models import AreaLevel, Station, StationKind
+from stations.protocol import FillerSpan
 
 router = APIRouter(route_class=ConsoleRoute)
 
@@ -145,15 +163,26 @@ def _station_page(
     area_voice_form: dict[str, object] | None = None,
     volume_errors: dict[str, str] | None = None,
     volume_form: dict[str, object] | None = None,
+    filler_errors: dict[str, str] | None = None,
+    filler_form: dict[str, object] | None = None,
+    track_errors: dict[str, str] | None = None,
+    track_form: dict[str, object] | None = None,
 ) -> HTMLResponse:
     station, area = registry.get_station(
         session=session, station_id=station_id, scope=principal.scope
     )
     voice = voices.station_voice(session=session, station=station, settings=get_settings(request))
+    zone, now = get_settings(request).zone, get_clock(request)()
+    hours = filler.filler_view(
+        session=session,
+        settings=get_settings(request),
+        principal=principal,
+        station_id=station_id,
+        now=now,
+    )
     receivers, _total = registry.list_receivers(
         session=session, scope=principal.scope, station_id=station_id, limit=1000
     )
-    zone, now = get_settings(request).zone, get_clock(request)()
     expected = {
         r.id: volume.expected_volume(station.volume_schedule, r.volume_schedule, now, zone)
         for r in receivers
@@ -199,6 +228,13 @@ def _station_page(
             "volume_now": volume.expected_volume(station.volume_schedule, None, now, zone),
             "volume_errors": volume_errors or {},
             "volume_form": volume_form or _volume_form(station),
+            "filler": hours,
+            "filler_windows": [_window_text(w) for w in hours.filler.windows],
+            "filler_next": next_filler_spans(hours, now),
+            "filler_errors": filler_errors or {},
+            "filler_form": filler_form or _filler_form(hours.filler),
+            "track_errors": track_errors or {},
+            "track_form": track_form or {},
         },
         principal=principal,
         status_code=status_code,
@@ -634,3 +670,174 @@ def update_volume(
     )
     done = "Đã lưu lịch âm lượng của đài" if schedule else "Đã bỏ lịch âm lượng của đài"
     return redirect(f"/stations/{station_id}", done)
+
+
+# --- broadcast hours and filler ----------------------------------------------------------
+
+# How many of the spans receivers fill next the page lists.
+NEXT_FILLER_SPANS = 5
+
+
+def next_filler_spans(view: FillerView, now: datetime) -> list[FillerSpan]:
+    """The next spans the station's receivers fill (the one under way first)."""
+    spans = view.command.spans if view.command is not None else []
+    return [s for s in spans if s.end > now][:NEXT_FILLER_SPANS]
+
+
+def _window_text(window: volume.VolumeWindow) -> str:
+    """A broadcast window as the page says it: "05:30–07:00", "22:00–05:00 hôm sau"."""
+    text = f"{volume.clock(window.start)}–{volume.clock(window.end)}"
+    return text + " hôm sau" if window.end <= window.start else text
+
+
+def _filler_form(hours: StationFiller) -> dict[str, object]:
+    """The station's broadcast hours and switch as the form shows them."""
+    return {
+        "filler_windows": "\n".join(
+            f"{volume.clock(w.start)}-{volume.clock(w.end)}" for w in hours.windows
+        ),
+        "filler_enabled": "on" if hours.enabled else "",
+    }
+
+
+@router.post("/stations/{station_id}/filler", response_class=HTMLResponse, dependencies=[CsrfDep])
+def update_filler(
+    station_id: IdPath,
+    request: Request,
+    session: SessionDep,
+    principal: UserDep,
+    form: Annotated[FillerForm, Form()],
+) -> Response:
+    """Set the station's broadcast hours and turn filler on or off (administrators)."""
+    principal.require()
+    try:
+        filler.set_filler(
+            session=session,
+            principal=principal,
+            station_id=station_id,
+            enabled=form.enabled,
+            windows=form.windows(),
+        )
+    except LoaError as exc:
+        session.rollback()
+        return _station_page(
+            request,
+            session,
+            principal,
+            station_id,
+            filler_errors={"filler_windows": say(exc)},
+            filler_form=form.shown(),
+            status_code=422,
+        )
+    done = "Đã lưu giờ phát thanh; phát nền đang bật" if form.enabled else "Đã lưu giờ phát thanh"
+    return redirect(f"/stations/{station_id}", done)
+
+
+@router.post(
+    "/stations/{station_id}/filler/tracks", response_class=HTMLResponse, dependencies=[CsrfDep]
+)
+def upload_filler_track(
+    station_id: IdPath,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    synthesizer: SynthesizerDep,
+    principal: UserDep,
+    track_title: Annotated[str, Form()] = "",
+    track_file: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    """Upload a filler track with its title (administrators)."""
+    principal.require()
+    shown: dict[str, object] = {"track_title": track_title}
+    if track_file is None or not track_file.filename:
+        return _station_page(
+            request,
+            session,
+            principal,
+            station_id,
+            track_errors={"track_file": "Hãy chọn tệp âm thanh của bản nhạc nền"},
+            track_form=shown,
+            status_code=422,
+        )
+    try:
+        filler.add_track(
+            session=session,
+            principal=principal,
+            settings=settings,
+            synthesizer=synthesizer,
+            station_id=station_id,
+            title=track_title,
+            upload=track_file.file,
+        )
+    except LoaError as exc:
+        session.rollback()
+        key = "track_title" if exc.code == "filler.bad_title" else "track_file"
+        return _station_page(
+            request,
+            session,
+            principal,
+            station_id,
+            track_errors={key: say(exc)},
+            track_form=shown,
+            status_code=422,
+        )
+    return redirect(f"/stations/{station_id}", "Đã tải lên bản nhạc nền")
+
+
+Sha256Path = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
+
+
+@router.post(
+    "/stations/{station_id}/filler/tracks/{sha256}/remove",
+    response_class=HTMLResponse,
+    dependencies=[CsrfDep],
+)
+def remove_filler_track(
+    station_id: IdPath,
+    sha256: Sha256Path,
+    request: Request,
+    session: SessionDep,
+    principal: UserDep,
+) -> Response:
+    """Take a track out of the station's filler (administrators)."""
+    principal.require()
+    try:
+        filler.remove_track(
+            session=session, principal=principal, station_id=station_id, sha256=sha256
+        )
+    except LoaError as exc:
+        session.rollback()
+        return _station_page(
+            request,
+            session,
+            principal,
+            station_id,
+            track_errors={"tracks": say(exc)},
+            status_code=422,
+        )
+    return redirect(f"/stations/{station_id}", "Đã xóa bản nhạc nền")
+
+
+@router.get("/stations/{station_id}/filler/tracks/{sha256}.mp3")
+def filler_track_audio(
+    station_id: IdPath,
+    sha256: Sha256Path,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: UserDep,
+) -> Response:
+    """Listen to one of the station's filler tracks."""
+    path = filler.track_file(
+        session=session,
+        settings=settings,
+        principal=principal,
+        station_id=station_id,
+        sha256=sha256,
+    )
+    return file_response(
+        path,
+        etag=sha256,
+        range_header=request.headers.get("range"),
+        if_none_match=request.headers.get("if-none-match"),
+    )

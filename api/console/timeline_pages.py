@@ -1,4 +1,4 @@
-"""A station's week as a timeline: airings, blackouts, conflicts and gaps.
+"""A station's week as a timeline: airings, blackouts, conflicts, gaps and filler.
 
 On a wide screen each day is a bar from 0:00 to 24:00 with the airings placed on it; on
 a phone the same day is a list (console.css switches between them). The figures come

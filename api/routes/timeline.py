@@ -1,4 +1,5 @@
-"""A station's week at a glance: airings with their lengths, blackouts, conflicts, gaps."""
+"""A station's week at a glance: airings with their lengths, blackouts, conflicts, gaps
+and filler."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ class WeekAiringPublic(BaseModel):
 
 
 class SpanPublic(BaseModel):
-    """A blackout (with its reason) or a gap in the announced broadcast hours."""
+    """A blackout (with its reason), a gap in the announced broadcast hours, or filler."""
 
     start: datetime
     end: datetime
@@ -50,7 +51,14 @@ class WeekDayPublic(BaseModel):
     date: date
     airings: list[WeekAiringPublic]
     blackouts: list[SpanPublic]
-    gaps: list[SpanPublic]
+    gaps: list[SpanPublic] = Field(
+        description="The time of the station's broadcast hours (its filler windows) that "
+        "no airing covers, cancelled airings aside; blackouts and filler not taken out"
+    )
+    filler: list[SpanPublic] = Field(
+        description="When the station's filler airs: the gaps less the blackouts, which "
+        "its receivers fill with its filler tracks; empty when filler is off"
+    )
     conflicts: int
 
 
@@ -68,7 +76,7 @@ class StationWeekPublic(BaseModel):
 @router.get(
     "/stations/{station_id}/week",
     response_model=StationWeekPublic,
-    summary="A station's week: airings, blackouts, conflicts and gaps",
+    summary="A station's week: airings, blackouts, conflicts, gaps and filler",
 )
 def get_station_week(
     station_id: IdPath,
@@ -83,7 +91,8 @@ def get_station_week(
 
     Airings of every broadcast that reaches the station's commune, cancelled ones
     included; blackouts of the station's area and of the areas above it, clipped to each
-    day; airings that overlap marked as conflicts.
+    day; airings that overlap marked as conflicts; the gaps in the station's broadcast
+    hours and, when its filler airs, the spans filler fills.
     """
     station, area = registry.get_station(
         session=session, station_id=station_id, scope=principal.scope
@@ -126,6 +135,7 @@ def get_station_week(
                     SpanPublic(start=x.start, end=x.end, reason=x.reason) for x in day.blackouts
                 ],
                 gaps=[SpanPublic(start=x.start, end=x.end) for x in day.gaps],
+                filler=[SpanPublic(start=x.start, end=x.end) for x in day.filler],
                 conflicts=day.conflicts,
             )
             for day in found.days

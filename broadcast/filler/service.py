@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any, BinaryIO
 
 from sqlmodel import Session, col, func, select
 
-from broadcast.bulletins import recordings
+from broadcast.bulletins import media, recordings
 from broadcast.core import audit
 from broadcast.core.settings import Settings
 from broadcast.filler.commands import FEATURE, station_command
@@ -171,3 +172,23 @@ def remove_track(
         )
     _save(session, principal, station, changed, "station.filler.track.delete")
     return station
+
+
+def track_file(
+    *, session: Session, settings: Settings, principal: Principal, station_id: int, sha256: str
+) -> Path:
+    """The published file of one of the station's filler tracks, to listen to it."""
+    station, _area = registry.get_station(
+        session=session, station_id=station_id, scope=principal.scope
+    )
+    missing = NotFoundError(
+        f"Station {station_id} has no filler track {sha256}",
+        code="filler.track_not_found",
+        station_id=station_id,
+    )
+    if stored_filler(station.filler).track(sha256) is None:
+        raise missing
+    path = media.media_path(settings, sha256)
+    if not path.is_file():
+        raise missing
+    return path

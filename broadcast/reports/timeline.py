@@ -6,8 +6,10 @@ the station), before that the sum of its bulletins' versions in the languages th
 station airs (an estimate: what dispatch leaves out or overflows is not known yet).
 Blackouts of the station's area and of every area above it are bands. Two blocks that
 overlap, neither cancelled, are a conflict: a receiver airs one after the other, so the
-later one airs late (an emergency interrupts instead). With announced broadcast windows,
-the time of a window that no block covers is a gap.
+later one airs late (an emergency interrupts instead). The time of the station's
+announced broadcast windows (its filler settings, stations/filler.py) that no block
+covers is a gap; when the station's filler airs, the gaps less the blackouts are filler
+bands: its receivers fill them with its tracks (blackouts win over filler).
 
 A fixed number of queries whatever the week holds: the airings, the bulletins' versions,
 the programme lengths, the blackouts.
@@ -26,10 +28,12 @@ from sqlmodel import Session, col, select
 
 from broadcast.bulletins.models import Translation
 from broadcast.delivery.models import Delivery
+from broadcast.filler.commands import subtract
 from broadcast.reports.coverage import airings
 from broadcast.schedule.blackouts import Blackout, blackout_hit, blackouts_over
 from broadcast.schedule.models import Broadcast, Occurrence, OccurrenceState
 from stations.areas import Scope
+from stations.filler import stored_filler
 from stations.models import Area, Station
 from stations.protocol import Priority
 from stations.timeutil import as_utc
@@ -61,7 +65,7 @@ class Block:
 
 @dataclass(frozen=True, slots=True)
 class Band:
-    """A span of a day: a blackout (with its reason) or a gap."""
+    """A span of a day: a blackout (with its reason), a gap or filler."""
 
     start: datetime  # UTC
     end: datetime  # UTC
@@ -78,6 +82,15 @@ class Day:
     blocks: list[Block] = field(default_factory=list)
     blackouts: list[Band] = field(default_factory=list)
     gaps: list[Band] = field(default_factory=list)
+    filler: list[Band] = field(default_factory=list)
+
+    @property
+    def silent(self) -> list[Band]:
+        """The gaps that filler does not fill (all of them when the filler is off)."""
+        spans = subtract(
+            [(g.start, g.end) for g in self.gaps], [(f.start, f.end) for f in self.filler]
+        )
+        return [Band(start, end) for start, end in spans]
 
     @property
     def conflicts(self) -> int:
@@ -112,13 +125,17 @@ def station_week(
     area: Area,
     monday: date,
     zone: ZoneInfo,
-    windows: Sequence[tuple[time, time]] = (),
+    windows: Sequence[tuple[time, time]] | None = None,
 ) -> StationWeek:
     """The week of `station` (in commune `area`) from local `monday`, as the caller sees it.
 
-    `windows` are the station's announced broadcast hours (local times of day; an end
-    at or before the start crosses midnight); without them no gap is drawn.
+    `windows` are the broadcast hours gaps are drawn in (local times of day; an end at
+    or before the start crosses midnight): the station's own unless given; none, no gap.
+    Filler bands always follow the station's own windows, and only when its filler airs.
     """
+    hours = stored_filler(station.filler)
+    own = hours.times_of_day()
+    shown = own if windows is None else list(windows)
     start = as_utc(datetime.combine(monday, time.min, tzinfo=zone))
     days = [
         Day(
@@ -171,7 +188,12 @@ def station_week(
     bands = blackouts_over(session=session, areas=[area])
     for day in days:
         day.blackouts = _blackout_bands(bands, day)
-        day.gaps = _gaps(day, windows, zone)
+        day.gaps = _gaps(day, shown, zone)
+        if hours.airs:
+            open_spans = day.gaps if shown == own else _gaps(day, own, zone)
+            dark = [(b.start, b.end) for b in day.blackouts]
+            filled = subtract([(g.start, g.end) for g in open_spans], dark)
+            day.filler = [Band(start, end) for start, end in filled]
     return StationWeek(station, area, monday, zone, days)
 
 

@@ -56,6 +56,30 @@ def _schedule(
         return made.id or 0
 
 
+def _hours(engine: Engine, *, filler_on: bool) -> None:
+    """Y Tý's station announces 05:30-07:00; one filler track; filler on or off."""
+    with transaction(engine) as ses:
+        station = ses.exec(select(Station).join(Area).where(Area.code == Y_TY)).one()
+        station.filler = {
+            "enabled": filler_on,
+            "windows": [{"start": "05:30", "end": "07:00"}],
+            "tracks": [
+                {"sha256": "b" * 64, "bytes": 4000, "duration_ms": 2000, "title": "Nhạc hiệu"}
+            ],
+        }
+        ses.add(station)
+
+
+def _local(settings: Settings, spans: list[dict[str, str]]) -> list[tuple[str, str]]:
+    return [
+        tuple(  # type: ignore[misc]
+            datetime.fromisoformat(s[k]).astimezone(settings.zone).strftime("%H:%M")
+            for k in ("start", "end")
+        )
+        for s in spans
+    ]
+
+
 def _station(engine: Engine) -> Station:
     with Session(engine) as ses:
         return ses.exec(select(Station).join(Area).where(Area.code == Y_TY)).first()  # type: ignore[return-value]
@@ -154,6 +178,70 @@ def test_a_dispatched_airing_has_its_programmes_length_and_gaps_follow_the_windo
     ]
 
 
+def test_the_week_shows_the_stations_hours_as_gaps_or_filler_less_blackouts(
+    client: TestClient,
+    engine: Engine,
+    settings: Settings,
+    make_user: UserFactory,
+    bulletin: int,
+) -> None:
+    editor = make_user(Role.editor, "10")
+    assert (
+        client.post(
+            f"/api/v1/areas/{Y_TY}/blackouts",
+            json={"reason": "Giờ chào cờ", "daily_start": "06:30", "daily_end": "06:45"},
+            headers=editor,
+        ).status_code
+        == 201
+    )
+    _schedule(engine, settings, bulletin, _at(settings, MONDAY, 6))
+    station = _station(engine)
+    url = f"/api/v1/stations/{station.id}/week?week=2031-03-03"
+
+    # Without broadcast hours: no gap, no filler.
+    monday = client.get(url, headers=editor).json()["days"][0]
+    assert monday["gaps"] == [] and monday["filler"] == []
+
+    # Hours announced, filler off: the window less the airing is a gap; nothing filled.
+    _hours(engine, filler_on=False)
+    monday = client.get(url, headers=editor).json()["days"][0]
+    assert _local(settings, monday["gaps"]) == [("05:30", "06:00"), ("06:01", "07:00")]
+    assert monday["filler"] == []
+
+    # Filler on: the gaps less the blackout are filled; the gaps themselves stay.
+    _hours(engine, filler_on=True)
+    week = client.get(url, headers=editor).json()
+    monday, tuesday = week["days"][:2]
+    assert _local(settings, monday["gaps"]) == [("05:30", "06:00"), ("06:01", "07:00")]
+    assert _local(settings, monday["filler"]) == [
+        ("05:30", "06:00"),
+        ("06:01", "06:30"),
+        ("06:45", "07:00"),
+    ]
+    assert _local(settings, tuesday["filler"]) == [("05:30", "06:30"), ("06:45", "07:00")]
+
+    # A caller's own windows still draw the gaps; filler keeps to the station's hours.
+    with Session(engine) as ses:
+        area = ses.get(Area, station.area_id)
+        assert area is not None
+        mine = station_week(
+            session=ses,
+            scope=Scope.everything(),
+            station=ses.get(Station, station.id) or station,
+            area=area,
+            monday=MONDAY,
+            zone=settings.zone,
+            windows=[(time(17), time(18))],
+        )
+    first = mine.days[0]
+    assert [(g.end - g.start) for g in first.gaps] == [timedelta(hours=1)]
+    assert [(f.end - f.start) for f in first.filler] == [
+        timedelta(minutes=30),
+        timedelta(minutes=29),
+        timedelta(minutes=15),
+    ]
+
+
 def test_the_week_runs_the_same_statements_for_few_and_many_airings(
     client: TestClient,
     engine: Engine,
@@ -162,6 +250,7 @@ def test_the_week_runs_the_same_statements_for_few_and_many_airings(
     bulletin: int,
 ) -> None:
     editor = make_user(Role.editor, "10")
+    _hours(engine, filler_on=True)  # gaps and filler drawn too
     station = _station(engine)
     url = f"/api/v1/stations/{station.id}/week?week=2031-03-03"
     client.get(url, headers=editor)  # the app's first request
@@ -175,5 +264,6 @@ def test_the_week_runs_the_same_statements_for_few_and_many_airings(
             answer = client.get(url, headers=editor)
         assert answer.status_code == 200
         assert sum(len(d["airings"]) for d in answer.json()["days"]) == 7 * total
+        assert all(d["filler"] for d in answer.json()["days"])
         statements[total] = len(seen)
     assert statements[2] == statements[20], statements

@@ -9,6 +9,21 @@
     }
   }, true);
 
+  // The week's bars (station_week.html): each band, airing and hour mark says where it
+  // sits in percent of the day; the page's policy allows no inline style attribute.
+  function place(root) {
+    var items = root.querySelectorAll("[data-left]");
+    for (var i = 0; i < items.length; i++) {
+      items[i].style.left = items[i].getAttribute("data-left") + "%";
+      var width = items[i].getAttribute("data-width");
+      if (width !== null) { items[i].style.width = width + "%"; }
+    }
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    var timeline = document.getElementById("timeline");
+    if (timeline) { place(timeline); }
+  });
+
   function poll(box) {
     var url = box.getAttribute("data-poll");
     var every = parseInt(box.getAttribute("data-every") || "2000", 10);
