@@ -103,7 +103,19 @@ def _time(minutes: int) -> time:
 
 def parse_windows(raw: Any) -> tuple[VolumeWindow, ...]:
     """Broadcast windows from their JSON form; InvalidInputError (`filler.*`) when wrong."""
-    return tuple(day_windows(raw, volumes=False, code="filler", limit=MAX_WINDOWS))
+    try:
+        return tuple(day_windows(raw, volumes=False, limit=MAX_WINDOWS))
+    except InvalidInputError as exc:
+        # The same rules as volume windows, told as broadcast hours.
+        if exc.code == "volume.bad_time":
+            raise InvalidInputError(str(exc), code="filler.bad_time", **exc.fields) from None
+        if exc.code == "volume.too_many":
+            raise InvalidInputError(str(exc), code="filler.too_many", **exc.fields) from None
+        if exc.code == "volume.empty_window":
+            raise InvalidInputError(str(exc), code="filler.empty_window", **exc.fields) from None
+        if exc.code == "volume.overlap":
+            raise InvalidInputError(str(exc), code="filler.overlap", **exc.fields) from None
+        raise
 
 
 def _track(item: Any) -> FillerTrack | None:

@@ -83,21 +83,21 @@ def clock(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def _minutes(value: Any, *, position: int, code: str = "volume") -> int:
+def _minutes(value: Any, *, position: int) -> int:
     if isinstance(value, time):
         return value.hour * 60 + value.minute
     match = _CLOCK.match(str(value).strip()) if isinstance(value, str) else None
     if match is None:
         raise InvalidInputError(
             f"Window {position}: {value!r} is not a time of day HH:MM",
-            code=f"{code}.bad_time",
+            code="volume.bad_time",
             position=position,
         )
     minutes = int(match.group(1)) * 60 + int(match.group(2))
     if minutes > MINUTES_PER_DAY:
         raise InvalidInputError(
             f"Window {position}: {value!r} is not a time of day HH:MM",
-            code=f"{code}.bad_time",
+            code="volume.bad_time",
             position=position,
         )
     return minutes
@@ -114,19 +114,19 @@ def _percent(value: Any, *, position: int | None = None) -> int:
 
 
 def parse_windows(
-    raw: Any, *, volumes: bool = True, code: str = "volume", limit: int = MAX_WINDOWS
+    raw: Any, *, volumes: bool = True, limit: int = MAX_WINDOWS
 ) -> list[VolumeWindow]:
     """Windows of local time of day from their JSON form, sorted by start.
 
     Without `volumes` a window needs no volume (it is kept as FULL_VOLUME). Errors are
-    InvalidInputError with the codes `{code}.bad_time`, `.too_many`, `.empty_window`,
-    `.overlap` (and `volume.bad_percent`).
+    InvalidInputError with the codes `volume.bad_time`, `.too_many`, `.empty_window`,
+    `.overlap` and `.bad_percent`.
     """
     raw = raw or []
     if not isinstance(raw, Sequence) or isinstance(raw, str) or len(raw) > limit:
         raise InvalidInputError(
-            f"At most {limit} windows of time of day",
-            code=f"{code}.too_many",
+            f"A schedule has at most {limit} windows of time of day",
+            code="volume.too_many",
             limit=limit,
         )
     windows: list[VolumeWindow] = []
@@ -135,17 +135,17 @@ def parse_windows(
         if not isinstance(item, Mapping):
             raise InvalidInputError(
                 f"Window {position} needs a start and an end",
-                code=f"{code}.bad_time",
+                code="volume.bad_time",
                 position=position,
             )
         # "24:00" ends a window at midnight (00:00-24:00 is the whole day); as a start it
         # is midnight too.
-        start = _minutes(item.get("start"), position=position, code=code) % MINUTES_PER_DAY
-        end = _minutes(item.get("end"), position=position, code=code)
+        start = _minutes(item.get("start"), position=position) % MINUTES_PER_DAY
+        end = _minutes(item.get("end"), position=position)
         if start == end:
             raise InvalidInputError(
                 f"Window {position} starts and ends at the same time",
-                code=f"{code}.empty_window",
+                code="volume.empty_window",
                 position=position,
             )
         level = _percent(item.get("volume"), position=position) if volumes else FULL_VOLUME
@@ -157,7 +157,7 @@ def parse_windows(
                 if other != position:
                     raise InvalidInputError(
                         f"Window {position} overlaps window {other} at {clock(minute)}",
-                        code=f"{code}.overlap",
+                        code="volume.overlap",
                         position=position,
                         other=other,
                         at=clock(minute),
