@@ -32,6 +32,14 @@ def receiver_codecs(text: str) -> list[str]:
     return sorted(set(names))
 
 
+def receiver_features(*, relay: bool, filler: bool) -> tuple[str, ...]:
+    """What `loa receiver` declares it airs beyond files (`--relay`, `--filler`)."""
+    from stations.agent import FILLER_FEATURE, RELAY_FEATURE
+
+    wanted = ((RELAY_FEATURE, relay), (FILLER_FEATURE, filler))
+    return tuple(name for name, on in wanted if on)
+
+
 def receiver_password(
     *, flag: str | None, password_file: Path | None, environ: dict[str, str]
 ) -> tuple[str, str | None]:
@@ -178,6 +186,14 @@ def register(app: typer.Typer) -> None:
                 help='Relay live streams (declared to the server as features: ["relay"])',
             ),
         ] = True,
+        filler: Annotated[
+            bool,
+            typer.Option(
+                "--filler/--no-filler",
+                help="Air the station's filler in its broadcast hours when nothing else airs "
+                '(declared to the server as features: ["filler"])',
+            ),
+        ] = True,
         relay_output: Annotated[
             str,
             typer.Option(
@@ -220,7 +236,7 @@ def register(app: typer.Typer) -> None:
             player_command=player,
             stop=stop,
             codecs=declared,
-            features=("relay",) if relay else (),
+            features=receiver_features(relay=relay, filler=filler),
             relay_output=relay_output,
         )
 
@@ -242,6 +258,13 @@ def register(app: typer.Typer) -> None:
         time_scale: Annotated[
             float, typer.Option("--time-scale", help="Playback speed factor")
         ] = 0.01,
+        filler: Annotated[
+            bool,
+            typer.Option(
+                "--filler/--no-filler",
+                help='Air the station\'s filler (declared to the server as features: ["filler"])',
+            ),
+        ] = True,
         log_level: LogLevel = "warning",
     ) -> None:
         """Run simulated receivers (real MQTT sessions) for one IP station.
@@ -266,6 +289,7 @@ def register(app: typer.Typer) -> None:
         settings = load_settings()
         upgrade(settings.database_url)
         specs: list[SimReceiver] = []
+        features = receiver_features(relay=False, filler=filler) or None
         with transaction(make_engine(settings.database_url)) as ses:
             stmt = select(Station).where(Station.kind == StationKind.ip, Station.active == True)  # noqa: E712
             if station_id is not None:
@@ -284,7 +308,9 @@ def register(app: typer.Typer) -> None:
                 .order_by(col(Receiver.id))
             ).all()
             specs.extend(
-                SimReceiver(rid, demo_passwords[rid]) for rid in own if rid in demo_passwords
+                SimReceiver(rid, demo_passwords[rid], features=features)
+                for rid in own
+                if rid in demo_passwords
             )
             taken_over = len(specs)
             if taken_over + receivers == 0:
@@ -299,11 +325,13 @@ def register(app: typer.Typer) -> None:
                     created = registry.create_receiver(
                         session=ses, station=station, name=f"Mô phỏng {n}", receiver_id=rid
                     )
-                    specs.append(SimReceiver(rid, created.password))
+                    specs.append(SimReceiver(rid, created.password, features=features))
                 else:
                     specs.append(
                         SimReceiver(
-                            rid, registry.reset_receiver_password(session=ses, receiver=row)
+                            rid,
+                            registry.reset_receiver_password(session=ses, receiver=row),
+                            features=features,
                         )
                     )
         address = BrokerAddress.from_url(broker) if broker else broker_address(settings)

@@ -15,6 +15,7 @@ import shlex
 import subprocess
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from stations.protocol import (
     AckState,
     CancelCommand,
     FillerCommand,
+    MediaItem,
     Priority,
     ProgrammeCommand,
     ProtocolError,
@@ -55,6 +57,16 @@ DOWNLOAD_BACKOFF_SECONDS = 1.0
 DOWNLOAD_BACKOFF_MAX_SECONDS = 20.0
 # How many commands a receiver remembers, to answer duplicates without replaying them.
 REMEMBERED_COMMANDS = 200
+# A filler track starts no sooner than this after the one before it started, so a player
+# that ends tracks at once (a simulation at time scale 0) never spins; after a track the
+# player failed to play, the next waits the longer pause.
+FILLER_MIN_TRACK_SECONDS = 0.5
+FILLER_FAILED_PAUSE_SECONDS = 30.0
+# Filler looks at the clock again at least this often, so a clock set right (a device
+# that booted without the time) is noticed at the latest this long after.
+FILLER_RECHECK_SECONDS = 60.0
+# How many filler plays a receiver remembers (`filler_played`).
+FILLER_PLAYS_KEPT = 1000
 
 Publish = Callable[[str, bytes, int, bool], None]
 
@@ -71,6 +83,7 @@ class TimerService:
 
     def __init__(self) -> None:
         self._heap: list[tuple[float, int, Callable[[], None]]] = []
+        self._pending: set[int] = set()
         self._cancelled: set[int] = set()
         self._counter = itertools.count()
         self._cond = threading.Condition()
@@ -83,11 +96,13 @@ class TimerService:
         key = next(self._counter)
         with self._cond:
             heapq.heappush(self._heap, (time.monotonic() + max(delay, 0.0), key, func))
+            self._pending.add(key)
             self._cond.notify()
 
         def cancel() -> None:
             with self._cond:
-                self._cancelled.add(key)
+                if key in self._pending:  # one that ran (or was dropped) needs nothing kept
+                    self._cancelled.add(key)
 
         return cancel
 
@@ -107,6 +122,7 @@ class TimerService:
                 if self._stopped:
                     return
                 _, key, func = heapq.heappop(self._heap)
+                self._pending.discard(key)
                 if key in self._cancelled:
                     self._cancelled.discard(key)
                     continue
@@ -395,8 +411,11 @@ class CommandPlayer:
 
 # --- relays ----------------------------------------------------------------------------
 
-# What the agent airs beyond files, declared in its `state` (`features`).
-RELAY_FEATURES = ("relay",)
+# What the agent airs beyond files, declared in its `state` (`features`): relays of live
+# streams, and filler in the station's broadcast hours.
+RELAY_FEATURE = "relay"
+FILLER_FEATURE = "filler"
+AGENT_FEATURES = (RELAY_FEATURE, FILLER_FEATURE)
 # Pause before reconnecting to a relayed stream after a cut: doubles from this, up to
 # the maximum, so a short cut costs little and a dead stream is not hammered.
 RELAY_BACKOFF_SECONDS = 0.5
@@ -625,6 +644,26 @@ class ReceiverAgent:
         # volumes only to receivers that report one. Full volume until an item sets another.
         self.volume: int | None = 100 if getattr(player, "applies_volume", False) else None
         self.acks: list[tuple[str, AckState]] = []  # what it reported (tests read this)
+        # Filler (extension): `filler` is the version it holds, its files downloaded, as
+        # reported in `state`; the one downloading is pending. One track plays at a time.
+        self.filler: str | None = None
+        self._filler: FillerCommand | None = None
+        self._filler_files: list[Path] = []
+        self._filler_pending: str | None = None
+        self._filler_playback: Playback | None = None
+        self._filler_track: object | None = None  # the token of the track playing
+        self._filler_playing: str | None = None  # its sha256
+        self._filler_next = 0  # index of the next track
+        self._filler_wake: Callable[[], None] | None = None
+        self._filler_not_before = 0.0  # monotonic time the next track may start
+        # (sha256, start) of the latest filler tracks started (tests read this).
+        self.filler_played: deque[tuple[str, datetime]] = deque(maxlen=FILLER_PLAYS_KEPT)
+
+    @property
+    def filler_playing(self) -> str | None:
+        """The sha256 of the filler track playing now, if any."""
+        with self._lock:
+            return self._filler_playing if self._filler_playback is not None else None
 
     # --- outgoing --------------------------------------------------------------
 
@@ -662,6 +701,7 @@ class ReceiverAgent:
                 codecs=self.codecs if online else None,
                 volume=self.volume if online else None,
                 features=self.features if online else None,
+                filler=self.filler if online else None,
             )
         )
 
@@ -686,7 +726,10 @@ class ReceiverAgent:
         if isinstance(command, CancelCommand):
             self._cancel(command.broadcast_id)
         elif isinstance(command, FillerCommand):
-            log.info("Receiver %s ignores filler: it does not air filler", self.receiver_id)
+            if FILLER_FEATURE in (self.features or ()):
+                self._filler_command(command)
+            else:
+                log.info("Receiver %s ignores filler: it does not air filler", self.receiver_id)
         else:
             self._programme(command)
 
@@ -708,6 +751,7 @@ class ReceiverAgent:
             if known is not None:
                 log.info("Programme %s replaced by a new version", ref)
                 self._stop_job(known)
+                self._filler_soon()  # filler may have waited for it
             if self.clock() >= command.expires_at:
                 self._remember(ref, _Job(command, state=AckState.rejected, cancelled=True))
                 log.warning(
@@ -717,7 +761,7 @@ class ReceiverAgent:
                 )
                 self.ack(ref, AckState.rejected, "expired before it was received")
                 return
-            if command.relays and "relay" not in (self.features or ()):
+            if command.relays and RELAY_FEATURE not in (self.features or ()):
                 self._remember(ref, _Job(command, state=AckState.rejected, cancelled=True))
                 log.warning("Programme %s refused: this receiver does not relay streams", ref)
                 self.ack(ref, AckState.rejected, "unsupported item type: relay")
@@ -780,6 +824,7 @@ class ReceiverAgent:
                 job.state = AckState.rejected
                 log.warning("Programme %s not aired: it expired before air time", ref)
                 self.ack(ref, AckState.rejected, "expired before air time")
+                self._filler_soon()
                 return
             current = self._jobs.get(self._playing) if self._playing else None
             if current is not None and current.playback is not None:
@@ -794,6 +839,7 @@ class ReceiverAgent:
             if job.command.relays:
                 self._start_relay(ref, job, job.command.relays[0])
                 return
+            self._stop_filler(f"programme {ref} airs")
             job.state = AckState.started
             self._playing = ref
             self.version = job.command.version
@@ -824,7 +870,9 @@ class ReceiverAgent:
             job.state = AckState.rejected
             log.warning("Relay %s not aired: its window ended before air time", ref)
             self.ack(ref, AckState.rejected, "the relay window ended before air time")
+            self._filler_soon()
             return
+        self._stop_filler(f"relay {ref} airs")
         self._playing = ref
         self.version = job.command.version
         log.info("Relaying %s from %s until %s", ref, item.url, _shown(item.until))
@@ -861,6 +909,7 @@ class ReceiverAgent:
         else:
             log.warning("Relay %s did not air: %s", ref, detail)
         self.ack(ref, job.state, detail[:500], lost_seconds=lost, reconnects=reconnects)
+        self._filler_soon()
 
     def _ended(self, ref: str, job: _Job, ok: bool, detail: str | None) -> None:
         with self._lock:
@@ -873,6 +922,7 @@ class ReceiverAgent:
         else:
             log.warning("Programme %s stopped before its end: %s", ref, detail or "no reason given")
         self.ack(ref, job.state, detail)
+        self._filler_soon()
 
     def _stop_job(self, job: _Job) -> None:
         job.cancelled = True
@@ -894,6 +944,190 @@ class ReceiverAgent:
         log.info("Programme %s cancelled by the server", ref)
         if job.state is AckState.rejected:
             self.ack(ref, AckState.rejected, "cancelled")
+        self._filler_soon()
+
+    # --- filler (extension) ----------------------------------------------------
+
+    def _filler_command(self, command: FillerCommand) -> None:
+        """Take a filler command: download its tracks, then hold it (an empty one: none)."""
+        with self._lock:
+            pending = self._filler_pending
+            if command.version == pending or (command.version == self.filler and pending is None):
+                log.info("Filler %s again (a repeat): nothing to do", command.version)
+                return
+            if command.version == self.filler:
+                self._filler_pending = None  # the download under way is not taken
+                log.info("Filler %s kept: the server wants it still", command.version)
+                return
+            if not command.airs:
+                self._filler_pending = None  # a download under way is not taken either
+                self._filler = None
+                self._filler_files = []
+                self.filler = None
+                self._stop_filler("the server took filler away")
+                self._filler_tick()
+                log.info("Filler: none to hold (version %s)", command.version)
+            else:
+                self._filler_pending = command.version
+                log.info(
+                    "Received filler %s: %d tracks for %d spans, from %s to %s",
+                    command.version,
+                    len(command.items),
+                    len(command.spans),
+                    _shown(command.spans[0].start),
+                    _shown(command.spans[-1].end),
+                )
+        if command.airs:
+            self.executor.submit(self._download_filler, command)
+        else:
+            self.publish_state(True)
+
+    def _download_filler(self, command: FillerCommand) -> None:
+        auth = (self.receiver_id, self.password) if self.password else None
+        try:
+            files = [
+                self.cache.fetch(item.url, item.sha256, item.bytes, auth) for item in command.items
+            ]
+        except (DownloadError, OSError) as exc:
+            with self._lock:
+                if self._filler_pending == command.version:
+                    self._filler_pending = None
+                held = self.filler
+            log.warning(
+                "Filler %s not taken: could not download its tracks: %s (still holding %s)",
+                command.version,
+                exc,
+                held or "no filler",
+            )
+            return
+        with self._lock:
+            if self._filler_pending != command.version:
+                return  # another command came meanwhile
+            previous = self._filler
+            self._filler_pending = None
+            self._filler = command
+            self._filler_files = files
+            self.filler = command.version
+            self._filler_next = _next_track(previous, self._filler_next, command)
+            log.info(
+                "Downloaded filler %s: %d files, %d bytes, checked; holding it",
+                command.version,
+                len(files),
+                sum(item.bytes for item in command.items),
+            )
+            self._filler_tick()
+        self.publish_state(True)
+
+    def _filler_soon(self) -> None:
+        """Look again at filler from the timer thread (once the caller's step is done)."""
+        self.timers.call_later(0.0, self._filler_tick)
+
+    def _filler_tick(self) -> None:
+        """Start, keep or stop filler as the clock, the spans and the programmes say."""
+        with self._lock:
+            if self._filler_wake is not None:
+                self._filler_wake()
+                self._filler_wake = None
+            command = self._filler
+            if command is None:
+                self._stop_filler("no filler is held")
+                return
+            now = self.clock()
+            span = command.span_at(now)
+            if span is None:
+                self._stop_filler("its span ended")
+                start = command.next_start(now)
+                if start is not None:
+                    self._filler_wake_in((start - now).total_seconds())
+                return
+            until_end = (span.end - now).total_seconds()
+            self._filler_wake_in(until_end)
+            if self._filler_playback is not None:
+                return  # it plays on (into an adjacent span too)
+            if self._airing(now):
+                return  # filler resumes when that ends
+            wait = self._filler_not_before - time.monotonic()
+            if wait > 0:
+                self._filler_wake_in(min(wait, until_end))
+                return
+            self._play_filler(command, span.end, span.volume)
+
+    def _filler_wake_in(self, delay: float) -> None:
+        """Look at filler again after `delay` seconds (lock held); one such wake at a time."""
+        if self._filler_wake is not None:
+            self._filler_wake()
+        self._filler_wake = self.timers.call_later(
+            min(delay, FILLER_RECHECK_SECONDS), self._filler_tick
+        )
+
+    def _airing(self, now: datetime) -> bool:
+        """Whether a programme or relay plays, or is due and waiting to air (lock held)."""
+        if self._playing is not None:
+            return True
+        return any(
+            job.cancel_timer is not None
+            and not job.cancelled
+            and job.playback is None
+            and job.state in (AckState.received, AckState.downloaded)
+            and (job.command.air_at <= now or job.command.priority is Priority.emergency)
+            for job in self._jobs.values()
+        )
+
+    def _play_filler(self, command: FillerCommand, until: datetime, level: int | None) -> None:
+        """Start the next track (lock held)."""
+        index = self._filler_next % len(command.items)
+        self._filler_next = index + 1
+        item = command.items[index]
+        token = object()
+        self._filler_track = token
+        self._filler_playing = item.sha256
+        self._filler_not_before = time.monotonic() + FILLER_MIN_TRACK_SECONDS
+        self.filler_played.append((item.sha256, self.clock()))
+        log.info("Filler: playing %s until %s", item.title, _shown(until))
+        self._filler_playback = self.player.play(
+            [self._filler_files[index]],
+            [item.duration_ms],
+            lambda ok, detail: self._filler_ended(token, item, ok, detail),
+            volumes=[level],
+            on_item=lambda _index: self._item_started(level),
+        )
+
+    def _filler_ended(self, token: object, item: MediaItem, ok: bool, detail: str | None) -> None:
+        with self._lock:
+            if self._filler_track is not token:
+                return  # stopped: whoever stopped it said why
+            self._filler_track = None
+            self._filler_playback = None
+            if not ok:
+                pause = time.monotonic() + FILLER_FAILED_PAUSE_SECONDS
+                self._filler_not_before = max(self._filler_not_before, pause)
+        if not ok:
+            log.warning(
+                "Filler: %s stopped before its end: %s; the next track in %.0f s",
+                item.title,
+                detail or "no reason given",
+                FILLER_FAILED_PAUSE_SECONDS,
+            )
+        self._filler_soon()
+
+    def _stop_filler(self, reason: str) -> None:
+        """Cut the filler track playing, if any (lock held)."""
+        playback = self._filler_playback
+        if playback is None:
+            return
+        self._filler_track = None
+        self._filler_playback = None
+        log.info("Filler: stopped, %s", reason)
+        playback.stop()
+
+
+def _next_track(previous: FillerCommand | None, following: int, command: FillerCommand) -> int:
+    """Where a new filler command goes on: after the track last started, when it still has it."""
+    if previous is None or not previous.items:
+        return 0
+    last = previous.items[(following - 1) % len(previous.items)].sha256
+    digests = [item.sha256 for item in command.items]
+    return digests.index(last) + 1 if last in digests else 0
 
 
 # --- one real receiver -----------------------------------------------------------------
@@ -921,7 +1155,7 @@ def run_receiver(
     player_command: str | None = None,
     stop: threading.Event | None = None,
     codecs: Sequence[str] = PLAYABLE_CODECS,
-    features: Sequence[str] = RELAY_FEATURES,
+    features: Sequence[str] = AGENT_FEATURES,
     relay_output: str = RELAY_OUTPUT,
 ) -> None:
     """Run one receiver until `stop` is set (or forever): the body of `loa receiver`."""

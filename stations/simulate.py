@@ -24,6 +24,7 @@ from typing import Any
 import paho.mqtt.client as pahoc
 
 from stations.agent import (
+    FILLER_FEATURE,
     PLAYABLE_CODECS,
     MediaCache,
     ReceiverAgent,
@@ -165,6 +166,9 @@ class SimReceiver:
     password: str
     # Codecs declared in its `state`; None declares none (a receiver that plays only MP3).
     codecs: tuple[str, ...] | None = PLAYABLE_CODECS
+    # Features declared in its `state`: filler (its player plays files only, so no
+    # relays); None declares none (a receiver that airs nothing beyond programmes).
+    features: tuple[str, ...] | None = (FILLER_FEATURE,)
 
 
 class Simulation:
@@ -225,6 +229,7 @@ class Simulation:
             timers=self.timers,
             executor=self.executor,
             codecs=spec.codecs,
+            features=spec.features,
         )
         client = MqttClient(
             self.address.with_login(rid, spec.password),

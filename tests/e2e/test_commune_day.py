@@ -101,7 +101,8 @@ def _relay_the_news(chain: Chain, people: dict[str, Headers], tmp_path: Path) ->
     try:
         wait_for(
             lambda: (
-                chain.ok("GET", f"/receivers/{receiver_id}", editor).get("features") == ["relay"]
+                chain.ok("GET", f"/receivers/{receiver_id}", editor).get("features")
+                == ["filler", "relay"]
             ),
             timeout=30,
         )

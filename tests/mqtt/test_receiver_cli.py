@@ -13,7 +13,12 @@ from paho.mqtt.enums import CallbackAPIVersion
 from typer.testing import CliRunner
 
 from api.cli import app
-from api.cli_broadcast import RECEIVER_PASSWORD_ENV, receiver_codecs, receiver_password
+from api.cli_broadcast import (
+    RECEIVER_PASSWORD_ENV,
+    receiver_codecs,
+    receiver_features,
+    receiver_password,
+)
 from stations.mqtt import BrokerAddress
 from tests.mqtt.conftest import World, wait_for
 
@@ -74,6 +79,13 @@ def test_unknown_codecs_are_one_error_line() -> None:
     assert "Unknown codec aac: use mp3, opus or mp3,opus" in result.output
 
 
+def test_features_follow_the_relay_and_filler_flags() -> None:
+    assert receiver_features(relay=True, filler=True) == ("relay", "filler")
+    assert receiver_features(relay=False, filler=True) == ("filler",)
+    assert receiver_features(relay=True, filler=False) == ("relay",)
+    assert receiver_features(relay=False, filler=False) == ()
+
+
 def test_flag_still_works_with_a_warning() -> None:
     env = {k: v for k, v in os.environ.items() if k != RECEIVER_PASSWORD_ENV}
     # A broker URL of the wrong scheme stops the agent right after the password is read.
@@ -120,6 +132,8 @@ def test_agent_logs_in_with_the_environment_password(
         wait_for(lambda: any(s.get("online") is True for s in states), timeout=30)
         # A player that reads only MP3: the agent declares just that.
         assert [s.get("codecs") for s in states if s.get("online")] == [["mp3"]]
+        # It relays streams and airs filler unless told not to.
+        assert [s.get("features") for s in states if s.get("online")] == [["relay", "filler"]]
         cmdline = Path(f"/proc/{agent.pid}/cmdline").read_bytes()
         assert password.encode() not in cmdline
     finally:
