@@ -1,7 +1,7 @@
 """How fast the reads of a province answer: p50/p95 per route, full size beside a tenth.
 
     .venv/bin/python bench/bench_api.py [--communes 99] [--receivers 1650] [--days 30]
-        [--clients 3] [--requests 30] [--database-url postgresql+psycopg://...]
+        [--clients 3] [--requests 30] [--workers 1] [--database-url postgresql+psycopg://...]
 
 A synthetic province (broadcast/scale.py: communes with one IP station each, their
 receivers, one broadcast per commune airing at 06:00 and 17:00 for `--days` days, the
@@ -76,15 +76,25 @@ def routes(p: Province) -> dict[str, str]:
 
 # The child process: the app of ROOT (this checkout, or --app-root) on 127.0.0.1:PORT.
 SERVE = """
-import sys
+import os, sys
 url, port, root, secret = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+workers = int(sys.argv[5])
 sys.path.insert(0, root)
 import uvicorn
-from api.main import create_app
-from broadcast.core.settings import Settings
-settings = Settings(env="test", secret_key=secret, database_url=url, tts_online=False)
-app = create_app(settings)
-uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+if workers > 1:
+    # The production web face (`loa serve --workers N`): N processes, nothing else in them.
+    os.environ.update(
+        LOA_ENV="test", LOA_SECRET_KEY=secret, LOA_DATABASE_URL=url, LOA_TTS_ONLINE="false"
+    )
+    os.environ["PYTHONPATH"] = root + os.pathsep + os.environ.get("PYTHONPATH", "")
+    uvicorn.run("api.main:web_app", factory=True, host="127.0.0.1", port=port,
+                workers=workers, log_level="warning", lifespan="off")
+else:
+    from api.main import create_app
+    from broadcast.core.settings import Settings
+    settings = Settings(env="test", secret_key=secret, database_url=url, tts_online=False)
+    app = create_app(settings)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
 """
 
 
@@ -191,6 +201,13 @@ def main() -> None:
     parser.add_argument("--clients", type=positive, default=3, help="concurrent clients")
     parser.add_argument("--requests", type=positive, default=30, help="GETs per route")
     parser.add_argument(
+        "--workers",
+        type=positive,
+        default=1,
+        help="web processes: 1 is one process as `loa serve` runs; N is the production "
+        "web face, `loa serve --workers N` (the worker runs apart)",
+    )
+    parser.add_argument(
         "--database-url",
         help="an EMPTY PostgreSQL database to use instead of a fresh SQLite file",
     )
@@ -240,7 +257,7 @@ def main() -> None:
     }
     port = free_port()
     root = str(Path(args.app_root or Path(__file__).resolve().parents[1]).resolve())
-    child = [sys.executable, "-c", SERVE, url, str(port), root, SECRET]
+    child = [sys.executable, "-c", SERVE, url, str(port), root, SECRET, str(args.workers)]
     server = subprocess.Popen(child, env=os.environ | {"PYTHONUNBUFFERED": "1"}, cwd=root)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -252,8 +269,8 @@ def main() -> None:
                 time.sleep(0.1)
         clients = Clients(base, token, sign_in(base, "admin"))
         print(
-            f"database: {make_engine(url).dialect.name}; {args.clients} clients; "
-            f"{args.requests} GETs per route"
+            f"database: {make_engine(url).dialect.name}; {args.workers} web process(es); "
+            f"{args.clients} clients; {args.requests} GETs per route"
         )
         small = build(url, settings, "81", tenth)
         before = run_all(clients, small, args.requests, args.clients)
