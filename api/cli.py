@@ -332,7 +332,7 @@ def serve(
     """
     import uvicorn
 
-    from api.main import create_app
+    from api.main import create_app, settle_heap
     from broadcast.bulletins.rendering import RenderWorker
     from broadcast.core.settings import served_at
     from broadcast.runtime.background import start_background
@@ -367,6 +367,7 @@ def serve(
     out.print(f"MQTT broker: {_safe_url(where) if settings.mqtt_url else where}", highlight=False)
     out.print(f"Loa listening on http://{host}:{port} (API docs at /docs)", highlight=False)
     out.print(f"Receivers download media from {settings.public_base_url}", highlight=False)
+    settle_heap()
     try:
         uvicorn.run(application, host=host, port=port, log_level=log_level.lower())
     finally:

@@ -110,6 +110,7 @@ def register(app: typer.Typer) -> None:
         one leads (schedules, dispatches, applies deadlines), all ingest
         (docs/operations.md, "Scaling out").
         """
+        from api.main import settle_heap
         from broadcast.bulletins.rendering import RenderWorker
         from broadcast.core.db import make_engine, upgrade
         from broadcast.runtime.background import start_background
@@ -133,6 +134,7 @@ def register(app: typer.Typer) -> None:
         if renderer is not None:
             renderer.start()
         out.print("Loa worker running (Ctrl-C to stop)", highlight=False)
+        settle_heap()
         try:
             _wait_for_signal()
         finally:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 from fastapi import APIRouter, FastAPI
 from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
@@ -112,6 +114,18 @@ def create_app(
     return app
 
 
+def settle_heap() -> None:
+    """Take what start-up built (modules, the app, its schemas, the ORM's mappings) out of
+    the garbage collector's full passes, once a long-running process is ready.
+
+    A full pass otherwise walks that whole heap: measured on the province bench, a pause
+    of about 140 ms every few dozen status requests and a quarter of a month's coverage
+    report. Only the entry points call it (gc.freeze); the objects stay alive as before.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def web_app() -> FastAPI:
     """The web face alone, built from the environment in each `loa serve --workers N` process.
 
@@ -120,4 +134,6 @@ def web_app() -> FastAPI:
     """
     from broadcast.core.settings import get_settings
 
-    return create_app(get_settings())
+    application = create_app(get_settings())
+    settle_heap()
+    return application

@@ -90,10 +90,11 @@ if workers > 1:
     uvicorn.run("api.main:web_app", factory=True, host="127.0.0.1", port=port,
                 workers=workers, log_level="warning", lifespan="off")
 else:
-    from api.main import create_app
+    import api.main as main
     from broadcast.core.settings import Settings
     settings = Settings(env="test", secret_key=secret, database_url=url, tts_online=False)
-    app = create_app(settings)
+    app = main.create_app(settings)
+    getattr(main, "settle_heap", lambda: None)()  # as `loa serve` does (older checkouts: none)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
 """
 
