@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from broadcast.bulletins import media, recordings
 from broadcast.core import audit
@@ -84,18 +84,19 @@ def filler_view(
     )
     filler = stored_filler(station.filler)
     command = station_command(session=session, settings=settings, station=station, now=now)
+    # One row per receiver of the station (a JSON column cannot be grouped on PostgreSQL).
     rows = session.exec(
-        select(Receiver.features, Receiver.filler_version, func.count())
-        .where(col(Receiver.station_id) == station.id, col(Receiver.active))
-        .group_by(col(Receiver.features), col(Receiver.filler_version))
+        select(Receiver.features, Receiver.filler_version).where(
+            col(Receiver.station_id) == station.id, col(Receiver.active)
+        )
     ).all()
     total = capable = holding = 0
-    for features, version, count in rows:
-        total += count
+    for features, version in rows:
+        total += 1
         if FEATURE in (features or ()):
-            capable += count
+            capable += 1
             if command is not None and version == command.version:
-                holding += count
+                holding += 1
     return FillerView(station, area, filler, command, total, capable, holding)
 
 
