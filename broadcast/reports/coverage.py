@@ -808,11 +808,19 @@ def coverage_report(
         late_after_seconds=late_after_seconds,
     )
     areas = found.areas
+    communes: dict[int, Area] = {}  # area id -> its commune, worked out once per area
+
+    def commune_of(area: Area) -> Area:
+        known = communes.get(area.id or 0)
+        if known is None:
+            known = communes[area.id or 0] = _commune_of(area, areas)
+        return known
+
     for one in found.airings:
         station, outcome, played, numbers = one.station, one.outcome, one.played, one.numbers
         sent = numbers.sent if numbers else 0
         aired_rows = numbers.sent_aired if numbers else 0
-        commune = _commune_of(one.area, areas)
+        commune = commune_of(one.area)
         report.commune_names[commune.code] = commune.name
         minutes = played.minutes if played else 0.0
         for tally in (report.total, report.communes.setdefault(commune.code, Tally())):
@@ -834,17 +842,23 @@ def coverage_report(
         if numbers is not None:
             avail.deliveries += numbers.receivers_sent
             avail.reached += numbers.receivers_reached
-    # Receivers per commune, whether or not anything aired there.
-    for receiver, station in session.exec(
-        select(Receiver, Station)
+    # Receivers per commune, whether or not anything aired there: counted per area in SQL.
+    for area_id, receivers, online in session.execute(
+        sa_select(
+            col(Station.area_id),
+            func.count(),
+            func.sum(case((col(Receiver.online).is_(True), 1), else_=0)),
+        )
+        .select_from(Receiver)
         .join(Station, col(Receiver.station_id) == col(Station.id))
         .where(col(Station.area_id).in_(list(areas)), col(Receiver.active).is_(True))
+        .group_by(col(Station.area_id))
     ).all():
-        commune = _commune_of(areas[station.area_id], areas)
+        commune = commune_of(areas[area_id])
         report.commune_names.setdefault(commune.code, commune.name)
         avail = report.availability.setdefault(commune.code, Availability())
-        avail.receivers += 1
-        avail.online += 1 if receiver.online else 0
+        avail.receivers += int(receivers)
+        avail.online += int(online or 0)
     return report
 
 
