@@ -68,15 +68,21 @@ class StationFiller:
         midnight ("24:00" is midnight)."""
         return [(_time(w.start), _time(w.end)) for w in self.windows]
 
-    def with_track(self, track: FillerTrack) -> StationFiller:
-        """The same filler with `track` added at the end (or its title changed)."""
-        kept = [t for t in self.tracks if t.sha256 != track.sha256]
+    def check_room(self, sha256: str | None = None) -> None:
+        """InvalidInputError when one more track (other than `sha256`'s) would pass the
+        limit; checked before an upload is levelled, and again when it is added."""
+        kept = [t for t in self.tracks if t.sha256 != sha256]
         if len(kept) >= MAX_TRACKS:
             raise InvalidInputError(
                 f"A station has at most {MAX_TRACKS} filler tracks",
                 code="filler.too_many_tracks",
                 limit=MAX_TRACKS,
             )
+
+    def with_track(self, track: FillerTrack) -> StationFiller:
+        """The same filler with `track` added at the end (or its title changed)."""
+        self.check_room(track.sha256)
+        kept = [t for t in self.tracks if t.sha256 != track.sha256]
         return replace(self, tracks=(*kept, track))
 
     def without_track(self, sha256: str) -> StationFiller:

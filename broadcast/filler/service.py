@@ -143,7 +143,7 @@ def add_track(
             limit=MAX_TITLE,
         )
     current = stored_filler(station.filler)
-    current.with_track(FillerTrack("0" * 64, 0, 0, title))  # the track limit, before the work
+    current.check_room()  # before the audio work
     result = recordings.level_upload(settings, synthesizer, upload, IDENT_LANGUAGE)
     track = FillerTrack(result.sha256, result.bytes, result.duration_ms, title)
     _save(session, principal, station, current.with_track(track), "station.filler.track")

@@ -238,3 +238,16 @@ def test_each_piece_airs_at_the_volume_in_force_all_through_it(
 
 def _hhmm(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def test_a_station_holds_at_most_twenty_tracks_and_a_known_one_is_retitled() -> None:
+    full = StationFiller()
+    for n in range(20):
+        full = full.with_track(FillerTrack(f"{n:064x}", 1, 1, f"Bài {n}"))
+    with pytest.raises(InvalidInputError) as caught:
+        full.check_room()
+    assert caught.value.code == "filler.too_many_tracks"
+    with pytest.raises(InvalidInputError):
+        full.with_track(FillerTrack("f" * 64, 1, 1, "Bài thừa"))
+    retitled = full.with_track(FillerTrack(f"{3:064x}", 1, 1, "Quê hương"))
+    assert len(retitled.tracks) == 20 and retitled.tracks[-1].title == "Quê hương"
