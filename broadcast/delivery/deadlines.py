@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Engine, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Engine, and_, exists, or_, select, update
 from sqlmodel import SQLModel, col
 from sqlmodel import select as sm_select
 
@@ -27,6 +27,7 @@ from stations.timeutil import as_utc
 NOT_RECEIVED = tuple(DeliveryState(s) for s in EXPIRABLE)
 UNDER_WAY = tuple(DeliveryState(s) for s in MISSABLE)
 DELIVERY = SQLModel.metadata.tables["delivery"]
+OCCURRENCE = SQLModel.metadata.tables["occurrence"]
 _FINAL = [s.value for s in FINAL_STATES]
 
 
@@ -144,15 +145,32 @@ def apply_deadlines(*, engine: Engine, settings: Settings, now: datetime) -> dic
                         d.c.finished_at > now - reair_window,
                     ),
                 )
-            remaining = connection.execute(
-                select(func.count()).select_from(d).where(mine, unsettled)
-            ).scalar_one()
-            cancelled = occ.state == OccurrenceState.cancelled
-            if cancelled and occ.deadline_at is not None and now < as_utc(occ.deadline_at):
-                continue  # a receiver that aired it before the cancel may still report
-            if remaining == 0:
-                occ.settled = True
-                session.add(occ)
+            # Settled in one statement that reads the airing's state and its deliveries as
+            # they are now: a cancel committed since the airings were read above (its
+            # deliveries `cancelled`, its receivers still able to report) is never
+            # mistaken for an airing whose every delivery ended.
+            o = OCCURRENCE
+            state = connection.execute(
+                update(o)
+                .where(
+                    o.c.id == occ.id,
+                    o.c.settled.is_(False),
+                    or_(
+                        o.c.state == OccurrenceState.dispatched.value,
+                        and_(
+                            o.c.state == OccurrenceState.cancelled.value,
+                            o.c.cancel_sent_at.is_not(None),
+                            or_(o.c.deadline_at.is_(None), o.c.deadline_at <= now),
+                        ),
+                    ),
+                    ~exists().where(mine, unsettled),
+                )
+                .values(settled=True)
+                .returning(o.c.state)
+            ).scalar_one_or_none()
+            if state is not None:
+                session.expunge(occ)  # written above; the copy tells the events its state
+                occ.state, occ.settled = OccurrenceState(state), True
                 settled.append(occ)
                 counts["settled"] += 1
         # Per station of each settled airing: broadcast.completed or broadcast.missed.

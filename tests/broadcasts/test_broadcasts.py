@@ -12,6 +12,7 @@ from datetime import UTC, datetime, time, timedelta, timezone
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from sqlalchemy import event as sa_event
 from sqlmodel import Session, select
 
 from broadcast.bulletins.media import media_url
@@ -325,6 +326,59 @@ def test_an_airing_on_air_when_cancelled_is_missed_if_its_receiver_never_ends_it
     assert deliveries(engine, bid)[on_air].state == "missed"
     end = late + timedelta(minutes=settings.programme_expiry_minutes)
     assert apply_deadlines(engine=engine, settings=settings, now=end)["settled"] == 1
+
+
+def test_an_airing_cancelled_while_the_deadline_pass_reads_it_is_not_settled_early(
+    client: TestClient,
+    engine: Engine,
+    settings: Settings,
+    make_user: UserFactory,
+    bulletin: int,
+    wire: Wire,
+) -> None:
+    """The cancel commits between the pass's read of the airings and its verdicts.
+
+    Every delivery is then `cancelled` (final), but the receivers may still report that
+    they aired it before the cancel reached them: the airing waits for its deadline.
+    """
+    editor = make_user(Role.editor, "10")
+    bid = _schedule(client, editor, bulletin, ["02680"])
+    topics = Topics(settings.mqtt_topic_prefix)
+    _send(engine, settings, wire, T0 - timedelta(minutes=30))
+    first, *_others = receivers_in(engine, "02680")
+    cancelled: list[int] = []
+
+    def cancel_after_the_airings_are_read(
+        _conn: object, _cursor: object, statement: str, *_args: object
+    ) -> None:
+        if not cancelled and "FROM occurrence JOIN broadcast" in statement:
+            answer = client.post(f"/api/v1/broadcasts/{bid}/cancel", headers=editor)
+            cancelled.append(answer.status_code)
+
+    sa_event.listen(engine, "after_cursor_execute", cancel_after_the_airings_are_read)
+    try:
+        counts = apply_deadlines(engine=engine, settings=settings, now=T0 + timedelta(seconds=1))
+    finally:
+        sa_event.remove(engine, "after_cursor_execute", cancel_after_the_airings_are_read)
+    assert cancelled == [200]
+    assert counts["settled"] == 0
+    with Session(engine) as ses:
+        (airing,) = ses.exec(select(Occurrence).where(Occurrence.broadcast_id == bid)).all()
+        assert (airing.state, airing.settled) == ("cancelled", False)
+    publish_cancels(engine=engine, publisher=wire.publisher, topics=topics, now=T0)
+    # A receiver had aired it before the cancel reached it: the as-run record keeps that.
+    done = T0 + timedelta(seconds=61)
+    AckIngestor(engine, topics, clock=lambda: done).process(
+        [
+            ack(topics, first, f"{bid}.1", "started", T0),
+            ack(topics, first, f"{bid}.1", "completed", done),
+        ]
+    )
+    assert deliveries(engine, bid)[first].state == "completed"
+    with Session(engine) as ses:
+        (airing,) = ses.exec(select(Occurrence).where(Occurrence.broadcast_id == bid)).all()
+        deadline = as_utc(airing.deadline_at)
+    assert apply_deadlines(engine=engine, settings=settings, now=deadline)["settled"] == 1
 
 
 def state_message(topics: Topics, rid: str, online: bool) -> Message:
