@@ -94,6 +94,7 @@ NOT_AIRING = (
     DeliveryState.downloaded,
 )
 DELIVERY = SQLModel.metadata.tables["delivery"]
+OCCURRENCE = SQLModel.metadata.tables["occurrence"]
 # queued -> sent for the commands the broker took (ids bound as one list parameter).
 _MARK_SENT = BulkStatement(
     lambda dialect: (
@@ -493,6 +494,7 @@ def materialise(
     record_events_of(connection, where, at=now, now=now)
     unsent = {s.value for s in NOT_SENT_STATES}
     nothing_sent = bool(rows) and all(row[5] in unsent for row in rows)
+    claim_pending(session, oid)
     occurrence.state = OccurrenceState.no_content if nothing_sent else OccurrenceState.dispatched
     occurrence.settled = occurrence.settled or nothing_sent
     occurrence.dispatched_at = now
@@ -660,11 +662,42 @@ def with_volumes(
     return command.model_copy(update={"items": items})
 
 
+class AiringChangedError(Exception):
+    """The airing stopped being `pending` (cancelled, say) while it was being dispatched."""
+
+
+def claim_pending(session: Session, occurrence_id: int) -> None:
+    """Hold the airing's row for this transaction if it is still `pending`, else raise.
+
+    Dispatch reads the airing, then builds its programmes (seconds, for a province); a
+    cancel committed in the meantime must win over the stale read. The no-op UPDATE
+    takes the row's lock (PostgreSQL; SQLite's write lock is the database's) and tests
+    the state as it is now, so the transaction's own write of the airing cannot
+    overwrite a change it never saw.
+    """
+    o = OCCURRENCE
+    held = (
+        session.connection()
+        .execute(
+            update(o)
+            .where(o.c.id == occurrence_id, o.c.state == OccurrenceState.pending.value)
+            .values(state=OccurrenceState.pending.value)
+        )
+        .rowcount
+    )
+    if not held:
+        raise AiringChangedError(occurrence_id)
+
+
 def give_up(*, engine: Engine, occurrence_id: int, error: BaseException, now: datetime) -> bool:
     """Record an airing that could not be dispatched by its expiry as `no_content`."""
     with transaction(engine) as session:
         occ = session.get(Occurrence, occurrence_id)
         if occ is None or occ.state != OccurrenceState.pending:
+            return False
+        try:
+            claim_pending(session, occurrence_id)
+        except AiringChangedError:
             return False
         occ.state = OccurrenceState.no_content
         occ.settled = True
@@ -714,6 +747,10 @@ def dispatch_due(
                     now=now,
                 )
                 occurrences += 1
+        except AiringChangedError:
+            log.info(
+                "Airing %s changed while it was dispatched (cancelled?): left as it is", occ_id
+            )
         except Exception as exc:
             if now < as_utc(expires_at):
                 log.exception("Could not dispatch airing %s; will retry", occ_id)

@@ -12,7 +12,7 @@ from pydantic_core import to_jsonable_python
 from sqlalchemy import ColumnElement, case, cast, exists, func, literal, or_, type_coerce
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql
-from sqlmodel import Session, col, select, update
+from sqlmodel import Session, SQLModel, col, select, update
 
 from broadcast.bulletins.models import AudioState, Bulletin, BulletinStatus, Translation
 from broadcast.core import audit
@@ -572,13 +572,34 @@ def cancel_broadcast(*, session: Session, broadcast: Broadcast, now: datetime | 
 
 
 def _cancel_occurrence(session: Session, occ: Occurrence, now: datetime) -> int:
-    """Cancel one airing not yet settled; how many deliveries were cancelled."""
-    was_dispatched = occ.state == OccurrenceState.dispatched
-    occ.state = OccurrenceState.cancelled
-    if not was_dispatched:
-        occ.cancel_sent_at = now  # nothing was sent, nothing to take back
-        occ.settled = True
-    session.add(occ)
+    """Cancel one airing not yet settled; how many deliveries were cancelled.
+
+    The airing is written only if it is still in the state it was read in: a dispatch
+    (or a settling) committed since then is read again and cancelled for what it now
+    is, so receivers that were just sent it get their `cancel`.
+    """
+    o = SQLModel.metadata.tables["occurrence"]
+    for _attempt in range(3):  # pending -> dispatched -> settled: it cannot change more
+        if occ.state == OccurrenceState.cancelled or occ.settled:
+            return 0
+        values: dict[str, object] = {"state": OccurrenceState.cancelled.value}
+        if occ.state != OccurrenceState.dispatched:
+            # Nothing was sent, nothing to take back.
+            values.update(cancel_sent_at=now, settled=True)
+        written = (
+            session.connection()
+            .execute(
+                update(o)
+                .where(o.c.id == occ.id, o.c.state == str(occ.state), o.c.settled.is_(False))
+                .values(**values)
+            )
+            .rowcount
+        )
+        session.refresh(occ)
+        if written:
+            break
+    else:
+        return 0
     mine = col(Delivery.occurrence_id) == occ.id
     result = session.exec(
         update(Delivery)

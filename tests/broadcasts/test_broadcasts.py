@@ -7,6 +7,7 @@ hears what receivers would get; acknowledgements are fed to the ingestor as mess
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta, timezone
 
 import pytest
@@ -328,6 +329,27 @@ def test_an_airing_on_air_when_cancelled_is_missed_if_its_receiver_never_ends_it
     assert apply_deadlines(engine=engine, settings=settings, now=end)["settled"] == 1
 
 
+class _Once:
+    """Run `action` once, just after the first statement that contains `marker` executed:
+    another writer's commit lands between a pass's read and its write."""
+
+    def __init__(self, engine: Engine, marker: str, action: Callable[[], object]) -> None:
+        self.engine, self.marker, self.action = engine, marker, action
+        self.results: list[object] = []
+
+    def __call__(self, _conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if not self.results and self.marker in statement:
+            self.results.append(None)
+            self.results[0] = self.action()
+
+    def __enter__(self) -> _Once:
+        sa_event.listen(self.engine, "after_cursor_execute", self)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        sa_event.remove(self.engine, "after_cursor_execute", self)
+
+
 def test_an_airing_cancelled_while_the_deadline_pass_reads_it_is_not_settled_early(
     client: TestClient,
     engine: Engine,
@@ -346,21 +368,12 @@ def test_an_airing_cancelled_while_the_deadline_pass_reads_it_is_not_settled_ear
     topics = Topics(settings.mqtt_topic_prefix)
     _send(engine, settings, wire, T0 - timedelta(minutes=30))
     first, *_others = receivers_in(engine, "02680")
-    cancelled: list[int] = []
-
-    def cancel_after_the_airings_are_read(
-        _conn: object, _cursor: object, statement: str, *_args: object
-    ) -> None:
-        if not cancelled and "FROM occurrence JOIN broadcast" in statement:
-            answer = client.post(f"/api/v1/broadcasts/{bid}/cancel", headers=editor)
-            cancelled.append(answer.status_code)
-
-    sa_event.listen(engine, "after_cursor_execute", cancel_after_the_airings_are_read)
-    try:
+    url = f"/api/v1/broadcasts/{bid}/cancel"
+    # The cancel commits after the pass read the airings, before its verdicts.
+    marker = "FROM occurrence JOIN broadcast"
+    with _Once(engine, marker, lambda: client.post(url, headers=editor)) as cut:
         counts = apply_deadlines(engine=engine, settings=settings, now=T0 + timedelta(seconds=1))
-    finally:
-        sa_event.remove(engine, "after_cursor_execute", cancel_after_the_airings_are_read)
-    assert cancelled == [200]
+    assert [getattr(r, "status_code", None) for r in cut.results] == [200]
     assert counts["settled"] == 0
     with Session(engine) as ses:
         (airing,) = ses.exec(select(Occurrence).where(Occurrence.broadcast_id == bid)).all()
@@ -379,6 +392,58 @@ def test_an_airing_cancelled_while_the_deadline_pass_reads_it_is_not_settled_ear
         (airing,) = ses.exec(select(Occurrence).where(Occurrence.broadcast_id == bid)).all()
         deadline = as_utc(airing.deadline_at)
     assert apply_deadlines(engine=engine, settings=settings, now=deadline)["settled"] == 1
+
+
+def test_an_airing_cancelled_while_it_is_dispatched_is_never_sent(
+    client: TestClient,
+    engine: Engine,
+    settings: Settings,
+    make_user: UserFactory,
+    bulletin: int,
+    wire: Wire,
+) -> None:
+    editor = make_user(Role.editor, "10")
+    bid = _schedule(client, editor, bulletin, ["02680"])
+    url = f"/api/v1/broadcasts/{bid}/cancel"
+    now = T0 - timedelta(minutes=30)
+    # The cancel commits after dispatch read the airing, while its programme is built.
+    with _Once(engine, "WHERE occurrence.id = ", lambda: client.post(url, headers=editor)) as cut:
+        assert dispatch_due(engine=engine, settings=settings, builder=builder, now=now) == (0, 0)
+    assert [getattr(r, "status_code", None) for r in cut.results] == [200]
+    topics = Topics(settings.mqtt_topic_prefix)
+    assert publish_queued(engine=engine, publisher=wire.publisher, topics=topics, now=now) == 0
+    assert wire.sent() == [] and deliveries(engine, bid) == {}
+    with Session(engine) as ses:
+        (airing,) = ses.exec(select(Occurrence).where(Occurrence.broadcast_id == bid)).all()
+        assert (airing.state, airing.settled) == ("cancelled", True)
+
+
+def test_an_airing_dispatched_while_it_is_cancelled_gets_its_cancels_sent(
+    client: TestClient,
+    engine: Engine,
+    settings: Settings,
+    make_user: UserFactory,
+    bulletin: int,
+    wire: Wire,
+) -> None:
+    editor = make_user(Role.editor, "10")
+    bid = _schedule(client, editor, bulletin, ["02680"])
+    now = T0 - timedelta(minutes=30)
+    url = f"/api/v1/broadcasts/{bid}/airings/1/cancel"
+    # Dispatch commits (and publishes) after the cancel read the airing as pending.
+    with _Once(engine, "AND occurrence.seq = ", lambda: _send(engine, settings, wire, now)) as cut:
+        answer = client.post(url, headers=editor)
+    assert answer.status_code == 200, answer.text
+    topics = Topics(settings.mqtt_topic_prefix)
+    yty = receivers_in(engine, "02680")
+    programmes = cut.results[0]
+    assert isinstance(programmes, list)
+    assert sorted(t for t, _ in programmes) == sorted(topics.cmd(r) for r in yty)
+    assert answer.json()["cancelled_deliveries"] == len(yty)
+    assert publish_cancels(engine=engine, publisher=wire.publisher, topics=topics, now=now) == 3
+    cancels = wire.sent()
+    assert sorted(t for t, _ in cancels) == sorted(topics.cmd(r) for r in yty)
+    assert {json.loads(body)["type"] for _t, body in cancels} == {"cancel"}
 
 
 def state_message(topics: Topics, rid: str, online: bool) -> Message:
