@@ -64,7 +64,7 @@ from broadcast.schedule.models import (
     Occurrence,
     OccurrenceState,
 )
-from broadcast.schedule.service import occurrence_ref
+from broadcast.schedule.service import hold_if_pending, occurrence_ref
 from broadcast.webhooks import events as webhook_events
 from stations import volume
 from stations.models import Area, Receiver, Station, StationKind
@@ -94,7 +94,6 @@ NOT_AIRING = (
     DeliveryState.downloaded,
 )
 DELIVERY = SQLModel.metadata.tables["delivery"]
-OCCURRENCE = SQLModel.metadata.tables["occurrence"]
 # queued -> sent for the commands the broker took (ids bound as one list parameter).
 _MARK_SENT = BulkStatement(
     lambda dialect: (
@@ -667,25 +666,12 @@ class AiringChangedError(Exception):
 
 
 def claim_pending(session: Session, occurrence_id: int) -> None:
-    """Hold the airing's row for this transaction if it is still `pending`, else raise.
+    """Hold the airing for this transaction if it is still `pending`, else raise.
 
-    Dispatch reads the airing, then builds its programmes (seconds, for a province); a
-    cancel committed in the meantime must win over the stale read. The no-op UPDATE
-    takes the row's lock (PostgreSQL; SQLite's write lock is the database's) and tests
-    the state as it is now, so the transaction's own write of the airing cannot
-    overwrite a change it never saw.
+    Dispatch reads the airing, then builds its programmes (seconds, for a province): a
+    cancel committed in the meantime must win over that stale read.
     """
-    o = OCCURRENCE
-    held = (
-        session.connection()
-        .execute(
-            update(o)
-            .where(o.c.id == occurrence_id, o.c.state == OccurrenceState.pending.value)
-            .values(state=OccurrenceState.pending.value)
-        )
-        .rowcount
-    )
-    if not held:
+    if not hold_if_pending(session, occurrence_id):
         raise AiringChangedError(occurrence_id)
 
 

@@ -571,6 +571,33 @@ def cancel_broadcast(*, session: Session, broadcast: Broadcast, now: datetime | 
     return cancelled
 
 
+def _not_movable(ref: str, occ: Occurrence) -> ConflictError:
+    return ConflictError(
+        f"Airing {ref} is {occ.state}: only an airing not yet sent can be moved "
+        "(cancel it and schedule the bulletin anew)",
+        code="airing.not_movable",
+        ref=ref,
+        state=str(occ.state),
+    )
+
+
+def hold_if_pending(session: Session, occurrence_id: int) -> bool:
+    """Hold the airing's row for this transaction if it is still `pending`.
+
+    A no-op UPDATE that takes the row's lock (PostgreSQL; on SQLite the write lock is
+    the database's) and tests the state as it is now, not as it was read: whoever then
+    writes the airing in this transaction cannot overwrite a dispatch or a cancel it
+    never saw.
+    """
+    o = SQLModel.metadata.tables["occurrence"]
+    held = session.connection().execute(
+        update(o)
+        .where(o.c.id == occurrence_id, o.c.state == OccurrenceState.pending.value)
+        .values(state=OccurrenceState.pending.value)
+    )
+    return bool(held.rowcount)
+
+
 def _cancel_occurrence(session: Session, occ: Occurrence, now: datetime) -> int:
     """Cancel one airing not yet settled; how many deliveries were cancelled.
 
@@ -700,13 +727,7 @@ def move_one_airing(
     occ = _airing(session, broadcast, seq)
     ref = occurrence_ref(broadcast_id, seq)
     if occ.state != OccurrenceState.pending:
-        raise ConflictError(
-            f"Airing {ref} is {occ.state}: only an airing not yet sent can be moved "
-            "(cancel it and schedule the bulletin anew)",
-            code="airing.not_movable",
-            ref=ref,
-            state=str(occ.state),
-        )
+        raise _not_movable(ref, occ)
     new = as_utc(air_at)
     if new <= now:
         raise InvalidInputError(
@@ -741,6 +762,9 @@ def move_one_airing(
             air_at=new,
             duration=programme_length(session, broadcast.bulletin_ids),
         )
+    if not hold_if_pending(session, occ.id or 0):  # dispatched (or cancelled) meanwhile
+        session.refresh(occ)
+        raise _not_movable(ref, occ)
     before = as_utc(occ.air_at)
     delta = new - before
     occ.air_at = new

@@ -446,6 +446,29 @@ def test_an_airing_dispatched_while_it_is_cancelled_gets_its_cancels_sent(
     assert {json.loads(body)["type"] for _t, body in cancels} == {"cancel"}
 
 
+def test_an_airing_dispatched_while_it_is_moved_is_not_moved(
+    client: TestClient,
+    engine: Engine,
+    settings: Settings,
+    make_user: UserFactory,
+    bulletin: int,
+    wire: Wire,
+) -> None:
+    editor = make_user(Role.editor, "10")
+    bid = _schedule(client, editor, bulletin, ["02680"])
+    now = T0 - timedelta(minutes=30)
+    later = {"air_at": (T0 + timedelta(minutes=10)).isoformat()}
+    url = f"/api/v1/broadcasts/{bid}/airings/1"
+    # Dispatch commits (the receivers have 06:00) after the move read the airing as pending.
+    with _Once(engine, "AND occurrence.seq = ", lambda: _send(engine, settings, wire, now)):
+        answer = client.patch(url, json=later, headers=editor)
+    assert answer.status_code == 409, answer.text
+    assert answer.json()["reason"] == "airing.not_movable"
+    with Session(engine) as ses:
+        (airing,) = ses.exec(select(Occurrence).where(Occurrence.broadcast_id == bid)).all()
+        assert (airing.state, as_utc(airing.air_at)) == ("dispatched", T0)
+
+
 def state_message(topics: Topics, rid: str, online: bool) -> Message:
     return Message(topics.state(rid), json.dumps({"online": online}).encode(), 1, True)
 
