@@ -34,9 +34,9 @@ def receiver_codecs(text: str) -> list[str]:
 
 def receiver_features(*, relay: bool, filler: bool) -> tuple[str, ...]:
     """What `loa receiver` declares it airs beyond files (`--relay`, `--filler`)."""
-    from stations.agent import FILLER_FEATURE, RELAY_FEATURE
+    from stations.agent import FILLER_FEATURE, RELAY_FEATURE, RELAY_VOLUME_FEATURE
 
-    wanted = ((RELAY_FEATURE, relay), (FILLER_FEATURE, filler))
+    wanted = ((RELAY_FEATURE, relay), (RELAY_VOLUME_FEATURE, relay), (FILLER_FEATURE, filler))
     return tuple(name for name, on in wanted if on)
 
 

@@ -331,6 +331,11 @@ class SimulatedPlayer:
         return playback
 
 
+def _filter_args(audio_filter: str | None) -> list[str]:
+    """ffmpeg's `-af` arguments for `audio_filter`, none without one."""
+    return ["-af", audio_filter] if audio_filter else []
+
+
 def volume_filter(percent: int | None) -> str | None:
     """The ffmpeg audio filter that plays at `percent` (None: none), e.g. "volume=0.60"."""
     return None if percent is None else f"volume={percent / 100:.2f}"
@@ -414,8 +419,10 @@ class CommandPlayer:
 # What the agent airs beyond files, declared in its `state` (`features`): relays of live
 # streams, and filler in the station's broadcast hours.
 RELAY_FEATURE = "relay"
+# Relays at the item's `volume` (receivers without it get relay items without one).
+RELAY_VOLUME_FEATURE = "relay_volume"
 FILLER_FEATURE = "filler"
-AGENT_FEATURES = (RELAY_FEATURE, FILLER_FEATURE)
+AGENT_FEATURES = (RELAY_FEATURE, RELAY_VOLUME_FEATURE, FILLER_FEATURE)
 # Pause before reconnecting to a relayed stream after a cut: doubles from this, up to
 # the maximum, so a short cut costs little and a dead stream is not hammered.
 RELAY_BACKOFF_SECONDS = 0.5
@@ -463,8 +470,12 @@ class StreamRelay:
         until: datetime,
         on_start: Callable[[], None],
         done: Callable[[RelayResult], None],
+        volume: int | None = None,
     ) -> Playback:
-        """Start relaying in a thread; `on_start` once audio arrives, `done` at the end."""
+        """Start relaying in a thread; `on_start` once audio arrives, `done` at the end.
+
+        `volume` is the percent to relay at (ffmpeg's `volume` filter; None: as it comes).
+        """
         stopped = threading.Event()
         current: list[subprocess.Popen[bytes]] = []
 
@@ -489,7 +500,7 @@ class StreamRelay:
                     reconnects += 1
                 attempts += 1
                 began = time.monotonic()
-                got, error_now = self._attempt(url, left, stopped, current, first_audio)
+                got, error_now = self._attempt(url, left, stopped, current, first_audio, volume)
                 aired += min(got, time.monotonic() - began)
                 if error_now:
                     error = error_now
@@ -526,6 +537,7 @@ class StreamRelay:
         stopped: threading.Event,
         current: list[subprocess.Popen[bytes]],
         on_audio: Callable[[], None],
+        volume: int | None = None,
     ) -> tuple[float, str | None]:
         """One connection: seconds of audio it aired (ffmpeg's progress) and its error.
 
@@ -554,6 +566,7 @@ class StreamRelay:
             "-stats_period",
             "0.25",
             "-nostats",
+            *_filter_args(volume_filter(volume)),
             *self.output,
         ]
         proc = subprocess.Popen(  # noqa: S603 - fixed program, the URL is one argument
@@ -883,9 +896,14 @@ class ReceiverAgent:
                     return
                 job.state = AckState.started
             self.ack(ref, AckState.started)
+            self._item_started(item.volume)
 
         job.playback = self.relay.relay(
-            item.url, item.until, started, lambda result: self._relayed(ref, job, result)
+            item.url,
+            item.until,
+            started,
+            lambda result: self._relayed(ref, job, result),
+            volume=item.volume,
         )
 
     def _relayed(self, ref: str, job: _Job, result: RelayResult) -> None:

@@ -161,6 +161,12 @@ class RelayItem(_Payload):
     until: datetime
     language: str = Field(default="vi", max_length=16)
     title: str = Field(max_length=300)
+    volume: int | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description="Percent to relay the stream at (extension; absent: as the receiver is set)",
+    )
 
     @field_validator("until", mode="before")
     @classmethod

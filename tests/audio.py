@@ -10,6 +10,7 @@ sha256, size and duration.
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import subprocess
 from collections.abc import Mapping
@@ -177,3 +178,17 @@ def version_audio(engine: Engine, bulletin_id: int, language: str) -> Translatio
                 Translation.bulletin_id == bulletin_id, Translation.language == language
             )
         ).one()
+
+
+def mean_volume_db(path: Path) -> float:
+    """ffmpeg's mean volume of a file, in dB."""
+    run = subprocess.run(
+        ["ffmpeg", "-hide_banner", "-nostdin", "-i", str(path), "-af", "volumedetect"]
+        + ["-f", "null", "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found = re.search(r"mean_volume: (-?[\d.]+) dB", run.stderr)
+    assert found, run.stderr
+    return float(found.group(1))

@@ -394,20 +394,33 @@ def materialise(
                 .order_by(col(Receiver.id))
             ).all()
         targets = [(None, f"station:{sid}")] if legacy else [(rid, rid) for rid, *_ in receivers]
+        # Volumes go only to receivers that reported one in their `state` (older ones
+        # refuse fields they do not know); a receiver's own schedule replaces the station's.
+        takes_volume = {rid for rid, _, _, reported, _ in receivers if reported is not None}
+        own_volumes = {rid: schedule for rid, _, schedule, _, _ in receivers if schedule}
+        volumed = _Volumes(station.volume_schedule, settings.zone, late)
         if relay is not None:
             longest = max(longest, relay.duration_ms)
             relaying = {rid for rid, _, _, _, features in receivers if "relay" in (features or ())}
-            rows.extend(_relay_rows(relay, (oid, bid, sid), targets, relaying, late=late, at=at))
+            # Receivers that report a volume and declared they relay at one get the relay
+            # with the volume in force at its start; the others get it as before.
+            at_volume = {
+                rid for rid, _, _, _, features in receivers if "relay_volume" in (features or ())
+            }
+            volumes = {
+                rid: volumed.payload(relay.command, own_volumes.get(rid), relay.payload)
+                or relay.payload
+                for rid in relaying & takes_volume & at_volume
+            }
+            rows.extend(
+                _relay_rows(relay, (oid, bid, sid), targets, relaying, volumes, late=late, at=at)
+            )
             if len(relaying) < len(receivers):
                 notes.append((station.name, RELAY_UNSUPPORTED))
             continue
         codec = station.audio_codec or "mp3"
         # Receivers that did not declare the station's codec get the MP3 programme.
         mp3_only = {rid for rid, codecs, *_ in receivers if not plays(codecs, codec)}
-        # Volumes go only to receivers that reported one in their `state` (older ones
-        # refuse fields they do not know); a receiver's own schedule replaces the station's.
-        takes_volume = {rid for rid, _, _, reported, _ in receivers if reported is not None}
-        own_volumes = {rid: schedule for rid, _, schedule, _, _ in receivers if schedule}
         version: str | None = None
         try:
             ids = _bulletins_for(carried.get(str(sid), []), broadcast.bulletin_ids)
@@ -469,7 +482,6 @@ def materialise(
             mp3_payload = None if late else encode(mp3_command).decode()
             other = (mp3.version, mp3.total_duration_ms, mp3_payload)
             longest = max(longest, mp3.total_duration_ms)
-        volumed = _Volumes(station.volume_schedule, settings.zone, late)
         for rid, target in targets:
             sent_version, length, body = other if rid in mp3_only else own
             chosen = mp3_command if rid in mp3_only and mp3_command is not None else command
@@ -526,6 +538,7 @@ class RelayProgramme:
     version: str
     duration_ms: int
     payload: str
+    command: ProgrammeCommand
 
 
 def relay_programme(
@@ -556,7 +569,7 @@ def relay_programme(
         items=[RelayItem(type="relay", url=source.url, until=until, title=title)],
     )
     length = round((until - air_at).total_seconds() * 1000)
-    return RelayProgramme(version, length, encode(command).decode())
+    return RelayProgramme(version, length, encode(command).decode(), command)
 
 
 def _relay_rows(
@@ -564,19 +577,21 @@ def _relay_rows(
     ids: tuple[int, int, int],
     targets: Sequence[tuple[str | None, str]],
     relaying: set[str],
+    payloads: dict[str, str],
     *,
     late: bool,
     at: Any,
 ) -> list[tuple[Any, ...]]:
-    """Delivery rows of one station's relay: sent to receivers that relay streams,
-    decided `rejected` (unsupported) for the others; a legacy station's operator confirms."""
+    """Delivery rows of one station's relay: sent to receivers that relay streams (with
+    their volume where `payloads` has one), decided `rejected` (unsupported) for the others; a
+    legacy station's operator confirms."""
     rows: list[tuple[Any, ...]] = []
     for rid, target in targets:
         if rid is not None and rid not in relaying:
             state, body, detail, finished = DeliveryState.rejected, None, RELAY_UNSUPPORTED, at
         else:
             state = DeliveryState.expired if late else DeliveryState.queued
-            body = None if late or rid is None else relay.payload
+            body = None if late or rid is None else payloads.get(rid, relay.payload)
             detail, finished = None, None
             if rid is None and not late:
                 state = DeliveryState.sent
@@ -646,18 +661,17 @@ def with_volumes(
 
     An item airs at `air_at` plus the length of the items before it (the receiver plays
     them back to back); an emergency airs every item at the emergency volume. A relay
-    item carries no volume: it airs at the receiver's own.
+    is relayed whole at the volume in force when it opens (a device sets its gain once
+    per stream, as it does once per file).
     """
     emergency = command.priority is Priority.emergency
     items: list[MediaItem | RelayItem] = []
     at = command.air_at
     for item in command.items:
-        if not isinstance(item, MediaItem):  # a relay plays at the receiver's own volume
-            items.append(item)
-            continue
         level = schedule.volume_at(at, zone, emergency=emergency)
         items.append(item.model_copy(update={"volume": level}))
-        at += timedelta(milliseconds=item.duration_ms)
+        if isinstance(item, MediaItem):
+            at += timedelta(milliseconds=item.duration_ms)
     return command.model_copy(update={"items": items})
 
 

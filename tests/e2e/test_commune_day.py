@@ -102,7 +102,7 @@ def _relay_the_news(chain: Chain, people: dict[str, Headers], tmp_path: Path) ->
         wait_for(
             lambda: (
                 chain.ok("GET", f"/receivers/{receiver_id}", editor).get("features")
-                == ["filler", "relay"]
+                == ["filler", "relay", "relay_volume"]
             ),
             timeout=30,
         )

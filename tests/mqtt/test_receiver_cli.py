@@ -80,9 +80,9 @@ def test_unknown_codecs_are_one_error_line() -> None:
 
 
 def test_features_follow_the_relay_and_filler_flags() -> None:
-    assert receiver_features(relay=True, filler=True) == ("relay", "filler")
+    assert receiver_features(relay=True, filler=True) == ("relay", "relay_volume", "filler")
     assert receiver_features(relay=False, filler=True) == ("filler",)
-    assert receiver_features(relay=True, filler=False) == ("relay",)
+    assert receiver_features(relay=True, filler=False) == ("relay", "relay_volume")
     assert receiver_features(relay=False, filler=False) == ()
 
 
@@ -133,7 +133,9 @@ def test_agent_logs_in_with_the_environment_password(
         # A player that reads only MP3: the agent declares just that.
         assert [s.get("codecs") for s in states if s.get("online")] == [["mp3"]]
         # It relays streams and airs filler unless told not to.
-        assert [s.get("features") for s in states if s.get("online")] == [["relay", "filler"]]
+        assert [s.get("features") for s in states if s.get("online")] == [
+            ["relay", "relay_volume", "filler"]
+        ]
         cmdline = Path(f"/proc/{agent.pid}/cmdline").read_bytes()
         assert password.encode() not in cmdline
     finally:

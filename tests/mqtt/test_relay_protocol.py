@@ -77,12 +77,24 @@ def test_a_relay_item_round_trips_and_lasts_to_its_until(
 
 
 @given(
-    field=st.sampled_from(["sha256", "bytes", "duration_ms", "codec", "volume"]),
+    field=st.sampled_from(["sha256", "bytes", "duration_ms", "codec"]),
     value=st.one_of(st.integers(), st.text(max_size=10)),
 )
 def test_a_relay_item_takes_no_file_fields(field: str, value: object) -> None:
     with pytest.raises(ProtocolError):
         decode_command(json.dumps(relay_command(**{field: value})).encode())
+
+
+@given(volume=st.one_of(st.integers(), st.sampled_from(["loud", "", 55.5, -0.5, [60]])))
+def test_a_relay_item_takes_a_whole_percent_volume(volume: object) -> None:
+    raw = json.dumps(relay_command(volume=volume)).encode()
+    if isinstance(volume, int) and 0 <= volume <= 100:
+        decoded = decode_command(raw)
+        assert isinstance(decoded, ProgrammeCommand)
+        assert decoded.relays[0].volume == volume
+    else:
+        with pytest.raises(ProtocolError):
+            decode_command(raw)
 
 
 @given(until=st.sampled_from(["2026-12-05T06:00:00", "soon", "1969-12-31T23:59:59Z", 1733374800]))

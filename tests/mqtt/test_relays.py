@@ -7,6 +7,8 @@ server in the test; it can cut its first listener after a moment. Windows are 4 
 
 from __future__ import annotations
 
+import json
+import math
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -31,6 +33,7 @@ from stations.areas import Scope
 from stations.models import Area, Receiver
 from stations.mqtt import BrokerAddress
 from stations.timeutil import utcnow
+from tests.audio import mean_volume_db
 from tests.mqtt.conftest import WorkerFactory, World, wait_for
 from tests.streams import live_stream
 from tests.utils import UserFactory, free_port
@@ -45,8 +48,15 @@ class Receivers:
         self.address, self.world, self.tmp_path, self.prefix = address, world, tmp_path, prefix
         self.running: list[tuple[threading.Event, threading.Thread]] = []
 
-    def start(self, receiver_id: str, *, features: tuple[str, ...] = ("relay",)) -> None:
-        """Run one receiver; `features=()` declares no relay support."""
+    def start(
+        self,
+        receiver_id: str,
+        *,
+        features: tuple[str, ...] = ("relay",),
+        relay_output: str | None = None,
+    ) -> None:
+        """Run one receiver; `features=()` declares no relay support; `relay_output` is
+        where ffmpeg relays to (e.g. `-f wav file`; default: nowhere)."""
         stop = threading.Event()
         thread = threading.Thread(
             target=run_receiver,
@@ -58,6 +68,7 @@ class Receivers:
                 "prefix": self.prefix,
                 "stop": stop,
                 "features": features,
+                **({"relay_output": relay_output} if relay_output else {}),
             },
             daemon=True,
         )
@@ -221,3 +232,63 @@ def test_a_relay_of_an_unreachable_stream_fails_with_the_reason(
     assert failed.started_at is None  # nothing ever aired
     assert (failed.detail or "").startswith("stream unreachable for the whole window")
     assert "Connection refused" in (failed.detail or "")
+
+
+def _reported_volume(engine: Engine, rid: str) -> int | None:
+    with Session(engine) as ses:
+        receiver = ses.get(Receiver, rid)
+        return receiver.reported_volume if receiver else None
+
+
+def test_a_relay_airs_at_the_volume_in_force_when_it_opens_and_the_receiver_reports_it(
+    engine: Engine,
+    mqtt_settings: Settings,
+    world: World,
+    embedded_broker: BrokerAddress,
+    make_worker: WorkerFactory,
+    make_user: UserFactory,
+    receivers: Receivers,
+    tmp_path: Path,
+) -> None:
+    relaying, older = world.receivers_of(engine, "02680")[:2]
+    worker = make_worker(embedded_broker)
+    aired = tmp_path / "relayed.wav"
+    receivers.start(relaying, features=("relay", "relay_volume"), relay_output=f"-y -f wav {aired}")
+    receivers.start(older, features=("relay",))  # relays, but knows no relay volume
+    # Both report the volume they play at (full so far).
+    wait_for(lambda: {_reported_volume(engine, r) for r in (relaying, older)} == {100})
+    admin = make_user(Role.admin)
+    api = TestClient(create_app(mqtt_settings, engine=engine))
+    local = utcnow().astimezone(mqtt_settings.zone)
+    window = {
+        "start": (local - timedelta(hours=1)).strftime("%H:%M"),
+        "end": (local + timedelta(hours=1)).strftime("%H:%M"),
+        "volume": 40,
+    }
+    put = api.put(
+        f"/api/v1/stations/{world.stations['02680']}/volume-schedule",
+        json={"windows": [window]},
+        headers=admin,
+    )
+    assert put.status_code == 200, put.text
+    with live_stream(tmp_path) as stream:
+        bid = _relay(engine, mqtt_settings, stream.url)
+        assert worker.tick().occurrences == 1
+        sent = _deliveries(engine, bid)
+        (item,) = json.loads(sent[relaying].payload or "{}")["items"]
+        assert (item["type"], item["volume"]) == ("relay", 40)
+        (plain,) = json.loads(sent[older].payload or "{}")["items"]
+        assert plain["type"] == "relay" and "volume" not in plain
+        wait_for(
+            lambda: {_states(engine, bid)[r] for r in (relaying, older)} <= {"completed", "failed"},
+            timeout=WINDOW_SECONDS + 10,
+            show=lambda: _states(engine, bid),
+        )
+    assert {_states(engine, bid)[r] for r in (relaying, older)} == {"completed"}
+    # ffmpeg relayed it at 40 %: about 8 dB below the stream itself.
+    drop = mean_volume_db(aired) - mean_volume_db(tmp_path / "sine.mp3")
+    assert abs(drop - 20 * math.log10(0.40)) < 1.0, drop
+    # The receiver reports the volume it relayed at; the receivers page shows it.
+    wait_for(lambda: _reported_volume(engine, relaying) == 40)
+    shown = api.get(f"/api/v1/receivers/{relaying}", headers=admin).json()
+    assert (shown["reported_volume"], shown["volume_mismatch"]) == (40, False)

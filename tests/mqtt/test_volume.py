@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
-import subprocess
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +35,7 @@ from stations.models import Receiver, Station
 from stations.mqtt import BrokerAddress
 from stations.protocol import Priority, Topics, encode
 from stations.timeutil import as_utc, utcnow
+from tests.audio import mean_volume_db
 from tests.mqtt.conftest import Media, SimFactory, WorkerFactory, World, wait_for
 from tests.mqtt.test_end_to_end import states
 from tests.utils import UserFactory
@@ -50,20 +49,6 @@ def _window_around_now(settings: Settings, volume: int) -> dict[str, Any]:
     start = (local - timedelta(hours=1)).strftime("%H:%M")
     end = (local + timedelta(hours=1)).strftime("%H:%M")
     return {"start": start, "end": end, "volume": volume}
-
-
-def _mean_volume_db(path: Path) -> float:
-    """ffmpeg's mean volume of a file, in dB."""
-    run = subprocess.run(
-        ["ffmpeg", "-hide_banner", "-nostdin", "-i", str(path), "-af", "volumedetect"]
-        + ["-f", "null", "-"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    found = re.search(r"mean_volume: (-?[\d.]+) dB", run.stderr)
-    assert found, run.stderr
-    return float(found.group(1))
 
 
 def _reported(engine: Engine, rid: str) -> int | None:
@@ -185,7 +170,7 @@ def test_receivers_air_at_the_scheduled_volume_and_report_it(
     # ffmpeg aired the item at 40 %: about 8 dB below the file itself.
     wav = aired / "item-0.wav"
     source = MediaCache(cache).path(world.audio_sha256)
-    drop = _mean_volume_db(wav) - _mean_volume_db(source)
+    drop = mean_volume_db(wav) - mean_volume_db(source)
     assert abs(drop - 20 * math.log10(0.40)) < 1.0, drop
     # Each reports the volume it aired at, and the server shows it, no longer flagged.
     wait_for(lambda: _reported(engine, agent_rx) == 40 and _reported(engine, sim_rx) == 25)
