@@ -27,6 +27,7 @@ from api.routes import (
     languages,
     lexicon,
     media,
+    notifications,
     receivers,
     relays,
     schedule,
@@ -74,6 +75,7 @@ def api_router() -> APIRouter:
     router.include_router(blackouts.router)
     router.include_router(campaigns.router)
     router.include_router(digests.router)
+    router.include_router(notifications.router)
     router.include_router(templates.router)
     router.include_router(webhooks.router)
     router.include_router(timeline.router)

@@ -71,3 +71,25 @@ class LanguageGapPublic(BaseModel):
     bulletin_id: int
     language: str
     station_ids: list[int]
+
+
+class NotificationPublic(BaseModel):
+    """An open alert of the caller's area: a bulletin of an airing with no ready version
+    in a language that some of its stations air (`kind: language_gap`)."""
+
+    id: int
+    kind: str = Field(description='"language_gap"')
+    area_code: str = Field(
+        description="The smallest area holding its stations: its users and those above are told"
+    )
+    area_name: str
+    broadcast_id: int
+    seq: int
+    airing: str = Field(description='The airing\'s reference, "<broadcast_id>.<seq>"')
+    air_at: datetime
+    bulletin_id: int
+    bulletin_title: str
+    language: str
+    language_name: str
+    station_ids: list[int] = Field(description="The stations of the airing that air the language")
+    created_at: datetime

@@ -179,3 +179,53 @@ def test_a_version_waiting_for_its_language_reviewer_is_a_gap_until_signed_off(
     assert resolved == {"hmn": True, "ium": False}
     shown = client.get(f"/api/v1/broadcasts/{broadcast_id}", headers=editor).json()
     assert [g["language"] for g in shown["occurrences"][0]["language_gaps"]] == ["ium"]
+
+
+def test_rest_lists_my_open_notifications_and_puts_one_away(
+    client: TestClient,
+    engine: Engine,
+    settings: Settings,
+    scheduled: tuple[int, int],
+    editor: Headers,
+    admin_headers: Headers,
+    make_user: UserFactory,
+) -> None:
+    bulletin_id, broadcast_id = scheduled
+    worker = Worker(engine, settings.model_copy(update={"language_gap_hours": 24}), ingest=False)
+    assert worker.notification_pass(AIR_AT - timedelta(hours=24)).gaps == 1
+    with Session(engine) as ses:
+        amu = ses.exec(select(Station).join(Area).where(Area.code == "02659")).one()
+
+    listed = client.get("/api/v1/notifications", headers=editor)
+    assert listed.status_code == 200, listed.text
+    page = listed.json()
+    assert page["total"] == 1
+    (shown,) = page["items"]
+    assert {k: shown[k] for k in ("kind", "area_code", "airing", "bulletin_id", "language")} == {
+        "kind": "language_gap",
+        "area_code": "02659",  # A Mú Sung, the commune of the station
+        "airing": f"{broadcast_id}.1",
+        "bulletin_id": bulletin_id,
+        "language": "ium",
+    }
+    assert shown["language_name"] == "Tiếng Dao"
+    assert shown["bulletin_title"] == "Phòng chống cháy rừng"
+    assert shown["station_ids"] == [amu.id]
+    assert shown["air_at"].startswith("2031-03-09T23:00:00")
+
+    # Another district's editor is not told, and cannot put it away.
+    other = make_user(Role.editor, "083")
+    assert client.get("/api/v1/notifications", headers=other).json()["total"] == 0
+    away = f"/api/v1/notifications/{shown['id']}/dismiss"
+    refused = client.post(away, headers=other)
+    assert refused.status_code == 404 and refused.json()["reason"] == "notification.not_found"
+
+    # Put away: gone from the editor's list (twice is no error), still in the admin's.
+    assert client.post(away, headers=editor).status_code == 204
+    assert client.post(away, headers=editor).status_code == 204
+    assert client.get("/api/v1/notifications", headers=editor).json() == {
+        "items": [], "total": 0, "limit": 200, "offset": 0
+    }  # fmt: skip
+    assert client.get("/api/v1/notifications", headers=admin_headers).json()["total"] == 1
+    assert client.post("/api/v1/notifications/999999/dismiss", headers=editor).status_code == 404
+    assert client.get("/api/v1/notifications").status_code == 401
