@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from api.schemas import Strict
 from broadcast.webhooks.models import MAX_URL
-from broadcast.webhooks.service import MAX_DESCRIPTION
+from broadcast.webhooks.service import MAX_DESCRIPTION, MAX_KEEP_PREVIOUS_HOURS
 
 
 class WebhookBase(BaseModel):
@@ -36,6 +36,18 @@ class WebhookCreate(WebhookBase, Strict):
     )
 
 
+class WebhookRotate(Strict):
+    """How a secret is replaced (the body may be left out: at once)."""
+
+    keep_previous_hours: int = Field(
+        0,
+        ge=0,
+        le=MAX_KEEP_PREVIOUS_HOURS,
+        description="Hours the replaced secret keeps signing beside the new one, so that "
+        "subscribers can switch keys without refusing a request (0: it stops at once)",
+    )
+
+
 class WebhookUpdate(Strict):
     """Fields to change; those left out stay as they are."""
 
@@ -54,6 +66,11 @@ class WebhookPublic(WebhookBase):
     created_by_id: int | None
     created_at: datetime
     secret_rotated_at: datetime | None
+    previous_secret_until: datetime | None = Field(
+        None,
+        description="Until then the secret replaced at the last rotation signs too (a second "
+        "signature); null: only the current secret signs",
+    )
 
 
 class WebhookWithSecret(WebhookPublic):

@@ -486,6 +486,7 @@ CATALOGUE: dict[str, Text] = {
     "webhook.unknown_event": Text("Loại sự kiện không có: {event_types}", "events"),
     "webhook.description_too_long": Text("Mô tả dài quá {limit} ký tự", "description"),
     "webhook.not_found": Text("Không tìm thấy đăng ký webhook {subscription_id}"),
+    "webhook.bad_overlap": Text("Khóa cũ chỉ được ký kèm từ 0 đến {maximum} giờ"),
     # Sending a failed delivery again.
     "resend.not_dispatched": Text(
         "Lượt phát {ref} chưa được gửi đi hoặc đã hủy: không gửi lại được"

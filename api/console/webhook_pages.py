@@ -13,12 +13,13 @@ from sqlmodel import Session
 
 from api.console.messages import form_error
 from api.console.web import ConsoleRoute, CsrfDep, UserDep, redirect, render
-from api.deps import IdPath, SessionDep, SettingsDep
+from api.deps import ClockDep, IdPath, SessionDep, SettingsDep
 from broadcast.people.service import Principal
 from broadcast.webhooks import service as webhooks
 from broadcast.webhooks.models import ALL_EVENTS, WebhookSubscription
 from stations.areas import list_areas
 from stations.errors import LoaError
+from stations.timeutil import as_utc
 
 router = APIRouter(route_class=ConsoleRoute)
 
@@ -123,12 +124,17 @@ def create_integration(
 
 @router.get("/integrations/{subscription_id}", response_class=HTMLResponse)
 def integration_page(
-    subscription_id: IdPath, request: Request, session: SessionDep, principal: UserDep
+    subscription_id: IdPath,
+    request: Request,
+    session: SessionDep,
+    principal: UserDep,
+    clock: ClockDep,
 ) -> HTMLResponse:
     """One subscription and its delivery log (the last 100 events)."""
     row = webhooks.get_subscription(
         session=session, principal=principal, subscription_id=subscription_id
     )
+    until = as_utc(row.previous_secret_until) if row.previous_secret_until else None
     lines, total = webhooks.list_sends(
         session=session, principal=principal, subscription_id=subscription_id, limit=100
     )
@@ -142,6 +148,8 @@ def integration_page(
             "states": SEND_LABELS,
             "lines": [(line, _answer_of(line.send.last_status_code)) for line in lines],
             "total": total,
+            # Until when the secret replaced at the last rotation still signs beside it.
+            "overlap_until": until if row.previous_secret and until and until > clock() else None,
         },
         principal=principal,
     )
@@ -185,11 +193,21 @@ def switch_integration(
     dependencies=[CsrfDep],
 )
 def rotate_integration_secret(
-    subscription_id: IdPath, request: Request, session: SessionDep, principal: UserDep
+    subscription_id: IdPath,
+    request: Request,
+    session: SessionDep,
+    principal: UserDep,
+    clock: ClockDep,
+    keep_previous_hours: Annotated[int, Form()] = 0,
 ) -> HTMLResponse:
-    """Replace the secret; the page that answers shows the new one, this once."""
+    """Replace the secret; the page that answers shows the new one, this once. The old
+    one may keep signing for a while (the choice of hours on the form)."""
     row, secret = webhooks.rotate_secret(
-        session=session, principal=principal, subscription_id=subscription_id
+        session=session,
+        principal=principal,
+        subscription_id=subscription_id,
+        keep_previous_hours=keep_previous_hours,
+        now=clock(),
     )
     session.commit()
     return _page(request, session, principal, secret=(row, secret))

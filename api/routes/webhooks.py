@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from api import schemas
 from api import webhook_schemas as whs
-from api.deps import AdminDep, IdPath, SessionDep
+from api.deps import AdminDep, ClockDep, IdPath, SessionDep
 from broadcast.webhooks import service
 from broadcast.webhooks.models import SendState, WebhookSubscription
 from stations.timeutil import as_utc
@@ -38,6 +38,7 @@ def _public(
         created_by_id=row.created_by_id,
         created_at=as_utc(row.created_at),
         secret_rotated_at=_utc(row.secret_rotated_at),
+        previous_secret_until=_utc(row.previous_secret_until) if row.previous_secret else None,
     )
 
 
@@ -113,11 +114,20 @@ def delete_webhook(subscription_id: IdPath, session: SessionDep, principal: Admi
     summary="Replace the signing secret",
 )
 def rotate_webhook_secret(
-    subscription_id: IdPath, session: SessionDep, principal: AdminDep
+    subscription_id: IdPath,
+    session: SessionDep,
+    principal: AdminDep,
+    clock: ClockDep,
+    body: whs.WebhookRotate | None = None,
 ) -> whs.WebhookWithSecret:
-    """A new secret signs every request from now on, retries included; shown this once."""
+    """A new secret signs every request from now on, retries included; shown this once.
+    With `keep_previous_hours` the replaced one signs too, for that long."""
     row, secret = service.rotate_secret(
-        session=session, principal=principal, subscription_id=subscription_id
+        session=session,
+        principal=principal,
+        subscription_id=subscription_id,
+        keep_previous_hours=body.keep_previous_hours if body else 0,
+        now=clock(),
     )
     return _with_secret(session, row, secret)
 

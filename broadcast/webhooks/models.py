@@ -57,6 +57,11 @@ class WebhookSubscription(SQLModel, table=True):
     created_by_id: int | None = Field(default=None, foreign_key="user.id")
     created_at: datetime = Field(default_factory=utcnow, sa_column=UTCDateTime())
     secret_rotated_at: datetime | None = Field(default=None, sa_column=UTCDateTime())
+    # After a rotation with an overlap, the secret it replaced signs too (a second
+    # signature in `webhook-signature`) until `previous_secret_until`, so subscribers can
+    # switch keys without refusing a request in between.
+    previous_secret: str | None = Field(default=None, max_length=100)
+    previous_secret_until: datetime | None = Field(default=None, sa_column=UTCDateTime())
 
 
 class WebhookEvent(SQLModel, table=True):

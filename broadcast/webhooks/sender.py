@@ -27,7 +27,7 @@ from broadcast.core.settings import Settings
 from broadcast.webhooks import signing
 from broadcast.webhooks.models import SendState
 from broadcast.webhooks.outbox import EVENT, SEND, SUBSCRIPTION
-from stations.timeutil import utcnow
+from stations.timeutil import as_utc, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class _Due(NamedTuple):
     send_id: int
     attempts: int
     url: str
-    secret: str
+    secrets: tuple[str, ...]  # the current secret, then the one it replaced while it overlaps
     uid: str
     body: str
 
@@ -187,7 +187,16 @@ class WebhookSender:
         with transaction(self.engine) as session:
             picked = select(ranked.c.id).where(ranked.c.rank <= settings.webhook_per_subscription)
             statement = (
-                select(s.c.id, s.c.attempts, sub.c.url, sub.c.secret, e.c.uid, e.c.body)
+                select(
+                    s.c.id,
+                    s.c.attempts,
+                    sub.c.url,
+                    sub.c.secret,
+                    sub.c.previous_secret,
+                    sub.c.previous_secret_until,
+                    e.c.uid,
+                    e.c.body,
+                )
                 .select_from(
                     s.join(sub, sub.c.id == s.c.subscription_id).join(e, e.c.id == s.c.event_id)
                 )
@@ -197,7 +206,21 @@ class WebhookSender:
             )
             if session.get_bind().dialect.name == "postgresql":
                 statement = statement.with_for_update(of=s, skip_locked=True)
-            rows = [_Due(*row) for row in session.execute(statement).all()]
+            rows = [
+                _Due(
+                    sid,
+                    attempts,
+                    url,
+                    (secret, previous)
+                    if previous and until is not None and now < as_utc(until)
+                    else (secret,),
+                    uid,
+                    body,
+                )
+                for sid, attempts, url, secret, previous, until, uid, body in session.execute(
+                    statement
+                ).all()
+            ]
             if rows:
                 session.execute(
                     update(s)
@@ -208,7 +231,7 @@ class WebhookSender:
 
     def _post(self, due: _Due) -> _Outcome:
         timestamp = int(self.wall_clock())
-        headers = signing.headers(due.secret, due.uid, timestamp, due.body)
+        headers = signing.headers(due.secrets, due.uid, timestamp, due.body)
         attempts = due.attempts + 1
         try:
             answer = self.client.post(due.url, content=due.body.encode(), headers=headers)

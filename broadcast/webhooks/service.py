@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from sqlalchemy import delete, func
@@ -35,6 +35,8 @@ from stations.timeutil import utcnow
 # Event types a subscription may name (`ping` is sent to every subscription by its test).
 SUBSCRIBABLE = tuple(t.value for t in EventType if t is not EventType.ping)
 MAX_DESCRIPTION = 300
+# The longest a replaced secret may keep signing after a rotation (three days).
+MAX_KEEP_PREVIOUS_HOURS = 72
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,16 +226,39 @@ def delete_subscription(*, session: Session, principal: Principal, subscription_
 
 
 def rotate_secret(
-    *, session: Session, principal: Principal, subscription_id: int, now: datetime | None = None
+    *,
+    session: Session,
+    principal: Principal,
+    subscription_id: int,
+    keep_previous_hours: int = 0,
+    now: datetime | None = None,
 ) -> tuple[WebhookSubscription, str]:
-    """Replace a subscription's secret at once; returns the new one (shown this once)."""
+    """Replace a subscription's secret; returns the new one (shown this once).
+
+    With `keep_previous_hours`, the secret replaced keeps signing beside the new one
+    for that long (Standard Webhooks' several signatures); without, it stops at once.
+    """
+    if not 0 <= keep_previous_hours <= MAX_KEEP_PREVIOUS_HOURS:
+        raise InvalidInputError(
+            f"keep_previous_hours must be from 0 to {MAX_KEEP_PREVIOUS_HOURS}",
+            code="webhook.bad_overlap",
+            maximum=MAX_KEEP_PREVIOUS_HOURS,
+        )
     row = get_subscription(session=session, principal=principal, subscription_id=subscription_id)
+    now = now or utcnow()
+    if keep_previous_hours:
+        row.previous_secret = row.secret
+        row.previous_secret_until = now + timedelta(hours=keep_previous_hours)
+    else:
+        row.previous_secret = row.previous_secret_until = None
     secret = signing.new_secret()
     row.secret = secret
-    row.secret_rotated_at = now or utcnow()
+    row.secret_rotated_at = now
     session.add(row)
     session.flush()
-    _audit(session, principal, "webhook.rotate_secret", row)
+    _audit(
+        session, principal, "webhook.rotate_secret", row, keep_previous_hours=keep_previous_hours
+    )
     return row, secret
 
 

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 
 SECRET_PREFIX = "whsec_"
 SIGNATURE_VERSION = "v1"
@@ -33,13 +34,17 @@ def signature(secret: str, message_id: str, timestamp: int, body: str) -> str:
     return f"{SIGNATURE_VERSION},{base64.b64encode(digest).decode()}"
 
 
-def headers(secret: str, message_id: str, timestamp: int, body: str) -> dict[str, str]:
-    """The headers of one signed request."""
+def headers(
+    secret: str | Sequence[str], message_id: str, timestamp: int, body: str
+) -> dict[str, str]:
+    """The headers of one signed request: one signature per secret, space-separated
+    (the current secret first; the one it replaced too, while a rotation overlaps)."""
+    keys = [secret] if isinstance(secret, str) else list(secret)
     return {
         "content-type": "application/json",
         "webhook-id": message_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": signature(secret, message_id, timestamp, body),
+        "webhook-signature": " ".join(signature(k, message_id, timestamp, body) for k in keys),
     }
 
 

@@ -88,6 +88,16 @@ def test_an_admin_subscribes_sees_the_secret_once_and_reads_the_log(
         f"/integrations/{sub_id}/rotate-secret", data={"csrf_token": csrf_of(off.text)}
     )
     assert 'id="secret-value"' in rotated.text and secret not in rotated.text
+    assert 'id="previous-secret"' not in client.get(f"/integrations/{sub_id}").text
+    # Rotated again, the old secret kept signing for a day: the page says until when.
+    overlapped = client.post(
+        f"/integrations/{sub_id}/rotate-secret",
+        data={"keep_previous_hours": "24", "csrf_token": csrf_of(off.text)},
+    )
+    assert 'id="secret-value"' in overlapped.text
+    shown = client.get(f"/integrations/{sub_id}").text
+    assert 'id="previous-secret">Khóa bí mật cũ vẫn ký kèm đến ' in shown
+    assert english_on(visible(shown)) == []
     gone = client.post(f"/integrations/{sub_id}/delete", data={"csrf_token": csrf_of(log)})
     assert "Đã xóa đăng ký webhook" in gone.text and "Chưa có đăng ký nào." in gone.text
 

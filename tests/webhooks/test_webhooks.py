@@ -351,3 +351,50 @@ def test_old_lines_leave_the_log_but_pending_ones_stay(
     assert deliveries(client, admin_headers, kept["id"]) == []
     [waiting] = deliveries(client, admin_headers, dead["id"])
     assert waiting["state"] == "pending" and stored_events(engine) == 1
+
+
+def test_a_rotation_with_an_overlap_signs_with_both_secrets_until_it_ends(
+    client: TestClient,
+    engine: Engine,
+    settings: Settings,
+    admin_headers: Headers,
+    endpoint: HookReceiver,
+) -> None:
+    created = subscribe(client, admin_headers, endpoint.url)
+    old, sub = created["secret"], created["id"]
+    rotate = f"/api/v1/webhooks/{sub}/rotate-secret"
+    refused = client.post(rotate, json={"keep_previous_hours": 73}, headers=admin_headers)
+    assert refused.status_code == 422
+    before = utcnow()
+    rotated = client.post(rotate, json={"keep_previous_hours": 24}, headers=admin_headers)
+    assert rotated.status_code == 200, rotated.text
+    new = rotated.json()["secret"]
+    until = datetime.fromisoformat(rotated.json()["previous_secret_until"])
+    assert timedelta(hours=24) <= until - before < timedelta(hours=24, minutes=1)
+    shown = client.get(f"/api/v1/webhooks/{sub}", headers=admin_headers).json()
+    assert shown["previous_secret_until"] == rotated.json()["previous_secret_until"]
+
+    # During the overlap a subscriber holding either secret accepts the request.
+    sender = WebhookSender(engine, settings)
+    client.post(f"/api/v1/webhooks/{sub}/test", headers=admin_headers)
+    assert sender.send_due().delivered == 1
+    [during] = endpoint.got()
+    assert len(during.headers["webhook-signature"].split()) == 2
+    assert verify_webhook(new, during.headers, during.body)
+    assert verify_webhook(old, during.headers, during.body)
+
+    # Once it ends, only the new secret signs.
+    client.post(f"/api/v1/webhooks/{sub}/test", headers=admin_headers)
+    assert sender.send_due(until + timedelta(seconds=1)).delivered == 1
+    [_, after] = endpoint.got()
+    assert verify_webhook(new, after.headers, after.body)
+    assert not verify_webhook(old, after.headers, after.body)
+
+    # Rotating again at once ends any overlap: the secret it replaces stops signing.
+    again = client.post(rotate, headers=admin_headers).json()
+    assert again["previous_secret_until"] is None
+    client.post(f"/api/v1/webhooks/{sub}/test", headers=admin_headers)
+    assert sender.send_due().delivered == 1
+    last = endpoint.got()[-1]
+    assert verify_webhook(again["secret"], last.headers, last.body)
+    assert not any(verify_webhook(s, last.headers, last.body) for s in (old, new))
