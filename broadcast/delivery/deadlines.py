@@ -145,9 +145,12 @@ def apply_deadlines(*, engine: Engine, settings: Settings, now: datetime) -> dic
                         d.c.finished_at > now - reair_window,
                     ),
                 )
-            # Settled in one statement that reads the airing's state and its deliveries as
-            # they are now: a cancel committed since the airings were read above (its
-            # deliveries `cancelled`, its receivers still able to report) is never
+            # A read first: an airing still under way costs no write (no lock on SQLite).
+            if connection.execute(select(exists().where(mine, unsettled))).scalar():
+                continue
+            # Then settled in one statement that reads the airing's state and deliveries
+            # again as they are now: a cancel committed since the airings were read above
+            # (its deliveries `cancelled`, its receivers still able to report) is never
             # mistaken for an airing whose every delivery ended.
             o = OCCURRENCE
             state = connection.execute(
