@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import re
 import threading
 import time
@@ -15,7 +16,7 @@ import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from api.main import create_app
+from api.main import create_app, settle_heap
 from broadcast.bulletins.rendering import RenderWorker
 from broadcast.core.db import transaction
 from broadcast.core.settings import Settings
@@ -122,9 +123,14 @@ def live_server(settings: Settings, engine: Engine) -> Iterator[LiveServer]:
     renderer = RenderWorker(engine, live)
     renderer.start()
     app.state.renderer = renderer
+    # As `loa serve` does once ready: this process's heap holds every earlier test's
+    # objects, and a full collection walking it in the middle of a page load stalls
+    # the server; frozen for this test, given back to the collector after it.
+    settle_heap()
     try:
         yield LiveServer(base_url, live, engine, seeded.receivers, port)
     finally:
+        gc.unfreeze()
         renderer.stop()
         background.stop()
         server.should_exit = True
